@@ -1,0 +1,73 @@
+import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from './config/load.js';
+import type { CairnEvent } from './core/events.js';
+import { baseline, repair, type BaselineResult, type RepairResult } from './core/history.js';
+import { init, newMigration, type InitResult, type MigrationType, type NewMigrationResult } from './core/scaffold.js';
+import { withSession } from './core/session.js';
+import { status, type StatusReport } from './core/status.js';
+import { down, up, type DownOptions, type RunResult, type UpOptions } from './core/up.js';
+import { fileProblems, historyProblems, type ValidationReport } from './core/validate.js';
+import { readMigrations } from './source/files.js';
+
+export interface CairnOptions extends ConfigOverrides {
+  /** Progress as it happens: each step started and finished, and notices such as a stale lock taken over. */
+  readonly onEvent?: (event: CairnEvent) => void;
+}
+
+/**
+ * The library: everything the CLI does, with the same errors. Each call opens
+ * the database, does its work and closes it again.
+ *
+ *   const cairn = createCairn({ url: 'sqlite:app.db' });
+ *   const result = await cairn.up();
+ */
+export function createCairn(options: CairnOptions = {}) {
+  const onEvent = options.onEvent ?? (() => undefined);
+  let config: Promise<ResolvedConfig> | undefined;
+  const resolved = () => (config ??= resolveConfig(options));
+  const read = async <T>(work: Parameters<typeof withSession<T>>[2]) => withSession(await resolved(), { write: false, onEvent }, work);
+  const write = async <T>(work: Parameters<typeof withSession<T>>[2]) => withSession(await resolved(), { write: true, onEvent }, work);
+
+  return {
+    /** The configuration every call uses (database URL redacted in `database.display`). */
+    config: resolved,
+
+    status: (): Promise<StatusReport> => read(async (session) => status(session)),
+
+    /** Applies pending migrations in order; stops at the first failure, which is rolled back whole. */
+    up: (upOptions: UpOptions = {}): Promise<RunResult> => (upOptions.dryRun ? read((s) => up(s, upOptions)) : write((s) => up(s, upOptions))),
+
+    /** Rolls back the newest applied migration, or `steps` of them, or all newer than `to`. */
+    down: (downOptions: DownOptions = {}): Promise<RunResult> => (downOptions.dryRun ? read((s) => down(s, downOptions)) : write((s) => down(s, downOptions))),
+
+    /** File names, markers and duplicates, and the applied files' checksums. Never throws for what it finds. */
+    validate: async (): Promise<ValidationReport> => {
+      const resolvedConfig = await resolved();
+      try {
+        readMigrations(resolvedConfig.migrationsDir, resolvedConfig.root);
+      } catch (error) {
+        const problems = fileProblems(error);
+        return { valid: false, problems };
+      }
+      const problems = await read(async (session) => historyProblems(session.statuses));
+      return { valid: problems.length === 0, problems };
+    },
+
+    /** Marks an existing database as migrated up to `to` without running anything. */
+    baseline: (baselineOptions: { readonly to: string }): Promise<BaselineResult> => write((s) => baseline(s, baselineOptions)),
+
+    /** Accepts edited checksums, forgets deleted files and clears failed records, after a human has reviewed them. */
+    repair: (repairOptions: { readonly dryRun?: boolean } = {}): Promise<RepairResult> =>
+      repairOptions.dryRun ? read((s) => repair(s, repairOptions)) : write((s) => repair(s, repairOptions)),
+
+    /** Writes cairn.config.ts, migrations/ and .gitignore entries in the working directory. */
+    init: (): InitResult => init(options.cwd ?? process.cwd()),
+
+    /** Writes the next-numbered migration file with its header and up/down markers. */
+    create: async (name: string, type?: MigrationType): Promise<NewMigrationResult> => {
+      const { migrationsDir, root } = await resolved();
+      return newMigration(migrationsDir, root, name, type);
+    },
+  };
+}
+
+export type Cairn = ReturnType<typeof createCairn>;

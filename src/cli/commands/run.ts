@@ -1,0 +1,99 @@
+import type { Command } from 'commander';
+import type { MigrationFailure } from '../../core/migrator.js';
+import type { RunResult } from '../../core/up.js';
+import { contextFor, parseCount } from '../context.js';
+import type { Output } from '../output.js';
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('apply pending migrations in order, each in its own transaction, under a lock')
+    .option('--to <version>', 'stop after this version')
+    .option('--dry-run', 'print the plan and its SQL; change nothing')
+    .option('--allow-out-of-order', 'also apply pending files numbered below the newest applied one')
+    .addHelpText(
+      'after',
+      `
+Stops at the first migration the database rejects: that one is rolled back
+whole and reported with its file, line and the database's message; the ones
+before it stay applied. Running up again when nothing is pending does nothing.
+
+Examples:
+  cairn up                       apply everything pending
+  cairn up --dry-run             show what would run
+  cairn up --to 0004             apply up to and including 0004
+  cairn up --url postgres://app@db.internal/app --lock-timeout 120`,
+    )
+    .action(async (options: { to?: string; dryRun?: boolean; allowOutOfOrder?: boolean }, command: Command) => {
+      const { cairn, out } = contextFor(command, { allowOutOfOrder: options.allowOutOfOrder });
+      const config = await cairn.config();
+      if (!out.json) out.line(`${options.dryRun ? 'Plan for' : 'Migrating'} ${config.database.display}${config.environment ? ` (environment ${config.environment})` : ''}`);
+      const result = await cairn.up({ to: options.to, dryRun: options.dryRun });
+      process.exitCode = report(result, out, 'up');
+    });
+}
+
+export function registerDown(program: Command): void {
+  program
+    .command('down')
+    .description('roll back applied migrations by running their down sections, newest first')
+    .option('--steps <n>', 'how many to roll back (default 1)')
+    .option('--to <version>', 'roll back everything newer than this version (0 for all)')
+    .option('--dry-run', 'print the plan and its SQL; change nothing')
+    .addHelpText(
+      'after',
+      `
+Refuses before running anything if one of the chosen migrations has no down
+section. Each rollback runs in its own transaction with the history update.
+
+Examples:
+  cairn down                     roll back the newest migration
+  cairn down --steps 3
+  cairn down --to 0001           keep 0001, roll back everything after it
+  cairn down --to 0 --dry-run    show how everything would be rolled back`,
+    )
+    .action(async (options: { steps?: string; to?: string; dryRun?: boolean }, command: Command) => {
+      const { cairn, out } = contextFor(command);
+      const config = await cairn.config();
+      const steps = options.steps === undefined ? undefined : parseCount(options.steps, '--steps');
+      if (!out.json) out.line(`${options.dryRun ? 'Rollback plan for' : 'Rolling back'} ${config.database.display}`);
+      const result = await cairn.down({ steps, to: options.to, dryRun: options.dryRun });
+      process.exitCode = report(result, out, 'down');
+    });
+}
+
+function report(result: RunResult, out: Output, direction: 'up' | 'down'): number {
+  if (out.json) {
+    out.document(result);
+    return result.success ? 0 : 1;
+  }
+  if (result.dryRun) {
+    if (result.plan.length === 0) out.line(direction === 'up' ? 'Nothing to apply: the database is up to date.' : 'Nothing to roll back.');
+    for (const step of result.plan) {
+      out.line(`\n${direction} ${step.version}_${step.name}  (${step.file}${step.transaction ? '' : ', outside a transaction'})`);
+      for (const statement of step.statements) out.line(`  -- line ${statement.line}\n  ${statement.sql.replace(/\n/g, '\n  ')};`);
+    }
+    if (result.plan.length > 0) out.line(`\nDry run: ${result.plan.length} migration${result.plan.length > 1 ? 's' : ''} would ${direction === 'up' ? 'be applied' : 'be rolled back'}; nothing was changed.`);
+    return 0;
+  }
+  const failure = result.errors[0];
+  if (failure) {
+    out.line('FAILED');
+    printFailure(failure, result, out);
+    return 1;
+  }
+  if (result.filesExecuted === 0) out.line(direction === 'up' ? 'Nothing to apply: the database is up to date.' : 'Nothing to roll back.');
+  else out.line(`${direction === 'up' ? 'Applied' : 'Rolled back'} ${result.filesExecuted} migration${result.filesExecuted > 1 ? 's' : ''} in ${result.duration} ms.`);
+  return 0;
+}
+
+function printFailure(failure: MigrationFailure, result: RunResult, out: Output): void {
+  out.warn(`\nerror[MIGRATION_FAILED]: ${failure.file}:${failure.line}:${failure.column}: ${failure.message}${failure.engineCode ? ` (${failure.engineCode})` : ''}`);
+  out.warn(`  ${String(failure.line).padStart(5)} | ${failure.statement}`);
+  const kept = result.applied.length > 0 ? `; the ${result.applied.length} before it remain${result.applied.length > 1 ? '' : 's'} ${failure.direction === 'up' ? 'applied' : 'rolled back'}` : '';
+  out.warn(
+    failure.rolledBack
+      ? `  ${failure.version}_${failure.name} was rolled back whole, nothing of it remains${kept}.\n  hint: fix the statement and run \`cairn ${failure.direction}\` again`
+      : `  ${failure.version}_${failure.name} ran outside a transaction: statements before line ${failure.line} stay applied and it is recorded as failed${kept}.\n  hint: undo or finish its changes by hand, then \`cairn repair\` and \`cairn ${failure.direction}\``,
+  );
+}

@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import type { StatusEntry } from '../../core/status.js';
+import { contextFor } from '../context.js';
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('list every migration: applied, pending, changed (edited after apply), missing (file deleted) or failed')
+    .addHelpText(
+      'after',
+      `
+Reads only; never creates the database or the history table.
+
+Examples:
+  cairn status
+  cairn status --json | jq '.migrations[] | select(.state == "pending")'`,
+    )
+    .action(async (_options: unknown, command: Command) => {
+      const { cairn, out } = contextFor(command);
+      const report = await cairn.status();
+      if (out.json) return out.document(report);
+      out.line(`Database: ${report.target}  (history in ${report.table})`);
+      if (report.migrations.length === 0) return out.line('No migrations yet: create one with `cairn new <name>`.');
+      const rows = report.migrations.map((m) => [m.version, m.name, label(m), m.appliedAt ? m.appliedAt.replace('T', ' ').slice(0, 19) : '', note(m)]);
+      const widths = [0, 1, 2, 3].map((i) => Math.max(...[['VERSION', 'NAME', 'STATE', 'APPLIED AT'][i]!, ...rows.map((r) => r[i]!)].map((s) => s.length)));
+      const format = (cells: string[]) => cells.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd();
+      out.line(format(['VERSION', 'NAME', 'STATE', 'APPLIED AT', '']));
+      for (const row of rows) out.line(format(row));
+      const counts = new Map<string, number>();
+      for (const m of report.migrations) counts.set(m.state, (counts.get(m.state) ?? 0) + 1);
+      out.line(`\n${[...counts].map(([state, n]) => `${n} ${state}`).join(', ')}`);
+      if (report.migrations.some((m) => ['changed', 'missing', 'failed'].includes(m.state))) {
+        out.line('`cairn up` and `cairn down` refuse to run until this is resolved: `cairn validate` explains each problem.');
+      }
+    });
+}
+
+function label(m: StatusEntry): string {
+  return m.state === 'pending' && m.outOfOrder ? 'pending*' : m.state;
+}
+
+function note(m: StatusEntry): string {
+  if (m.state === 'failed') return m.error ?? '';
+  if (m.state === 'changed') return 'file edited after it was applied';
+  if (m.state === 'missing') return 'file deleted';
+  if (m.outOfOrder) return '* numbered below the newest applied migration';
+  if (m.method === 'baseline') return 'baselined (not run by cairn)';
+  return m.transaction === false ? 'no transaction' : '';
+}

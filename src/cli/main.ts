@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { registerBaseline, registerRepair, registerValidate } from './commands/history.js';
+import { registerDown, registerUp } from './commands/run.js';
+import { registerInit, registerNew } from './commands/scaffold.js';
+import { registerStatus } from './commands/status.js';
+import { reportError } from './output.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('cairn')
+    .description('Safe schema migrations for SQLite, Cloudflare D1 and PostgreSQL')
+    .version(version)
+    .option('--url <url>', 'database: sqlite:path/to.db or postgres://user@host/db (default: DATABASE_URL, then cairn.config.ts, then sqlite:cairn.db)')
+    .option('--env <name>', 'use a named environment from cairn.config.ts (or CAIRN_ENV)')
+    .option('--config <path>', 'config file (default: cairn.config.{ts,mts,js,mjs,json} in this directory)')
+    .option('--dir <path>', 'migrations directory (default: migrations)')
+    .option('--table <name>', 'history table (default: cairn_migrations)')
+    .option('--lock-timeout <seconds>', 'how long to wait for another migration to finish (default 60)')
+    .option('--json', 'machine-readable output on stdout')
+    .configureHelp({ showGlobalOptions: true })
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+A day with cairn:
+  cairn init                      cairn.config.ts + migrations/
+  cairn new add_phone_to_users    migrations/0002_add_phone_to_users.sql
+  cairn up --dry-run              the plan and its SQL, nothing applied
+  cairn up                        apply pending migrations under a lock
+  cairn status                    applied / pending / changed / missing / failed
+  cairn down                      roll back the newest migration
+
+Exit codes: 0 ok, 1 the database rejected a migration, 2 bad input or config,
+3 history problem (edited, deleted, failed or out-of-order migrations;
+unreachable database), 4 another migration holds the lock.`,
+    );
+  for (const register of [registerInit, registerNew, registerStatus, registerUp, registerDown, registerValidate, registerBaseline, registerRepair]) {
+    register(program);
+  }
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    process.exitCode = 0;
+    await program.parseAsync([...argv], { from: 'user' });
+    return Number(process.exitCode ?? 0);
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    return reportError(error, argv.includes('--json'));
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

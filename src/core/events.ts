@@ -1,0 +1,13 @@
+/** What the runner tells its caller while it works; the CLI turns these into lines. */
+export type CairnEvent =
+  | { readonly type: 'notice'; readonly message: string }
+  | {
+      readonly type: 'start';
+      readonly direction: 'up' | 'down';
+      readonly version: string;
+      readonly name: string;
+      readonly file: string;
+      /** False for a step that runs outside a transaction. */
+      readonly atomic: boolean;
+    }
+  | { readonly type: 'done'; readonly direction: 'up' | 'down'; readonly version: string; readonly name: string; readonly file: string; readonly durationMs: number };

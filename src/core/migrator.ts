@@ -1,0 +1,145 @@
+import type { Driver } from '../drivers/types.js';
+import { StatementError } from '../drivers/types.js';
+import type { Migration, Section } from '../source/migration.js';
+import type { SqlStatement } from '../source/split.js';
+import type { CairnEvent } from './events.js';
+import type { TrackingTable } from './tracking.js';
+
+/**
+ * Runs one migration step. A transactional step sends its statements and its
+ * history write as one atomic unit (a transaction, or a batch where the engine
+ * only has batches), so a crash leaves it wholly applied and recorded or not
+ * at all. A step that cannot be atomic (`-- cairn:no-transaction`, or an
+ * engine whose DDL does not roll back) is recorded `running` first, then
+ * `applied` or `failed`, so a half-done one is visible and blocks the next `up`.
+ */
+export type Direction = 'up' | 'down';
+
+export interface StepResult {
+  readonly version: string;
+  readonly name: string;
+  readonly file: string;
+  readonly direction: Direction;
+  readonly durationMs: number;
+}
+
+export interface MigrationFailure {
+  readonly version: string;
+  readonly name: string;
+  readonly direction: Direction;
+  /** The file and line of the statement the database rejected. */
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  /** The first line of that statement, for orientation. */
+  readonly statement: string;
+  /** The database's own message and code. */
+  readonly message: string;
+  readonly engineCode: string | null;
+  /** True when nothing of the step remains (it was rolled back whole). */
+  readonly rolledBack: boolean;
+}
+
+export class StepFailed extends Error {
+  constructor(readonly failure: MigrationFailure) {
+    super(failure.message);
+  }
+}
+
+export interface StepContext {
+  readonly driver: Driver;
+  readonly tracking: TrackingTable;
+  readonly appliedBy: string;
+  readonly onEvent: (event: CairnEvent) => void;
+}
+
+export async function runStep(context: StepContext, migration: Migration, direction: Direction): Promise<StepResult> {
+  const section = direction === 'up' ? migration.up : migration.down!;
+  const atomic = migration.transaction && context.driver.capabilities.transactionalDdl;
+  context.onEvent({ type: 'start', direction, version: migration.version, name: migration.name, file: section.file, atomic });
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  if (atomic) await runAtomic(context, migration, direction, section, elapsed);
+  else await runUnguarded(context, migration, direction, section, elapsed);
+  const result = { version: migration.version, name: migration.name, file: section.file, direction, durationMs: elapsed() };
+  context.onEvent({ type: 'done', ...result });
+  return result;
+}
+
+async function runAtomic(context: StepContext, migration: Migration, direction: Direction, section: Section, elapsed: () => number): Promise<void> {
+  const { driver, tracking } = context;
+  const history =
+    direction === 'up'
+      ? () => tracking.insert({ ...appliedRecord(context, migration), durationMs: elapsed() })
+      : tracking.delete(migration.version);
+  try {
+    await driver.atomic([...section.statements.map((s) => ({ sql: s.sql })), history]);
+  } catch (error) {
+    throw fail(migration, direction, section, error, true);
+  }
+}
+
+async function runUnguarded(context: StepContext, migration: Migration, direction: Direction, section: Section, elapsed: () => number): Promise<void> {
+  const { driver, tracking } = context;
+  if (direction === 'up') await driver.atomic([tracking.insert({ ...appliedRecord(context, migration), state: 'running' })]);
+  for (const [index, statement] of section.statements.entries()) {
+    try {
+      await driver.query({ sql: statement.sql });
+    } catch (error) {
+      const failed = fail(migration, direction, section, error instanceof StatementError ? withIndex(error, index) : error, false);
+      const { file, line, message } = failed.failure;
+      const outcome = { state: 'failed' as const, durationMs: elapsed(), error: message, details: { file, line, direction } };
+      // A down that fails half-way leaves the migration neither applied nor rolled back: record that too.
+      await driver.atomic([tracking.finish(migration.version, outcome)]);
+      throw failed;
+    }
+  }
+  await driver.atomic([direction === 'up' ? tracking.finish(migration.version, { state: 'applied', durationMs: elapsed(), error: null, details: {} }) : tracking.delete(migration.version)]);
+}
+
+function appliedRecord(context: StepContext, migration: Migration) {
+  return {
+    version: migration.version,
+    name: migration.name,
+    checksum: migration.checksum,
+    state: 'applied' as const,
+    appliedAt: new Date(),
+    durationMs: 0,
+    appliedBy: context.appliedBy,
+    method: 'run' as const,
+    error: null,
+    details: {},
+  };
+}
+
+function withIndex(error: StatementError, index: number): StatementError {
+  return new StatementError(index, error.message, error.position, error.engineCode, { cause: error.cause });
+}
+
+/** Maps the engine's error to the file, line and statement a human has to look at. */
+function fail(migration: Migration, direction: Direction, section: Section, error: unknown, rolledBack: boolean): StepFailed {
+  const index = error instanceof StatementError ? error.index : -1;
+  const statement: SqlStatement | undefined = section.statements[index];
+  const { line, column } = statement ? locate(statement, error instanceof StatementError ? error.position : undefined) : { line: section.firstLine, column: 1 };
+  return new StepFailed({
+    version: migration.version,
+    name: migration.name,
+    direction,
+    file: section.file,
+    line,
+    column,
+    statement: statement ? statement.sql.split('\n')[0]!.slice(0, 120) : '(recording the migration in the history table)',
+    message: error instanceof Error ? error.message : String(error),
+    engineCode: error instanceof StatementError ? (error.engineCode ?? null) : null,
+    rolledBack,
+  });
+}
+
+/** PostgreSQL reports a character position inside the statement; turn it into a file line. */
+function locate(statement: SqlStatement, position: number | undefined): { line: number; column: number } {
+  if (!position) return { line: statement.line, column: statement.column };
+  const before = statement.sql.slice(0, position - 1).split('\n');
+  return before.length === 1
+    ? { line: statement.line, column: statement.column + before[0]!.length }
+    : { line: statement.line + before.length - 1, column: before.at(-1)!.length + 1 };
+}

@@ -1,0 +1,90 @@
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { CairnError } from './errors.js';
+import { compareVersions } from '../source/version.js';
+
+/** `cairn init` and `cairn new`: files only, no database. */
+export interface InitResult {
+  readonly created: readonly string[];
+  readonly existing: readonly string[];
+}
+
+const CONFIG_TEMPLATE = `import { defineConfig } from 'cairn';
+
+export default defineConfig({
+  // sqlite:path/to.db (created on first \`cairn up\`) or postgres://user@host:5432/db.
+  // DATABASE_URL, --url and --env override it.
+  database: 'sqlite:cairn.db',
+  migrations: 'migrations',
+  // environments: {
+  //   production: { database: process.env.PRODUCTION_DATABASE_URL },
+  // },
+});
+`;
+
+const IGNORED = ['cairn.db', 'cairn.db-journal', '.cairn/'];
+
+export function init(root: string): InitResult {
+  const created: string[] = [];
+  const existing: string[] = [];
+  const configPath = join(root, 'cairn.config.ts');
+  if (['cairn.config.ts', 'cairn.config.mts', 'cairn.config.js', 'cairn.config.mjs', 'cairn.config.json'].some((f) => existsSync(join(root, f)))) {
+    existing.push('cairn.config.*');
+  } else {
+    writeFileSync(configPath, CONFIG_TEMPLATE);
+    created.push('cairn.config.ts');
+  }
+  const dir = join(root, 'migrations');
+  if (existsSync(dir)) existing.push('migrations/');
+  else {
+    mkdirSync(dir, { recursive: true });
+    created.push('migrations/');
+  }
+  const gitignore = join(root, '.gitignore');
+  const lines = existsSync(gitignore) ? readFileSync(gitignore, 'utf8').split(/\r?\n/) : [];
+  const missing = IGNORED.filter((entry) => !lines.includes(entry));
+  if (missing.length > 0) {
+    const prefix = lines.length > 0 && lines.at(-1) !== '' ? '\n' : '';
+    appendFileSync(gitignore, `${prefix}# cairn: local database and backups\n${missing.join('\n')}\n`);
+    created.push(`.gitignore entries (${missing.join(', ')})`);
+  }
+  return { created, existing };
+}
+
+export type MigrationType = 'additive' | 'destructive' | 'transformative';
+
+export interface NewMigrationResult {
+  readonly version: string;
+  readonly file: string;
+  readonly path: string;
+}
+
+/** Writes the next-numbered migration with its header and markers. */
+export function newMigration(dir: string, root: string, rawName: string, type: MigrationType = 'additive', now = new Date()): NewMigrationResult {
+  const name = rawName.trim().toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  if (!name) throw new CairnError('USAGE', `"${rawName}" has no letters or digits to name a migration`, { hint: 'name it verb_object, e.g. `cairn new add_phone_to_users`' });
+  if (!existsSync(dir)) throw new CairnError('SOURCE', `migrations directory ${relative(root, dir)} does not exist`, { hint: 'run `cairn init` first' });
+  const version = nextVersion(readdirSync(dir).map((f) => /^(\d{8,}_\d+|\d+)_/.exec(f)?.[1]).filter((v): v is string => v !== undefined), now);
+  const fileName = `${version}_${name}.sql`;
+  const path = join(dir, fileName);
+  const title = name.replace(/_/g, ' ');
+  writeFileSync(
+    path,
+    `-- Migration: ${title}\n-- Type: ${type}\n-- Rollback: what the down section undoes, and what data it cannot bring back\n\n-- migrate:up\n\n\n-- migrate:down\n\n`,
+    { flag: 'wx' },
+  );
+  return { version, file: relative(root, path), path };
+}
+
+/** One more than the newest, in the same style: `0007` after `0006`, `20261122_002` after `20261122_001`. */
+export function nextVersion(existing: readonly string[], now: Date): string {
+  const newest = [...existing].sort(compareVersions).at(-1);
+  if (!newest) return '0001';
+  const [head, sequence] = newest.split('_') as [string, string | undefined];
+  if (sequence !== undefined) {
+    const today = now.toISOString().slice(0, 10).replace(/-/g, '');
+    const next = today > head ? 1 : Number(sequence) + 1;
+    return `${today > head ? today : head}_${String(next).padStart(sequence.length, '0')}`;
+  }
+  return (BigInt(head) + 1n).toString().padStart(Math.max(4, head.length), '0');
+}

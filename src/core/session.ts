@@ -1,0 +1,55 @@
+import { hostname, userInfo } from 'node:os';
+import type { ResolvedConfig } from '../config/load.js';
+import { openDriver } from '../drivers/index.js';
+import type { Driver } from '../drivers/types.js';
+import type { Migration } from '../source/migration.js';
+import { readMigrations } from '../source/files.js';
+import type { CairnEvent } from './events.js';
+import { reconcile, type MigrationStatus } from './planner.js';
+import { TrackingTable } from './tracking.js';
+
+/** One command's view of the world: files, database, history, and (for writers) the lock. */
+export interface Session {
+  readonly config: ResolvedConfig;
+  readonly driver: Driver;
+  readonly tracking: TrackingTable;
+  readonly migrations: readonly Migration[];
+  readonly statuses: readonly MigrationStatus[];
+  readonly appliedBy: string;
+  readonly onEvent: (event: CairnEvent) => void;
+}
+
+export interface SessionOptions {
+  /** Take the migration lock and create the history table: for commands that write. */
+  readonly write: boolean;
+  readonly onEvent: (event: CairnEvent) => void;
+}
+
+/**
+ * Opens the database, and for writers takes the lock before reading history,
+ * so what we plan from cannot change under us. Always releases and closes.
+ */
+export async function withSession<T>(config: ResolvedConfig, options: SessionOptions, work: (session: Session) => Promise<T>): Promise<T> {
+  const migrations = readMigrations(config.migrationsDir, config.root);
+  const driver = await openDriver(config.database, { create: options.write });
+  const appliedBy = `${userInfo().username}@${hostname()}`;
+  try {
+    const tracking = new TrackingTable(driver, config.table);
+    const lock = options.write
+      ? await driver.lock(config.table, {
+          timeoutMs: config.lockTimeoutMs,
+          owner: appliedBy,
+          onNotice: (message) => options.onEvent({ type: 'notice', message }),
+        })
+      : null;
+    try {
+      if (options.write) await tracking.ensure();
+      const statuses = reconcile(migrations, await tracking.read());
+      return await work({ config, driver, tracking, migrations, statuses, appliedBy, onEvent: options.onEvent });
+    } finally {
+      await lock?.release().catch(() => undefined);
+    }
+  } finally {
+    await driver.close();
+  }
+}

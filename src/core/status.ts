@@ -1,0 +1,52 @@
+import type { MigrationState } from './planner.js';
+import type { Session } from './session.js';
+
+/** One line of `cairn status`, JSON-safe. */
+export interface StatusEntry {
+  readonly version: string;
+  readonly name: string;
+  readonly state: MigrationState;
+  /** Null when the file is missing. */
+  readonly file: string | null;
+  readonly checksum: string | null;
+  readonly appliedChecksum: string | null;
+  readonly appliedAt: string | null;
+  readonly durationMs: number | null;
+  readonly appliedBy: string | null;
+  /** `run`, or `baseline` for one marked applied without running. */
+  readonly method: string | null;
+  readonly outOfOrder: boolean;
+  readonly transaction: boolean | null;
+  readonly hasDown: boolean | null;
+  /** Why a `failed` migration failed. */
+  readonly error: string | null;
+}
+
+export interface StatusReport {
+  readonly target: string;
+  readonly table: string;
+  readonly migrations: readonly StatusEntry[];
+}
+
+export function status(session: Session): StatusReport {
+  return {
+    target: session.driver.target,
+    table: session.config.table,
+    migrations: session.statuses.map((s) => ({
+      version: s.version,
+      name: s.name,
+      state: s.state,
+      file: s.migration?.file ?? null,
+      checksum: s.migration?.checksum ?? null,
+      appliedChecksum: s.record?.checksum ?? null,
+      appliedAt: s.record?.appliedAt.toISOString() ?? null,
+      durationMs: s.record?.durationMs ?? null,
+      appliedBy: s.record?.appliedBy ?? null,
+      method: s.record?.method ?? null,
+      outOfOrder: s.outOfOrder,
+      transaction: s.migration?.transaction ?? null,
+      hasDown: s.migration ? s.migration.down !== null : null,
+      error: s.record?.state === 'running' ? 'started and never finished (process died, or still running)' : (s.record?.error ?? null),
+    })),
+  };
+}

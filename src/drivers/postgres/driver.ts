@@ -1,0 +1,90 @@
+import { hostname, userInfo } from 'node:os';
+import pg from 'pg';
+import { CairnError } from '../../core/errors.js';
+import { resolveCommand, StatementError, type Driver, type SqlCommand, type SqlFlavor } from '../types.js';
+import { acquireAdvisoryLock } from './lock.js';
+
+export const postgresFlavor: SqlFlavor = {
+  param: (n) => `$${n}`,
+  quoteIdentifier: (name) => `"${name.replace(/"/g, '""')}"`,
+  types: { text: 'text', integer: 'bigint', timestamp: 'timestamptz' },
+};
+
+/**
+ * PostgreSQL through `pg`, on one pinned connection: session advisory locks
+ * belong to a connection, so the lock and every migration share this one.
+ */
+export async function openPostgres(url: string, display: string, secrets: readonly string[]): Promise<Driver> {
+  const client = new pg.Client({
+    connectionString: url,
+    application_name: `cairn ${userInfo().username}@${hostname()} pid ${process.pid}`.slice(0, 63),
+    connectionTimeoutMillis: 10_000,
+  });
+  // A dropped connection must surface as a failed query, not crash the process.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    const reason = scrub((error as Error).message || String((error as { code?: string }).code), secrets);
+    throw new CairnError('CONNECTION', `cannot connect to ${display}: ${reason}`, {
+      hint: 'check that the server is running and that host, port, user and database in the URL are right',
+      details: { target: display },
+    });
+  }
+
+  const run = async (command: SqlCommand) => {
+    const result = await client.query({ text: command.sql, values: command.params as unknown[] | undefined });
+    // A multi-statement string yields an array of results; we only send one statement at a time.
+    return (Array.isArray(result) ? result.at(-1)?.rows ?? [] : result.rows) as unknown[];
+  };
+
+  return {
+    capabilities: { transactionalDdl: true, advisoryLocks: true, batchOnlyAtomicity: false, savepoints: true },
+    flavor: postgresFlavor,
+    target: display,
+
+    async query<Row>(command: SqlCommand): Promise<Row[]> {
+      try {
+        return (await run(command)) as Row[];
+      } catch (error) {
+        throw asStatementError(error, 0, secrets);
+      }
+    },
+
+    async atomic(commands) {
+      await client.query('BEGIN');
+      let index = 0;
+      try {
+        for (; index < commands.length; index++) await run(resolveCommand(commands[index]!));
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw asStatementError(error, index, secrets);
+      }
+    },
+
+    async tableExists(table) {
+      const { rows } = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [table]);
+      return rows[0]?.present === true;
+    },
+
+    lock: (table, options) => acquireAdvisoryLock(client, table, options),
+
+    async close() {
+      await client.end().catch(() => undefined);
+    },
+  };
+}
+
+function asStatementError(error: unknown, index: number, secrets: readonly string[]): unknown {
+  if (error instanceof pg.DatabaseError) {
+    const position = error.position ? Number(error.position) : undefined;
+    return new StatementError(index, scrub(error.message, secrets), position, error.code, { cause: error });
+  }
+  if (error instanceof Error) return new StatementError(index, scrub(error.message, secrets), undefined, undefined, { cause: error });
+  return error;
+}
+
+function scrub(message: string, secrets: readonly string[]): string {
+  return secrets.reduce((text, secret) => (secret ? text.split(secret).join('***') : text), message);
+}

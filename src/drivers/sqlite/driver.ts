@@ -1,0 +1,109 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { CairnError } from '../../core/errors.js';
+import { resolveCommand, StatementError, type Driver, type HeldLock, type LockOptions, type SqlCommand, type SqlFlavor } from '../types.js';
+import { acquireSqliteLock } from './lock.js';
+
+export const sqliteFlavor: SqlFlavor = {
+  param: () => '?',
+  quoteIdentifier: (name) => `"${name.replace(/"/g, '""')}"`,
+  types: { text: 'TEXT', integer: 'INTEGER', timestamp: 'TEXT' },
+};
+
+export interface SqliteOpenOptions {
+  /** False for read-only commands: a missing file reads as an empty database and is not created. */
+  readonly create: boolean;
+}
+
+/** SQLite through better-sqlite3. Synchronous underneath; async to fit the Driver contract. */
+export function openSqlite(path: string, display: string, options: SqliteOpenOptions): Driver {
+  let db: Database.Database;
+  if (path !== ':memory:' && !options.create && !existsSync(path)) {
+    db = new Database(':memory:');
+  } else {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    try {
+      db = new Database(path, { timeout: 5000 });
+    } catch (error) {
+      throw new CairnError('CONNECTION', `cannot open SQLite database ${display}: ${(error as Error).message}`, {
+        hint: 'check that the path is a SQLite file and that you may write to its directory',
+        cause: error,
+      });
+    }
+  }
+  let heartbeat: (() => SqlCommand) | null = null;
+
+  const driver: Driver = {
+    capabilities: { transactionalDdl: true, advisoryLocks: false, batchOnlyAtomicity: false, savepoints: true },
+    flavor: sqliteFlavor,
+    target: display,
+
+    async query<Row>(command: SqlCommand): Promise<Row[]> {
+      try {
+        return runOne(db, command) as Row[];
+      } catch (error) {
+        throw asStatementError(error, 0);
+      }
+    },
+
+    async atomic(commands) {
+      begin(db);
+      let index = 0;
+      try {
+        for (; index < commands.length; index++) runOne(db, resolveCommand(commands[index]!));
+        // Refresh our lock inside the same transaction, so it can never look stale right after a long step.
+        if (heartbeat) runOne(db, heartbeat());
+        db.exec('COMMIT');
+      } catch (error) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw asStatementError(error, Math.min(index, commands.length - 1));
+      }
+    },
+
+    async tableExists(table) {
+      return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
+    },
+
+    async lock(table: string, options: LockOptions): Promise<HeldLock> {
+      const held = await acquireSqliteLock(db, `${table}_lock`, options);
+      heartbeat = held.heartbeat;
+      return {
+        release: async () => {
+          heartbeat = null;
+          held.release();
+        },
+      };
+    },
+
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+  return driver;
+}
+
+function runOne(db: Database.Database, command: SqlCommand): unknown[] {
+  const params = (command.params ?? []) as unknown[];
+  if (params.length === 0 && !command.sql.trim()) return [];
+  const statement = db.prepare(command.sql);
+  if (statement.reader) return statement.all(...params);
+  statement.run(...params);
+  return [];
+}
+
+/** BEGIN IMMEDIATE takes the write lock now, so a busy database fails here rather than half-way. */
+function begin(db: Database.Database): void {
+  db.exec('BEGIN IMMEDIATE');
+}
+
+function asStatementError(error: unknown, index: number): unknown {
+  if (error instanceof Database.SqliteError) {
+    return new StatementError(index, error.message, undefined, error.code, { cause: error });
+  }
+  if (error instanceof RangeError || error instanceof TypeError) {
+    // better-sqlite3 reports "more than one statement" and similar as TypeError/RangeError.
+    return new StatementError(index, error.message, undefined, undefined, { cause: error });
+  }
+  return error;
+}

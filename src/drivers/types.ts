@@ -1,0 +1,82 @@
+/**
+ * What core needs from a database, and nothing more. Core reads capabilities
+ * and never asks which database it is talking to.
+ */
+export interface Capabilities {
+  /** DDL rolls back with its transaction (SQLite, PostgreSQL; not MySQL). */
+  readonly transactionalDdl: boolean;
+  /** Session-scoped advisory locks on a pinned connection (PostgreSQL). */
+  readonly advisoryLocks: boolean;
+  /** No interactive transactions; the atomic unit is one batch of statements (D1). */
+  readonly batchOnlyAtomicity: boolean;
+  readonly savepoints: boolean;
+}
+
+/** One statement with its parameters. */
+export interface SqlCommand {
+  readonly sql: string;
+  readonly params?: readonly unknown[];
+}
+
+/**
+ * A command built only when execution reaches it, so it can carry facts known
+ * only then (the time the step took). Batch-only engines build it up front.
+ */
+export type AtomicCommand = SqlCommand | (() => SqlCommand);
+
+export function resolveCommand(command: AtomicCommand): SqlCommand {
+  return typeof command === 'function' ? command() : command;
+}
+
+/** How to write portable SQL for this engine: placeholders, quoting, column types. */
+export interface SqlFlavor {
+  /** Placeholder for the n-th parameter, 1-based: `?` or `$1`. */
+  param(n: number): string;
+  quoteIdentifier(name: string): string;
+  readonly types: { readonly text: string; readonly integer: string; readonly timestamp: string };
+}
+
+export interface LockOptions {
+  /** How long to wait for a lock another process holds before failing. */
+  readonly timeoutMs: number;
+  /** Who we are, shown to anyone who has to wait for us. */
+  readonly owner: string;
+  /** Told about anything worth a warning, e.g. a stale lock taken over. */
+  readonly onNotice?: (message: string) => void;
+}
+
+export interface HeldLock {
+  release(): Promise<void>;
+}
+
+export interface Driver {
+  readonly capabilities: Capabilities;
+  readonly flavor: SqlFlavor;
+  /** Where this driver points, safe to print (no password). */
+  readonly target: string;
+  /** Rows of a reading statement; for a writing one, an empty array. */
+  query<Row = Record<string, unknown>>(command: SqlCommand): Promise<Row[]>;
+  /** Runs commands as one unit: all commit or none do. Throws StatementError naming the failing index. */
+  atomic(commands: readonly AtomicCommand[]): Promise<void>;
+  tableExists(table: string): Promise<boolean>;
+  /** Takes the migration lock for `table`'s history, waiting up to timeoutMs. Throws LOCK_TIMEOUT. */
+  lock(table: string, options: LockOptions): Promise<HeldLock>;
+  close(): Promise<void>;
+}
+
+/** A statement the database rejected, with which one it was. */
+export class StatementError extends Error {
+  constructor(
+    /** Index into the commands given to `atomic` (0 for a single query). */
+    readonly index: number,
+    message: string,
+    /** 1-based character position inside the statement, where the engine reports one. */
+    readonly position: number | undefined,
+    /** The engine's own error code (SQLITE_ERROR, 42P01, …). */
+    readonly engineCode: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StatementError';
+  }
+}

@@ -1,0 +1,13 @@
+export { createCairn, type Cairn, type CairnOptions } from './cairn.js';
+export { defineConfig, type CairnConfig, type EnvironmentConfig } from './config/define.js';
+export type { ResolvedConfig } from './config/load.js';
+export { CairnError, exitCodes, isCairnError, type ErrorCode } from './core/errors.js';
+export type { CairnEvent } from './core/events.js';
+export type { BaselineResult, RepairResult } from './core/history.js';
+export type { MigrationFailure, StepResult } from './core/migrator.js';
+export type { MigrationState } from './core/planner.js';
+export type { StatusEntry, StatusReport } from './core/status.js';
+export type { PlannedStep, RunResult } from './core/up.js';
+export type { ValidationProblem, ValidationReport } from './core/validate.js';
+export type { Capabilities, Driver } from './drivers/types.js';
+export type { Migration } from './source/migration.js';

@@ -1,0 +1,108 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { CairnError } from '../core/errors.js';
+import { formatProblem, type Migration, type Section, type SourceProblem } from './migration.js';
+import { checksumOf, parseMigrationText } from './parse.js';
+import { splitStatements } from './split.js';
+import { compareVersions } from './version.js';
+
+/**
+ * `0001_create_users.sql`, `20240115_001_add_index.sql`, golang-migrate's
+ * `0001_x.up.sql`, and a sibling `0001_x.down.sql` holding the down section.
+ */
+const FILE_NAME = /^(\d{8,}_\d+|\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*?)(?:\.(up|down))?\.sql$/;
+
+interface FileEntry {
+  readonly fileName: string;
+  readonly version: string;
+  readonly name: string;
+  readonly kind: 'main' | 'down';
+}
+
+/** Reads every migration in `dir`, or throws one SOURCE error listing every problem found. */
+export function readMigrations(dir: string, root: string = process.cwd()): Migration[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new CairnError('SOURCE', `migrations directory ${relative(root, dir) || dir} does not exist`, {
+      hint: 'run `cairn init` to create it, or point to yours with --dir or `migrations` in cairn.config.ts',
+      details: { dir },
+    });
+  }
+  const problems: SourceProblem[] = [];
+  const entries: FileEntry[] = [];
+  for (const fileName of readdirSync(dir).sort()) {
+    if (!fileName.endsWith('.sql') || !statSync(join(dir, fileName)).isFile()) continue;
+    const match = FILE_NAME.exec(fileName);
+    if (!match) {
+      problems.push({
+        file: relative(root, join(dir, fileName)),
+        message: 'not a migration file name',
+        fix: 'name it NNNN_verb_object.sql, e.g. 0007_add_email_to_users.sql, or move it out of the migrations directory',
+      });
+      continue;
+    }
+    entries.push({ fileName, version: match[1]!, name: match[2]!, kind: match[3] === 'down' ? 'down' : 'main' });
+  }
+
+  const downs = new Map(entries.filter((e) => e.kind === 'down').map((e) => [`${e.version}_${e.name}`, e]));
+  const migrations: Migration[] = [];
+  for (const entry of entries.filter((e) => e.kind === 'main')) {
+    const sibling = downs.get(`${entry.version}_${entry.name}`);
+    downs.delete(`${entry.version}_${entry.name}`);
+    const migration = readOne(dir, root, entry, sibling, problems);
+    if (migration) migrations.push(migration);
+  }
+  for (const orphan of downs.values()) {
+    problems.push({ file: relative(root, join(dir, orphan.fileName)), message: 'down file without a matching up file', fix: `add ${orphan.version}_${orphan.name}.sql or delete this file` });
+  }
+
+  migrations.sort((a, b) => compareVersions(a.version, b.version));
+  for (let i = 1; i < migrations.length; i++) {
+    const [previous, current] = [migrations[i - 1]!, migrations[i]!];
+    if (compareVersions(previous.version, current.version) === 0) {
+      problems.push({ file: current.file, message: `version ${current.version} is also used by ${previous.file}`, fix: 'give one of them the next free number (`cairn new` picks it)' });
+    }
+  }
+  if (problems.length > 0) {
+    const count = problems.length === 1 ? 'a problem' : `${problems.length} problems`;
+    throw new CairnError('SOURCE', `migration files have ${count}:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`, {
+      hint: 'fix the files named above; nothing was applied',
+      details: { problems },
+    });
+  }
+  return migrations;
+}
+
+function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEntry | undefined, problems: SourceProblem[]): Migration | null {
+  const file = relative(root, join(dir, entry.fileName));
+  const parsed = parseMigrationText(readFileSync(join(dir, entry.fileName), 'utf8'), file);
+  problems.push(...parsed.problems);
+  let down: Section | null = parsed.down ? section(file, parsed.down) : null;
+  if (downEntry) {
+    const downFile = relative(root, join(dir, downEntry.fileName));
+    if (parsed.down) {
+      problems.push({ file, message: `has a down section and a sibling ${downEntry.fileName}`, fix: 'keep one of the two' });
+    } else {
+      down = section(downFile, { text: readFileSync(join(dir, downEntry.fileName), 'utf8'), firstLine: 1 });
+    }
+  }
+  const up = section(file, parsed.up);
+  if (up.statements.length === 0) {
+    problems.push({ file, message: 'has no up statements', fix: 'add SQL after "-- migrate:up", or delete the file' });
+  }
+  if (parsed.problems.length > 0) return null;
+  return {
+    version: entry.version,
+    name: entry.name.replace(/\.up$/, ''),
+    file,
+    up,
+    down: down && down.statements.length > 0 ? down : null,
+    checksum: checksumOf(parsed.up.text),
+    transaction: parsed.transaction,
+    header: parsed.header,
+    directives: parsed.directives,
+  };
+}
+
+function section(file: string, part: { text: string; firstLine: number }): Section {
+  return { file, firstLine: part.firstLine, text: part.text, statements: splitStatements(part.text, { firstLine: part.firstLine }) };
+}

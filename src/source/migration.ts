@@ -1,0 +1,50 @@
+import type { SqlStatement } from './split.js';
+
+/** One direction of a migration: its SQL, where it sits on disk, and its statements. */
+export interface Section {
+  /** Project-relative path of the file this section was read from. */
+  readonly file: string;
+  /** 1-based line in `file` where the section's text starts. */
+  readonly firstLine: number;
+  readonly text: string;
+  readonly statements: readonly SqlStatement[];
+}
+
+/** A migration as read from disk. Pure data: nothing here has touched a database. */
+export interface Migration {
+  /** As written in the file name (`0003`, `20240115_001`); compare with compareVersions. */
+  readonly version: string;
+  readonly name: string;
+  /** Project-relative path of the up file. */
+  readonly file: string;
+  readonly up: Section;
+  /** Null when the file has no down section (or an empty one). */
+  readonly down: Section | null;
+  /** sha256 (hex) of the up section with line endings normalized to \n. */
+  readonly checksum: string;
+  /** False when the header says `-- cairn:no-transaction`. */
+  readonly transaction: boolean;
+  /** Header metadata (`-- Migration:`, `-- Type:`, `-- Rollback:`), keys lower-cased. */
+  readonly header: Readonly<Record<string, string>>;
+  /** `-- cairn:<name> <args>` directives, in file order. */
+  readonly directives: readonly Directive[];
+}
+
+export interface Directive {
+  readonly name: string;
+  readonly args: string;
+  readonly line: number;
+}
+
+/** A problem with the files themselves, reported all at once with file and line. */
+export interface SourceProblem {
+  readonly file: string;
+  readonly line?: number;
+  readonly message: string;
+  readonly fix?: string;
+}
+
+export function formatProblem(problem: SourceProblem): string {
+  const where = problem.line ? `${problem.file}:${problem.line}` : problem.file;
+  return `${where}: ${problem.message}${problem.fix ? ` (${problem.fix})` : ''}`;
+}

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import type { Directive, SourceProblem } from './migration.js';
+
+/**
+ * The parts of one migration file. Markers split it into up and down; with
+ * no marker the whole file is up. Accepted markers, each alone on its line:
+ *   -- migrate:up / -- migrate:down   (dbmate; `transaction:false` is honoured)
+ *   -- UP / -- DOWN                   (any case)
+ */
+export interface ParsedFile {
+  readonly up: { readonly text: string; readonly firstLine: number };
+  readonly down: { readonly text: string; readonly firstLine: number } | null;
+  readonly header: Readonly<Record<string, string>>;
+  readonly directives: readonly Directive[];
+  readonly transaction: boolean;
+  readonly problems: readonly SourceProblem[];
+}
+
+const DBMATE_MARKER = /^--\s*migrate:(up|down)\b(.*)$/i;
+const PLAIN_MARKER = /^--\s*(up|down)\s*$/i;
+const DIRECTIVE = /^--\s*cairn:([a-z-]*)\s*(.*)$/i;
+const HEADER_FIELD = /^--\s*([A-Za-z][A-Za-z ]*?)\s*:\s*(.*)$/;
+export const KNOWN_DIRECTIVES = ['no-transaction', 'allow'] as const;
+
+interface Marker {
+  readonly direction: 'up' | 'down';
+  readonly line: number; // 1-based
+  readonly options: string;
+}
+
+export function parseMigrationText(text: string, file: string): ParsedFile {
+  const lines = text.split(/\r\n|\n|\r/);
+  const problems: SourceProblem[] = [];
+  const markers: Marker[] = [];
+  const directives: Directive[] = [];
+  const header: Record<string, string> = {};
+  let inHeader = true;
+
+  lines.forEach((raw, index) => {
+    const line = raw.trim();
+    const lineNumber = index + 1;
+    const marker = DBMATE_MARKER.exec(line) ?? PLAIN_MARKER.exec(line);
+    if (marker) {
+      markers.push({ direction: marker[1]!.toLowerCase() as 'up' | 'down', line: lineNumber, options: marker[2] ?? '' });
+      return;
+    }
+    const directive = DIRECTIVE.exec(line);
+    if (directive) {
+      const name = directive[1]!.toLowerCase();
+      if (!(KNOWN_DIRECTIVES as readonly string[]).includes(name)) {
+        problems.push({ file, line: lineNumber, message: `unknown directive "cairn:${name}"`, fix: `known directives: ${KNOWN_DIRECTIVES.map((d) => `cairn:${d}`).join(', ')}` });
+      } else if (name === 'no-transaction' && !inHeader) {
+        problems.push({ file, line: lineNumber, message: '"cairn:no-transaction" must be in the header, before the first statement', fix: 'move it to the top of the file' });
+      }
+      directives.push({ name, args: directive[2]!.trim(), line: lineNumber });
+      return;
+    }
+    if (line === '' ) return;
+    if (line.startsWith('--')) {
+      const field = inHeader ? HEADER_FIELD.exec(line) : null;
+      if (field) header[field[1]!.toLowerCase()] = field[2]!.trim();
+      return;
+    }
+    inHeader = false;
+  });
+
+  problems.push(...checkMarkers(markers, file));
+  const transaction =
+    !directives.some((d) => d.name === 'no-transaction') &&
+    !markers.some((m) => m.direction === 'up' && /\btransaction:false\b/i.test(m.options));
+
+  const up = markers.find((m) => m.direction === 'up');
+  const down = markers.find((m) => m.direction === 'down');
+  const slice = (from: number, to: number) => ({ text: lines.slice(from, to).join('\n'), firstLine: from + 1 });
+  if (!up && !down) return { up: slice(0, lines.length), down: null, header, directives, transaction, problems };
+  const upPart = up ? slice(up.line, down && down.line > up.line ? down.line - 1 : lines.length) : slice(0, 0);
+  const downPart = down ? slice(down.line, up && up.line > down.line ? up.line - 1 : lines.length) : null;
+  return { up: upPart, down: downPart, header, directives, transaction, problems };
+}
+
+function checkMarkers(markers: readonly Marker[], file: string): SourceProblem[] {
+  const problems: SourceProblem[] = [];
+  for (const direction of ['up', 'down'] as const) {
+    const found = markers.filter((m) => m.direction === direction);
+    for (const extra of found.slice(1)) {
+      problems.push({ file, line: extra.line, message: `second "${direction}" marker (first on line ${found[0]!.line})`, fix: 'keep one up and at most one down marker per file' });
+    }
+  }
+  const up = markers.find((m) => m.direction === 'up');
+  const down = markers.find((m) => m.direction === 'down');
+  if (down && !up) {
+    problems.push({ file, line: down.line, message: 'down marker without an up marker', fix: 'add "-- migrate:up" above the up statements' });
+  } else if (up && down && down.line < up.line) {
+    problems.push({ file, line: down.line, message: 'down section comes before the up section', fix: 'put "-- migrate:up" first, then "-- migrate:down"' });
+  }
+  return problems;
+}
+
+/** sha256 of a section with line endings normalized, so a checkout with CRLF matches. */
+export function checksumOf(text: string): string {
+  return createHash('sha256').update(text.replace(/\r\n?/g, '\n'), 'utf8').digest('hex');
+}
