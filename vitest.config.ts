@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // Suites spawn real processes and talk to real databases: give them room.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
