@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createJiti } from 'jiti';
 import { CairnError } from '../core/errors.js';
 import type { CairnConfig, EnvironmentConfig } from './define.js';
 import { parseDatabaseUrl, redactUrl, type DatabaseUrl } from './url.js';
@@ -90,9 +89,7 @@ function findConfigFile(cwd: string, explicit: string | undefined): string | nul
 async function loadConfigFile(path: string): Promise<CairnConfig> {
   let loaded: unknown;
   try {
-    // `import { defineConfig } from 'cairn'` must work even when cairn runs from npx or a global install.
-    const jiti = createJiti(import.meta.url, { alias: { cairn: selfEntry() }, moduleCache: false, fsCache: false });
-    loaded = await jiti.import(path, { default: true });
+    loaded = await importConfig(path);
   } catch (error) {
     throw new CairnError('CONFIG', `${path} could not be loaded: ${redactUrl((error as Error).message)}`, {
       hint: 'fix the error above; the file must `export default defineConfig({ ... })`',
@@ -126,6 +123,14 @@ function checkKeys(object: Record<string, unknown>, where: string, known: readon
       hint: `known settings: ${known.join(', ')}`,
     });
   }
+}
+
+async function importConfig(path: string): Promise<unknown> {
+  if (path.endsWith('.json')) return JSON.parse(readFileSync(path, 'utf8'));
+  // jiti compiles TypeScript (and caches the result), and maps `import … from 'cairn'`
+  // to this very copy, so the config works under npx or a global install too.
+  const { createJiti } = await import('jiti');
+  return createJiti(import.meta.url, { alias: { cairn: selfEntry() } }).import(path, { default: true });
 }
 
 function selfEntry(): string {

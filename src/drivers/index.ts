@@ -1,6 +1,4 @@
 import type { DatabaseUrl } from '../config/url.js';
-import { openPostgres } from './postgres/driver.js';
-import { openSqlite } from './sqlite/driver.js';
 import type { Driver } from './types.js';
 
 export interface OpenOptions {
@@ -8,13 +6,13 @@ export interface OpenOptions {
   readonly create: boolean;
 }
 
-/** The one place that maps a URL scheme to a driver. */
+/** The one place that maps a URL scheme to a driver. Drivers load on demand: a SQLite run never loads pg. */
 export async function openDriver(url: DatabaseUrl, options: OpenOptions): Promise<Driver> {
   switch (url.scheme) {
     case 'sqlite':
-      return openSqlite(url.path, url.display, options);
+      return (await import('./sqlite/driver.js')).openSqlite(url.path, url.display, options);
     case 'postgres':
-      return openPostgres(url.url, url.display, url.secrets);
+      return (await import('./postgres/driver.js')).openPostgres(url.url, url.display, url.secrets);
   }
 }
 
