@@ -1,0 +1,65 @@
+import type { Fact } from './facts.js';
+import type { LintStatement } from './types.js';
+
+/**
+ * Additive changes only add (tables, columns, indexes, views): old code keeps
+ * working. Transformative ones change what exists (renames, type changes,
+ * data rewrites). Destructive ones can lose data (drops, deletes, rebuilds).
+ */
+export type ChangeType = 'additive' | 'transformative' | 'destructive';
+export type Risk = 'low' | 'medium' | 'high';
+
+export interface Classification {
+  readonly type: ChangeType;
+  readonly risk: Risk;
+  /** The statements that decided it, as "line: what", for the curious. */
+  readonly reasons: readonly string[];
+}
+
+const ORDER: readonly ChangeType[] = ['additive', 'transformative', 'destructive'];
+const RISK: Record<ChangeType, Risk> = { additive: 'low', transformative: 'medium', destructive: 'high' };
+
+export function classify(statements: readonly LintStatement[]): Classification {
+  const created = new Set<string>();
+  let type: ChangeType = 'additive';
+  const reasons: string[] = [];
+  for (const statement of statements) {
+    const [kind, why] = classifyFact(statement.fact, created);
+    if (statement.fact.kind === 'create_table') created.add(statement.fact.table);
+    if (ORDER.indexOf(kind) > ORDER.indexOf(type)) {
+      type = kind;
+      reasons.length = 0;
+    }
+    if (kind === type && kind !== 'additive') reasons.push(`line ${statement.line}: ${why}`);
+  }
+  return { type, risk: RISK[type], reasons };
+}
+
+function classifyFact(fact: Fact, created: ReadonlySet<string>): [ChangeType, string] {
+  switch (fact.kind) {
+    case 'drop_table':
+      return ['destructive', `drops table ${fact.tables.join(', ')}`];
+    case 'delete':
+      return created.has(fact.table) ? ['additive', ''] : ['destructive', `deletes rows from ${fact.table}`];
+    case 'alter_table': {
+      if (fact.actions.some((a) => a.type === 'drop_column')) return ['destructive', `drops a column of ${fact.table}`];
+      if (fact.actions.every((a) => a.type === 'add_column')) return ['additive', ''];
+      if (created.has(fact.table)) return ['additive', ''];
+      return ['transformative', `alters ${fact.table}`];
+    }
+    case 'update':
+      return created.has(fact.table) ? ['additive', ''] : ['transformative', `updates rows of ${fact.table}`];
+    case 'insert':
+      return created.has(fact.table) ? ['additive', ''] : ['transformative', `inserts into ${fact.table}`];
+    case 'drop_index':
+    case 'drop_view':
+    case 'drop_trigger':
+      return ['transformative', fact.kind.replace('_', 's ')];
+    case 'other':
+      if (/^Truncate|^truncate/.test(fact.name)) return ['destructive', 'truncates a table'];
+      if (/^(AlterTableStmt|AlterEnumStmt|AlterDomainStmt|RenameStmt)/.test(fact.name)) return ['transformative', fact.name];
+      return ['additive', ''];
+    default:
+      return ['additive', ''];
+  }
+}

@@ -1,0 +1,139 @@
+import Database from 'better-sqlite3';
+import type { Migration } from '../source/migration.js';
+import { classify, type Classification } from './classify.js';
+import { isSchemaChange } from './facts.js';
+import { parsePostgres } from './parse/postgres.js';
+import { parseSqlite } from './parse/sqlite.js';
+import { rules as allRules } from './registry.js';
+import { PostgresSchema } from './schema/postgres.js';
+import { allowsOf } from './suppress.js';
+import type { FileContext, Finding, LintStatement, LintTarget, Report, Rule, Severity, StatementContext } from './types.js';
+
+export interface LintOptions {
+  readonly target: LintTarget;
+  /** Per-rule severity or `off`, from the config. */
+  readonly severities?: Readonly<Record<string, Severity | 'off'>>;
+  /** The rules to run (default: all of them); tests pass one. */
+  readonly rules?: readonly Rule[];
+}
+
+export interface FileLint {
+  readonly file: string;
+  readonly version: string;
+  readonly name: string;
+  readonly classification: Classification;
+  readonly findings: readonly Finding[];
+  /** Findings an `-- cairn:allow` covered, with its reason. */
+  readonly allowed: readonly (Finding & { readonly reason: string })[];
+}
+
+export interface LintReport {
+  readonly target: LintTarget;
+  readonly files: readonly FileLint[];
+  readonly errors: number;
+  readonly warnings: number;
+}
+
+/**
+ * Lints `selected` (default: all) of the project's migrations. Every earlier
+ * migration is replayed into the schema model first, so a rule knows whether a
+ * table existed, was created in this same file, is indexed or referenced.
+ */
+export async function lintMigrations(migrations: readonly Migration[], options: LintOptions, selected?: ReadonlySet<string>): Promise<LintReport> {
+  const { target } = options;
+  const rules = (options.rules ?? allRules).filter((rule) => rule.dialects.includes(target.dialect) && options.severities?.[rule.id] !== 'off');
+  const knownIds = new Set((options.rules ?? allRules).map((r) => r.id).concat(META_RULES));
+  const postgres = target.dialect === 'postgres' ? new PostgresSchema() : null;
+  const sqlite = target.dialect === 'sqlite' ? new Database(':memory:') : null;
+  const files: FileLint[] = [];
+  try {
+    for (const migration of migrations) {
+      const statements = target.dialect === 'postgres' ? await parsePostgres(migration.up.statements) : parseSqlite(migration.up.statements);
+      const wanted = !selected || selected.has(migration.version);
+      const reports: { rule: Rule | string; statement: LintStatement | null; report: Report }[] = [];
+      const file: FileContext = { migration, statements, target, inTransaction: migration.transaction };
+      const created = new Set<string>();
+      for (const statement of statements) {
+        if (wanted) {
+          const context: StatementContext = { ...file, before: statements.slice(0, statement.index), createdHere: (table) => created.has(table), postgres, sqlite };
+          const before = reports.length;
+          for (const rule of rules) for (const report of rule.statement?.(statement, context) ?? []) reports.push({ rule, statement, report });
+          if (statement.parseError && reports.length === before) {
+            reports.push({ rule: 'syntax-error', statement, report: { message: `does not parse: ${statement.parseError}`, help: 'fix the syntax; the database would reject this statement' } });
+          }
+        }
+        if (statement.fact.kind === 'create_table') created.add(statement.fact.table);
+        postgres?.apply(statement.pg);
+        if (sqlite && isSchemaChange(statement.fact)) applyToSqlite(sqlite, statement.sql);
+      }
+      if (!wanted) continue;
+      for (const rule of rules) for (const report of rule.file?.(file) ?? []) reports.push({ rule, statement: null, report });
+      files.push(settle(migration, statements, reports, options, knownIds));
+    }
+  } finally {
+    sqlite?.close();
+  }
+  const all = files.flatMap((f) => f.findings);
+  return { target, files, errors: all.filter((f) => f.severity === 'error').length, warnings: all.filter((f) => f.severity === 'warning').length };
+}
+
+/** Findings about `-- cairn:allow` itself and statements that do not parse. */
+const META_RULES = ['syntax-error', 'invalid-allow', 'unused-allow'];
+const META_SEVERITY: Record<string, Severity> = { 'syntax-error': 'error', 'invalid-allow': 'error', 'unused-allow': 'warning' };
+
+function settle(
+  migration: Migration,
+  statements: readonly LintStatement[],
+  reports: readonly { rule: Rule | string; statement: LintStatement | null; report: Report }[],
+  options: LintOptions,
+  knownIds: ReadonlySet<string>,
+): FileLint {
+  const lines = migration.up.text.split('\n');
+  const at = (line: number, column: number): { line: number; column: number; source: string } => ({ line, column, source: lines[line - migration.up.firstLine] ?? '' });
+  const allows = allowsOf(migration, statements);
+  const used = new Set<number>();
+  const findings: Finding[] = [];
+  const allowed: (Finding & { reason: string })[] = [];
+
+  for (const { rule, statement, report } of reports) {
+    const id = typeof rule === 'string' ? rule : rule.id;
+    const severity = (options.severities?.[id] as Severity | undefined) ?? (typeof rule === 'string' ? META_SEVERITY[id]! : rule.severity);
+    const position = statement ? locate(statement, report.offset) : { line: migration.up.firstLine, column: 1 };
+    const finding: Finding = { rule: id, severity, file: migration.file, ...at(position.line, position.column), message: report.message, help: report.help };
+    const allow = allows.findIndex((a) => a.rule === id && a.reason && (a.statement === null || a.statement === statement?.index));
+    if (allow >= 0) {
+      used.add(allow);
+      allowed.push({ ...finding, reason: allows[allow]!.reason });
+    } else {
+      findings.push(finding);
+    }
+  }
+  allows.forEach((allow, index) => {
+    const where = at(allow.line, 1);
+    const base = { file: migration.file, ...where };
+    if (!knownIds.has(allow.rule)) {
+      findings.push({ ...base, rule: 'invalid-allow', severity: 'error', message: `"${allow.rule}" is not a rule id`, help: `rule ids are kebab-case, as printed in findings; known: ${[...knownIds].sort().join(', ')}` });
+    } else if (!allow.reason) {
+      findings.push({ ...base, rule: 'invalid-allow', severity: 'error', message: `allowing ${allow.rule} needs a reason`, help: `write why it is safe here: -- cairn:allow ${allow.rule} <reason>` });
+    } else if (!used.has(index)) {
+      findings.push({ ...base, rule: 'unused-allow', severity: 'warning', message: `-- cairn:allow ${allow.rule} suppresses nothing`, help: 'remove it, or move it to the line right before the statement it is meant for' });
+    }
+  });
+  findings.sort((a, b) => a.line - b.line || a.column - b.column);
+  return { file: migration.file, version: migration.version, name: migration.name, classification: classify(statements), findings, allowed };
+}
+
+/** An offset inside a statement → file line and column. */
+export function locate(statement: LintStatement, offset: number | undefined): { line: number; column: number } {
+  if (!offset) return { line: statement.line, column: statement.column };
+  const before = statement.sql.slice(0, offset).split('\n');
+  return before.length === 1 ? { line: statement.line, column: statement.column + offset } : { line: statement.line + before.length - 1, column: before.at(-1)!.length + 1 };
+}
+
+function applyToSqlite(db: Database.Database, sql: string): void {
+  try {
+    db.exec(sql);
+  } catch {
+    // A statement SQLite rejects changes nothing; rules have reported on it.
+  }
+}
