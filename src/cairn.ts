@@ -6,7 +6,10 @@ import { withSession } from './core/session.js';
 import { status, type StatusReport } from './core/status.js';
 import { down, up, type DownOptions, type RunResult, type UpOptions } from './core/up.js';
 import { fileProblems, historyProblems, type ValidationReport } from './core/validate.js';
+import { lintProject, type LintReport } from './lint/index.js';
 import { readMigrations } from './source/files.js';
+import { resolve } from 'node:path';
+import { CairnError } from './core/errors.js';
 
 export interface CairnOptions extends ConfigOverrides {
   /** Progress as it happens: each step started and finished, and notices such as a stale lock taken over. */
@@ -58,6 +61,37 @@ export function createCairn(options: CairnOptions = {}) {
     /** Accepts edited checksums, forgets deleted files and clears failed records, after a human has reviewed them. */
     repair: (repairOptions: { readonly dryRun?: boolean } = {}): Promise<RepairResult> =>
       repairOptions.dryRun ? read((s) => repair(s, repairOptions)) : write((s) => repair(s, repairOptions)),
+
+    /**
+     * Lints migrations: `files` (paths of migrations in the project), or only the
+     * pending ones, or all. Earlier migrations are replayed into the schema model
+     * either way, so rules know what exists.
+     */
+    lint: async (lintOptions: { readonly files?: readonly string[]; readonly pending?: boolean } = {}): Promise<LintReport> => {
+      const resolvedConfig = await resolved();
+      const migrations = readMigrations(resolvedConfig.migrationsDir, resolvedConfig.root);
+      let selected: Set<string> | undefined;
+      if (lintOptions.files && lintOptions.files.length > 0) {
+        const cwd = options.cwd ?? process.cwd();
+        selected = new Set(
+          lintOptions.files.map((file) => {
+            const path = resolve(cwd, file);
+            const found = migrations.find((m) => resolve(resolvedConfig.root, m.file) === path);
+            if (!found) {
+              throw new CairnError('USAGE', `${file} is not a migration in ${resolvedConfig.migrationsDir}`, {
+                hint: 'name files inside the migrations directory (or point --dir at the folder that holds them)',
+              });
+            }
+            return found.version;
+          }),
+        );
+      }
+      if (lintOptions.pending) {
+        const pending = await read(async (session) => session.statuses.filter((s) => s.state === 'pending').map((s) => s.version));
+        selected = new Set([...pending].filter((v) => !selected || selected.has(v)));
+      }
+      return lintProject(migrations, resolvedConfig.lint, selected);
+    },
 
     /** Writes cairn.config.ts, migrations/ and .gitignore entries in the working directory. */
     init: (): InitResult => init(options.cwd ?? process.cwd()),

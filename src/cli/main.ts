@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerBaseline, registerRepair, registerValidate } from './commands/history.js';
+import { registerLint } from './commands/lint.js';
 import { registerDown, registerUp } from './commands/run.js';
 import { registerInit, registerNew } from './commands/scaffold.js';
 import { registerStatus } from './commands/status.js';
@@ -29,16 +30,17 @@ export function buildProgram(): Command {
 A day with cairn:
   cairn init                      cairn.config.ts + migrations/
   cairn new add_phone_to_users    migrations/0002_add_phone_to_users.sql
+  cairn lint                      findings with rule ids, why, and the safe alternative
   cairn up --dry-run              the plan and its SQL, nothing applied
   cairn up                        apply pending migrations under a lock
   cairn status                    applied / pending / changed / missing / failed
   cairn down                      roll back the newest migration
 
-Exit codes: 0 ok, 1 the database rejected a migration, 2 bad input or config,
+Exit codes: 0 ok, 1 the database (or the linter) rejected a migration, 2 bad input or config,
 3 history problem (edited, deleted, failed or out-of-order migrations;
 unreachable database), 4 another migration holds the lock.`,
     );
-  for (const register of [registerInit, registerNew, registerStatus, registerUp, registerDown, registerValidate, registerBaseline, registerRepair]) {
+  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerValidate, registerBaseline, registerRepair]) {
     register(program);
   }
   for (const command of program.commands) command.exitOverride();

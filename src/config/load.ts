@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CairnError } from '../core/errors.js';
-import type { CairnConfig, EnvironmentConfig } from './define.js';
+import type { CairnConfig, EnvironmentConfig, LintConfig } from './define.js';
 import { parseDatabaseUrl, redactUrl, type DatabaseUrl } from './url.js';
 
 /** Everything a command needs to know, decided once: flags > --env > env vars > config file > defaults. */
@@ -18,6 +18,16 @@ export interface ResolvedConfig {
   readonly table: string;
   readonly lockTimeoutMs: number;
   readonly allowOutOfOrder: boolean;
+  readonly lint: ResolvedLintConfig;
+}
+
+export interface ResolvedLintConfig {
+  readonly dialect: 'postgres' | 'sqlite';
+  readonly postgresVersion: number;
+  /** Null: the SQLite version Cairn runs with. */
+  readonly sqliteVersion: string | null;
+  readonly d1: boolean;
+  readonly rules: Readonly<Record<string, 'error' | 'warning' | 'off'>>;
 }
 
 /** Flags (or createCairn options) that override the config file. */
@@ -38,7 +48,8 @@ export interface ConfigOverrides {
 
 export const CONFIG_FILES = ['cairn.config.ts', 'cairn.config.mts', 'cairn.config.js', 'cairn.config.mjs', 'cairn.config.json'];
 export const DEFAULT_DATABASE = 'sqlite:cairn.db';
-const KNOWN_KEYS = ['database', 'migrations', 'table', 'lockTimeout', 'allowOutOfOrder', 'environments'];
+const KNOWN_KEYS = ['database', 'migrations', 'table', 'lockTimeout', 'allowOutOfOrder', 'lint', 'environments'];
+const LINT_KEYS = ['dialect', 'postgresVersion', 'sqliteVersion', 'd1', 'rules'];
 
 export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<ResolvedConfig> {
   const cwd = resolve(overrides.cwd ?? process.cwd());
@@ -64,17 +75,36 @@ export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<Re
   if (!Number.isFinite(lockTimeout) || lockTimeout < 0) {
     throw new CairnError('CONFIG', `lock timeout must be a number of seconds >= 0, got ${String(lockTimeout)}`);
   }
+  const database = parseDatabaseUrl(databaseText, root);
   return Object.freeze({
     root,
     configFile,
     environment,
-    database: parseDatabaseUrl(databaseText, root),
+    database,
     databaseSource,
     migrationsDir: overrides.dir ? resolve(cwd, overrides.dir) : resolve(root, merged.migrations ?? 'migrations'),
     table: overrides.table ?? merged.table ?? 'cairn_migrations',
     lockTimeoutMs: Math.round(lockTimeout * 1000),
     allowOutOfOrder: overrides.allowOutOfOrder ?? merged.allowOutOfOrder ?? false,
+    lint: resolveLint(merged.lint ?? {}, database, configFile),
   });
+}
+
+function resolveLint(lint: LintConfig, database: DatabaseUrl, configFile: string | null): ResolvedLintConfig {
+  checkKeys(lint as Record<string, unknown>, `${configFile ?? 'config'} (lint)`, LINT_KEYS);
+  if (lint.dialect !== undefined && lint.dialect !== 'postgres' && lint.dialect !== 'sqlite') {
+    throw new CairnError('CONFIG', `lint.dialect must be "postgres" or "sqlite", got "${String(lint.dialect)}"`);
+  }
+  for (const [rule, level] of Object.entries(lint.rules ?? {})) {
+    if (!['error', 'warning', 'off'].includes(level)) throw new CairnError('CONFIG', `lint.rules["${rule}"] must be "error", "warning" or "off", got "${String(level)}"`);
+  }
+  return {
+    dialect: lint.dialect ?? (database.scheme === 'postgres' ? 'postgres' : 'sqlite'),
+    postgresVersion: lint.postgresVersion ?? 15,
+    sqliteVersion: lint.sqliteVersion ?? null,
+    d1: lint.d1 ?? false,
+    rules: lint.rules ?? {},
+  };
 }
 
 function findConfigFile(cwd: string, explicit: string | undefined): string | null {

@@ -15,11 +15,13 @@ export type ErrorCode =
   | 'TARGET' // --to / --steps names something that does not exist
   | 'LOCK_TIMEOUT' // another process holds the migration lock
   | 'MIGRATION_FAILED' // the database rejected a migration's SQL
+  | 'LINT' // the linter found errors in migrations about to be applied
   | 'VALIDATION'; // `cairn validate` found problems
 
-/** Exit codes by code: 1 = the database said no, 2 = the user must fix input, 3 = history problem, 4 = busy. */
+/** Exit codes by code: 1 = the database or the linter said no, 2 = the user must fix input, 3 = history problem, 4 = busy. */
 export const exitCodes: Readonly<Record<ErrorCode, number>> = {
   MIGRATION_FAILED: 1,
+  LINT: 1,
   USAGE: 2,
   CONFIG: 2,
   SOURCE: 2,

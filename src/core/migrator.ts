@@ -3,7 +3,7 @@ import { StatementError } from '../drivers/types.js';
 import type { Migration, Section } from '../source/migration.js';
 import type { SqlStatement } from '../source/split.js';
 import type { CairnEvent } from './events.js';
-import type { TrackingTable } from './tracking.js';
+import type { AppliedRecord, TrackingTable } from './tracking.js';
 
 /**
  * Runs one migration step. A transactional step sends its statements and its
@@ -53,24 +53,26 @@ export interface StepContext {
   readonly onEvent: (event: CairnEvent) => void;
 }
 
-export async function runStep(context: StepContext, migration: Migration, direction: Direction): Promise<StepResult> {
+/** `details` go into the history row (e.g. that it was applied with --unsafe, and over which findings). */
+export async function runStep(context: StepContext, migration: Migration, direction: Direction, details: Record<string, unknown> = {}): Promise<StepResult> {
   const section = direction === 'up' ? migration.up : migration.down!;
   const atomic = migration.transaction && context.driver.capabilities.transactionalDdl;
   context.onEvent({ type: 'start', direction, version: migration.version, name: migration.name, file: section.file, atomic });
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  if (atomic) await runAtomic(context, migration, direction, section, elapsed);
-  else await runUnguarded(context, migration, direction, section, elapsed);
+  const record = { ...appliedRecord(context, migration), details };
+  if (atomic) await runAtomic(context, migration, direction, section, record, elapsed);
+  else await runUnguarded(context, migration, direction, section, record, elapsed);
   const result = { version: migration.version, name: migration.name, file: section.file, direction, durationMs: elapsed() };
   context.onEvent({ type: 'done', ...result });
   return result;
 }
 
-async function runAtomic(context: StepContext, migration: Migration, direction: Direction, section: Section, elapsed: () => number): Promise<void> {
+async function runAtomic(context: StepContext, migration: Migration, direction: Direction, section: Section, record: AppliedRecord, elapsed: () => number): Promise<void> {
   const { driver, tracking } = context;
   const history =
     direction === 'up'
-      ? () => tracking.insert({ ...appliedRecord(context, migration), durationMs: elapsed() })
+      ? () => tracking.insert({ ...record, durationMs: elapsed() })
       : tracking.delete(migration.version);
   try {
     await driver.atomic([...section.statements.map((s) => ({ sql: s.sql })), history]);
@@ -79,25 +81,25 @@ async function runAtomic(context: StepContext, migration: Migration, direction: 
   }
 }
 
-async function runUnguarded(context: StepContext, migration: Migration, direction: Direction, section: Section, elapsed: () => number): Promise<void> {
+async function runUnguarded(context: StepContext, migration: Migration, direction: Direction, section: Section, record: AppliedRecord, elapsed: () => number): Promise<void> {
   const { driver, tracking } = context;
-  if (direction === 'up') await driver.atomic([tracking.insert({ ...appliedRecord(context, migration), state: 'running' })]);
+  if (direction === 'up') await driver.atomic([tracking.insert({ ...record, state: 'running' })]);
   for (const [index, statement] of section.statements.entries()) {
     try {
       await driver.query({ sql: statement.sql });
     } catch (error) {
       const failed = fail(migration, direction, section, error instanceof StatementError ? withIndex(error, index) : error, false);
       const { file, line, message } = failed.failure;
-      const outcome = { state: 'failed' as const, durationMs: elapsed(), error: message, details: { file, line, direction } };
+      const outcome = { state: 'failed' as const, durationMs: elapsed(), error: message, details: { ...record.details, file, line, direction } };
       // A down that fails half-way leaves the migration neither applied nor rolled back: record that too.
       await driver.atomic([tracking.finish(migration.version, outcome)]);
       throw failed;
     }
   }
-  await driver.atomic([direction === 'up' ? tracking.finish(migration.version, { state: 'applied', durationMs: elapsed(), error: null, details: {} }) : tracking.delete(migration.version)]);
+  await driver.atomic([direction === 'up' ? tracking.finish(migration.version, { state: 'applied', durationMs: elapsed(), error: null, details: record.details }) : tracking.delete(migration.version)]);
 }
 
-function appliedRecord(context: StepContext, migration: Migration) {
+function appliedRecord(context: StepContext, migration: Migration): AppliedRecord {
   return {
     version: migration.version,
     name: migration.name,

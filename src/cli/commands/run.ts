@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { MigrationFailure } from '../../core/migrator.js';
+import { formatFinding } from '../../lint/index.js';
 import type { RunResult } from '../../core/up.js';
 import { contextFor, parseCount } from '../context.js';
 import type { Output } from '../output.js';
@@ -11,9 +12,12 @@ export function registerUp(program: Command): void {
     .option('--to <version>', 'stop after this version')
     .option('--dry-run', 'print the plan and its SQL; change nothing')
     .option('--allow-out-of-order', 'also apply pending files numbered below the newest applied one')
+    .option('--unsafe', 'apply even if the linter finds errors (recorded in the history table)')
     .addHelpText(
       'after',
       `
+Lints what it is about to apply first and refuses on error findings (see
+\`cairn lint\`) unless they are allowed in the file with a reason, or --unsafe.
 Stops at the first migration the database rejects: that one is rolled back
 whole and reported with its file, line and the database's message; the ones
 before it stay applied. Running up again when nothing is pending does nothing.
@@ -24,11 +28,11 @@ Examples:
   cairn up --to 0004             apply up to and including 0004
   cairn up --url postgres://app@db.internal/app --lock-timeout 120`,
     )
-    .action(async (options: { to?: string; dryRun?: boolean; allowOutOfOrder?: boolean }, command: Command) => {
+    .action(async (options: { to?: string; dryRun?: boolean; allowOutOfOrder?: boolean; unsafe?: boolean }, command: Command) => {
       const { cairn, out } = contextFor(command, { allowOutOfOrder: options.allowOutOfOrder });
       const config = await cairn.config();
       if (!out.json) out.line(`${options.dryRun ? 'Plan for' : 'Migrating'} ${config.database.display}${config.environment ? ` (environment ${config.environment})` : ''}`);
-      const result = await cairn.up({ to: options.to, dryRun: options.dryRun });
+      const result = await cairn.up({ to: options.to, dryRun: options.dryRun, unsafe: options.unsafe });
       process.exitCode = report(result, out, 'up');
     });
 }
@@ -66,6 +70,11 @@ function report(result: RunResult, out: Output, direction: 'up' | 'down'): numbe
   if (out.json) {
     out.document(result);
     return result.success ? 0 : 1;
+  }
+  const findings = result.lint.flatMap((file) => file.findings);
+  if (findings.length > 0) {
+    out.warn(`\n${findings.map(formatFinding).join('\n\n')}\n`);
+    if (result.dryRun && findings.some((f) => f.severity === 'error')) out.warn('`cairn up` will refuse these migrations until the errors above are fixed or allowed (or --unsafe is given).');
   }
   if (result.dryRun) {
     if (result.plan.length === 0) out.line(direction === 'up' ? 'Nothing to apply: the database is up to date.' : 'Nothing to roll back.');

@@ -1,0 +1,38 @@
+import type { LintReport } from '../linter.js';
+import type { Finding } from '../types.js';
+
+/** Compiler-style: location, severity, rule and message; the source line with a caret; the help. */
+export function formatText(report: LintReport, options: { readonly summary?: boolean } = {}): string {
+  const out: string[] = [];
+  for (const file of report.files) for (const finding of file.findings) out.push(formatFinding(finding), '');
+  if (options.summary !== false) {
+    const width = Math.max(0, ...report.files.map((f) => `${f.version}_${f.name}`.length));
+    for (const file of report.files) {
+      const counts = count(file.findings);
+      out.push(`${`${file.version}_${file.name}`.padEnd(width)}  ${file.classification.type.padEnd(14)} risk ${file.classification.risk.padEnd(6)} ${counts}`.trimEnd());
+    }
+    out.push('', `${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')} in ${plural(report.files.length, 'file')}`);
+  }
+  return out.join('\n');
+}
+
+export function formatFinding(finding: Finding): string {
+  const gutter = String(finding.line).length;
+  const caret = `${' '.repeat(Math.max(0, finding.column - 1))}^`;
+  return [
+    `${finding.file}:${finding.line}:${finding.column} ${finding.severity} ${finding.rule} ${finding.message}`,
+    `  ${String(finding.line)} | ${finding.source}`,
+    `  ${' '.repeat(gutter)} | ${caret}`,
+    `  help: ${finding.help}`,
+  ].join('\n');
+}
+
+function count(findings: readonly Finding[]): string {
+  const errors = findings.filter((f) => f.severity === 'error').length;
+  const warnings = findings.length - errors;
+  return [errors ? plural(errors, 'error') : '', warnings ? plural(warnings, 'warning') : ''].filter(Boolean).join(', ');
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
