@@ -235,6 +235,33 @@ describeEachDatabase('runner', (current, kind) => {
     expect(await tables(current())).toEqual([]);
   });
 
+  it('lints what it is about to apply and refuses error findings before applying anything', async () => {
+    const dropLabel = '-- migrate:up\nALTER TABLE tags DROP COLUMN label;\n-- migrate:down\nALTER TABLE tags ADD COLUMN label TEXT;\n';
+    const { dir } = project({ '0001_create_users.sql': USERS, '0002_create_tags.sql': TAGS, '0003_drop_label.sql': dropLabel });
+    const cairn = cairnFor(dir);
+    const error = await cairn.up().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'LINT', message: expect.stringContaining('migrations/0003_drop_label.sql:2:18 error drop-column') });
+    expect(await history(current())).toEqual([]);
+    expect((await cairn.up({ dryRun: true })).lint.flatMap((f) => f.findings.map((x) => x.rule))).toContain('drop-column');
+
+    const unsafe = await cairn.up({ unsafe: true });
+    expect(unsafe).toMatchObject({ success: true, filesExecuted: 3, unsafe: true });
+    const rows = await current().query<{ version: string; details: string | null }>('SELECT version, details FROM cairn_migrations ORDER BY version');
+    expect(rows.map((r) => [r.version, r.details && JSON.parse(r.details)])).toEqual([
+      ['0001', null],
+      ['0002', null],
+      ['0003', { unsafe: true, findings: ['drop-column@2'] }],
+    ]);
+  });
+
+  it('applies a finding allowed in the file with a reason', async () => {
+    const allowed = '-- migrate:up\n-- cairn:allow drop-column the app stopped reading email in release 12\nALTER TABLE users DROP COLUMN email;\n';
+    const { dir } = project({ '0001_create_users.sql': USERS.replace('CREATE UNIQUE INDEX users_email ON users (email);\n', ''), '0002_drop_email.sql': allowed });
+    const result = await cairnFor(dir).up();
+    expect(result).toMatchObject({ success: true, filesExecuted: 2, unsafe: false });
+    expect(result.lint[1]!.allowed).toEqual([expect.objectContaining({ rule: 'drop-column', reason: 'the app stopped reading email in release 12' })]);
+  });
+
   it('keeps two histories apart with a custom table name', async () => {
     const { dir } = project({ '0001_create_users.sql': USERS });
     await cairnFor(dir, { table: 'app_schema_history' }).up();
