@@ -34,7 +34,7 @@ export function createCairn(options: CairnOptions = {}) {
     /** The configuration every call uses (database URL redacted in `database.display`). */
     config: resolved,
 
-    status: (): Promise<StatusReport> => read(async (session) => status(session)),
+    status: (): Promise<StatusReport> => read(status),
 
     /** Applies pending migrations in order; stops at the first failure, which is rolled back whole. */
     up: (upOptions: UpOptions = {}): Promise<RunResult> => (upOptions.dryRun ? read((s) => up(s, upOptions)) : write((s) => up(s, upOptions))),

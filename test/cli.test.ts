@@ -44,7 +44,7 @@ describe('cairn CLI', () => {
     const status = runCli(['status', '--json'], { cwd: root });
     expect(status.status).toBe(0);
     const report = JSON.parse(status.stdout) as { migrations: { version: string; name: string; state: string }[] };
-    expect(report.migrations).toEqual([expect.objectContaining({ version: '0001', name: 'create_users', state: 'applied' })]);
+    expect(report.migrations).toEqual([expect.objectContaining({ version: '0001', name: 'create_users', state: 'applied', classification: { type: 'additive', risk: 'low' }, declaredType: 'additive' })]);
 
     expect(runCli(['up'], { cwd: root }).stdout).toContain('Nothing to apply');
     const down = runCli(['down', '--json'], { cwd: root });

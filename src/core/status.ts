@@ -1,3 +1,4 @@
+import { classifyMigrations } from '../lint/index.js';
 import type { MigrationState } from './planner.js';
 import type { Session } from './session.js';
 
@@ -20,6 +21,10 @@ export interface StatusEntry {
   readonly hasDown: boolean | null;
   /** Why a `failed` migration failed. */
   readonly error: string | null;
+  /** additive | transformative | destructive, with a risk level; null when the file is missing. */
+  readonly classification: { readonly type: string; readonly risk: string } | null;
+  /** The `-- Type:` its header declares, if any. */
+  readonly declaredType: string | null;
 }
 
 export interface StatusReport {
@@ -28,7 +33,8 @@ export interface StatusReport {
   readonly migrations: readonly StatusEntry[];
 }
 
-export function status(session: Session): StatusReport {
+export async function status(session: Session): Promise<StatusReport> {
+  const classes = await classifyMigrations(session.migrations, session.config.lint.dialect);
   return {
     target: session.driver.target,
     table: session.config.table,
@@ -47,6 +53,12 @@ export function status(session: Session): StatusReport {
       transaction: s.migration?.transaction ?? null,
       hasDown: s.migration ? s.migration.down !== null : null,
       error: s.record?.state === 'running' ? 'started and never finished (process died, or still running)' : (s.record?.error ?? null),
+      classification: s.migration ? pick(classes.get(s.migration.version)) : null,
+      declaredType: s.migration?.header.type ?? null,
     })),
   };
+}
+
+function pick(classification: { type: string; risk: string } | undefined): { type: string; risk: string } | null {
+  return classification ? { type: classification.type, risk: classification.risk } : null;
 }

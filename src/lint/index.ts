@@ -1,7 +1,10 @@
 import type { ResolvedLintConfig } from '../config/load.js';
 import { CairnError } from '../core/errors.js';
 import type { Migration } from '../source/migration.js';
+import { classify, type Classification } from './classify.js';
 import { lintMigrations, type LintReport } from './linter.js';
+import { parsePostgres } from './parse/postgres.js';
+import { parseSqlite } from './parse/sqlite.js';
 import { rules } from './registry.js';
 import type { LintTarget } from './types.js';
 
@@ -9,6 +12,7 @@ export { formatFinding, formatText } from './format/text.js';
 export { formatGithub } from './format/github.js';
 export { formatSarif } from './format/sarif.js';
 export { rules } from './registry.js';
+export type { Classification } from './classify.js';
 export type { FileLint, LintReport } from './linter.js';
 export type { Finding, LintTarget, Rule, Severity } from './types.js';
 
@@ -28,6 +32,16 @@ export async function lintProject(migrations: readonly Migration[], config: Reso
     d1: config.d1,
   };
   return lintMigrations(migrations, { target, severities: config.rules }, selected);
+}
+
+/** Additive / transformative / destructive for each migration, without running the rules. */
+export async function classifyMigrations(migrations: readonly Migration[], dialect: 'postgres' | 'sqlite'): Promise<Map<string, Classification>> {
+  const result = new Map<string, Classification>();
+  for (const migration of migrations) {
+    const statements = dialect === 'postgres' ? await parsePostgres(migration.up.statements) : parseSqlite(migration.up.statements);
+    result.set(migration.version, classify(statements));
+  }
+  return result;
 }
 
 let sqliteVersion: Promise<string> | undefined;

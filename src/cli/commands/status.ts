@@ -21,10 +21,11 @@ Examples:
       if (out.json) return out.document(report);
       out.line(`Database: ${report.target}  (history in ${report.table})`);
       if (report.migrations.length === 0) return out.line('No migrations yet: create one with `cairn new <name>`.');
-      const rows = report.migrations.map((m) => [m.version, m.name, label(m), m.appliedAt ? m.appliedAt.replace('T', ' ').slice(0, 19) : '', note(m)]);
-      const widths = [0, 1, 2, 3].map((i) => Math.max(...[['VERSION', 'NAME', 'STATE', 'APPLIED AT'][i]!, ...rows.map((r) => r[i]!)].map((s) => s.length)));
-      const format = (cells: string[]) => cells.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd();
-      out.line(format(['VERSION', 'NAME', 'STATE', 'APPLIED AT', '']));
+      const header = ['VERSION', 'NAME', 'STATE', 'CHANGE', 'APPLIED AT', ''];
+      const rows = report.migrations.map((m) => [m.version, m.name, label(m), change(m), m.appliedAt ? m.appliedAt.replace('T', ' ').slice(0, 19) : '', note(m)]);
+      const widths = header.map((title, i) => Math.max(title.length, ...rows.map((r) => r[i]!.length)));
+      const format = (cells: string[]) => cells.map((c, i) => (i < cells.length - 1 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd();
+      out.line(format(header));
       for (const row of rows) out.line(format(row));
       const counts = new Map<string, number>();
       for (const m of report.migrations) counts.set(m.state, (counts.get(m.state) ?? 0) + 1);
@@ -33,6 +34,13 @@ Examples:
         out.line('`cairn up` and `cairn down` refuse to run until this is resolved: `cairn validate` explains each problem.');
       }
     });
+}
+
+/** "destructive/high", marked when the header declares something milder. */
+function change(m: StatusEntry): string {
+  if (!m.classification) return '';
+  const mismatch = m.declaredType && m.declaredType !== m.classification.type ? ` (says ${m.declaredType})` : '';
+  return `${m.classification.type}/${m.classification.risk}${mismatch}`;
 }
 
 function label(m: StatusEntry): string {
