@@ -18,7 +18,7 @@ export async function acquireAdvisoryLock(client: pg.Client, table: string, opti
     if (rows[0]?.locked === true) {
       return { release: async () => void (await client.query('SELECT pg_advisory_unlock($1::bigint)', [key])) };
     }
-    if (Date.now() >= deadline) throw await lockTimeout(client, key, options.timeoutMs);
+    if (Date.now() >= deadline) throw await lockTimeout(client, key, Date.now() - (deadline - options.timeoutMs));
     await sleep(Math.min(50 + attempt * 25, 250) + Math.random() * 50);
   }
 }
@@ -28,7 +28,7 @@ export function lockKey(table: string): string {
   return BigInt.asIntN(64, BigInt(`0x${createHash('sha256').update(`cairn:${table}`).digest('hex').slice(0, 16)}`)).toString();
 }
 
-async function lockTimeout(client: pg.Client, key: string, timeoutMs: number): Promise<CairnError> {
+async function lockTimeout(client: pg.Client, key: string, waitedMs: number): Promise<CairnError> {
   // pg_locks shows a bigint advisory key as two halves: classid (high) and objid (low).
   const value = BigInt.asUintN(64, BigInt(key));
   const { rows } = await client.query(
@@ -42,7 +42,7 @@ async function lockTimeout(client: pg.Client, key: string, timeoutMs: number): P
   const who = holder
     ? `${holder.application_name || 'a session'} (server pid ${holder.pid}${holder.client_addr ? ` from ${holder.client_addr}` : ''}, connected since ${holder.backend_start.toISOString()})`
     : 'another session';
-  return new CairnError('LOCK_TIMEOUT', `another migration holds the lock on this database: ${who} (waited ${Math.round(timeoutMs / 1000)} s)`, {
+  return new CairnError('LOCK_TIMEOUT', `another migration holds the lock on this database: ${who} (waited ${(waitedMs / 1000).toFixed(1)} s)`, {
     hint: holder
       ? `wait for it to finish or retry with a longer --lock-timeout; if that session is stuck, end it with SELECT pg_terminate_backend(${holder.pid})`
       : 'retry with a longer --lock-timeout',

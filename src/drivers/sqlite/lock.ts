@@ -31,10 +31,14 @@ export interface SqliteLock {
 export async function acquireSqliteLock(db: Database.Database, lockTable: string, options: LockOptions): Promise<SqliteLock> {
   const table = `"${lockTable.replace(/"/g, '""')}"`;
   const token = `${options.owner} #${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const deadline = Date.now() + options.timeoutMs;
+  const started = Date.now();
+  const deadline = started + options.timeoutMs;
+  const busyTimeout = db.pragma('busy_timeout', { simple: true }) as number;
   let holder: LockRow | undefined;
   for (let attempt = 0; ; attempt++) {
     try {
+      // SQLite's own busy wait must not outlast our deadline: cap it for this attempt.
+      db.pragma(`busy_timeout = ${Math.max(0, Math.min(deadline - Date.now(), 250))}`);
       db.exec('BEGIN IMMEDIATE');
       try {
         db.exec(`CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, acquired_at TEXT NOT NULL, expires_at INTEGER NOT NULL)`);
@@ -60,11 +64,16 @@ export async function acquireSqliteLock(db: Database.Database, lockTable: string
     } catch (error) {
       // SQLITE_BUSY: another process is inside a migration step right now; that is a held lock too.
       if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+      // Its lock row was committed before the step began, so a plain read can still name it.
+      holder = readHolder(db, table) ?? holder;
+    } finally {
+      db.pragma(`busy_timeout = ${busyTimeout}`);
     }
     if (Date.now() >= deadline) {
-      throw new CairnError('LOCK_TIMEOUT', `another migration holds the lock on this database${holder ? `: ${describe(holder)}` : ''} (waited ${Math.round(options.timeoutMs / 1000)} s)`, {
+      const waited = ((Date.now() - started) / 1000).toFixed(1);
+      throw new CairnError('LOCK_TIMEOUT', `another migration holds the lock on this database${holder ? `: ${describe(holder)}` : ''} (waited ${waited} s)`, {
         hint: holder
-          ? `wait for it to finish, or retry with a longer --lock-timeout; the lock expires by itself at ${new Date(holder.expires_at).toISOString()} if its holder is gone`
+          ? `wait for it to finish, or retry with a longer --lock-timeout; if that process is gone, the next run takes the lock over (from this host at once, from another host after ${new Date(holder.expires_at).toISOString()})`
           : 'another process is writing to the database; retry with a longer --lock-timeout',
         details: holder ? { holder: holder.owner, pid: holder.pid, host: holder.host, since: holder.acquired_at } : {},
       });
@@ -73,9 +82,18 @@ export async function acquireSqliteLock(db: Database.Database, lockTable: string
   }
 }
 
+function readHolder(db: Database.Database, table: string): LockRow | undefined {
+  try {
+    return db.prepare(`SELECT owner, pid, host, acquired_at, expires_at FROM ${table} WHERE id = 1`).get() as LockRow | undefined;
+  } catch {
+    return undefined; // busy as well, or no lock table yet
+  }
+}
+
+/** On this host the pid tells for sure; expiry is for holders on other hosts (a shared file). */
 function staleReason(row: LockRow): string | null {
+  if (row.host === hostname()) return processAlive(row.pid) ? null : `process ${row.pid} on this host is no longer running`;
   if (row.expires_at < Date.now()) return `it expired at ${new Date(row.expires_at).toISOString()}`;
-  if (row.host === hostname() && !processAlive(row.pid)) return `process ${row.pid} on this host is no longer running`;
   return null;
 }
 
