@@ -13,6 +13,8 @@ export interface AddColumn {
   readonly notNull: boolean;
   /** Has a DEFAULT other than DEFAULT NULL. */
   readonly hasDefault: boolean;
+  /** Says DEFAULT NULL explicitly. */
+  readonly defaultIsNull: boolean;
   readonly primaryKey: boolean;
   readonly unique: boolean;
   /** Table it REFERENCES, if any. */

@@ -67,7 +67,7 @@ export async function lintMigrations(migrations: readonly Migration[], options: 
         if (sqlite && isSchemaChange(statement.fact)) applyToSqlite(sqlite, statement.sql);
       }
       if (!wanted) continue;
-      for (const rule of rules) for (const report of rule.file?.(file) ?? []) reports.push({ rule, statement: null, report });
+      for (const rule of rules) for (const report of rule.file?.(file) ?? []) reports.push({ rule, statement: statements[report.statement ?? -1] ?? null, report });
       files.push(settle(migration, statements, reports, options, knownIds));
     }
   } finally {
@@ -98,8 +98,10 @@ function settle(
   for (const { rule, statement, report } of reports) {
     const id = typeof rule === 'string' ? rule : rule.id;
     const severity = (options.severities?.[id] as Severity | undefined) ?? (typeof rule === 'string' ? META_SEVERITY[id]! : rule.severity);
-    const position = statement ? locate(statement, report.offset) : { line: migration.up.firstLine, column: 1 };
-    const finding: Finding = { rule: id, severity, file: migration.file, ...at(position.line, position.column), message: report.message, help: report.help };
+    // A finding about the file itself (its name, its header) points at its first line.
+    const position = statement ? locate(statement, report.offset) : null;
+    const where = position ? at(position.line, position.column) : { line: 1, column: 1, source: '' };
+    const finding: Finding = { rule: id, severity, file: migration.file, ...where, message: report.message, help: report.help };
     const allow = allows.findIndex((a) => a.rule === id && a.reason && (a.statement === null || a.statement === statement?.index));
     if (allow >= 0) {
       used.add(allow);

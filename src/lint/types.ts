@@ -43,6 +43,8 @@ export interface Report {
   readonly help: string;
   /** Character offset inside the statement to point at (default: its first token). */
   readonly offset?: number;
+  /** For a file rule: the index of the statement the finding is about (default: the file itself). */
+  readonly statement?: number;
 }
 
 export interface FileContext {

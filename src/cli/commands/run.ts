@@ -71,11 +71,7 @@ function report(result: RunResult, out: Output, direction: 'up' | 'down'): numbe
     out.document(result);
     return result.success ? 0 : 1;
   }
-  const findings = result.lint.flatMap((file) => file.findings);
-  if (findings.length > 0) {
-    out.warn(`\n${findings.map(formatFinding).join('\n\n')}\n`);
-    if (result.dryRun && findings.some((f) => f.severity === 'error')) out.warn('`cairn up` will refuse these migrations until the errors above are fixed or allowed (or --unsafe is given).');
-  }
+  reportFindings(result, out);
   if (result.dryRun) {
     if (result.plan.length === 0) out.line(direction === 'up' ? 'Nothing to apply: the database is up to date.' : 'Nothing to roll back.');
     for (const step of result.plan) {
@@ -94,6 +90,19 @@ function report(result: RunResult, out: Output, direction: 'up' | 'down'): numbe
   if (result.filesExecuted === 0) out.line(direction === 'up' ? 'Nothing to apply: the database is up to date.' : 'Nothing to roll back.');
   else out.line(`${direction === 'up' ? 'Applied' : 'Rolled back'} ${result.filesExecuted} migration${result.filesExecuted > 1 ? 's' : ''} in ${result.duration} ms.`);
   return 0;
+}
+
+/** A dry run shows every finding; a real run shows errors it was told to ignore, and counts the warnings. */
+function reportFindings(result: RunResult, out: Output): void {
+  const findings = result.lint.flatMap((file) => file.findings);
+  const shown = result.dryRun ? findings : findings.filter((f) => f.severity === 'error');
+  if (shown.length > 0) out.warn(`\n${shown.map(formatFinding).join('\n\n')}\n`);
+  if (result.dryRun && shown.some((f) => f.severity === 'error')) out.warn('`cairn up` will refuse these migrations until the errors above are fixed or allowed (or --unsafe is given).');
+  const warned = result.lint.filter((file) => file.findings.some((f) => f.severity === 'warning'));
+  if (!result.dryRun && warned.length > 0) {
+    const count = warned.flatMap((file) => file.findings).filter((f) => f.severity === 'warning').length;
+    out.warn(`lint: ${count} warning${count > 1 ? 's' : ''} in ${warned.map((f) => `${f.version}_${f.name}`).join(', ')} (\`cairn lint ${warned.map((f) => f.file).join(' ')}\` shows them)`);
+  }
 }
 
 function printFailure(failure: MigrationFailure, result: RunResult, out: Output): void {

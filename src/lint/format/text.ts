@@ -19,12 +19,9 @@ export function formatText(report: LintReport, options: { readonly summary?: boo
 export function formatFinding(finding: Finding): string {
   const gutter = String(finding.line).length;
   const caret = `${' '.repeat(Math.max(0, finding.column - 1))}^`;
-  return [
-    `${finding.file}:${finding.line}:${finding.column} ${finding.severity} ${finding.rule} ${finding.message}`,
-    `  ${String(finding.line)} | ${finding.source}`,
-    `  ${' '.repeat(gutter)} | ${caret}`,
-    `  help: ${finding.help}`,
-  ].join('\n');
+  const heading = `${finding.file}:${finding.line}:${finding.column} ${finding.severity} ${finding.rule} ${finding.message}`;
+  const source = finding.source ? [`  ${String(finding.line)} | ${finding.source}`, `  ${' '.repeat(gutter)} | ${caret}`] : [];
+  return [heading, ...source, `  help: ${finding.help}`].join('\n');
 }
 
 function count(findings: readonly Finding[]): string {

@@ -115,6 +115,7 @@ function addColumn(column: ColumnDef): AddColumn {
     dataType: typeName(column),
     notNull: has('CONSTR_NOTNULL') || has('CONSTR_PRIMARY'),
     hasDefault: defaultConstraint !== undefined && !isNullConstant(defaultConstraint.raw_expr),
+    defaultIsNull: defaultConstraint !== undefined && isNullConstant(defaultConstraint.raw_expr),
     primaryKey: has('CONSTR_PRIMARY'),
     unique: has('CONSTR_UNIQUE'),
     references: reference?.pktable ? relationName(reference.pktable) : null,

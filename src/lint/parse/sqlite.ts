@@ -109,6 +109,7 @@ function addColumn(column: Loose): AddColumn {
     dataType: column.dataType ? dataTypeText(column.dataType as Loose) : null,
     notNull: constraints.some((c) => c.type === 'constraint_not_null'),
     hasDefault: defaultConstraint !== undefined && unwrap(defaultConstraint.expr as Loose).type !== 'null_literal',
+    defaultIsNull: defaultConstraint !== undefined && unwrap(defaultConstraint.expr as Loose).type === 'null_literal',
     primaryKey,
     unique: constraints.some((c) => c.type === 'constraint_unique'),
     references: reference ? nameOf(reference.table) : null,

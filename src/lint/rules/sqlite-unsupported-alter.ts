@@ -20,7 +20,7 @@ export const sqliteUnsupportedAlter: Rule = {
     return [
       {
         message: `SQLite has no ALTER TABLE … ${what}: this statement fails`,
-        help: 'rebuild the table (SQLite\'s 12-step procedure): CREATE TABLE new_t with the new definition; INSERT INTO new_t SELECT … FROM t; DROP TABLE t; ALTER TABLE new_t RENAME TO t; then recreate its indexes, triggers and views, with PRAGMA defer_foreign_keys = on',
+        help: 'rebuild the table (SQLite\'s 12-step procedure): CREATE TABLE new_t with the new definition; INSERT INTO new_t SELECT … FROM t; DROP TABLE t; ALTER TABLE new_t RENAME TO t; then recreate its indexes, triggers and views. If other tables reference t with ON DELETE CASCADE or SET NULL, read cascade-on-drop first: the DROP fires those actions',
         offset: match.index + match[0].indexOf(match[2]!),
       },
     ];
