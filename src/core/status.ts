@@ -1,4 +1,4 @@
-import { classifyMigrations } from '../lint/index.js';
+import { lintProject } from '../lint/index.js';
 import type { MigrationState } from './planner.js';
 import type { Session } from './session.js';
 
@@ -34,7 +34,7 @@ export interface StatusReport {
 }
 
 export async function status(session: Session): Promise<StatusReport> {
-  const classes = await classifyMigrations(session.migrations, session.config.lint.dialect);
+  const classes = new Map((await lintProject(session.migrations, session.config.lint)).files.map((f) => [f.version, f.classification]));
   return {
     target: session.driver.target,
     table: session.config.table,

@@ -19,6 +19,16 @@ export interface Classification {
 const ORDER: readonly ChangeType[] = ['additive', 'transformative', 'destructive'];
 const RISK: Record<ChangeType, Risk> = { additive: 'low', transformative: 'medium', destructive: 'high' };
 
+/**
+ * The risk also counts what the linter found: an error (allowed or not) makes
+ * it high, a warning at least medium. A "low" migration is additive and clean.
+ */
+export function withFindings(classification: Classification, severities: readonly ('error' | 'warning')[]): Classification {
+  const floor: Risk = severities.includes('error') ? 'high' : severities.includes('warning') ? 'medium' : 'low';
+  const ranks: readonly Risk[] = ['low', 'medium', 'high'];
+  return ranks.indexOf(floor) > ranks.indexOf(classification.risk) ? { ...classification, risk: floor } : classification;
+}
+
 export function classify(statements: readonly LintStatement[]): Classification {
   const created = new Set<string>();
   let type: ChangeType = 'additive';

@@ -1,10 +1,7 @@
 import type { ResolvedLintConfig } from '../config/load.js';
 import { CairnError } from '../core/errors.js';
 import type { Migration } from '../source/migration.js';
-import { classify, type Classification } from './classify.js';
 import { lintMigrations, type LintReport } from './linter.js';
-import { parsePostgres } from './parse/postgres.js';
-import { parseSqlite } from './parse/sqlite.js';
 import { rules } from './registry.js';
 import type { LintTarget } from './types.js';
 
@@ -32,16 +29,6 @@ export async function lintProject(migrations: readonly Migration[], config: Reso
     d1: config.d1,
   };
   return lintMigrations(migrations, { target, severities: config.rules }, selected);
-}
-
-/** Additive / transformative / destructive for each migration, without running the rules. */
-export async function classifyMigrations(migrations: readonly Migration[], dialect: 'postgres' | 'sqlite'): Promise<Map<string, Classification>> {
-  const result = new Map<string, Classification>();
-  for (const migration of migrations) {
-    const statements = dialect === 'postgres' ? await parsePostgres(migration.up.statements) : parseSqlite(migration.up.statements);
-    result.set(migration.version, classify(statements));
-  }
-  return result;
 }
 
 let sqliteVersion: Promise<string> | undefined;

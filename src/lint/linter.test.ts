@@ -64,6 +64,11 @@ describe('linter', () => {
     expect(report.files[3]!.classification.reasons).toEqual(['line 2: drops table users']);
   });
 
+  it('raises the risk of a migration with findings: an additive index build that blocks writes is high risk', async () => {
+    const report = await lintFiles({ '0001_a.sql': previous, '0002_index.sql': 'CREATE INDEX users_email ON users (email);\n' }, { dialect: 'postgres', rules });
+    expect(report.files[1]!.classification).toMatchObject({ type: 'additive', risk: 'high' });
+  });
+
   describe('output formats', () => {
     const report = () => lintFiles({ '0001_a.sql': previous, '0002_b.sql': '-- migrate:up\nALTER TABLE users\n  DROP COLUMN legacy;\n' }, { dialect: 'postgres', rules });
 

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Migration } from '../source/migration.js';
-import { classify, type Classification } from './classify.js';
+import { classify, withFindings, type Classification } from './classify.js';
 import { isSchemaChange } from './facts.js';
 import { parsePostgres } from './parse/postgres.js';
 import { parseSqlite } from './parse/sqlite.js';
@@ -122,7 +122,8 @@ function settle(
     }
   });
   findings.sort((a, b) => a.line - b.line || a.column - b.column);
-  return { file: migration.file, version: migration.version, name: migration.name, classification: classify(statements), findings, allowed };
+  const classification = withFindings(classify(statements), [...findings, ...allowed].map((f) => f.severity));
+  return { file: migration.file, version: migration.version, name: migration.name, classification, findings, allowed };
 }
 
 /** An offset inside a statement → file line and column. */
