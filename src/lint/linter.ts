@@ -48,7 +48,7 @@ export async function lintMigrations(migrations: readonly Migration[], options: 
   const files: FileLint[] = [];
   try {
     for (const migration of migrations) {
-      const statements = target.dialect === 'postgres' ? await parsePostgres(migration.up.statements) : parseSqlite(migration.up.statements);
+      const statements = target.dialect === 'postgres' ? await parsePostgres(migration.up.statements) : await parseSqlite(migration.up.statements);
       const wanted = !selected || selected.has(migration.version);
       const reports: { rule: Rule | string; statement: LintStatement | null; report: Report }[] = [];
       const file: FileContext = { migration, statements, target, inTransaction: migration.transaction };

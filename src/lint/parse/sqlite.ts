@@ -1,4 +1,4 @@
-import { parse, type Statement as SqliteNode } from 'sql-parser-cst';
+import type { Statement as SqliteNode } from 'sql-parser-cst';
 import type { SqlStatement } from '../../source/split.js';
 import type { AddColumn, Fact, TableAction } from '../facts.js';
 import type { LintStatement } from '../types.js';
@@ -9,7 +9,24 @@ import type { LintStatement } from '../types.js';
  * statement comes back with `parseError` set, and the rules that know those
  * forms recognise them from its text.
  */
-export function parseSqlite(statements: readonly SqlStatement[]): LintStatement[] {
+type Parser = typeof import('sql-parser-cst');
+let parser: Promise<Parser> | undefined;
+let loaded: Parser | undefined;
+
+/** Loads the grammar once, on first use: it takes ~250 ms, which a PostgreSQL project never pays. */
+function loadSqliteParser(): Promise<Parser> {
+  parser ??= import('sql-parser-cst').then((module) => (loaded = module));
+  return parser;
+}
+
+/** The grammar for rules that parse more (a CHECK, a trigger body): parseSqlite has loaded it before any rule runs. */
+export function sqliteGrammar(): Parser {
+  if (!loaded) throw new Error('the SQLite grammar is used before parseSqlite loaded it');
+  return loaded;
+}
+
+export async function parseSqlite(statements: readonly SqlStatement[]): Promise<LintStatement[]> {
+  const { parse } = await loadSqliteParser();
   return statements.map((statement, index) => {
     const base = { index, sql: statement.sql, line: statement.line, column: statement.column, pg: null };
     try {
@@ -22,8 +39,8 @@ export function parseSqlite(statements: readonly SqlStatement[]): LintStatement[
   });
 }
 
-/** A loosely typed view of a CST node, for walking the parts this adapter reads. */
-interface Loose {
+/** A loosely typed view of a CST node, for walking the parts the adapter and the SQLite rules read. */
+export interface Loose {
   readonly type: string;
   readonly range?: [number, number];
   readonly [key: string]: unknown;

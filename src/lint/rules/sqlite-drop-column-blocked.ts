@@ -1,5 +1,6 @@
-import Database from 'better-sqlite3';
-import { parse } from 'sql-parser-cst';
+import type Database from 'better-sqlite3';
+import { sqliteGrammar, type Loose } from '../parse/sqlite.js';
+import { olderThan, quote, same, tryOnCopy } from '../sqlite-helpers.js';
 import type { Report, Rule } from '../types.js';
 
 /**
@@ -184,7 +185,7 @@ function brokenTriggers(copy: Database.Database, table: string, column: string):
 
 function triggerEvent(sql: string): { kind: 'INSERT' | 'UPDATE' | 'DELETE'; of: string[] } | null {
   try {
-    const node = parse(sql, { dialect: 'sqlite' }).statements[0] as unknown as Loose;
+    const node = sqliteGrammar().parse(sql, { dialect: 'sqlite' }).statements[0] as unknown as Loose;
     const event = node.event as Loose | undefined;
     const kind = String((event?.eventKw as Loose | undefined)?.name ?? '').toUpperCase();
     if (kind !== 'INSERT' && kind !== 'UPDATE' && kind !== 'DELETE') return null;
@@ -193,26 +194,6 @@ function triggerEvent(sql: string): { kind: 'INSERT' | 'UPDATE' | 'DELETE'; of: 
   } catch {
     return null;
   }
-}
-
-/** Runs `work` on a throw-away copy of the schema; returns the error message, or null if it went through. */
-function tryOnCopy(db: Database.Database, work: (copy: Database.Database) => void): string | null {
-  const copy = new Database(db.serialize());
-  try {
-    work(copy);
-    return null;
-  } catch (error) {
-    return (error as Error).message;
-  } finally {
-    copy.close();
-  }
-}
-
-/** A loosely typed view of a CST node. */
-interface Loose {
-  readonly type: string;
-  readonly range?: [number, number];
-  readonly [key: string]: unknown;
 }
 
 /**
@@ -224,7 +205,7 @@ interface Loose {
 function definitionUses(create: string, column: string): Blocker[] {
   let node: Loose | undefined;
   try {
-    node = parse(create, { dialect: 'sqlite', includeRange: true }).statements[0] as unknown as Loose;
+    node = sqliteGrammar().parse(create, { dialect: 'sqlite', includeRange: true }).statements[0] as unknown as Loose;
   } catch {
     return [];
   }
@@ -255,23 +236,4 @@ function mentions(node: unknown, column: string): boolean {
   const n = node as Loose;
   if (n.type === 'identifier' && same(String(n.name ?? ''), column)) return true;
   return Object.entries(n).some(([key, value]) => key !== 'range' && mentions(value, column));
-}
-
-function olderThan(version: string, than: readonly number[]): boolean {
-  const parts = version.split('.').map((p) => Number.parseInt(p, 10));
-  if (parts.some((p) => Number.isNaN(p))) return false;
-  for (let i = 0; i < than.length; i++) {
-    const a = parts[i] ?? 0;
-    const b = than[i]!;
-    if (a !== b) return a < b;
-  }
-  return false;
-}
-
-function same(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
-}
-
-function quote(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
