@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, expect } from 'vitest';
-import { CLI, tempDir, writeMigrations, type TestDatabase } from './support/databases.js';
+import { tempDir, writeMigrations, type TestDatabase } from './support/databases.js';
 import { describeEachDatabase, it } from './support/each-database.js';
+import { killLeftovers, startCli, type Exit } from './support/processes.js';
 
 /**
  * Several `cairn up` processes started at the same moment on one database:
@@ -14,74 +13,6 @@ import { describeEachDatabase, it } from './support/each-database.js';
  */
 
 const PROCESSES = 8;
-
-interface Exit {
-  readonly pid: number;
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** Milliseconds from spawn to exit. */
-  readonly ms: number;
-}
-
-interface Running {
-  readonly pid: number;
-  /** False once the process has exited. */
-  isRunning(): boolean;
-  readonly exited: Promise<Exit>;
-  /** Resolves once stdout matches, or rejects if the process exits first. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
-}
-
-/** Processes this file started that have not exited yet: killed after each test, so a failing test leaves none behind. */
-const live = new Set<ChildProcess>();
-
-function startCli(args: readonly string[], cwd: string): Running {
-  const started = performance.now();
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, DATABASE_URL: '', CAIRN_ENV: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  let stdout = '';
-  let stderr = '';
-  let closed = false;
-  const listeners = new Set<() => void>();
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    for (const listener of listeners) listener();
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => void (stderr += chunk));
-  const exited = new Promise<Exit>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      live.delete(child);
-      closed = true;
-      for (const listener of listeners) listener();
-      resolve({ pid: child.pid!, code, signal, stdout, stderr, ms: Math.round(performance.now() - started) });
-    });
-  });
-  return {
-    pid: child.pid!,
-    isRunning: () => !closed,
-    exited,
-    waitFor(pattern, timeoutMs = 30_000) {
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => finish(new Error(`timed out waiting for ${pattern} on stdout; got:\n${stdout}\n${stderr}`)), timeoutMs);
-        const finish = (error?: Error) => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          if (error) reject(error);
-          else resolve();
-        };
-        const check = () => {
-          if (pattern.test(stdout)) finish();
-          else if (closed) finish(new Error(`process exited before printing ${pattern}; stdout:\n${stdout}\nstderr:\n${stderr}`));
-        };
-        listeners.add(check);
-        check();
-      });
-    },
-  };
-}
 
 /** Five migrations where running any of them twice would show: CREATE/ALTER would fail, INSERT/UPDATE would count twice. */
 function migrations(kind: 'sqlite' | 'postgres'): Record<string, string> {
@@ -193,9 +124,7 @@ describeEachDatabase('concurrent cairn up', (current, kind) => {
     return { root, dir: writeMigrations(root, files) };
   };
   afterEach(async () => {
-    const leftovers = [...live].map((child) => new Promise((resolve) => child.once('close', resolve)));
-    for (const child of live) child.kill('SIGKILL');
-    await Promise.all(leftovers);
+    await killLeftovers();
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
 

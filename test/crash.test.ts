@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, expect } from 'vitest';
-import { CLI, tempDir, writeMigrations, type TestDatabase } from './support/databases.js';
+import { tempDir, writeMigrations, type TestDatabase } from './support/databases.js';
 import { describeEachDatabase, it } from './support/each-database.js';
+import { killLeftovers, startCli, type Exit } from './support/processes.js';
 
 /**
  * `cairn up` killed with SIGKILL at random moments, over and over, on one
@@ -17,71 +17,6 @@ import { describeEachDatabase, it } from './support/each-database.js';
 const MIGRATIONS = 16;
 const KILLS = 10;
 const ROWS = 20_000;
-
-interface Exit {
-  readonly pid: number;
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly ms: number;
-}
-
-interface Running {
-  readonly pid: number;
-  isRunning(): boolean;
-  kill(): void;
-  readonly exited: Promise<Exit>;
-  /** Resolves once stdout matches (true) or the process has exited (false). */
-  waitFor(pattern: RegExp): Promise<boolean>;
-}
-
-/** Processes this file started that have not exited yet: killed after each test, so a failing test leaves none behind. */
-const live = new Set<ChildProcess>();
-
-function startCli(args: readonly string[], cwd: string): Running {
-  const started = performance.now();
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, DATABASE_URL: '', CAIRN_ENV: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  let stdout = '';
-  let stderr = '';
-  let closed = false;
-  const listeners = new Set<() => void>();
-  const notify = () => {
-    for (const listener of listeners) listener();
-  };
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    notify();
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => void (stderr += chunk));
-  const exited = new Promise<Exit>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      live.delete(child);
-      closed = true;
-      notify();
-      resolve({ pid: child.pid!, code, signal, stdout, stderr, ms: Math.round(performance.now() - started) });
-    });
-  });
-  return {
-    pid: child.pid!,
-    isRunning: () => !closed,
-    kill: () => void child.kill('SIGKILL'),
-    exited,
-    waitFor: (pattern) =>
-      new Promise<boolean>((resolve) => {
-        const check = () => {
-          if (pattern.test(stdout) || closed) {
-            listeners.delete(check);
-            resolve(pattern.test(stdout));
-          }
-        };
-        listeners.add(check);
-        check();
-      }),
-  };
-}
 
 const version = (k: number) => String(k).padStart(4, '0');
 
@@ -257,9 +192,7 @@ const STALE_NOTICE = /^notice: took over a stale migration lock held by .* \(pid
 describeEachDatabase('cairn up killed with SIGKILL', (current, kind) => {
   const dirs: string[] = [];
   afterEach(async () => {
-    const leftovers = [...live].map((child) => new Promise((resolve) => child.once('close', resolve)));
-    for (const child of live) child.kill('SIGKILL');
-    await Promise.all(leftovers);
+    await killLeftovers();
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -301,7 +234,7 @@ describeEachDatabase('cairn up killed with SIGKILL', (current, kind) => {
         const nth = random(1, 2);
         const delay = random(0, 100);
         plan = `${delay} ms after migration start #${nth}`;
-        if (await run.waitFor(new RegExp(`(↑[^↑]*){${nth}}`))) await sleep(delay);
+        if (await run.printed(new RegExp(`(↑[^↑]*){${nth}}`))) await sleep(delay);
       } else {
         const delay = random(50, 1500);
         plan = `${delay} ms after spawn`;

@@ -58,3 +58,14 @@ export function isDataChange(fact: Fact): boolean {
 export function isSchemaChange(fact: Fact): boolean {
   return ['create_table', 'drop_table', 'alter_table', 'create_index', 'drop_index', 'create_view', 'drop_view', 'create_trigger', 'drop_trigger'].includes(fact.kind);
 }
+
+/** True when an explicit BEGIN among these statements (in order) has not been closed by a later COMMIT or ROLLBACK. */
+export function explicitTransactionOpen(statements: readonly { readonly fact: Fact }[]): boolean {
+  let open = false;
+  for (const { fact } of statements) {
+    if (fact.kind !== 'transaction') continue;
+    if (fact.action === 'begin') open = true;
+    else if (fact.action === 'commit' || fact.action === 'rollback') open = false;
+  }
+  return open;
+}

@@ -98,7 +98,7 @@ function tableAction(cmd: AlterTableCmd, sql: string): TableAction {
       return cmd.def && 'ColumnDef' in cmd.def ? addColumn(cmd.def.ColumnDef) : { type: 'other', offset: 0 };
     case 'AT_DropColumn':
       // The parser keeps no location for DROP COLUMN; find it in the text.
-      return { type: 'drop_column', column: cmd.name ?? '', offset: offsetOf(sql, new RegExp(`\\bDROP\\s+(?:COLUMN\\s+)?(?:IF\\s+EXISTS\\s+)?"?${escape(cmd.name ?? '')}\\b`, 'i')) };
+      return { type: 'drop_column', column: cmd.name ?? '', offset: offsetOf(sql, new RegExp(`\\bDROP\\s+(?:COLUMN\\s+)?(?:IF\\s+EXISTS\\s+)?"?${escapeRegExp(cmd.name ?? '')}\\b`, 'i')) };
     default:
       return { type: 'other', offset: 0 };
   }
@@ -123,7 +123,8 @@ function addColumn(column: ColumnDef): AddColumn {
   };
 }
 
-function isNullConstant(expression: PgNode | undefined): boolean {
+/** A literal NULL (as in DEFAULT NULL). */
+export function isNullConstant(expression: PgNode | undefined): boolean {
   return expression !== undefined && 'A_Const' in expression && expression.A_Const.isnull === true;
 }
 
@@ -137,8 +138,34 @@ export function typeName(column: ColumnDef): string | null {
   return `${base}${modifiers.length > 0 ? `(${modifiers.join(',')})` : ''}${array}`;
 }
 
+/**
+ * An ALTER TABLE on a table (not an index, view or sequence): its name and its
+ * commands. Null for any other statement.
+ */
+export function alterTableCommands(node: PgNode | null): { table: string; commands: AlterTableCmd[] } | null {
+  if (!node || !('AlterTableStmt' in node) || node.AlterTableStmt.objtype !== 'OBJECT_TABLE') return null;
+  const commands = (node.AlterTableStmt.cmds ?? []).flatMap((cmd) => ('AlterTableCmd' in cmd ? [cmd.AlterTableCmd] : []));
+  return { table: relationName(node.AlterTableStmt.relation), commands };
+}
+
+/** Calls `visit` on every node object of a parse tree (or part of one), depth-first, parents first. */
+export function walk(node: unknown, visit: (node: PgNode) => void): void {
+  if (Array.isArray(node)) {
+    for (const item of node) walk(item, visit);
+  } else if (node && typeof node === 'object') {
+    visit(node as PgNode);
+    for (const value of Object.values(node)) walk(value, visit);
+  }
+}
+
 export function relationName(relation: RangeVar | undefined): string {
   return relation?.relname ?? '';
+}
+
+/** The last part of a dotted name given as a list of String nodes (a type's or function's name), or ''. */
+export function lastName(names: readonly PgNode[] | undefined): string {
+  const last = names?.at(-1);
+  return last && 'String' in last ? (last.String.sval ?? '') : '';
 }
 
 /** The last part of a dotted name in a DropStmt object list. */
@@ -151,10 +178,12 @@ function objectName(object: PgNode): string {
   return '';
 }
 
-function offsetOf(sql: string, pattern: RegExp): number {
+/** Where `pattern` first matches in the statement's text, or 0 (its start). */
+export function offsetOf(sql: string, pattern: RegExp): number {
   return Math.max(0, sql.search(pattern));
 }
 
-function escape(text: string): string {
+/** `text` for use inside a RegExp, matching itself literally (to find a name in a statement's text). */
+export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -1,4 +1,6 @@
 import type { AddColumn } from '../facts.js';
+import { alterTableCommands } from '../parse/postgres.js';
+import type { Loose } from '../parse/sqlite.js';
 import type { LintStatement, Rule } from '../types.js';
 
 /**
@@ -46,28 +48,19 @@ const SERIAL = /^(small|big)?serial[248]?$/i;
 /** Identity, generated and serial columns compute their own value for existing rows. */
 function fillsItself(statement: LintStatement, action: AddColumn): boolean {
   const { pg, sqlite } = statement;
-  if (pg && 'AlterTableStmt' in pg) {
-    for (const cmd of pg.AlterTableStmt.cmds ?? []) {
-      if (!('AlterTableCmd' in cmd) || cmd.AlterTableCmd.subtype !== 'AT_AddColumn') continue;
-      const def = cmd.AlterTableCmd.def;
-      if (!def || !('ColumnDef' in def) || def.ColumnDef.colname !== action.column) continue;
-      if (action.dataType && SERIAL.test(action.dataType)) return true;
-      return (def.ColumnDef.constraints ?? []).some((c) => 'Constraint' in c && (c.Constraint.contype === 'CONSTR_IDENTITY' || c.Constraint.contype === 'CONSTR_GENERATED'));
-    }
+  for (const { subtype, def } of alterTableCommands(pg)?.commands ?? []) {
+    if (subtype !== 'AT_AddColumn' || !def || !('ColumnDef' in def) || def.ColumnDef.colname !== action.column) continue;
+    if (action.dataType && SERIAL.test(action.dataType)) return true;
+    return (def.ColumnDef.constraints ?? []).some((c) => 'Constraint' in c && (c.Constraint.contype === 'CONSTR_IDENTITY' || c.Constraint.contype === 'CONSTR_GENERATED'));
   }
   if (sqlite && sqlite.type === 'alter_table_stmt') {
     for (const item of sqlite.actions.items as unknown as readonly Loose[]) {
       if (item.type !== 'alter_action_add_column') continue;
       const column = item.column as Loose;
-      if ((column.range as [number, number] | undefined)?.[0] !== action.offset) continue;
+      if (column.range?.[0] !== action.offset) continue;
       const constraints = ((column.constraints as Loose[] | undefined) ?? []).map((c) => (c.type === 'constraint' ? (c.constraint as Loose) : c));
       return constraints.some((c) => c.type === 'constraint_generated');
     }
   }
   return false;
-}
-
-interface Loose {
-  readonly type: string;
-  readonly [key: string]: unknown;
 }

@@ -1,4 +1,4 @@
-import { typeName } from '../parse/postgres.js';
+import { alterTableCommands, typeName } from '../parse/postgres.js';
 import type { Report, Rule } from '../types.js';
 
 /**
@@ -13,15 +13,12 @@ export const addSerialOrIdentity: Rule = {
   severity: 'error',
   summary: 'ADD COLUMN of a serial type or GENERATED … AS IDENTITY on an existing table (full rewrite)',
   statement(statement, context) {
-    const { pg } = statement;
-    if (!pg || !('AlterTableStmt' in pg) || pg.AlterTableStmt.objtype !== 'OBJECT_TABLE') return [];
-    const table = pg.AlterTableStmt.relation?.relname ?? '';
-    if (context.createdHere(table)) return [];
+    const alter = alterTableCommands(statement.pg);
+    if (!alter || context.createdHere(alter.table)) return [];
+    const { table, commands } = alter;
     const reports: Report[] = [];
-    for (const cmd of pg.AlterTableStmt.cmds ?? []) {
-      if (!('AlterTableCmd' in cmd) || cmd.AlterTableCmd.subtype !== 'AT_AddColumn') continue;
-      const def = cmd.AlterTableCmd.def;
-      if (!def || !('ColumnDef' in def)) continue;
+    for (const { subtype, def } of commands) {
+      if (subtype !== 'AT_AddColumn' || !def || !('ColumnDef' in def)) continue;
       const column = def.ColumnDef.colname ?? '';
       const type = typeName(def.ColumnDef) ?? '';
       const identity = (def.ColumnDef.constraints ?? []).flatMap((c) => ('Constraint' in c && c.Constraint.contype === 'CONSTR_IDENTITY' ? [c.Constraint] : []))[0];

@@ -1,4 +1,6 @@
 import type Database from 'better-sqlite3';
+import type { Loose } from '../parse/sqlite.js';
+import { foreignKeysOn, same, truthy } from '../sqlite-helpers.js';
 import type { LintStatement, Report, Rule, StatementContext } from '../types.js';
 
 /**
@@ -86,21 +88,6 @@ function emptyHere(child: string, context: StatementContext): boolean {
   return context.createdHere(child.toLowerCase()) && !context.before.some((s) => s.fact.kind === 'insert' && same(s.fact.table, child));
 }
 
-/**
- * Foreign keys are on unless switched off where the pragma works: on SQLite
- * (not D1), in a migration Cairn does not wrap in a transaction, before any BEGIN.
- */
-function foreignKeysOn(context: StatementContext): boolean {
-  if (context.target.d1 || context.inTransaction) return true;
-  let on = true;
-  let open = false;
-  for (const s of context.before) {
-    if (s.fact.kind === 'transaction') open = s.fact.action === 'begin' ? true : s.fact.action === 'commit' || s.fact.action === 'rollback' ? false : open;
-    if (s.fact.kind === 'pragma' && s.fact.name === 'foreign_keys' && s.fact.value !== null && !open) on = truthy(s.fact.value);
-  }
-  return on;
-}
-
 function helpFor(parent: string, hits: readonly Child[], context: StatementContext): string {
   const keep = hits
     .map((h) => (h.action === 'CASCADE' ? `CREATE TABLE ${h.child}_keep AS SELECT * FROM ${h.child};` : `CREATE TABLE ${h.child}_keep AS SELECT rowid AS keep_rowid, ${h.columns} FROM ${h.child};`))
@@ -117,12 +104,6 @@ function helpFor(parent: string, hits: readonly Child[], context: StatementConte
   const aside = `copy the rows aside and put them back once the new ${parent} is in place: PRAGMA defer_foreign_keys = on; ${keep} CREATE TABLE ${parent}_copy AS SELECT * FROM ${parent}; CREATE TABLE ${parent}_new (…); DROP TABLE ${parent}; ALTER TABLE ${parent}_new RENAME TO ${parent}; INSERT INTO ${parent} (…) SELECT … FROM ${parent}_copy; ${restore} ${drops}`;
   if (context.target.d1) return `D1 cannot switch foreign keys off: ${aside}`;
   return `switch foreign keys off where it works, in a migration of its own marked -- cairn:no-transaction: PRAGMA foreign_keys = off; BEGIN; …rebuild…; PRAGMA foreign_key_check; COMMIT; PRAGMA foreign_keys = on; or, inside the transaction (as on D1), ${aside}`;
-}
-
-/** A loosely typed view of a CST node. */
-interface Loose {
-  readonly type: string;
-  readonly [key: string]: unknown;
 }
 
 /** The tables named in the FROM clauses of a statement (any depth). */
@@ -145,12 +126,4 @@ function readsFrom(statement: LintStatement): string[] {
   };
   visit(statement.sqlite, false);
   return names;
-}
-
-function truthy(value: string): boolean {
-  return /^(1|on|yes|true)$/i.test(value.replace(/^['"]|['"]$/g, '').trim());
-}
-
-function same(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
 }

@@ -1,5 +1,5 @@
 import type { ColumnDef, Node as PgNode } from '@pgsql/types';
-import { typeName } from '../parse/postgres.js';
+import { alterTableCommands, escapeRegExp, typeName } from '../parse/postgres.js';
 import type { Report, Rule, StatementContext } from '../types.js';
 
 /**
@@ -15,16 +15,13 @@ export const changeColumnType: Rule = {
   severity: 'error',
   summary: 'ALTER COLUMN … TYPE on an existing table, unless PostgreSQL can skip the rewrite',
   statement(statement, context) {
-    const { pg, sql } = statement;
-    if (!pg || !('AlterTableStmt' in pg) || pg.AlterTableStmt.objtype !== 'OBJECT_TABLE') return [];
-    const table = pg.AlterTableStmt.relation?.relname ?? '';
-    if (context.createdHere(table)) return [];
+    const alter = alterTableCommands(statement.pg);
+    if (!alter || context.createdHere(alter.table)) return [];
+    const { table, commands } = alter;
     const reports: Report[] = [];
-    for (const cmd of pg.AlterTableStmt.cmds ?? []) {
-      if (!('AlterTableCmd' in cmd)) continue;
-      const { subtype, name, def } = cmd.AlterTableCmd;
+    for (const { subtype, name, def } of commands) {
       if (subtype !== 'AT_AlterColumnType' || !name || !def || !('ColumnDef' in def)) continue;
-      const offset = Math.max(0, sql.search(new RegExp(`\\bALTER\\s+(?:COLUMN\\s+)?"?${escape(name)}"?\\s+(?:SET\\s+DATA\\s+)?TYPE\\b`, 'i')));
+      const offset = Math.max(0, statement.sql.search(new RegExp(`\\bALTER\\s+(?:COLUMN\\s+)?"?${escapeRegExp(name)}"?\\s+(?:SET\\s+DATA\\s+)?TYPE\\b`, 'i')));
       const report = check(table, name, def.ColumnDef, context);
       if (report) reports.push({ ...report, offset });
     }
@@ -108,8 +105,4 @@ function skipsRewrite(fromType: string, toType: string): boolean {
     default:
       return false;
   }
-}
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -1,3 +1,4 @@
+import { explicitTransactionOpen } from '../facts.js';
 import type { LintStatement, Rule } from '../types.js';
 
 /**
@@ -14,7 +15,7 @@ export const concurrentlyInTransaction: Rule = {
   statement(statement, context) {
     const what = concurrentForm(statement);
     if (!what) return [];
-    const explicit = openedExplicitly(context.before);
+    const explicit = explicitTransactionOpen(context.before);
     if (!context.inTransaction && !explicit) return [];
     const where = context.inTransaction ? 'this migration runs in a transaction' : 'it follows an explicit BEGIN';
     return [
@@ -56,15 +57,4 @@ function concurrentForm({ pg, sql, fact }: LintStatement): { label: string; offs
     }
   }
   return null;
-}
-
-/** True when an explicit BEGIN earlier in the file has not been closed by COMMIT or ROLLBACK. */
-function openedExplicitly(before: readonly LintStatement[]): boolean {
-  let open = false;
-  for (const { fact } of before) {
-    if (fact.kind !== 'transaction') continue;
-    if (fact.action === 'begin') open = true;
-    else if (fact.action === 'commit' || fact.action === 'rollback') open = false;
-  }
-  return open;
 }

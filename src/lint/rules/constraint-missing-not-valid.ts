@@ -1,4 +1,5 @@
 import type { AlterTableStmt, ColumnDef, Constraint } from '@pgsql/types';
+import { alterTableCommands, isNullConstant } from '../parse/postgres.js';
 import type { LintStatement, Report, Rule, StatementContext } from '../types.js';
 
 /**
@@ -14,14 +15,11 @@ export const constraintMissingNotValid: Rule = {
   severity: 'error',
   summary: 'ADD CONSTRAINT … FOREIGN KEY / CHECK on an existing table without NOT VALID',
   statement(statement, context) {
-    const { pg } = statement;
-    if (!pg || !('AlterTableStmt' in pg) || pg.AlterTableStmt.objtype !== 'OBJECT_TABLE') return [];
-    const table = pg.AlterTableStmt.relation?.relname ?? '';
-    if (context.createdHere(table)) return [];
+    const alter = alterTableCommands(statement.pg);
+    if (!alter || context.createdHere(alter.table)) return [];
+    const { table, commands } = alter;
     const reports: Report[] = [];
-    for (const cmd of pg.AlterTableStmt.cmds ?? []) {
-      if (!('AlterTableCmd' in cmd)) continue;
-      const { subtype, def, name } = cmd.AlterTableCmd;
+    for (const { subtype, def, name } of commands) {
       if (subtype === 'AT_AddConstraint' && def && 'Constraint' in def) {
         const constraint = def.Constraint;
         if (validates(constraint) && constraint.skip_validation !== true) reports.push(tableConstraint(table, constraint));
@@ -71,7 +69,7 @@ function tableConstraint(table: string, constraint: Constraint): Report {
 function columnConstraints(table: string, column: ColumnDef): Report[] {
   const constraints = (column.constraints ?? []).flatMap((c) => ('Constraint' in c ? [c.Constraint] : []));
   const defaultValue = constraints.find((c) => c.contype === 'CONSTR_DEFAULT');
-  const hasDefault = defaultValue !== undefined && !(defaultValue.raw_expr && 'A_Const' in defaultValue.raw_expr && defaultValue.raw_expr.A_Const.isnull === true);
+  const hasDefault = defaultValue !== undefined && !isNullConstant(defaultValue.raw_expr);
   if (!hasDefault) return [];
   const columnName = column.colname ?? '';
   return constraints.filter(validates).map((constraint) => {

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { Loose } from '../parse/sqlite.js';
 import type { Report, Rule } from '../types.js';
 
 /**
@@ -52,13 +53,6 @@ export const d1Limits: Rule = {
     return reports;
   },
 };
-
-/** A loosely typed view of a CST node. */
-interface Loose {
-  readonly type: string;
-  readonly range?: [number, number];
-  readonly [key: string]: unknown;
-}
 
 /**
  * The number of columns a CREATE TABLE makes, and the offset of the first one

@@ -1,4 +1,5 @@
 import type { Node as PgNode } from '@pgsql/types';
+import { lastName, walk } from '../parse/postgres.js';
 import type { LintStatement, Report, Rule, StatementContext } from '../types.js';
 import type { PostgresSchema } from '../schema/postgres.js';
 
@@ -143,18 +144,4 @@ function useOf(pg: PgNode, added: AddedValue, schema: PostgresSchema | null): nu
 
 function enumsCreated(statements: readonly LintStatement[]): Set<string> {
   return new Set(statements.flatMap((s) => (s.pg && 'CreateEnumStmt' in s.pg ? [lastName(s.pg.CreateEnumStmt.typeName)] : [])));
-}
-
-function lastName(names: readonly PgNode[] | undefined): string {
-  const last = names?.at(-1);
-  return last && 'String' in last ? (last.String.sval ?? '') : '';
-}
-
-function walk(node: unknown, visit: (node: PgNode) => void): void {
-  if (Array.isArray(node)) {
-    for (const item of node) walk(item, visit);
-  } else if (node && typeof node === 'object') {
-    visit(node as PgNode);
-    for (const value of Object.values(node)) walk(value, visit);
-  }
 }

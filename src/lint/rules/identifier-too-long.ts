@@ -1,4 +1,5 @@
 import type { Node as PgNode } from '@pgsql/types';
+import { lastName, walk } from '../parse/postgres.js';
 import type { Report, Rule } from '../types.js';
 
 /**
@@ -56,21 +57,17 @@ function definedNames(pg: PgNode): Map<string, string> {
   const add = (name: string | undefined, kind: string) => {
     if (name && !names.has(name)) names.set(name, kind);
   };
-  const last = (list: readonly PgNode[] | undefined) => {
-    const node = list?.at(-1);
-    return node && 'String' in node ? node.String.sval : undefined;
-  };
   if ('CreateStmt' in pg) add(pg.CreateStmt.relation?.relname, 'table');
   if ('CreateTableAsStmt' in pg) add(pg.CreateTableAsStmt.into?.rel?.relname, pg.CreateTableAsStmt.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table');
   if ('ViewStmt' in pg) add(pg.ViewStmt.view?.relname, 'view');
   if ('IndexStmt' in pg) add(pg.IndexStmt.idxname, 'index');
   if ('CreateSeqStmt' in pg) add(pg.CreateSeqStmt.sequence?.relname, 'sequence');
   if ('CreateSchemaStmt' in pg) add(pg.CreateSchemaStmt.schemaname, 'schema');
-  if ('CreateEnumStmt' in pg) add(last(pg.CreateEnumStmt.typeName), 'type');
+  if ('CreateEnumStmt' in pg) add(lastName(pg.CreateEnumStmt.typeName), 'type');
   if ('CompositeTypeStmt' in pg) add(pg.CompositeTypeStmt.typevar?.relname, 'type');
-  if ('CreateDomainStmt' in pg) add(last(pg.CreateDomainStmt.domainname), 'domain');
+  if ('CreateDomainStmt' in pg) add(lastName(pg.CreateDomainStmt.domainname), 'domain');
   if ('CreateTrigStmt' in pg) add(pg.CreateTrigStmt.trigname, 'trigger');
-  if ('CreateFunctionStmt' in pg) add(last(pg.CreateFunctionStmt.funcname), pg.CreateFunctionStmt.is_procedure ? 'procedure' : 'function');
+  if ('CreateFunctionStmt' in pg) add(lastName(pg.CreateFunctionStmt.funcname), pg.CreateFunctionStmt.is_procedure ? 'procedure' : 'function');
   if ('CreatePolicyStmt' in pg) add(pg.CreatePolicyStmt.policy_name, 'policy');
   if ('RenameStmt' in pg) add(pg.RenameStmt.newname, 'new');
   walk(pg, (node) => {
@@ -85,15 +82,6 @@ function enumLabels(pg: PgNode): string[] {
   if ('CreateEnumStmt' in pg) return (pg.CreateEnumStmt.vals ?? []).flatMap((v) => ('String' in v && v.String.sval ? [v.String.sval] : []));
   if ('AlterEnumStmt' in pg && pg.AlterEnumStmt.newVal) return [pg.AlterEnumStmt.newVal];
   return [];
-}
-
-function walk(node: unknown, visit: (node: PgNode) => void): void {
-  if (Array.isArray(node)) {
-    for (const item of node) walk(item, visit);
-  } else if (node && typeof node === 'object') {
-    visit(node as PgNode);
-    for (const value of Object.values(node)) walk(value, visit);
-  }
 }
 
 interface Identifier {

@@ -1,4 +1,6 @@
-import type { LintStatement, Report, Rule } from '../types.js';
+import { explicitTransactionOpen } from '../facts.js';
+import { alterTableCommands, offsetOf } from '../parse/postgres.js';
+import type { Report, Rule } from '../types.js';
 
 /**
  * A migration that runs outside a transaction (-- cairn:no-transaction) keeps
@@ -15,18 +17,19 @@ export const preferRobustStatements: Rule = {
   severity: 'warning',
   summary: 'CREATE/DROP/ADD COLUMN/DROP COLUMN without IF [NOT] EXISTS in a migration that runs outside a transaction',
   statement(statement, context) {
-    if (context.inTransaction || insideExplicitTransaction(context.before)) return [];
+    // Between an explicit BEGIN and its COMMIT/ROLLBACK, a failure rolls back the block: nothing to re-run.
+    if (context.inTransaction || explicitTransactionOpen(context.before)) return [];
     const { pg, sql } = statement;
     if (!pg) return [];
     const rerun = 'if a later statement fails, this one has already happened and the migration cannot simply be run again';
 
     if ('CreateStmt' in pg && !pg.CreateStmt.if_not_exists && pg.CreateStmt.relation?.relpersistence !== 't') {
       const table = pg.CreateStmt.relation?.relname ?? '';
-      return [report(`CREATE TABLE "${table}" without IF NOT EXISTS: ${rerun} ("relation already exists")`, `CREATE TABLE IF NOT EXISTS ${table} (…)`, at(sql, /\bTABLE\b/i))];
+      return [report(`CREATE TABLE "${table}" without IF NOT EXISTS: ${rerun} ("relation already exists")`, `CREATE TABLE IF NOT EXISTS ${table} (…)`, offsetOf(sql, /\bTABLE\b/i))];
     }
     if ('CreateTableAsStmt' in pg && pg.CreateTableAsStmt.objtype === 'OBJECT_TABLE' && !pg.CreateTableAsStmt.if_not_exists && pg.CreateTableAsStmt.into?.rel?.relpersistence !== 't') {
       const table = pg.CreateTableAsStmt.into?.rel?.relname ?? '';
-      return [report(`CREATE TABLE "${table}" AS … without IF NOT EXISTS: ${rerun} ("relation already exists")`, `CREATE TABLE IF NOT EXISTS ${table} AS …`, at(sql, /\bTABLE\b/i))];
+      return [report(`CREATE TABLE "${table}" AS … without IF NOT EXISTS: ${rerun} ("relation already exists")`, `CREATE TABLE IF NOT EXISTS ${table} AS …`, offsetOf(sql, /\bTABLE\b/i))];
     }
     if ('IndexStmt' in pg && !pg.IndexStmt.if_not_exists) {
       const index = pg.IndexStmt.idxname;
@@ -47,26 +50,26 @@ export const preferRobustStatements: Rule = {
     }
     if ('CreateSeqStmt' in pg && !pg.CreateSeqStmt.if_not_exists && pg.CreateSeqStmt.sequence?.relpersistence !== 't') {
       const sequence = pg.CreateSeqStmt.sequence?.relname ?? '';
-      return [report(`CREATE SEQUENCE "${sequence}" without IF NOT EXISTS: ${rerun} ("relation already exists")`, `CREATE SEQUENCE IF NOT EXISTS ${sequence} …`, at(sql, /\bSEQUENCE\b/i))];
+      return [report(`CREATE SEQUENCE "${sequence}" without IF NOT EXISTS: ${rerun} ("relation already exists")`, `CREATE SEQUENCE IF NOT EXISTS ${sequence} …`, offsetOf(sql, /\bSEQUENCE\b/i))];
     }
     if ('CreateSchemaStmt' in pg && !pg.CreateSchemaStmt.if_not_exists) {
       const schema = pg.CreateSchemaStmt.schemaname ?? pg.CreateSchemaStmt.authrole?.rolename ?? '';
-      return [report(`CREATE SCHEMA "${schema}" without IF NOT EXISTS: ${rerun} ("schema already exists")`, `CREATE SCHEMA IF NOT EXISTS ${schema}`, at(sql, /\bSCHEMA\b/i))];
+      return [report(`CREATE SCHEMA "${schema}" without IF NOT EXISTS: ${rerun} ("schema already exists")`, `CREATE SCHEMA IF NOT EXISTS ${schema}`, offsetOf(sql, /\bSCHEMA\b/i))];
     }
     const { fact } = statement;
     if (fact.kind === 'drop_table' && !fact.ifExists) {
-      return [report(`DROP TABLE ${fact.tables.join(', ')} without IF EXISTS: ${rerun} ("table does not exist")`, `DROP TABLE IF EXISTS ${fact.tables.join(', ')}`, at(sql, /\bTABLE\b/i))];
+      return [report(`DROP TABLE ${fact.tables.join(', ')} without IF EXISTS: ${rerun} ("table does not exist")`, `DROP TABLE IF EXISTS ${fact.tables.join(', ')}`, offsetOf(sql, /\bTABLE\b/i))];
     }
     if (fact.kind === 'drop_index' && !fact.ifExists) {
       const concurrently = fact.concurrently ? ' CONCURRENTLY' : '';
-      return [report(`DROP INDEX ${fact.indexes.join(', ')} without IF EXISTS: ${rerun} ("index does not exist")`, `DROP INDEX${concurrently} IF EXISTS ${fact.indexes.join(', ')}`, at(sql, /\bINDEX\b/i))];
+      return [report(`DROP INDEX ${fact.indexes.join(', ')} without IF EXISTS: ${rerun} ("index does not exist")`, `DROP INDEX${concurrently} IF EXISTS ${fact.indexes.join(', ')}`, offsetOf(sql, /\bINDEX\b/i))];
     }
-    if ('AlterTableStmt' in pg && pg.AlterTableStmt.objtype === 'OBJECT_TABLE') {
-      const table = pg.AlterTableStmt.relation?.relname ?? '';
+    const alter = alterTableCommands(pg);
+    if (alter) {
+      const { table, commands } = alter;
       const reports: Report[] = [];
-      for (const node of pg.AlterTableStmt.cmds ?? []) {
-        if (!('AlterTableCmd' in node) || node.AlterTableCmd.missing_ok) continue;
-        const cmd = node.AlterTableCmd;
+      for (const cmd of commands) {
+        if (cmd.missing_ok) continue;
         if (cmd.subtype === 'AT_AddColumn' && cmd.def && 'ColumnDef' in cmd.def) {
           const column = cmd.def.ColumnDef.colname ?? '';
           reports.push(report(`ADD COLUMN "${column}" to "${table}" without IF NOT EXISTS: ${rerun} ("column already exists")`, `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column} …`, cmd.def.ColumnDef.location ?? 0));
@@ -84,19 +87,4 @@ export const preferRobustStatements: Rule = {
 
 function report(message: string, fix: string, offset: number): Report {
   return { message, help: `make it safe to repeat: ${fix}; or, if nothing in this migration needs to run outside a transaction, remove -- cairn:no-transaction so a failure rolls it back whole`, offset };
-}
-
-/** Between an explicit BEGIN and its COMMIT/ROLLBACK, a failure rolls back the block: nothing to re-run. */
-function insideExplicitTransaction(before: readonly LintStatement[]): boolean {
-  let open = false;
-  for (const { fact } of before) {
-    if (fact.kind !== 'transaction') continue;
-    if (fact.action === 'begin') open = true;
-    else if (fact.action === 'commit' || fact.action === 'rollback') open = false;
-  }
-  return open;
-}
-
-function at(sql: string, pattern: RegExp): number {
-  return Math.max(0, sql.search(pattern));
 }

@@ -1,4 +1,5 @@
 import type { AlterTableCmd, Node as PgNode } from '@pgsql/types';
+import { walk } from '../parse/postgres.js';
 import type { LintStatement, Rule } from '../types.js';
 
 /**
@@ -246,13 +247,4 @@ function objectNames(object: PgNode): string[] {
   if ('List' in object) return (object.List.items ?? []).flatMap((item) => ('String' in item ? [item.String.sval ?? ''] : []));
   if ('String' in object) return [object.String.sval ?? ''];
   return [];
-}
-
-function walk(node: unknown, visit: (node: PgNode) => void): void {
-  if (Array.isArray(node)) {
-    for (const item of node) walk(item, visit);
-  } else if (node && typeof node === 'object') {
-    visit(node as PgNode);
-    for (const value of Object.values(node)) walk(value, visit);
-  }
 }

@@ -1,3 +1,4 @@
+import { alterTableCommands, escapeRegExp } from '../parse/postgres.js';
 import type { Report, Rule, StatementContext } from '../types.js';
 
 /**
@@ -12,18 +13,15 @@ export const setNotNullScan: Rule = {
   severity: 'error',
   summary: 'ALTER COLUMN … SET NOT NULL on an existing table (full scan under ACCESS EXCLUSIVE)',
   statement(statement, context) {
-    const { pg, sql } = statement;
-    if (!pg || !('AlterTableStmt' in pg) || pg.AlterTableStmt.objtype !== 'OBJECT_TABLE') return [];
-    const table = pg.AlterTableStmt.relation?.relname ?? '';
-    if (context.createdHere(table)) return [];
+    const alter = alterTableCommands(statement.pg);
+    if (!alter || context.createdHere(alter.table)) return [];
+    const { table, commands } = alter;
     const reports: Report[] = [];
-    for (const cmd of pg.AlterTableStmt.cmds ?? []) {
-      if (!('AlterTableCmd' in cmd)) continue;
-      const { subtype, name, def } = cmd.AlterTableCmd;
+    for (const { subtype, name, def } of commands) {
       if (subtype === 'AT_SetNotNull' && name) {
         // Already NOT NULL: PostgreSQL has nothing to check.
         if (context.postgres?.column(table, name)?.notNull === true) continue;
-        const offset = Math.max(0, sql.search(new RegExp(`\\bALTER\\s+(?:COLUMN\\s+)?"?${escape(name)}"?\\s+SET\\s+NOT\\s+NULL\\b`, 'i')));
+        const offset = Math.max(0, statement.sql.search(new RegExp(`\\bALTER\\s+(?:COLUMN\\s+)?"?${escapeRegExp(name)}"?\\s+SET\\s+NOT\\s+NULL\\b`, 'i')));
         reports.push(report(table, name, 'SET NOT NULL', offset, context));
       } else if (subtype === 'AT_AddConstraint' && def && 'Constraint' in def && def.Constraint.contype === 'CONSTR_NOTNULL' && def.Constraint.skip_validation !== true) {
         // PostgreSQL 18: ADD CONSTRAINT name NOT NULL col, which checks every row like SET NOT NULL.
@@ -57,8 +55,4 @@ function help(table: string, column: string, version: number): string {
     return `ALTER TABLE ${table} ADD CONSTRAINT ${check} CHECK (${column} IS NOT NULL) NOT VALID;, backfill the NULLs, then in a later migration ALTER TABLE ${table} VALIDATE CONSTRAINT ${check}; (scans without blocking reads or writes), then ALTER TABLE ${table} ALTER COLUMN ${column} SET NOT NULL; (PostgreSQL skips the scan: the valid CHECK proves it; this step is still reported, allow it with -- cairn:allow set-not-null-scan <reason>) and ALTER TABLE ${table} DROP CONSTRAINT ${check};`;
   }
   return `before PostgreSQL 12, SET NOT NULL always scans: enforce it with ALTER TABLE ${table} ADD CONSTRAINT ${check} CHECK (${column} IS NOT NULL) NOT VALID; and, in a later migration, ALTER TABLE ${table} VALIDATE CONSTRAINT ${check}; and keep the CHECK instead of SET NOT NULL`;
-}
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

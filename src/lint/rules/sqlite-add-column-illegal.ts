@@ -1,4 +1,6 @@
 import Database from 'better-sqlite3';
+import type { Loose } from '../parse/sqlite.js';
+import { foreignKeysOn, olderThan, quote, same } from '../sqlite-helpers.js';
 import type { Report, Rule, StatementContext } from '../types.js';
 
 /**
@@ -146,34 +148,6 @@ function emptyHere(context: StatementContext, table: string): boolean {
   return !context.before.some((s) => s.fact.kind === 'insert' && same(s.fact.table, table));
 }
 
-/**
- * Whether foreign keys are enforced when the statement runs: always on D1;
- * on SQLite on (Cairn's better-sqlite3 connection has them on) unless an
- * earlier `PRAGMA foreign_keys = off` took effect: outside any transaction,
- * i.e. in a `-- cairn:no-transaction` migration and not after a BEGIN.
- */
-function foreignKeysOn(context: StatementContext): boolean {
-  if (context.target.d1 || context.inTransaction) return true;
-  let on = true;
-  let open = false;
-  for (const s of context.before) {
-    if (s.fact.kind === 'transaction') open = s.fact.action === 'begin' ? true : s.fact.action === 'commit' || s.fact.action === 'rollback' ? false : open;
-    if (s.fact.kind === 'pragma' && s.fact.name === 'foreign_keys' && s.fact.value !== null && !open) on = truthy(s.fact.value);
-  }
-  return on;
-}
-
-function truthy(value: string): boolean {
-  return /^(1|on|yes|true)$/i.test(value.replace(/^['"]|['"]$/g, '').trim());
-}
-
-/** A loosely typed view of a CST node. */
-interface Loose {
-  readonly type: string;
-  readonly range?: [number, number];
-  readonly [key: string]: unknown;
-}
-
 /** The column's constraint of that type (with its CONSTRAINT name, if it has one). */
 function constraintOf(column: Loose, type: string): Loose | undefined {
   for (const c of (column.constraints as Loose[] | undefined) ?? []) {
@@ -187,23 +161,4 @@ function constraintOf(column: Loose, type: string): Loose | undefined {
 function defaultExpression(part: string): string {
   const expression = part.replace(/^(?:CONSTRAINT\s+\S+\s+)?DEFAULT\s+/i, '').trim();
   return expression || '…';
-}
-
-function olderThan(version: string, than: readonly number[]): boolean {
-  const parts = version.split('.').map((p) => Number.parseInt(p, 10));
-  if (parts.some((p) => Number.isNaN(p))) return false;
-  for (let i = 0; i < than.length; i++) {
-    const a = parts[i] ?? 0;
-    const b = than[i]!;
-    if (a !== b) return a < b;
-  }
-  return false;
-}
-
-function same(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
-}
-
-function quote(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }

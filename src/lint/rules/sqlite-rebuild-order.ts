@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { same, tryOnCopy } from '../sqlite-helpers.js';
 import type { Rule } from '../types.js';
 
 /**
@@ -46,26 +47,17 @@ export const sqliteRebuildOrder: Rule = {
  * itself (its indexes and triggers) move with it and are not listed.
  */
 function repointed(db: Database.Database, rename: string, to: string): string[] {
-  const copy = new Database(db.serialize());
-  try {
+  const moved: string[] = [];
+  const failed = tryOnCopy(db, (copy) => {
     const schema = (d: Database.Database) => new Map((d.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL").all() as { type: string; name: string; tbl_name: string; sql: string }[]).map((o) => [o.name, o]));
     const before = schema(copy);
     copy.exec(rename);
     const after = schema(copy);
-    const moved: string[] = [];
     for (const [name, object] of after) {
       const was = before.get(name);
       if (!was || was.sql === object.sql || same(object.tbl_name, to)) continue;
       moved.push(object.type === 'table' ? `the foreign keys of ${name}` : `${object.type} ${name}`);
     }
-    return moved;
-  } catch {
-    return [];
-  } finally {
-    copy.close();
-  }
-}
-
-function same(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
+  });
+  return failed === null ? moved : [];
 }

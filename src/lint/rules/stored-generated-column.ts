@@ -1,3 +1,4 @@
+import { alterTableCommands } from '../parse/postgres.js';
 import type { Rule } from '../types.js';
 
 /**
@@ -12,14 +13,11 @@ export const storedGeneratedColumn: Rule = {
   severity: 'error',
   summary: 'ALTER TABLE … ADD COLUMN … GENERATED ALWAYS AS (…) STORED on an existing table',
   statement(statement, context) {
-    const { pg } = statement;
-    if (!pg || !('AlterTableStmt' in pg) || pg.AlterTableStmt.objtype !== 'OBJECT_TABLE') return [];
-    const table = pg.AlterTableStmt.relation?.relname ?? '';
-    if (context.createdHere(table)) return [];
+    const alter = alterTableCommands(statement.pg);
+    if (!alter || context.createdHere(alter.table)) return [];
+    const { table, commands } = alter;
     const virtual = context.target.postgresVersion >= 18;
-    return (pg.AlterTableStmt.cmds ?? []).flatMap((node) => {
-      if (!('AlterTableCmd' in node)) return [];
-      const cmd = node.AlterTableCmd;
+    return commands.flatMap((cmd) => {
       if (cmd.subtype !== 'AT_AddColumn' || !cmd.def || !('ColumnDef' in cmd.def)) return [];
       const column = cmd.def.ColumnDef;
       const generated = (column.constraints ?? []).flatMap((c) => ('Constraint' in c ? [c.Constraint] : [])).find((c) => c.contype === 'CONSTR_GENERATED' && c.generated_kind === 's');

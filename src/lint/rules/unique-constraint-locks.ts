@@ -1,4 +1,5 @@
 import type { Constraint } from '@pgsql/types';
+import { alterTableCommands } from '../parse/postgres.js';
 import type { Report, Rule, StatementContext } from '../types.js';
 
 /**
@@ -13,14 +14,11 @@ export const uniqueConstraintLocks: Rule = {
   severity: 'error',
   summary: 'ADD CONSTRAINT … UNIQUE / PRIMARY KEY on an existing table without USING INDEX',
   statement(statement, context) {
-    const { pg } = statement;
-    if (!pg || !('AlterTableStmt' in pg) || pg.AlterTableStmt.objtype !== 'OBJECT_TABLE') return [];
-    const table = pg.AlterTableStmt.relation?.relname ?? '';
-    if (context.createdHere(table)) return [];
+    const alter = alterTableCommands(statement.pg);
+    if (!alter || context.createdHere(alter.table)) return [];
+    const { table, commands } = alter;
     const reports: Report[] = [];
-    for (const cmd of pg.AlterTableStmt.cmds ?? []) {
-      if (!('AlterTableCmd' in cmd)) continue;
-      const { subtype, def } = cmd.AlterTableCmd;
+    for (const { subtype, def } of commands) {
       if (subtype === 'AT_AddConstraint' && def && 'Constraint' in def && buildsIndex(def.Constraint) && !def.Constraint.indexname) {
         reports.push(tableConstraint(table, def.Constraint, context));
       } else if (subtype === 'AT_AddColumn' && def && 'ColumnDef' in def) {

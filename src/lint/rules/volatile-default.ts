@@ -1,5 +1,5 @@
 import type { Constraint, FuncCall } from '@pgsql/types';
-import { typeName } from '../parse/postgres.js';
+import { alterTableCommands, isNullConstant, lastName, typeName, walk } from '../parse/postgres.js';
 import type { Report, Rule } from '../types.js';
 
 /**
@@ -15,20 +15,17 @@ export const volatileDefault: Rule = {
   severity: 'error',
   summary: 'ADD COLUMN … DEFAULT that rewrites an existing table (volatile default; any default before PostgreSQL 11)',
   statement(statement, context) {
-    const { pg, sql } = statement;
-    if (!pg || !('AlterTableStmt' in pg) || pg.AlterTableStmt.objtype !== 'OBJECT_TABLE') return [];
-    const table = pg.AlterTableStmt.relation?.relname ?? '';
-    if (context.createdHere(table)) return [];
+    const alter = alterTableCommands(statement.pg);
+    if (!alter || context.createdHere(alter.table)) return [];
+    const { table, commands } = alter;
     const version = context.target.postgresVersion;
     const reports: Report[] = [];
-    for (const cmd of pg.AlterTableStmt.cmds ?? []) {
-      if (!('AlterTableCmd' in cmd) || cmd.AlterTableCmd.subtype !== 'AT_AddColumn') continue;
-      const def = cmd.AlterTableCmd.def;
-      if (!def || !('ColumnDef' in def)) continue;
+    for (const { subtype, def } of commands) {
+      if (subtype !== 'AT_AddColumn' || !def || !('ColumnDef' in def)) continue;
       const column = def.ColumnDef.colname ?? '';
       const type = typeName(def.ColumnDef) ?? '…';
       const constraint = (def.ColumnDef.constraints ?? []).flatMap((c) => ('Constraint' in c ? [c.Constraint] : [])).find((c) => c.contype === 'CONSTR_DEFAULT');
-      if (!constraint?.raw_expr || isNull(constraint)) continue;
+      if (!constraint?.raw_expr || isNullConstant(constraint.raw_expr)) continue;
       if (version < 11) {
         reports.push({
           message: `adding column "${column}" to "${table}" with a DEFAULT rewrites every row of "${table}" on PostgreSQL ${version} (before 11, any non-NULL default does) under an ACCESS EXCLUSIVE lock: no reads or writes until it is done`,
@@ -39,8 +36,8 @@ export const volatileDefault: Rule = {
       }
       const call = rewritingCall(constraint);
       if (!call) continue;
-      const name = functionName(call);
-      const text = callText(sql, call.location ?? 0) ?? `${name}(…)`;
+      const name = lastName(call.funcname);
+      const text = callText(statement.sql, call.location ?? 0) ?? `${name}(…)`;
       const why = VOLATILE.has(name)
         ? `${text} is volatile`
         : `${text} is volatile unless its function was declared STABLE or IMMUTABLE (a function is VOLATILE by default)`;
@@ -157,32 +154,13 @@ const NOT_VOLATILE = new Set([
   'uuid_generate_v5',
 ]);
 
-function isNull(constraint: Constraint): boolean {
-  const expression = constraint.raw_expr;
-  return expression !== undefined && 'A_Const' in expression && expression.A_Const.isnull === true;
-}
-
-function functionName(call: FuncCall): string {
-  const last = call.funcname?.at(-1);
-  return last && 'String' in last ? (last.String.sval ?? '') : '';
-}
-
 /** The first function call in the default that is (or may be) volatile. */
 function rewritingCall(constraint: Constraint): FuncCall | undefined {
   const calls: FuncCall[] = [];
-  collectCalls(constraint.raw_expr, calls);
-  return calls.find((call) => !NOT_VOLATILE.has(functionName(call)));
-}
-
-function collectCalls(node: unknown, calls: FuncCall[]): void {
-  if (Array.isArray(node)) {
-    for (const item of node) collectCalls(item, calls);
-  } else if (node !== null && typeof node === 'object') {
-    for (const [key, value] of Object.entries(node)) {
-      if (key === 'FuncCall') calls.push(value as FuncCall);
-      collectCalls(value, calls);
-    }
-  }
+  walk(constraint.raw_expr, (node) => {
+    if ('FuncCall' in node) calls.push(node.FuncCall);
+  });
+  return calls.find((call) => !NOT_VOLATILE.has(lastName(call.funcname)));
 }
 
 /** `name(args)` as written, from the call's offset to its closing parenthesis. */
