@@ -89,7 +89,7 @@ const dir = mkdtempSync(join(tmpdir(), 'cairn-lint-bench-'));
 const migrations = join(dir, 'migrations');
 mkdirSync(migrations);
 const width = Math.max(4, String(n).length);
-for (let i = 1; i <= n; i++) writeFileSync(join(migrations, `${String(i).padStart(width, '0')}_step_${i}.sql`), migration(i));
+for (let i = 1; i <= n; i++) writeFileSync(join(migrations, `${String(i).padStart(width, '0')}_alter_schema_${i}.sql`), migration(i));
 const files = readdirSync(migrations).map((f) => join(migrations, f));
 
 try {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { brief, findingsFor, lintFiles } from '../../test/support/lint.js';
+import { tempDir, writeMigrations } from '../../test/support/databases.js';
+import { brief, findingsFor, lintFiles, targetFor } from '../../test/support/lint.js';
+import { readMigrations } from '../source/files.js';
+import { lintMigrations } from './linter.js';
 import { formatGithub } from './format/github.js';
 import { formatSarif } from './format/sarif.js';
 import { formatText } from './format/text.js';
@@ -32,6 +35,21 @@ describe('linter', () => {
       expect(findings[1]!.help).toContain('-- cairn:allow drop-column <reason>');
       expect(findings[3]).toMatchObject({ severity: 'warning' });
     });
+  });
+
+  it('keeps quiet about an allow for a rule of the other dialect, so one file serves both engines', async () => {
+    const sql = '-- cairn:allow index-not-concurrent a tiny lookup table\nCREATE INDEX users_email ON users (email);\n';
+    expect(await findingsFor(sql, { dialect: 'sqlite', previous, rules })).toEqual([]);
+    expect(await findingsFor(sql, { dialect: 'postgres', previous, rules })).toEqual([]);
+  });
+
+  it('reports only the selected migrations, with the schema of the others replayed', async () => {
+    const files = { '0001_a.sql': previous, '0002_b.sql': 'ALTER TABLE users DROP COLUMN legacy;\n', '0003_c.sql': 'ALTER TABLE users DROP COLUMN email;\n' };
+    for (const dialect of ['sqlite', 'postgres'] as const) {
+      const root = tempDir('cairn-lint-');
+      const report = await lintMigrations(readMigrations(writeMigrations(root, files), root), { target: targetFor({ dialect }), rules }, new Set(['0003']));
+      expect(report.files.map((f) => [f.version, brief(f.findings)])).toEqual([['0003', ['drop-column@1']]]);
+    }
   });
 
   it('applies configured severities and turns rules off', async () => {

@@ -43,32 +43,33 @@ export async function lintMigrations(migrations: readonly Migration[], options: 
   const { target } = options;
   const rules = (options.rules ?? allRules).filter((rule) => rule.dialects.includes(target.dialect) && options.severities?.[rule.id] !== 'off');
   const knownIds = new Set((options.rules ?? allRules).map((r) => r.id).concat(META_RULES));
+  const activeIds = new Set(rules.map((r) => r.id).concat(META_RULES));
   const postgres = target.dialect === 'postgres' ? new PostgresSchema() : null;
   const sqlite = target.dialect === 'sqlite' ? new Database(':memory:') : null;
   const files: FileLint[] = [];
   try {
     for (const migration of migrations) {
+      if (selected && !selected.has(migration.version)) {
+        await replay(migration, postgres, sqlite);
+        continue;
+      }
       const statements = target.dialect === 'postgres' ? await parsePostgres(migration.up.statements) : await parseSqlite(migration.up.statements);
-      const wanted = !selected || selected.has(migration.version);
       const reports: { rule: Rule | string; statement: LintStatement | null; report: Report }[] = [];
       const file: FileContext = { migration, statements, target, inTransaction: migration.transaction };
       const created = new Set<string>();
       for (const statement of statements) {
-        if (wanted) {
-          const context: StatementContext = { ...file, before: statements.slice(0, statement.index), createdHere: (table) => created.has(table), postgres, sqlite };
-          const before = reports.length;
-          for (const rule of rules) for (const report of rule.statement?.(statement, context) ?? []) reports.push({ rule, statement, report });
-          if (statement.parseError && reports.length === before) {
-            reports.push({ rule: 'syntax-error', statement, report: { message: `does not parse: ${statement.parseError}`, help: 'fix the syntax; the database would reject this statement' } });
-          }
+        const context: StatementContext = { ...file, before: statements.slice(0, statement.index), createdHere: (table) => created.has(table), postgres, sqlite };
+        const before = reports.length;
+        for (const rule of rules) for (const report of rule.statement?.(statement, context) ?? []) reports.push({ rule, statement, report });
+        if (statement.parseError && reports.length === before) {
+          reports.push({ rule: 'syntax-error', statement, report: { message: `does not parse: ${statement.parseError}`, help: 'fix the syntax; the database would reject this statement' } });
         }
         if (statement.fact.kind === 'create_table') created.add(statement.fact.table);
         postgres?.apply(statement.pg);
         if (sqlite && isSchemaChange(statement.fact)) applyToSqlite(sqlite, statement.sql);
       }
-      if (!wanted) continue;
       for (const rule of rules) for (const report of rule.file?.(file) ?? []) reports.push({ rule, statement: statements[report.statement ?? -1] ?? null, report });
-      files.push(settle(migration, statements, reports, options, knownIds));
+      files.push(settle(migration, statements, reports, options, knownIds, activeIds));
     }
   } finally {
     sqlite?.close();
@@ -87,6 +88,7 @@ function settle(
   reports: readonly { rule: Rule | string; statement: LintStatement | null; report: Report }[],
   options: LintOptions,
   knownIds: ReadonlySet<string>,
+  activeIds: ReadonlySet<string>,
 ): FileLint {
   const lines = migration.up.text.split('\n');
   const at = (line: number, column: number): { line: number; column: number; source: string } => ({ line, column, source: lines[line - migration.up.firstLine] ?? '' });
@@ -117,7 +119,8 @@ function settle(
       findings.push({ ...base, rule: 'invalid-allow', severity: 'error', message: `"${allow.rule}" is not a rule id`, help: `rule ids are kebab-case, as printed in findings; known: ${[...knownIds].sort().join(', ')}` });
     } else if (!allow.reason) {
       findings.push({ ...base, rule: 'invalid-allow', severity: 'error', message: `allowing ${allow.rule} needs a reason`, help: `write why it is safe here: -- cairn:allow ${allow.rule} <reason>` });
-    } else if (!used.has(index)) {
+    } else if (!used.has(index) && activeIds.has(allow.rule)) {
+      // (An allow for a rule of the other dialect, or one turned off, is kept quiet: one file can serve both engines.)
       findings.push({ ...base, rule: 'unused-allow', severity: 'warning', message: `-- cairn:allow ${allow.rule} suppresses nothing`, help: 'remove it, or move it to the line right before the statement it is meant for' });
     }
   });
@@ -131,6 +134,20 @@ export function locate(statement: LintStatement, offset: number | undefined): { 
   if (!offset) return { line: statement.line, column: statement.column };
   const before = statement.sql.slice(0, offset).split('\n');
   return before.length === 1 ? { line: statement.line, column: statement.column + offset } : { line: statement.line + before.length - 1, column: before.at(-1)!.length + 1 };
+}
+
+/**
+ * A migration that is not being reported on only has to leave its mark on the
+ * schema model: apply its DDL without the full parse (SQLite judges it), or
+ * parse only its DDL (PostgreSQL). This keeps `up` with one file pending on top
+ * of a long history fast.
+ */
+const DDL = /^\s*(CREATE|ALTER|DROP)\b/i;
+
+async function replay(migration: Migration, postgres: PostgresSchema | null, sqlite: Database.Database | null): Promise<void> {
+  const ddl = migration.up.statements.filter((statement) => DDL.test(statement.sql));
+  if (sqlite) for (const statement of ddl) applyToSqlite(sqlite, statement.sql);
+  if (postgres) for (const statement of await parsePostgres(ddl)) postgres.apply(statement.pg);
 }
 
 function applyToSqlite(db: Database.Database, sql: string): void {

@@ -97,8 +97,18 @@ export const DATABASES = [
   { kind: 'postgres' as const, create: createPostgresDatabase },
 ];
 
+const made: string[] = [];
+
+/** Removes every directory tempDir made; test/support/setup.ts runs it after each test file. */
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** A fresh temp directory, removed after the test file has run. */
 export function tempDir(prefix = 'cairn-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 /** Writes migration files into `dir/migrations` (created) and returns that directory. */
