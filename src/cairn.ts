@@ -1,6 +1,9 @@
+import { resolve } from 'node:path';
 import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from './config/load.js';
+import { CairnError } from './core/errors.js';
 import type { CairnEvent } from './core/events.js';
 import { baseline, repair, type BaselineResult, type RepairResult } from './core/history.js';
+import { assertKnownVersion } from './core/planner.js';
 import { init, newMigration, type InitResult, type MigrationType, type NewMigrationResult } from './core/scaffold.js';
 import { withSession } from './core/session.js';
 import { status, type StatusReport } from './core/status.js';
@@ -8,8 +11,6 @@ import { down, up, type DownOptions, type RunResult, type UpOptions } from './co
 import { fileProblems, historyProblems, type ValidationReport } from './core/validate.js';
 import { lintProject, type LintReport } from './lint/index.js';
 import { readMigrations } from './source/files.js';
-import { resolve } from 'node:path';
-import { CairnError } from './core/errors.js';
 
 export interface CairnOptions extends ConfigOverrides {
   /** Progress as it happens: each step started and finished, and notices such as a stale lock taken over. */
@@ -37,7 +38,14 @@ export function createCairn(options: CairnOptions = {}) {
     status: (): Promise<StatusReport> => read(status),
 
     /** Applies pending migrations in order; stops at the first failure, which is rolled back whole. */
-    up: (upOptions: UpOptions = {}): Promise<RunResult> => (upOptions.dryRun ? read((s) => up(s, upOptions)) : write((s) => up(s, upOptions))),
+    up: async (upOptions: UpOptions = {}): Promise<RunResult> => {
+      // A bad --to is known from the files alone: say so before opening (and creating) the database.
+      if (upOptions.to !== undefined) {
+        const { migrationsDir, root } = await resolved();
+        assertKnownVersion(readMigrations(migrationsDir, root), upOptions.to);
+      }
+      return upOptions.dryRun ? read((s) => up(s, upOptions)) : write((s) => up(s, upOptions));
+    },
 
     /** Rolls back the newest applied migration, or `steps` of them, or all newer than `to`. */
     down: (downOptions: DownOptions = {}): Promise<RunResult> => (downOptions.dryRun ? read((s) => down(s, downOptions)) : write((s) => down(s, downOptions))),

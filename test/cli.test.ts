@@ -26,6 +26,17 @@ describe('cairn CLI', () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("unknown option '--dryrun'");
     expect(runCli(['upp'], { cwd: root }).status).toBe(2);
+    const json = runCli(['up', '--dryrun', '--json'], { cwd: root });
+    expect(JSON.parse(json.stdout)).toEqual({ error: { code: 'USAGE', message: "unknown option '--dryrun'", details: {} } });
+  });
+
+  it('refuses an unknown --to before creating the database', () => {
+    const root = tempDir();
+    writeMigrations(root, { '0001_users.sql': USERS });
+    const result = runCli(['up', '--to', '0009'], { cwd: root });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('there is no migration with version 0009');
+    expect(existsSync(join(root, 'cairn.db'))).toBe(false);
   });
 
   it('runs the first day: init, new, up, status --json, down', () => {

@@ -62,7 +62,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync([...argv], { from: 'user' });
     return Number(process.exitCode ?? 0);
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof CommanderError) {
+      // Commander has printed the text already; a program that asked for JSON gets it on stdout too.
+      if (error.exitCode !== 0 && argv.includes('--json')) process.stdout.write(`${JSON.stringify({ error: { code: 'USAGE', message: error.message.replace(/^error: /, ''), details: {} } }, null, 2)}\n`);
+      return error.exitCode === 0 ? 0 : 2;
+    }
     return reportError(error, argv.includes('--json'));
   }
 }

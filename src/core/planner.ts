@@ -132,11 +132,12 @@ export function planDown(statuses: readonly MigrationStatus[], options: DownPlan
   return chosen.map((s) => s.migration!);
 }
 
-function assertKnownVersion(statuses: readonly MigrationStatus[], version: string): void {
+/** Throws unless `version` is well-formed and one of `known` (statuses, or migration files). */
+export function assertKnownVersion(known: readonly { readonly version: string }[], version: string): void {
   if (!/^\d+(_\d+)?$/.test(version)) throw new CairnError('USAGE', `"${version}" is not a version`, { hint: 'versions are the leading number of a file name, e.g. --to 0003' });
-  if (!statuses.some((s) => compareVersions(s.version, version) === 0)) {
+  if (!known.some((s) => compareVersions(s.version, version) === 0)) {
     throw new CairnError('TARGET', `there is no migration with version ${version}`, {
-      hint: `known versions: ${statuses.map((s) => s.version).join(', ') || 'none'}`,
+      hint: `known versions: ${known.map((s) => s.version).join(', ') || 'none'}`,
     });
   }
 }
