@@ -27,7 +27,7 @@ describe('cairn CLI', () => {
     expect(result.stderr).toContain("unknown option '--dryrun'");
     expect(runCli(['upp'], { cwd: root }).status).toBe(2);
     const json = runCli(['up', '--dryrun', '--json'], { cwd: root });
-    expect(JSON.parse(json.stdout)).toEqual({ error: { code: 'USAGE', message: "unknown option '--dryrun'", details: {} } });
+    expect(JSON.parse(json.stdout)).toEqual({ error: { code: 'USAGE', message: "unknown option '--dryrun'\n(Did you mean --dry-run?)", details: {} } });
   });
 
   it('refuses an unknown --to before creating the database', () => {
