@@ -7,7 +7,7 @@
 // Figures are the best of --runs wall times, process start included. squawk is timed both
 // through its npm package (a Node wrapper that starts the native binary: what `npx squawk`
 // runs) and as the bare native binary. It is installed into bench/.peers on first use
-// (git-ignored). The migrations are a realistic mix: most are clean, about one in five has
+// (git-ignored). The migrations are a realistic mix: most are clean, about one in six has
 // something both linters flag (a non-concurrent index, a NOT NULL column without default, …).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';

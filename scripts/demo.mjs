@@ -27,6 +27,7 @@ delete env.CAIRN_ENV;
 
 const steps = [
   ['A fresh database: every migration is pending', ['status']],
+  ['Lint them: each migration classified, findings with the safe alternative (none here)', ['lint']],
   ['Preview the first two migrations: the plan and its SQL, nothing applied', ['up', '--dry-run', '--to', '0002']],
   ['Lint what is pending, then apply it all, each migration in its own transaction', ['up']],
   ['All applied, with checksums recorded', ['status']],
