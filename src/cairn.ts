@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from './config/load.js';
+import { parseDatabaseUrl } from './config/url.js';
 import { CairnError } from './core/errors.js';
 import type { CairnEvent } from './core/events.js';
 import { baseline, repair, type BaselineResult, type RepairResult } from './core/history.js';
@@ -9,6 +10,7 @@ import { withSession } from './core/session.js';
 import { status, type StatusReport } from './core/status.js';
 import { down, up, type DownOptions, type RunResult, type UpOptions } from './core/up.js';
 import { fileProblems, historyProblems, type ValidationReport } from './core/validate.js';
+import { verify, type VerifyReport } from './core/verify.js';
 import { lintProject, type LintReport } from './lint/index.js';
 import { readMigrations } from './source/files.js';
 
@@ -61,6 +63,16 @@ export function createCairn(options: CairnOptions = {}) {
       }
       const problems = await read(async (session) => historyProblems(session.statuses));
       return { valid: problems.length === 0, problems };
+    },
+
+    /**
+     * Replays every migration in a scratch database (a temporary SQLite file, or a
+     * temporary database on the PostgreSQL server; `scratchUrl` picks another
+     * server): up, down, up, comparing schemas. The configured database is not touched.
+     */
+    verify: async (verifyOptions: { readonly scratchUrl?: string } = {}): Promise<VerifyReport> => {
+      const config = await resolved();
+      return verify(config, { scratchUrl: verifyOptions.scratchUrl ? parseDatabaseUrl(verifyOptions.scratchUrl, config.root) : undefined });
     },
 
     /** Marks an existing database as migrated up to `to` without running anything. */

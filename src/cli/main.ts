@@ -7,6 +7,7 @@ import { registerLint } from './commands/lint.js';
 import { registerDown, registerUp } from './commands/run.js';
 import { registerInit, registerNew } from './commands/scaffold.js';
 import { registerStatus } from './commands/status.js';
+import { registerVerify } from './commands/verify.js';
 import { reportError } from './output.js';
 
 // A CLI run is short. Optimizing the SQL grammars' huge generated functions costs more
@@ -43,12 +44,13 @@ A day with cairn:
   cairn up                        apply pending migrations under a lock
   cairn status                    applied / pending / changed / missing / failed
   cairn down                      roll back the newest migration
+  cairn verify                    replay all in a scratch DB: up, down, up; schemas compared
 
 Exit codes: 0 ok, 1 the database (or the linter) rejected a migration, 2 bad input or config,
 3 history problem (edited, deleted, failed or out-of-order migrations;
 unreachable database), 4 another migration holds the lock.`,
     );
-  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerValidate, registerBaseline, registerRepair]) {
+  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerValidate, registerBaseline, registerRepair]) {
     register(program);
   }
   for (const command of program.commands) command.exitOverride();

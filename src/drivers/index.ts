@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { DatabaseUrl } from '../config/url.js';
 import type { Driver } from './types.js';
 
@@ -13,6 +16,27 @@ export async function openDriver(url: DatabaseUrl, options: OpenOptions): Promis
       return (await import('./sqlite/driver.js')).openSqlite(url.path, url.display, options);
     case 'postgres':
       return (await import('./postgres/driver.js')).openPostgres(url.url, url.display, url.secrets);
+  }
+}
+
+export interface ScratchDatabase {
+  readonly url: DatabaseUrl;
+  drop(): Promise<void>;
+}
+
+/** An empty throw-away database of the same kind as `like`: a temporary SQLite file, or a temporary database on the same PostgreSQL server. */
+export async function createScratchDatabase(like: DatabaseUrl): Promise<ScratchDatabase> {
+  switch (like.scheme) {
+    case 'sqlite': {
+      const dir = mkdtempSync(join(tmpdir(), 'cairn-scratch-'));
+      const path = join(dir, 'scratch.db');
+      return { url: { scheme: 'sqlite', path, display: `sqlite:${path} (scratch)` }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+    }
+    case 'postgres': {
+      const scratch = await (await import('./postgres/scratch.js')).createPostgresScratch(like.url, like.display);
+      const display = `${like.display.replace(/\/[^/?]*(\?.*)?$/, `/${scratch.name}`)} (scratch)`;
+      return { url: { scheme: 'postgres', url: scratch.url, display, secrets: like.secrets }, drop: scratch.drop };
+    }
   }
 }
 

@@ -1,3 +1,5 @@
+import type { Snapshot } from '../safety/snapshot.js';
+
 /**
  * What core needs from a database, and nothing more. Core reads capabilities
  * and never asks which database it is talking to.
@@ -49,6 +51,11 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
+export interface SnapshotOptions {
+  /** Tables to leave out: Cairn's own history and lock tables. */
+  readonly exclude: readonly string[];
+}
+
 export interface Driver {
   readonly capabilities: Capabilities;
   readonly flavor: SqlFlavor;
@@ -59,6 +66,8 @@ export interface Driver {
   /** Runs commands as one unit: all commit or none do. Throws StatementError naming the failing index. */
   atomic(commands: readonly AtomicCommand[]): Promise<void>;
   tableExists(table: string): Promise<boolean>;
+  /** The schema as a normalized, comparable snapshot (tables, columns, keys, indexes, views, …). */
+  snapshot(options: SnapshotOptions): Promise<Snapshot>;
   /** Takes the migration lock for `table`'s history, waiting up to timeoutMs. Throws LOCK_TIMEOUT. */
   lock(table: string, options: LockOptions): Promise<HeldLock>;
   close(): Promise<void>;

@@ -2,6 +2,7 @@ import { hostname, userInfo } from 'node:os';
 import pg from 'pg';
 import { CairnError } from '../../core/errors.js';
 import { resolveCommand, StatementError, type Driver, type SqlCommand, type SqlFlavor } from '../types.js';
+import { introspectPostgres } from './introspect.js';
 import { acquireAdvisoryLock } from './lock.js';
 
 export const postgresFlavor: SqlFlavor = {
@@ -67,6 +68,8 @@ export async function openPostgres(url: string, display: string, secrets: readon
       const { rows } = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [table]);
       return rows[0]?.present === true;
     },
+
+    snapshot: (options) => introspectPostgres(client, options),
 
     lock: (table, options) => acquireAdvisoryLock(client, table, options),
 

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CairnError } from '../../core/errors.js';
 import { resolveCommand, StatementError, type Driver, type HeldLock, type LockOptions, type SqlCommand, type SqlFlavor } from '../types.js';
+import { introspectSqlite } from './introspect.js';
 import { acquireSqliteLock } from './lock.js';
 
 export const sqliteFlavor: SqlFlavor = {
@@ -63,6 +64,10 @@ export function openSqlite(path: string, display: string, options: SqliteOpenOpt
 
     async tableExists(table) {
       return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
+    },
+
+    async snapshot(options) {
+      return introspectSqlite(db, options);
     },
 
     async lock(table: string, options: LockOptions): Promise<HeldLock> {
