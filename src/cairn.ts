@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from './config/load.js';
 import { parseDatabaseUrl } from './config/url.js';
+import { drift, type DriftReport } from './core/drift.js';
 import { CairnError } from './core/errors.js';
 import type { CairnEvent } from './core/events.js';
 import { baseline, repair, type BaselineResult, type RepairResult } from './core/history.js';
@@ -73,6 +74,13 @@ export function createCairn(options: CairnOptions = {}) {
     verify: async (verifyOptions: { readonly scratchUrl?: string } = {}): Promise<VerifyReport> => {
       const config = await resolved();
       return verify(config, { scratchUrl: verifyOptions.scratchUrl ? parseDatabaseUrl(verifyOptions.scratchUrl, config.root) : undefined });
+    },
+
+    /** Compares the live schema with what its applied migrations produce when replayed in a scratch database. */
+    drift: async (driftOptions: { readonly scratchUrl?: string } = {}): Promise<DriftReport> => {
+      const config = await resolved();
+      const scratchUrl = driftOptions.scratchUrl ? parseDatabaseUrl(driftOptions.scratchUrl, config.root) : undefined;
+      return read((session) => drift(session, { scratchUrl }));
     },
 
     /** Marks an existing database as migrated up to `to` without running anything. */

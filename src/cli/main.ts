@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { registerBaseline, registerRepair, registerValidate } from './commands/history.js';
+import { registerDrift } from './commands/drift.js';
 import { registerLint } from './commands/lint.js';
 import { registerDown, registerUp } from './commands/run.js';
 import { registerInit, registerNew } from './commands/scaffold.js';
@@ -45,12 +46,13 @@ A day with cairn:
   cairn status                    applied / pending / changed / missing / failed
   cairn down                      roll back the newest migration
   cairn verify                    replay all in a scratch DB: up, down, up; schemas compared
+  cairn drift                     what was changed by hand, next to what the migrations made
 
 Exit codes: 0 ok, 1 the database (or the linter) rejected a migration, 2 bad input or config,
 3 history problem (edited, deleted, failed or out-of-order migrations;
 unreachable database), 4 another migration holds the lock.`,
     );
-  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerValidate, registerBaseline, registerRepair]) {
+  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDrift, registerValidate, registerBaseline, registerRepair]) {
     register(program);
   }
   for (const command of program.commands) command.exitOverride();

@@ -1,0 +1,63 @@
+import { hostname, userInfo } from 'node:os';
+import type { DatabaseUrl } from '../config/url.js';
+import { createScratchDatabase, openDriver } from '../drivers/index.js';
+import { diffSnapshots, type Snapshot, type SnapshotDifference } from '../safety/snapshot.js';
+import type { Migration } from '../source/migration.js';
+import { CairnError } from './errors.js';
+import { runStep, StepFailed } from './migrator.js';
+import { assertHistoryIntact } from './planner.js';
+import type { Session } from './session.js';
+import { TrackingTable } from './tracking.js';
+
+/**
+ * Drift: the live schema next to the schema its applied migrations should
+ * have produced (replayed in a scratch database). A hand-made index, a column
+ * dropped by hand, a changed default: each is one difference.
+ */
+export interface DriftReport {
+  readonly drifted: boolean;
+  readonly database: string;
+  /** How many applied migrations were replayed to get the expected schema. */
+  readonly replayed: number;
+  /** `before` is what the migrations give, `after` what the database has. */
+  readonly differences: readonly SnapshotDifference[];
+}
+
+export async function drift(session: Session, options: { readonly scratchUrl?: DatabaseUrl | undefined }): Promise<DriftReport> {
+  assertHistoryIntact(session.statuses);
+  const applied = session.statuses.filter((s) => s.state === 'applied').map((s) => s.migration!);
+  const exclude = [session.config.table, `${session.config.table}_lock`];
+  const live = await session.driver.snapshot({ exclude });
+  const expected = await replayed(applied, session.config.table, options.scratchUrl ?? session.config.database, exclude);
+  const differences = diffSnapshots(expected, live);
+  return { drifted: differences.length > 0, database: session.driver.target, replayed: applied.length, differences };
+}
+
+/** The schema `migrations` produce on an empty database of the same kind. */
+export async function replayed(migrations: readonly Migration[], table: string, like: DatabaseUrl, exclude: readonly string[]): Promise<Snapshot> {
+  const scratch = await createScratchDatabase(like);
+  try {
+    const driver = await openDriver(scratch.url, { create: true });
+    try {
+      const tracking = new TrackingTable(driver, table);
+      await tracking.ensure();
+      const context = { driver, tracking, appliedBy: `${userInfo().username}@${hostname()} (replay)`, onEvent: () => undefined };
+      for (const migration of migrations) {
+        try {
+          await runStep(context, migration, 'up');
+        } catch (error) {
+          if (!(error instanceof StepFailed)) throw error;
+          const { file, line, message } = error.failure;
+          throw new CairnError('MIGRATION_FAILED', `replaying the applied migrations in a scratch database failed at ${file}:${line}: ${message}`, {
+            hint: 'an applied migration no longer applies on an empty database (it may depend on objects made by hand); `cairn verify` shows more',
+          });
+        }
+      }
+      return await driver.snapshot({ exclude });
+    } finally {
+      await driver.close();
+    }
+  } finally {
+    await scratch.drop();
+  }
+}
