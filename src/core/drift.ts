@@ -1,13 +1,11 @@
-import { hostname, userInfo } from 'node:os';
 import type { DatabaseUrl } from '../config/url.js';
-import { createScratchDatabase, openDriver } from '../drivers/index.js';
 import { diffSnapshots, type Snapshot, type SnapshotDifference } from '../safety/snapshot.js';
 import type { Migration } from '../source/migration.js';
 import { CairnError } from './errors.js';
 import { runStep, StepFailed } from './migrator.js';
 import { assertHistoryIntact } from './planner.js';
+import { withScratch } from './scratch.js';
 import type { Session } from './session.js';
-import { TrackingTable } from './tracking.js';
 
 /**
  * Drift: the live schema next to the schema its applied migrations should
@@ -34,30 +32,19 @@ export async function drift(session: Session, options: { readonly scratchUrl?: D
 }
 
 /** The schema `migrations` produce on an empty database of the same kind. */
-export async function replayed(migrations: readonly Migration[], table: string, like: DatabaseUrl, exclude: readonly string[]): Promise<Snapshot> {
-  const scratch = await createScratchDatabase(like);
-  try {
-    const driver = await openDriver(scratch.url, { create: true });
-    try {
-      const tracking = new TrackingTable(driver, table);
-      await tracking.ensure();
-      const context = { driver, tracking, appliedBy: `${userInfo().username}@${hostname()} (replay)`, onEvent: () => undefined };
-      for (const migration of migrations) {
-        try {
-          await runStep(context, migration, 'up');
-        } catch (error) {
-          if (!(error instanceof StepFailed)) throw error;
-          const { file, line, message } = error.failure;
-          throw new CairnError('MIGRATION_FAILED', `replaying the applied migrations in a scratch database failed at ${file}:${line}: ${message}`, {
-            hint: 'an applied migration no longer applies on an empty database (it may depend on objects made by hand); `cairn verify` shows more',
-          });
-        }
+export function replayed(migrations: readonly Migration[], table: string, like: DatabaseUrl, exclude: readonly string[]): Promise<Snapshot> {
+  return withScratch(like, table, async (context) => {
+    for (const migration of migrations) {
+      try {
+        await runStep(context, migration, 'up');
+      } catch (error) {
+        if (!(error instanceof StepFailed)) throw error;
+        const { file, line, message } = error.failure;
+        throw new CairnError('MIGRATION_FAILED', `replaying the applied migrations in a scratch database failed at ${file}:${line}: ${message}`, {
+          hint: 'an applied migration no longer applies on an empty database (it may depend on objects made by hand); `cairn verify` shows more',
+        });
       }
-      return await driver.snapshot({ exclude });
-    } finally {
-      await driver.close();
     }
-  } finally {
-    await scratch.drop();
-  }
+    return context.driver.snapshot({ exclude });
+  });
 }

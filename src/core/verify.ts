@@ -1,14 +1,12 @@
-import { hostname, userInfo } from 'node:os';
 import type { ResolvedConfig } from '../config/load.js';
 import type { DatabaseUrl } from '../config/url.js';
-import { createScratchDatabase, openDriver } from '../drivers/index.js';
 import type { Driver } from '../drivers/types.js';
 import { lintProject } from '../lint/index.js';
 import { diffSnapshots, type Snapshot, type SnapshotDifference } from '../safety/snapshot.js';
 import { readMigrations } from '../source/files.js';
 import type { Migration } from '../source/migration.js';
 import { runStep, StepFailed, type Direction, type StepContext } from './migrator.js';
-import { TrackingTable } from './tracking.js';
+import { withScratch } from './scratch.js';
 
 /**
  * Replays every migration in a scratch database Cairn creates and drops:
@@ -46,30 +44,17 @@ export interface VerifyReport {
 export async function verify(config: ResolvedConfig, options: { readonly scratchUrl?: DatabaseUrl | undefined }): Promise<VerifyReport> {
   const migrations = readMigrations(config.migrationsDir, config.root);
   const kinds = new Map((await lintProject(migrations, config.lint)).files.map((f) => [f.version, f.classification.type]));
-  const scratch = await createScratchDatabase(options.scratchUrl ?? config.database);
-  try {
-    const driver = await openDriver(scratch.url, { create: true });
-    try {
-      const tracking = new TrackingTable(driver, config.table);
-      await tracking.ensure();
-      const context: StepContext = { driver, tracking, appliedBy: `${userInfo().username}@${hostname()} (verify)`, onEvent: () => undefined };
-      const replay = new Replay(context, [config.table, `${config.table}_lock`]);
-      const results: VerifiedMigration[] = [];
-      for (const [index, migration] of migrations.entries()) {
-        const result = await replay.verify(migration, kinds.get(migration.version) ?? 'transformative');
-        results.push(result.verified);
-        if (result.stop) {
-          const notReached = migrations.slice(index + 1).map((m) => m.version);
-          return { ok: false, scratch: scratch.url.display, migrations: results, notReached };
-        }
-      }
-      return { ok: results.every((r) => r.ok), scratch: scratch.url.display, migrations: results, notReached: [] };
-    } finally {
-      await driver.close();
+  const exclude = [config.table, `${config.table}_lock`];
+  return withScratch(options.scratchUrl ?? config.database, config.table, async (context, where) => {
+    const replay = new Replay(context, exclude);
+    const results: VerifiedMigration[] = [];
+    for (const [index, migration] of migrations.entries()) {
+      const result = await replay.verify(migration, kinds.get(migration.version) ?? 'transformative');
+      results.push(result.verified);
+      if (result.stop) return { ok: false, scratch: where, migrations: results, notReached: migrations.slice(index + 1).map((m) => m.version) };
     }
-  } finally {
-    await scratch.drop();
-  }
+    return { ok: results.every((r) => r.ok), scratch: where, migrations: results, notReached: [] };
+  });
 }
 
 class Replay {

@@ -1,0 +1,26 @@
+import { hostname, userInfo } from 'node:os';
+import type { DatabaseUrl } from '../config/url.js';
+import { createScratchDatabase, openDriver } from '../drivers/index.js';
+import type { StepContext } from './migrator.js';
+import { TrackingTable } from './tracking.js';
+
+/**
+ * Runs `work` against an empty scratch database of the same kind as `like`,
+ * with a history table ready for the real runner, and drops it afterwards
+ * however `work` ends. Used by verify and drift.
+ */
+export async function withScratch<T>(like: DatabaseUrl, table: string, work: (context: StepContext, where: string) => Promise<T>): Promise<T> {
+  const scratch = await createScratchDatabase(like);
+  try {
+    const driver = await openDriver(scratch.url, { create: true });
+    try {
+      const tracking = new TrackingTable(driver, table);
+      await tracking.ensure();
+      return await work({ driver, tracking, appliedBy: `${userInfo().username}@${hostname()} (scratch)`, onEvent: () => undefined }, scratch.url.display);
+    } finally {
+      await driver.close();
+    }
+  } finally {
+    await scratch.drop();
+  }
+}
