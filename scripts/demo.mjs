@@ -35,6 +35,7 @@ const steps = [
   ['One pending again', ['status']],
   ['Re-apply it', ['up']],
   ['Check file names, markers and checksums (what CI would run)', ['validate']],
+  ['Prove each down undoes its up, in a scratch database Cairn makes and drops', ['verify']],
 ];
 
 console.log(bold(`Cairn demo: ${steps.length} steps on ${database}, migrations from examples/migrations`));
