@@ -3,18 +3,11 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { createCairn, CairnError } from '../src/index.js';
 import { tempDir, writeMigrations, type TestDatabase } from './support/databases.js';
+import { CREATE_USERS } from './support/fixtures.js';
 import { describeEachDatabase, it } from './support/each-database.js';
 
 /** The runner's contract, run against every driver on a real database. */
-const USERS = `-- Migration: create users
--- Type: additive
--- Rollback: drops users
--- migrate:up
-CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
-CREATE UNIQUE INDEX users_email ON users (email);
--- migrate:down
-DROP TABLE users;
-`;
+const USERS = CREATE_USERS;
 const POSTS = `-- migrate:up
 CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id), title TEXT NOT NULL);
 INSERT INTO users (id, email) VALUES (1, 'ada@example.com');

@@ -2,18 +2,11 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { createCairn } from '../src/index.js';
 import { tempDir, writeMigrations } from './support/databases.js';
+import { CREATE_USERS } from './support/fixtures.js';
 import { describeEachDatabase, it } from './support/each-database.js';
 
 /** cairn verify on real engines: a scratch database is made, used and dropped; the configured one is never touched. */
-const USERS = `-- Migration: create users
--- Type: additive
--- Rollback: drops users
--- migrate:up
-CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
-CREATE UNIQUE INDEX users_email ON users (email);
--- migrate:down
-DROP TABLE users;
-`;
+const USERS = CREATE_USERS;
 const POSTS = `-- migrate:up
 CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id), status TEXT NOT NULL DEFAULT 'draft');
 CREATE INDEX posts_status ON posts (status);

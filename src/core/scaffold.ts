@@ -1,5 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { CONFIG_FILES } from '../config/load.js';
 import { CairnError } from './errors.js';
 import { compareVersions } from '../source/version.js';
 
@@ -28,7 +29,7 @@ export function init(root: string): InitResult {
   const created: string[] = [];
   const existing: string[] = [];
   const configPath = join(root, 'cairn.config.ts');
-  if (['cairn.config.ts', 'cairn.config.mts', 'cairn.config.js', 'cairn.config.mjs', 'cairn.config.json'].some((f) => existsSync(join(root, f)))) {
+  if (CONFIG_FILES.some((f) => existsSync(join(root, f)))) {
     existing.push('cairn.config.*');
   } else {
     writeFileSync(configPath, CONFIG_TEMPLATE);

@@ -47,8 +47,6 @@ export type Fact =
   /** The statement did not parse. */
   | { readonly kind: 'unparsed' };
 
-export type FactKind = Fact['kind'];
-
 /** Statements that change data rather than schema. */
 export function isDataChange(fact: Fact): boolean {
   return fact.kind === 'insert' || fact.kind === 'update' || fact.kind === 'delete';

@@ -3,12 +3,6 @@
  * `20240115_001`. They order numerically segment by segment, so `0010` comes
  * after `0009` and `20240115_002` after `20240115_001`.
  */
-const VERSION = /^(\d{8,}_\d+|\d+)$/;
-
-export function isVersion(text: string): boolean {
-  return VERSION.test(text);
-}
-
 function segments(version: string): bigint[] {
   return version.split('_').map((part) => BigInt(part));
 }
@@ -22,9 +16,4 @@ export function compareVersions(a: string, b: string): number {
     if (l !== r) return l < r ? -1 : 1;
   }
   return 0;
-}
-
-/** `0001` and `1` are the same version: compare numerically, not as text. */
-export function sameVersion(a: string, b: string): boolean {
-  return compareVersions(a, b) === 0;
 }
