@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { describe, expect } from 'vitest';
 import { introspectPostgres } from '../src/drivers/postgres/introspect.js';
-import { introspectSqlite, normalizeSql } from '../src/drivers/sqlite/introspect.js';
+import { introspectSqlite, normalizeSql, queryOf } from '../src/drivers/sqlite/introspect.js';
 import { diffSnapshots, formatDifference, type Snapshot } from '../src/safety/snapshot.js';
 import { createPostgresDatabase, createSqliteDatabase, type TestDatabase } from './support/databases.js';
 import { describeEachDatabase, it } from './support/each-database.js';
@@ -124,7 +124,7 @@ async function snapshotOf(db: TestDatabase, exclude: readonly string[] = EXCLUDE
   if (db.kind === 'sqlite') {
     const sqlite = new Database(sqlitePath(db.url), { readonly: true });
     try {
-      return introspectSqlite(sqlite, { exclude });
+      return await introspectSqlite(queryOf(sqlite), { exclude });
     } finally {
       sqlite.close();
     }
@@ -328,18 +328,18 @@ describeEachDatabase('schema snapshot', (current, kind) => {
 });
 
 describe('SQLite introspection details', () => {
-  const snapshot = (statements: string, exclude: readonly string[] = []) => {
+  const snapshot = async (statements: string, exclude: readonly string[] = []) => {
     const db = new Database(':memory:');
     try {
       db.exec(statements);
-      return introspectSqlite(db, { exclude }).objects;
+      return (await introspectSqlite(queryOf(db), { exclude })).objects;
     } finally {
       db.close();
     }
   };
 
-  it('reads CHECK clauses past strings, comments and quoted names that look like syntax', () => {
-    const objects = snapshot(`CREATE TABLE "odd table" (
+  it('reads CHECK clauses past strings, comments and quoted names that look like syntax', async () => {
+    const objects = await snapshot(`CREATE TABLE "odd table" (
       "a,b" TEXT CHECK ("a,b" <> 'CHECK (x'), -- CHECK (not this one)
       c INTEGER /* CHECK (nor this) */ CONSTRAINT c_positive CHECK (c > 0) COLLATE NOCASE,
       d TEXT DEFAULT ')',
@@ -354,9 +354,9 @@ describe('SQLite introspection details', () => {
     expect(objects['column odd table.d']).toBe("text default ')'");
   });
 
-  it('normalizes spelling that SQLite ignores: case, quoting, spacing, comments', () => {
-    const one = snapshot('CREATE TABLE t (a INTEGER, b TEXT); CREATE INDEX i ON t (a, lower(b)) WHERE a > -1');
-    const two = snapshot('create table "T" ("A" integer, [B] text); create   index "i" on t(a,LOWER( "b" )) /* partial */ where A>-1');
+  it('normalizes spelling that SQLite ignores: case, quoting, spacing, comments', async () => {
+    const one = await snapshot('CREATE TABLE t (a INTEGER, b TEXT); CREATE INDEX i ON t (a, lower(b)) WHERE a > -1');
+    const two = await snapshot('create table "T" ("A" integer, [B] text); create   index "i" on t(a,LOWER( "b" )) /* partial */ where A>-1');
     expect(one['index i']).toBe('create index i on t(a, lower(b)) where a > -1');
     expect(two['index i']).toBe(one['index i']);
     // Names in keys stay as SQLite stores them: renaming `t` to `T` is a change worth seeing.
@@ -364,8 +364,8 @@ describe('SQLite introspection details', () => {
     expect(normalizeSql("SELECT  x'AB', \"two words\",  'Keep  Case' FROM [t]")).toBe(`select x'AB', "two words", 'Keep  Case' from t`);
   });
 
-  it('groups multi-column foreign keys, resolves REFERENCES without columns, and reads table options', () => {
-    const objects = snapshot(`
+  it('groups multi-column foreign keys, resolves REFERENCES without columns, and reads table options', async () => {
+    const objects = await snapshot(`
       CREATE TABLE pairs (a INTEGER, b INTEGER, PRIMARY KEY (a, b)) WITHOUT ROWID, STRICT;
       CREATE TABLE refs (x INTEGER, y INTEGER, z INTEGER REFERENCES pairs, FOREIGN KEY (x, y) REFERENCES pairs (a, b) ON UPDATE SET NULL);
     `);
@@ -375,14 +375,14 @@ describe('SQLite introspection details', () => {
     expect(objects['foreign key refs (z)']).toBe('(z) → pairs on delete no action on update no action'); // one column cannot match a two-column key
   });
 
-  it('stands a virtual table for its shadow tables', () => {
-    const objects = snapshot('CREATE VIRTUAL TABLE docs USING fts5(title, body)');
+  it('stands a virtual table for its shadow tables', async () => {
+    const objects = await snapshot('CREATE VIRTUAL TABLE docs USING fts5(title, body)');
     expect(Object.keys(objects).filter((key) => key.startsWith('table '))).toEqual(['table docs']);
     expect(objects['table docs']).toBe('virtual table using fts5(title, body)');
   });
 
-  it('matches excluded names without regard to case or a main. prefix', () => {
-    const objects = snapshot('CREATE TABLE History (v TEXT); CREATE INDEX history_v ON History (v); CREATE TABLE keep (v TEXT)', ['main.history']);
+  it('matches excluded names without regard to case or a main. prefix', async () => {
+    const objects = await snapshot('CREATE TABLE History (v TEXT); CREATE INDEX history_v ON History (v); CREATE TABLE keep (v TEXT)', ['main.history']);
     expect(Object.keys(objects)).toEqual(['column keep.v', 'columns keep', 'table keep']);
   });
 });

@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import { collapseWhitespace, compareStrings, SnapshotBuilder, type Snapshot } from '../../safety/snapshot.js';
 
 /**
@@ -38,7 +37,12 @@ import { collapseWhitespace, compareStrings, SnapshotBuilder, type Snapshot } fr
  * Definitions printed by the server depend on search_path (what needs
  * qualifying), so it is set to `public` while reading and restored after.
  */
-export async function introspectPostgres(client: pg.Client, options: { exclude: readonly string[] }): Promise<Snapshot> {
+/** What introspection needs of a connection: `pg`'s Client and PGlite both fit. */
+export interface PgQueryable {
+  query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: Row[] }>;
+}
+
+export async function introspectPostgres(client: PgQueryable, options: { exclude: readonly string[] }): Promise<Snapshot> {
   const excluded = new Set<string>();
   for (const name of options.exclude) {
     const { rows } = await client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid::text AS oid', [name]);
@@ -68,9 +72,9 @@ const ACTIONS: Record<string, string> = { a: 'no action', r: 'restrict', c: 'cas
 const MATCH: Record<string, string> = { f: 'full', p: 'partial', s: 'simple' };
 const TRIGGER_STATE: Record<string, string> = { D: ' (disabled)', R: ' (enabled replica)', A: ' (enabled always)' };
 
-async function read(client: pg.Client, excluded: ReadonlySet<string>): Promise<Snapshot> {
+async function read(client: PgQueryable, excluded: ReadonlySet<string>): Promise<Snapshot> {
   const builder = new SnapshotBuilder();
-  const query = async <Row extends object>(sql: string, params: unknown[] = []) => (await client.query<Row & pg.QueryResultRow>(sql, params)).rows as Row[];
+  const query = async <Row extends object>(sql: string, params: unknown[] = []) => (await client.query<Row>(sql, params)).rows as Row[];
 
   // Schemas and extensions.
   for (const row of await query<{ name: string }>(

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CairnError } from '../../core/errors.js';
 import { resolveCommand, StatementError, type Driver, type HeldLock, type LockOptions, type SqlCommand, type SqlFlavor } from '../types.js';
-import { introspectSqlite } from './introspect.js';
+import { introspectSqlite, queryOf } from './introspect.js';
 import { acquireSqliteLock } from './lock.js';
 
 export const sqliteFlavor: SqlFlavor = {
@@ -67,7 +67,7 @@ export function openSqlite(path: string, display: string, options: SqliteOpenOpt
     },
 
     async snapshot(options) {
-      return introspectSqlite(db, options);
+      return introspectSqlite(queryOf(db), options);
     },
 
     async lock(table: string, options: LockOptions): Promise<HeldLock> {

@@ -24,17 +24,23 @@ import { compareStrings, SnapshotBuilder, type Snapshot } from '../../safety/sna
  * Internal tables (`sqlite_%`), virtual tables' shadow tables and the tables
  * named in `exclude` (with their indexes and triggers) are left out.
  */
-export function introspectSqlite(db: Database.Database, options: { exclude: readonly string[] }): Snapshot {
+/** Runs one reading statement: better-sqlite3 locally, D1 over its API. */
+export type SqliteQuery = (sql: string, params?: readonly unknown[]) => Promise<Record<string, unknown>[]>;
+
+/** A SqliteQuery over a better-sqlite3 connection. */
+export function queryOf(db: Database.Database): SqliteQuery {
+  return async (sql, params = []) => db.prepare(sql).all(...params) as Record<string, unknown>[];
+}
+
+export async function introspectSqlite(query: SqliteQuery, options: { exclude: readonly string[] }): Promise<Snapshot> {
   const excluded = new Set(options.exclude.map((name) => name.replace(/^main\./i, '').toLowerCase()));
   const skip = (name: string) => excluded.has(name.toLowerCase()) || /^sqlite_/i.test(name);
   const builder = new SnapshotBuilder();
 
-  const master = db
-    .prepare("SELECT type, name, tbl_name AS tableName, sql FROM main.sqlite_master WHERE type IN ('table', 'view', 'index', 'trigger')")
-    .all() as { type: string; name: string; tableName: string; sql: string | null }[];
+  const master = (await query("SELECT type, name, tbl_name AS tableName, sql FROM main.sqlite_master WHERE type IN ('table', 'view', 'index', 'trigger')")) as unknown as { type: string; name: string; tableName: string; sql: string | null }[];
   const tableSql = new Map(master.filter((row) => row.type === 'table').map((row) => [row.name, row.sql ?? '']));
 
-  const listed = db.prepare("SELECT name, type, wr, strict FROM pragma_table_list WHERE schema = 'main'").all() as {
+  const listed = (await query("SELECT name, type, wr, strict FROM pragma_table_list WHERE schema = 'main'")) as unknown as {
     name: string;
     type: 'table' | 'view' | 'virtual' | 'shadow';
     wr: number;
@@ -49,7 +55,7 @@ export function introspectSqlite(db: Database.Database, options: { exclude: read
     const name = table.name;
     const sql = tableSql.get(name) ?? '';
     const tokens = tokenize(sql);
-    const columns = db.prepare('SELECT name, type, "notnull" AS required, dflt_value AS dflt, pk, hidden FROM pragma_table_xinfo(?, \'main\') ORDER BY cid').all(name) as {
+    const columns = (await query('SELECT name, type, "notnull" AS required, dflt_value AS dflt, pk, hidden FROM pragma_table_xinfo(?, \'main\') ORDER BY cid', [name])) as unknown as {
       name: string;
       type: string;
       required: number;
@@ -89,7 +95,7 @@ export function introspectSqlite(db: Database.Database, options: { exclude: read
       builder.add(`primary key ${name}`, `primary key (${primary.map((column) => column.name).join(', ')})${definition.autoincrement ? ' autoincrement' : ''}`);
     }
 
-    const indexes = db.prepare("SELECT name, \"unique\" AS isUnique, origin, partial FROM pragma_index_list(?, 'main')").all(name) as {
+    const indexes = (await query("SELECT name, \"unique\" AS isUnique, origin, partial FROM pragma_index_list(?, 'main')", [name])) as unknown as {
       name: string;
       isUnique: number;
       origin: string;
@@ -97,7 +103,7 @@ export function introspectSqlite(db: Database.Database, options: { exclude: read
     }[];
     for (const index of indexes) {
       if (index.origin !== 'u') continue; // 'pk' is the primary key above; 'c' (CREATE INDEX) comes from sqlite_master below
-      const keyColumns = db.prepare("SELECT name, \"desc\" AS descending, coll FROM pragma_index_xinfo(?, 'main') WHERE key = 1 ORDER BY seqno").all(index.name) as {
+      const keyColumns = (await query("SELECT name, \"desc\" AS descending, coll FROM pragma_index_xinfo(?, 'main') WHERE key = 1 ORDER BY seqno", [index.name])) as unknown as {
         name: string | null;
         descending: number;
         coll: string | null;
@@ -112,7 +118,7 @@ export function introspectSqlite(db: Database.Database, options: { exclude: read
       builder.add(`unique ${name} (${names.join(', ')})`, `unique (${described.join(', ')})`);
     }
 
-    const references = db.prepare("SELECT id, seq, \"table\" AS parent, \"from\" AS source, \"to\" AS target, on_update AS onUpdate, on_delete AS onDelete, \"match\" AS matching FROM pragma_foreign_key_list(?, 'main') ORDER BY id, seq").all(name) as {
+    const references = (await query("SELECT id, seq, \"table\" AS parent, \"from\" AS source, \"to\" AS target, on_update AS onUpdate, on_delete AS onDelete, \"match\" AS matching FROM pragma_foreign_key_list(?, 'main') ORDER BY id, seq", [name])) as unknown as {
       id: number;
       seq: number;
       parent: string;
@@ -130,7 +136,7 @@ export function introspectSqlite(db: Database.Database, options: { exclude: read
       let targets = group.map((reference) => reference.target);
       if (targets.some((target) => target === null)) {
         // `REFERENCES users` without columns means the parent's primary key.
-        const parentKey = db.prepare("SELECT name FROM pragma_table_xinfo(?, 'main') WHERE pk > 0 ORDER BY pk").all(first.parent) as { name: string }[];
+        const parentKey = (await query("SELECT name FROM pragma_table_xinfo(?, 'main') WHERE pk > 0 ORDER BY pk", [first.parent])) as unknown as { name: string }[];
         targets = parentKey.length === group.length ? parentKey.map((column) => column.name) : [];
       }
       let text = `(${sources.join(', ')}) → ${first.parent}${targets.length ? ` (${targets.join(', ')})` : ''}`;
