@@ -2,18 +2,36 @@ import { resolve } from 'node:path';
 import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from './config/load.js';
 import { parseDatabaseUrl } from './config/url.js';
 import { drift, type DriftReport } from './core/drift.js';
+import { dumpToFile, type WrittenDump } from './core/dump.js';
 import { CairnError } from './core/errors.js';
 import type { CairnEvent } from './core/events.js';
+import { healthAfterUp, type HealthReport } from './core/health.js';
 import { baseline, repair, type BaselineResult, type RepairResult } from './core/history.js';
-import { assertKnownVersion } from './core/planner.js';
-import { init, newMigration, type InitResult, type MigrationType, type NewMigrationResult } from './core/scaffold.js';
+import { assertHistoryIntact, assertKnownVersion } from './core/planner.js';
+import { checkPromotion } from './core/promotion.js';
+import { confirmWrite, describeMigrations, type ConfirmOptions } from './core/protection.js';
+import { init, newMigration, UP_FIRST_LINE, type InitResult, type MigrationType, type NewMigrationResult } from './core/scaffold.js';
 import { withSession } from './core/session.js';
 import { status, type StatusReport } from './core/status.js';
-import { down, up, type DownOptions, type RunResult, type UpOptions } from './core/up.js';
+import { down, up, type BeforeApply, type DownOptions, type RunResult, type UpOptions } from './core/up.js';
 import { fileProblems, historyProblems, type ValidationReport } from './core/validate.js';
 import { verify, type VerifyReport } from './core/verify.js';
 import { lintProject, type LintReport } from './lint/index.js';
+import { listBackups, restoreBackup, type BackupInfo, type RestoreOptions, type RestoreResult } from './safety/backup.js';
+import { sectionsFromUp, type GeneratedDown } from './safety/generate-down.js';
 import { readMigrations } from './source/files.js';
+import { compareVersions } from './source/version.js';
+
+/** `up` as the library offers it: the environment's gate, confirmation and health check included. */
+export interface CairnUpOptions extends Omit<UpOptions, 'beforeApply'>, ConfirmOptions {
+  /** Do not request the environment's health check after applying. */
+  readonly skipHealthCheck?: boolean | undefined;
+}
+
+export interface CairnUpResult extends RunResult {
+  /** The environment's health check after this run; null when there is none or nothing was applied. */
+  readonly health: HealthReport | null;
+}
 
 export interface CairnOptions extends ConfigOverrides {
   /** Progress as it happens: each step started and finished, and notices such as a stale lock taken over. */
@@ -33,6 +51,13 @@ export function createCairn(options: CairnOptions = {}) {
   const resolved = () => (config ??= resolveConfig(options));
   const read = async <T>(work: Parameters<typeof withSession<T>>[2]) => withSession(await resolved(), { write: false, onEvent }, work);
   const write = async <T>(work: Parameters<typeof withSession<T>>[2]) => withSession(await resolved(), { write: true, onEvent }, work);
+  // `dumpAfterUp`: a successful up or down rewrites the schema dump, read once the run has released its lock.
+  const dumpAfter = async (result: RunResult) => {
+    const config = await resolved();
+    if (!config.dumpAfterUp || result.dryRun || !result.success) return;
+    const written = await read((session) => dumpToFile(session, config.schemaFile));
+    onEvent({ type: 'notice', message: `wrote ${written.file} (schema as of ${written.asOf ?? 'none'})` });
+  };
 
   return {
     /** The configuration every call uses (database URL redacted in `database.display`). */
@@ -41,17 +66,38 @@ export function createCairn(options: CairnOptions = {}) {
     status: (): Promise<StatusReport> => read(status),
 
     /** Applies pending migrations in order; stops at the first failure, which is rolled back whole. */
-    up: async (upOptions: UpOptions = {}): Promise<RunResult> => {
+    up: async (upOptions: CairnUpOptions = {}): Promise<CairnUpResult> => {
       // A bad --to is known from the files alone: say so before opening (and creating) the database.
       if (upOptions.to !== undefined) {
         const { migrationsDir, root } = await resolved();
         assertKnownVersion(readMigrations(migrationsDir, root), upOptions.to);
       }
-      return upOptions.dryRun ? read((s) => up(s, upOptions)) : write((s) => up(s, upOptions));
+      // Gate (production follows qa) and confirmation (protected) come after planning, under the lock.
+      const config = await resolved();
+      const followed = (env: string) => resolveConfig({ ...options, env, url: undefined });
+      const beforeApply: BeforeApply = async (migrations, { dryRun }) => {
+        await checkPromotion(config, followed, migrations, { dryRun, onNotice: (message) => onEvent({ type: 'notice', message }) });
+        if (!dryRun) await confirmWrite(config, upOptions, `Apply ${describeMigrations(migrations)} to`);
+      };
+      let before = '0';
+      const result = await (upOptions.dryRun ? read : write)((s) => {
+        before = s.statuses.filter((m) => m.state === 'applied').map((m) => m.version).sort(compareVersions).at(-1) ?? '0';
+        return up(s, { ...upOptions, beforeApply });
+      });
+      await dumpAfter(result);
+      const health = upOptions.skipHealthCheck ? null : await healthAfterUp(config, result, before, onEvent);
+      return { ...result, health };
     },
 
     /** Rolls back the newest applied migration, or `steps` of them, or all newer than `to`. */
-    down: (downOptions: DownOptions = {}): Promise<RunResult> => (downOptions.dryRun ? read((s) => down(s, downOptions)) : write((s) => down(s, downOptions))),
+    down: async (downOptions: Omit<DownOptions, 'beforeApply'> & ConfirmOptions = {}): Promise<RunResult> => {
+      const beforeApply: BeforeApply = async (migrations, { dryRun }) => {
+        if (!dryRun) await confirmWrite(await resolved(), downOptions, `Roll back ${describeMigrations(migrations)} on`);
+      };
+      const result = await (downOptions.dryRun ? read : write)((s) => down(s, { ...downOptions, beforeApply }));
+      await dumpAfter(result);
+      return result;
+    },
 
     /** File names, markers and duplicates, and the applied files' checksums. Never throws for what it finds. */
     validate: async (): Promise<ValidationReport> => {
@@ -67,13 +113,40 @@ export function createCairn(options: CairnOptions = {}) {
     },
 
     /**
-     * Replays every migration in a scratch database (a temporary SQLite file, or a
-     * temporary database on the PostgreSQL server; `scratchUrl` picks another
-     * server): up, down, up, comparing schemas. The configured database is not touched.
+     * Replays every migration in a scratch database (a temporary SQLite file, a
+     * temporary database on the PostgreSQL server, or PGlite in memory when the
+     * migrations are PostgreSQL and no server is configured; `scratchUrl` picks
+     * another server, or `pglite:`): up, down, up, comparing schemas. The
+     * configured database is not touched. When the schema dump (schema.sql) exists,
+     * the final schema must match it (`schema`: another file, or false to skip).
+     * `from`: verify from that version on, starting from `baseline` (a dump) or
+     * from the earlier migrations applied up only. Paths are relative to cwd.
+     * Files without a down are checked with their generated down (`generated: false`: not).
      */
-    verify: async (verifyOptions: { readonly scratchUrl?: string } = {}): Promise<VerifyReport> => {
+    verify: async (
+      verifyOptions: { readonly scratchUrl?: string; readonly schema?: string | false; readonly from?: string; readonly baseline?: string; readonly generated?: boolean } = {},
+    ): Promise<VerifyReport> => {
       const config = await resolved();
-      return verify(config, { scratchUrl: verifyOptions.scratchUrl ? parseDatabaseUrl(verifyOptions.scratchUrl, config.root) : undefined });
+      const path = (file: string | undefined) => (file === undefined ? undefined : resolve(options.cwd ?? process.cwd(), file));
+      return verify(config, {
+        scratchUrl: verifyOptions.scratchUrl ? parseDatabaseUrl(verifyOptions.scratchUrl, config.root) : undefined,
+        schema: verifyOptions.schema === false ? false : path(verifyOptions.schema),
+        from: verifyOptions.from,
+        baseline: path(verifyOptions.baseline),
+        generated: verifyOptions.generated,
+      });
+    },
+
+    /**
+     * The schema as SQL that recreates it (no data, no history table), headed by
+     * the newest applied migration: `-- cairn: schema as of 0008_add_orders`.
+     * Written to `output` (relative to cwd), by default the configured `schema`
+     * file (schema.sql); `output: null` only returns it.
+     */
+    dump: async (dumpOptions: { readonly output?: string | null } = {}): Promise<WrittenDump> => {
+      const config = await resolved();
+      const path = dumpOptions.output === null ? null : dumpOptions.output === undefined ? config.schemaFile : resolve(options.cwd ?? process.cwd(), dumpOptions.output);
+      return read((session) => dumpToFile(session, path));
     },
 
     /** Compares the live schema with what its applied migrations produce when replayed in a scratch database. */
@@ -83,12 +156,35 @@ export function createCairn(options: CairnOptions = {}) {
       return read((session) => drift(session, { scratchUrl }));
     },
 
+    /** The backups `up` made before destructive migrations (in .cairn/backups), oldest first. Reads files only. */
+    backups: async (): Promise<BackupInfo[]> => listBackups((await resolved()).root),
+
+    /** Puts the rows saved before migration `version` back (its newest backup), under the lock, in one transaction. */
+    restore: (version: string, restoreOptions: RestoreOptions & ConfirmOptions = {}): Promise<RestoreResult> =>
+      write(async (s) => {
+        await confirmWrite(s.config, restoreOptions, `Restore the backup of ${version} into`);
+        return restoreBackup(s, version, restoreOptions);
+      }),
+
     /** Marks an existing database as migrated up to `to` without running anything. */
-    baseline: (baselineOptions: { readonly to: string }): Promise<BaselineResult> => write((s) => baseline(s, baselineOptions)),
+    baseline: (baselineOptions: { readonly to: string } & ConfirmOptions): Promise<BaselineResult> =>
+      write(async (s) => {
+        assertHistoryIntact(s.statuses);
+        const marked = s.statuses.filter((m) => m.state === 'pending' && compareVersions(m.version, baselineOptions.to) <= 0);
+        if (marked.length > 0) await confirmWrite(s.config, baselineOptions, `Mark ${describeMigrations(marked)} as applied, without running them, on`);
+        return baseline(s, baselineOptions);
+      }),
 
     /** Accepts edited checksums, forgets deleted files and clears failed records, after a human has reviewed them. */
-    repair: (repairOptions: { readonly dryRun?: boolean } = {}): Promise<RepairResult> =>
-      repairOptions.dryRun ? read((s) => repair(s, repairOptions)) : write((s) => repair(s, repairOptions)),
+    repair: (repairOptions: { readonly dryRun?: boolean } & ConfirmOptions = {}): Promise<RepairResult> =>
+      repairOptions.dryRun
+        ? read((s) => repair(s, repairOptions))
+        : write(async (s) => {
+            const preview = await repair(s, { dryRun: true });
+            const count = preview.accepted.length + preview.forgotten.length + preview.cleared.length;
+            if (count > 0) await confirmWrite(s.config, repairOptions, `Change ${count} history record${count === 1 ? '' : 's'} (${[...preview.accepted, ...preview.forgotten, ...preview.cleared].map((r) => `${r.version}_${r.name}`).join(', ')}) on`);
+            return repair(s, repairOptions);
+          }),
 
     /**
      * Lints migrations: `files` (paths of migrations in the project), or only the
@@ -124,10 +220,16 @@ export function createCairn(options: CairnOptions = {}) {
     /** Writes cairn.config.ts, migrations/ and .gitignore entries in the working directory. */
     init: (): InitResult => init(options.cwd ?? process.cwd()),
 
-    /** Writes the next-numbered migration file with its header and up/down markers. */
-    create: async (name: string, type?: MigrationType): Promise<NewMigrationResult> => {
-      const { migrationsDir, root } = await resolved();
-      return newMigration(migrationsDir, root, name, type);
+    /**
+     * Writes the next-numbered migration file with its header and up/down markers.
+     * `from` is up SQL to put in it: the down is then generated from it where every
+     * statement can be reversed (`generatedDown` says which inverse, or why none).
+     */
+    create: async (name: string, type?: MigrationType, createOptions: { readonly from?: string | undefined } = {}): Promise<NewMigrationResult & { readonly generatedDown?: GeneratedDown }> => {
+      const { migrationsDir, root, lint } = await resolved();
+      if (createOptions.from === undefined) return newMigration(migrationsDir, root, name, type);
+      const { generated, ...body } = await sectionsFromUp(createOptions.from, UP_FIRST_LINE, lint);
+      return { ...newMigration(migrationsDir, root, name, type, new Date(), body), generatedDown: generated };
     },
   };
 }

@@ -1,7 +1,8 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { createCairn } from '../src/index.js';
-import { tempDir, writeMigrations } from './support/databases.js';
+import { runCli, tempDir, writeMigrations } from './support/databases.js';
 import { CREATE_USERS } from './support/fixtures.js';
 import { describeEachDatabase, it } from './support/each-database.js';
 
@@ -16,10 +17,10 @@ DROP TABLE posts;
 `;
 
 describeEachDatabase('cairn verify', (current) => {
-  const verifyIn = (files: Record<string, string>) => {
+  const verifyIn = (files: Record<string, string>, options: { generated?: boolean } = {}) => {
     const root = tempDir();
     const dir = writeMigrations(root, files);
-    return createCairn({ url: current().url, dir, cwd: root, envVars: {} }).verify();
+    return createCairn({ url: current().url, dir, cwd: root, envVars: {} }).verify(options);
   };
 
   it('passes downs that undo their ups, and leaves the configured database untouched', async () => {
@@ -65,7 +66,9 @@ ALTER TABLE users DROP COLUMN phone;
     const destructive = "-- migrate:up\n-- cairn:allow unbatched-data-change test data\nDELETE FROM users;\n";
     const idempotent = '-- cairn:idempotent\n-- migrate:up\nCREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY);\n';
     const notIdempotent = '-- cairn:idempotent\n-- migrate:up\nCREATE TABLE audit (id INTEGER PRIMARY KEY);\n';
-    const report = await verifyIn({ '0001_create_users.sql': USERS, '0002_create_tags.sql': additive, '0003_clear_users.sql': destructive, '0004_create_notes.sql': idempotent, '0005_create_audit.sql': notIdempotent });
+    // Without generated downs (test/generated-down.test.ts covers those), as a team that turns them off sees it.
+    const files = { '0001_create_users.sql': USERS, '0002_create_tags.sql': additive, '0003_clear_users.sql': destructive, '0004_create_notes.sql': idempotent, '0005_create_audit.sql': notIdempotent };
+    const report = await verifyIn(files, { generated: false });
     expect(report.migrations.map((m) => [m.version, m.ok, m.down])).toEqual([
       ['0001', true, 'verified'],
       ['0002', true, 'not-needed'],
@@ -75,6 +78,78 @@ ALTER TABLE users DROP COLUMN phone;
     ]);
     expect(report.migrations[3]!.steps).toEqual(['up', 'up again']);
     expect(report.migrations[4]!.problems[0]!.message).toMatch(/^marked -- cairn:idempotent, but a second up fails: .*audit.*already exists/);
+  });
+});
+
+describeEachDatabase('cairn verify with schema.sql and --from', (current) => {
+  const TAGS = '-- migrate:up\nCREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT);\n-- migrate:down\nDROP TABLE tags;\n';
+  const project = () => {
+    const root = tempDir();
+    writeMigrations(root, { '0001_create_users.sql': USERS, '0002_create_posts.sql': POSTS, '0003_create_tags.sql': TAGS });
+    return { root, env: { DATABASE_URL: current().url } };
+  };
+
+  it('passes when schema.sql matches the final schema, and fails with the differences when it does not', async () => {
+    const { root, env } = project();
+    expect(runCli(['up'], { cwd: root, env }).status).toBe(0);
+    expect(runCli(['dump'], { cwd: root, env }).status).toBe(0);
+
+    const ok = runCli(['verify'], { cwd: root, env });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/✓ schema\.sql matches the schema after the last migration/);
+
+    // A fourth migration nobody dumped: the committed schema.sql is behind.
+    writeFileSync(join(root, 'migrations', '0004_add_phone.sql'), '-- migrate:up\nALTER TABLE users ADD COLUMN phone TEXT;\n-- migrate:down\nALTER TABLE users DROP COLUMN phone;\n');
+    const stale = runCli(['verify'], { cwd: root, env });
+    expect(stale.status).toBe(1);
+    expect(stale.stdout).toMatch(/✗ schema\.sql does not match the schema the migrations produce \(it is as of 0003_create_tags; the newest migration is 0004_add_phone\)/);
+    expect(stale.stdout).toMatch(/- column users\.phone: /);
+    expect(stale.stdout).toMatch(/run `cairn dump` against a database migrated to the newest version, or fix the migrations/);
+    expect(stale.stdout).toMatch(/All 4 migrations verified, but schema\.sql does not match/);
+
+    const json = JSON.parse(runCli(['verify', '--json'], { cwd: root, env }).stdout);
+    expect(json.ok).toBe(false);
+    expect(json.schema).toMatchObject({ file: 'schema.sql', ok: false, asOf: '0003_create_tags' });
+    expect(json.schema.differences).toContainEqual(expect.objectContaining({ key: 'column users.phone', kind: 'removed' }));
+
+    expect(runCli(['verify', '--no-schema'], { cwd: root, env }).status).toBe(0);
+    const elsewhere = runCli(['verify', '--schema', 'nowhere.sql'], { cwd: root, env });
+    expect(elsewhere.status).toBe(2);
+    expect(elsewhere.stderr).toMatch(/--schema .*nowhere\.sql does not exist/);
+  });
+
+  it('--from applies the earlier migrations up only and verifies from there', async () => {
+    const { root } = project();
+    const report = await createCairn({ url: current().url, cwd: root, envVars: {} }).verify({ from: '0003' });
+    expect(report.ok).toBe(true);
+    expect(report.from).toEqual({ version: '0003', baseline: null, baselined: 0, applied: 2 });
+    expect(report.migrations.map((m) => [m.version, m.steps.join(',')])).toEqual([['0003', 'up,down,up']]);
+  });
+
+  it('--from with --baseline starts from a dump and applies only what lies between', async () => {
+    const { root, env } = project();
+    expect(runCli(['up', '--to', '0001'], { cwd: root, env }).status).toBe(0);
+    expect(runCli(['dump', '--output', 'baseline.sql'], { cwd: root, env }).status).toBe(0);
+    expect(readFileSync(join(root, 'baseline.sql'), 'utf8')).toMatch(/^-- cairn: schema as of 0001_create_users\n/);
+
+    const cli = runCli(['verify', '--from', '0003', '--baseline', 'baseline.sql'], { cwd: root, env });
+    expect(cli.stderr).toBe('');
+    expect(cli.status).toBe(0);
+    expect(cli.stdout).toMatch(/from 0003: the 2 migrations before it brought in unverified \(baseline\.sql loaded, 1 recorded as baselined, then 1 applied up only\)/);
+    expect(cli.stdout).toMatch(/✓ 0003_create_tags/);
+    expect(cli.stdout).not.toMatch(/0002_create_posts/);
+
+    const newer = runCli(['verify', '--from', '0001', '--baseline', 'baseline.sql'], { cwd: root, env });
+    expect(newer.status).toBe(2);
+    expect(newer.stderr).toMatch(/--baseline baseline\.sql is as of 0001_create_users, not older than --from 0001/);
+  });
+
+  it('refuses an unknown --from, naming the versions there are', async () => {
+    const { root, env } = project();
+    const result = runCli(['verify', '--from', '0042'], { cwd: root, env });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--from 0042: there is no migration with that version/);
+    expect(result.stderr).toMatch(/known versions: 0001 … 0003/);
   });
 });
 

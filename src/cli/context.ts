@@ -12,6 +12,9 @@ export interface GlobalOptions {
   readonly table?: string;
   readonly lockTimeout?: string;
   readonly json?: boolean;
+  readonly d1?: string;
+  readonly remote?: boolean;
+  readonly persistTo?: string;
 }
 
 export interface CommandContext {
@@ -29,6 +32,9 @@ export function contextFor(command: Command, extra: { readonly allowOutOfOrder?:
     dir: options.dir,
     table: options.table,
     lockTimeout: options.lockTimeout === undefined ? undefined : seconds(options.lockTimeout),
+    d1: options.d1,
+    remote: options.remote,
+    persistTo: options.persistTo,
     allowOutOfOrder: extra.allowOutOfOrder,
     onEvent: (event) => renderEvent(event, out),
   });
@@ -46,7 +52,8 @@ function renderEvent(event: CairnEvent, out: Output): void {
   if (event.type === 'notice') return out.warn(`notice: ${event.message}`);
   if (out.json) return;
   if (event.type === 'start') out.write(`  ${event.direction === 'up' ? '↑' : '↓'} ${event.version}_${event.name}${event.atomic ? '' : ' (no transaction)'} … `);
-  else out.line(`ok (${event.durationMs} ms)`);
+  else if (event.type === 'done') out.line(`ok (${event.durationMs} ms)`);
+  // 'health' is rendered from the result (after the summary line), or inside the HEALTH_CHECK error.
 }
 
 export function parseCount(text: string, flag: string): number {

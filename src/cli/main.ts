@@ -2,8 +2,10 @@
 import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { Command, CommanderError } from 'commander';
+import { registerBackups, registerRestore } from './commands/backups.js';
 import { registerBaseline, registerRepair, registerValidate } from './commands/history.js';
 import { registerDrift } from './commands/drift.js';
+import { registerDump } from './commands/dump.js';
 import { registerLint } from './commands/lint.js';
 import { registerDown, registerUp } from './commands/run.js';
 import { registerInit, registerNew } from './commands/scaffold.js';
@@ -25,7 +27,10 @@ export function buildProgram(): Command {
     .description('Safe schema migrations for SQLite, Cloudflare D1 and PostgreSQL')
     .version(version)
     .option('--url <url>', 'database: sqlite:path/to.db or postgres://user@host/db (default: DATABASE_URL, then cairn.config.ts, then sqlite:cairn.db)')
-    .option('--env <name>', 'use a named environment from cairn.config.ts (or CAIRN_ENV)')
+    .option('--env <name>', 'use a named environment from cairn.config.ts (or CAIRN_ENV); with --d1, wrangler\'s [env.<name>] when cairn.config.ts has no such environment')
+    .option('--d1 <binding>', 'the D1 database of this binding in wrangler.toml / wrangler.json(c): its local database, migrations_dir and d1_migrations table')
+    .option('--remote', 'with --d1: the database on Cloudflare instead of the local one (account_id or CLOUDFLARE_ACCOUNT_ID, token in CLOUDFLARE_API_TOKEN)')
+    .option('--persist-to <dir>', 'with --d1: where wrangler keeps local state, as wrangler\'s --persist-to (default .wrangler/state)')
     .option('--config <path>', 'config file (default: cairn.config.{ts,mts,js,mjs,json} in this directory)')
     .option('--dir <path>', 'migrations directory (default: migrations)')
     .option('--table <name>', 'history table (default: cairn_migrations)')
@@ -47,12 +52,17 @@ A day with cairn:
   cairn down                      roll back the newest migration
   cairn verify                    replay all in a scratch DB: up, down, up; schemas compared
   cairn drift                     what was changed by hand, next to what the migrations made
+  cairn up --env production       refuses what has not run cleanly on qa first (docs/environments.md)
+  cairn up --d1 DB                the D1 database of wrangler.toml's binding DB, in step with wrangler (docs/wrangler.md)
+  cairn backups                   the rows saved before each destructive migration
+  cairn restore 0007              put the rows saved before 0007 back
 
-Exit codes: 0 ok, 1 the database (or the linter) rejected a migration, 2 bad input or config,
-3 history problem (edited, deleted, failed or out-of-order migrations;
-unreachable database), 4 another migration holds the lock.`,
+Exit codes: 0 ok, 1 the database (or the linter) rejected a migration, 2 bad input or config
+(or a protected environment not confirmed), 3 history problem (edited, deleted, failed or
+out-of-order migrations; unreachable database; not yet applied on the environment this one
+follows), 4 another migration holds the lock, 5 applied, but the health check failed.`,
     );
-  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDrift, registerValidate, registerBaseline, registerRepair]) {
+  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDrift, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore]) {
     register(program);
   }
   for (const command of program.commands) command.exitOverride();

@@ -2,6 +2,12 @@
 export interface CairnConfig {
   /** Database URL: `sqlite:path/to.db` (default `sqlite:cairn.db`) or `postgres://…`. */
   readonly database?: string;
+  /**
+   * A Cloudflare D1 binding from wrangler.toml / wrangler.json(c), instead of `database`:
+   * `'DB'`, or `{ binding: 'DB', env: 'qa', remote: true }`. Migrations directory and
+   * wrangler's history table come from the binding (docs/wrangler.md).
+   */
+  readonly d1?: string | D1Config;
   /** Directory of migration files, relative to the config file. Default `migrations`. */
   readonly migrations?: string;
   /** History table. Default `cairn_migrations`. */
@@ -10,13 +16,46 @@ export interface CairnConfig {
   readonly lockTimeout?: number;
   /** Apply pending files numbered below the newest applied one instead of refusing. */
   readonly allowOutOfOrder?: boolean;
+  /** The schema dump `cairn dump` writes and `cairn verify` checks, relative to this file. Default `schema.sql`. */
+  readonly schema?: string;
+  /** Rewrite the schema dump after every successful `up` and `down` (as dbmate does). Default false. */
+  readonly dumpAfterUp?: boolean;
   /** What `cairn lint` (and the check before `cairn up`) assumes about the target. */
   readonly lint?: LintConfig;
   /** Named environments, chosen with --env; each may override any field above. */
   readonly environments?: Readonly<Record<string, EnvironmentConfig>>;
 }
 
-export type EnvironmentConfig = Omit<CairnConfig, 'environments'>;
+/** An environment: any top-level field, plus what only an environment can say (docs/environments.md). */
+export interface EnvironmentConfig extends Omit<CairnConfig, 'environments'> {
+  /** Writes (up, down, baseline, repair) ask for confirmation, or need --yes. */
+  readonly protected?: boolean;
+  /** Another environment's name: `up` here refuses migrations that have not run there first. */
+  readonly follows?: string;
+  /** Requested after `up` applied something; a failure exits 5. */
+  readonly healthCheck?: string | HealthCheckConfig;
+}
+
+export interface HealthCheckConfig {
+  readonly url: string;
+  /** Seconds. Default 10. */
+  readonly timeout?: number;
+  /** Default: any 2xx status. */
+  readonly expectStatus?: number;
+}
+
+export interface D1Config {
+  /** The `binding` (or `database_name`) of a `d1_databases` entry. */
+  readonly binding: string;
+  /** Read the binding from wrangler's `[env.<name>]`. Default: the --env name when cairn.config has no such environment, else the top level. */
+  readonly env?: string;
+  /** The database on Cloudflare (D1's HTTP API, token from CLOUDFLARE_API_TOKEN) instead of the local one. */
+  readonly remote?: boolean;
+  /** Wrangler's --persist-to for the local database, relative to this file. Default `.wrangler/state`. */
+  readonly persistTo?: string;
+  /** Path to the wrangler config, relative to this file. Default: wrangler.json, wrangler.jsonc or wrangler.toml here. */
+  readonly wranglerConfig?: string;
+}
 
 export interface LintConfig {
   /** Default: from the database URL (postgres:// → postgres, otherwise sqlite). */

@@ -2,10 +2,23 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CairnError } from '../core/errors.js';
+import type { HealthCheck } from '../core/health.js';
 import type { CairnConfig, EnvironmentConfig, LintConfig } from './define.js';
 import { parseDatabaseUrl, redactUrl, type DatabaseUrl } from './url.js';
+import { d1Choice, d1InForce, d1MigrationsDir, DEFAULT_WRANGLER_TABLE, resolveD1, type WranglerSource } from './wrangler.js';
 
-/** Everything a command needs to know, decided once: flags > --env > env vars > config file > defaults. */
+/**
+ * Everything a command needs to know, decided once: flags > --env > env vars > config file > defaults.
+ *
+ * The database, first match wins: --url; --d1 <binding>; the environment's
+ * `database` or `d1`; DATABASE_URL; the file's `database` or `d1`;
+ * sqlite:cairn.db. A `d1` (or --d1) is a binding in wrangler.toml /
+ * wrangler.json(c) (config/wrangler.ts), read from `[env.<name>]` when --env
+ * names an environment cairn.config does not define (or `d1.env` says so); it
+ * also supplies the migrations directory (--dir overrides it; a `migrations`
+ * setting must name the same directory, so Cairn and wrangler agree), the
+ * D1 lint defaults, and wrangler's history table, which Cairn keeps in step.
+ */
 export interface ResolvedConfig {
   /** The project directory: where the config file is, or the working directory. */
   readonly root: string;
@@ -13,12 +26,31 @@ export interface ResolvedConfig {
   readonly environment: string | null;
   readonly database: DatabaseUrl;
   /** Where the database URL came from, for "which database is this?" moments. */
-  readonly databaseSource: 'flag' | 'environment' | 'DATABASE_URL' | 'config' | 'default';
+  readonly databaseSource: 'flag' | 'environment' | 'DATABASE_URL' | 'config' | 'default' | 'wrangler';
+  /** The wrangler binding the database came from (databaseSource `wrangler`). */
+  readonly wrangler: WranglerSource | null;
+  /** Wrangler's history table: adopted from when it exists, kept in step, and created when the database is a wrangler binding. */
+  readonly wranglerTable: { readonly name: string; readonly create: boolean };
   readonly migrationsDir: string;
   readonly table: string;
   readonly lockTimeoutMs: number;
   readonly allowOutOfOrder: boolean;
   readonly lint: ResolvedLintConfig;
+  /** Absolute path of the schema dump (`schema`, default schema.sql next to the config). */
+  readonly schemaFile: string;
+  /** Rewrite the schema dump after a successful up or down. */
+  readonly dumpAfterUp: boolean;
+  /** What the chosen environment says about itself; null without --env / CAIRN_ENV. */
+  readonly environmentSettings: EnvironmentSettings | null;
+}
+
+/** The environment-only settings (docs/environments.md). */
+export interface EnvironmentSettings {
+  readonly name: string;
+  readonly protected: boolean;
+  /** The environment whose history gates `up` here; checked to exist and not to loop. */
+  readonly follows: string | null;
+  readonly healthCheck: HealthCheck | null;
 }
 
 export interface ResolvedLintConfig {
@@ -42,13 +74,18 @@ export interface ConfigOverrides {
   /** Seconds. */
   readonly lockTimeout?: number | undefined;
   readonly allowOutOfOrder?: boolean | undefined;
+  /** A D1 binding in the wrangler config (--d1 DB), and where to reach it (--remote, --persist-to). */
+  readonly d1?: string | undefined;
+  readonly remote?: boolean | undefined;
+  readonly persistTo?: string | undefined;
   /** Environment variables to read (DATABASE_URL, CAIRN_ENV); default process.env. */
   readonly envVars?: Readonly<Record<string, string | undefined>> | undefined;
 }
 
 export const CONFIG_FILES = ['cairn.config.ts', 'cairn.config.mts', 'cairn.config.js', 'cairn.config.mjs', 'cairn.config.json'];
 export const DEFAULT_DATABASE = 'sqlite:cairn.db';
-const KNOWN_KEYS = ['database', 'migrations', 'table', 'lockTimeout', 'allowOutOfOrder', 'lint', 'environments'];
+const KNOWN_KEYS = ['database', 'd1', 'migrations', 'table', 'lockTimeout', 'allowOutOfOrder', 'lint', 'environments', 'schema', 'dumpAfterUp'];
+const ENVIRONMENT_KEYS = ['protected', 'follows', 'healthCheck'];
 const LINT_KEYS = ['dialect', 'postgresVersion', 'sqliteVersion', 'd1', 'rules'];
 
 export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<ResolvedConfig> {
@@ -58,22 +95,38 @@ export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<Re
   const root = configFile ? dirname(configFile) : cwd;
   const file = configFile ? await loadConfigFile(configFile) : {};
   const environment = overrides.env ?? vars.CAIRN_ENV ?? null;
-  const envConfig = environment ? pickEnvironment(file, environment, configFile) : {};
+  // With a D1 binding, --env may name wrangler's [env.<name>] rather than one of ours.
+  const cairnEnvironment = environment && (file.environments?.[environment] || (overrides.d1 === undefined && file.d1 === undefined)) ? environment : null;
+  const envConfig = cairnEnvironment ? pickEnvironment(file, cairnEnvironment, configFile) : {};
   const merged: EnvironmentConfig = { ...file, ...envConfig };
 
-  const [databaseText, databaseSource] = overrides.url
-    ? [overrides.url, 'flag' as const]
-    : envConfig.database
-      ? [envConfig.database, 'environment' as const]
-      : vars.DATABASE_URL
-        ? [vars.DATABASE_URL, 'DATABASE_URL' as const]
-        : file.database
-          ? [file.database, 'config' as const]
-          : [DEFAULT_DATABASE, 'default' as const];
+  const d1Setting = d1InForce(overrides, envConfig, file, vars, configFile ?? 'config');
+  const d1 = d1Setting ? resolveD1(d1Choice(d1Setting, { wranglerEnv: cairnEnvironment === null && environment ? environment : null, remote: overrides.remote, persistTo: overrides.persistTo, cwd, root }), root, vars) : null;
+  if (!d1 && (overrides.remote || overrides.persistTo !== undefined)) {
+    throw new CairnError('USAGE', `${overrides.remote ? '--remote' : '--persist-to'} applies to a D1 binding`, { hint: 'add --d1 <binding> (from wrangler.toml), or set `d1` in cairn.config.ts' });
+  }
+  // d1 is null whenever something above it in the order (--url, the environment's `database`, …) decides.
+  const [databaseText, databaseSource] = d1
+    ? [d1.url, 'wrangler' as const]
+    : overrides.url
+      ? [overrides.url, 'flag' as const]
+      : envConfig.database
+        ? [envConfig.database, 'environment' as const]
+        : vars.DATABASE_URL
+          ? [vars.DATABASE_URL, 'DATABASE_URL' as const]
+          : file.database
+            ? [file.database, 'config' as const]
+            : [DEFAULT_DATABASE, 'default' as const];
 
   const lockTimeout = overrides.lockTimeout ?? merged.lockTimeout ?? 60;
   if (!Number.isFinite(lockTimeout) || lockTimeout < 0) {
     throw new CairnError('CONFIG', `lock timeout must be a number of seconds >= 0, got ${String(lockTimeout)}`);
+  }
+  if (merged.schema !== undefined && (typeof merged.schema !== 'string' || merged.schema === '')) {
+    throw new CairnError('CONFIG', `schema must be the path of the schema dump, e.g. 'schema.sql', got ${JSON.stringify(merged.schema)}`);
+  }
+  if (merged.dumpAfterUp !== undefined && typeof merged.dumpAfterUp !== 'boolean') {
+    throw new CairnError('CONFIG', `dumpAfterUp must be true or false, got ${JSON.stringify(merged.dumpAfterUp)}`);
   }
   const database = parseDatabaseUrl(databaseText, root);
   return Object.freeze({
@@ -82,11 +135,16 @@ export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<Re
     environment,
     database,
     databaseSource,
-    migrationsDir: overrides.dir ? resolve(cwd, overrides.dir) : resolve(root, merged.migrations ?? 'migrations'),
+    wrangler: d1?.source ?? null,
+    wranglerTable: { name: d1?.table ?? DEFAULT_WRANGLER_TABLE, create: d1 !== null },
+    migrationsDir: overrides.dir ? resolve(cwd, overrides.dir) : d1 ? d1MigrationsDir(d1, merged.migrations, root, configFile ?? 'config') : resolve(root, merged.migrations ?? 'migrations'),
     table: overrides.table ?? merged.table ?? 'cairn_migrations',
     lockTimeoutMs: Math.round(lockTimeout * 1000),
     allowOutOfOrder: overrides.allowOutOfOrder ?? merged.allowOutOfOrder ?? false,
-    lint: resolveLint(merged.lint ?? {}, database, configFile),
+    lint: resolveLint(d1 ? { dialect: 'sqlite', d1: true, ...merged.lint } : (merged.lint ?? {}), database, configFile),
+    schemaFile: resolve(root, merged.schema ?? 'schema.sql'),
+    dumpAfterUp: merged.dumpAfterUp === true,
+    environmentSettings: cairnEnvironment ? resolveEnvironment(file, cairnEnvironment, configFile) : null,
   });
 }
 
@@ -99,10 +157,10 @@ function resolveLint(lint: LintConfig, database: DatabaseUrl, configFile: string
     if (!['error', 'warning', 'off'].includes(level)) throw new CairnError('CONFIG', `lint.rules["${rule}"] must be "error", "warning" or "off", got "${String(level)}"`);
   }
   return {
-    dialect: lint.dialect ?? (database.scheme === 'postgres' ? 'postgres' : 'sqlite'),
+    dialect: lint.dialect ?? (database.scheme === 'postgres' || database.scheme === 'pglite' ? 'postgres' : 'sqlite'),
     postgresVersion: lint.postgresVersion ?? 15,
     sqliteVersion: lint.sqliteVersion ?? null,
-    d1: lint.d1 ?? false,
+    d1: lint.d1 ?? database.scheme === 'd1',
     rules: lint.rules ?? {},
   };
 }
@@ -142,8 +200,44 @@ function pickEnvironment(config: CairnConfig, name: string, configFile: string |
       hint: known.length > 0 ? `defined environments: ${known.join(', ')}` : 'add it under `environments` in cairn.config.ts',
     });
   }
-  checkKeys(chosen as Record<string, unknown>, `${configFile} (environment ${name})`, KNOWN_KEYS.filter((k) => k !== 'environments'));
+  checkKeys(chosen as Record<string, unknown>, `${configFile} (environment ${name})`, [...KNOWN_KEYS.filter((k) => k !== 'environments'), ...ENVIRONMENT_KEYS]);
   return chosen;
+}
+
+function resolveEnvironment(config: CairnConfig, name: string, configFile: string | null): EnvironmentSettings {
+  const environments = config.environments ?? {};
+  const chosen = environments[name]!;
+  const where = `${configFile} (environment ${name})`;
+  if (chosen.protected !== undefined && typeof chosen.protected !== 'boolean') throw new CairnError('CONFIG', `${where}: protected must be true or false`);
+  if (chosen.follows === name) throw new CairnError('CONFIG', `${where}: an environment cannot follow itself`, { hint: 'production follows qa: name the environment migrations must reach first' });
+  // Walk the chain: every link must exist, and it must end rather than loop.
+  const chain = [name];
+  for (let current = chosen.follows; current !== undefined; current = environments[current]?.follows) {
+    if (typeof current !== 'string' || !environments[current]) {
+      throw new CairnError('CONFIG', `${configFile} (environment ${chain.at(-1)}): follows "${String(current)}", which is not a defined environment`, {
+        hint: `defined environments: ${Object.keys(environments).join(', ')}`,
+      });
+    }
+    if (chain.includes(current)) {
+      throw new CairnError('CONFIG', `${where}: "follows" goes round in a circle: ${[...chain, current].join(' → ')}`, { hint: 'the first environment in the chain (usually qa or staging) follows nothing' });
+    }
+    chain.push(current);
+  }
+  return { name, protected: chosen.protected ?? false, follows: chosen.follows ?? null, healthCheck: resolveHealthCheck(chosen.healthCheck, where) };
+}
+
+function resolveHealthCheck(check: EnvironmentConfig['healthCheck'], where: string): HealthCheck | null {
+  if (check === undefined) return null;
+  if (typeof check === 'object' && check !== null) checkKeys(check as unknown as Record<string, unknown>, `${where} (healthCheck)`, ['url', 'timeout', 'expectStatus']);
+  const { url, timeout = 10, expectStatus } = typeof check === 'string' ? { url: check } : check;
+  if (typeof url !== 'string' || !/^https?:\/\/[^/]/i.test(url) || !URL.canParse(url)) {
+    throw new CairnError('CONFIG', `${where}: healthCheck needs an http(s) URL, got ${redactUrl(String(url))}`, { hint: "healthCheck: 'https://app.example.com/health' or { url, timeout: 10, expectStatus: 200 }" });
+  }
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) throw new CairnError('CONFIG', `${where}: healthCheck.timeout must be a number of seconds > 0, got ${String(timeout)}`);
+  if (expectStatus !== undefined && (!Number.isInteger(expectStatus) || expectStatus < 100 || expectStatus > 599)) {
+    throw new CairnError('CONFIG', `${where}: healthCheck.expectStatus must be an HTTP status (100–599), got ${String(expectStatus)}`);
+  }
+  return { url, timeoutMs: Math.round(timeout * 1000), expectStatus: expectStatus ?? null };
 }
 
 function checkKeys(object: Record<string, unknown>, where: string, known: readonly string[]): void {

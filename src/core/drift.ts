@@ -24,7 +24,7 @@ export interface DriftReport {
 export async function drift(session: Session, options: { readonly scratchUrl?: DatabaseUrl | undefined }): Promise<DriftReport> {
   assertHistoryIntact(session.statuses);
   const applied = session.statuses.filter((s) => s.state === 'applied').map((s) => s.migration!);
-  const exclude = [session.config.table, `${session.config.table}_lock`];
+  const exclude = [session.config.table, `${session.config.table}_lock`, session.config.wranglerTable.name];
   const live = await session.driver.snapshot({ exclude });
   const expected = await replayed(applied, session.config.table, options.scratchUrl ?? session.config.database, exclude);
   const differences = diffSnapshots(expected, live);

@@ -16,24 +16,32 @@ export type ErrorCode =
   | 'LOCK_TIMEOUT' // another process holds the migration lock
   | 'MIGRATION_FAILED' // the database rejected a migration's SQL
   | 'LINT' // the linter found errors in migrations about to be applied
-  | 'VALIDATION'; // `cairn validate` found problems
+  | 'BACKUP' // a backup before a destructive migration, or a restore, could not be made
+  | 'VALIDATION' // `cairn validate` found problems
+  | 'CONFIRMATION_REQUIRED' // a protected environment, and no --yes and no "yes" at the prompt
+  | 'PROMOTION' // `up` on an environment that follows another, with migrations that have not run there
+  | 'HEALTH_CHECK'; // migrations applied, then the environment's health check failed
 
-/** Exit codes by code: 1 = the database or the linter said no, 2 = the user must fix input, 3 = history problem, 4 = busy. */
+/** Exit codes by code: 1 = the database or the linter said no, 2 = the user must fix input, 3 = history problem, 4 = busy, 5 = applied, but unhealthy. */
 export const exitCodes: Readonly<Record<ErrorCode, number>> = {
   MIGRATION_FAILED: 1,
   LINT: 1,
+  BACKUP: 1,
   USAGE: 2,
   CONFIG: 2,
   SOURCE: 2,
   TARGET: 2,
   NO_DOWN: 2,
+  CONFIRMATION_REQUIRED: 2,
   CONNECTION: 3,
   CHECKSUM_MISMATCH: 3,
   MISSING_MIGRATION: 3,
   FAILED_MIGRATION: 3,
   OUT_OF_ORDER: 3,
   VALIDATION: 3,
+  PROMOTION: 3,
   LOCK_TIMEOUT: 4,
+  HEALTH_CHECK: 5,
 };
 
 export interface CairnErrorOptions {

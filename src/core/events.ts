@@ -1,3 +1,5 @@
+import type { HealthReport } from './health.js';
+
 /** What the runner tells its caller while it works; the CLI turns these into lines. */
 export type CairnEvent =
   | { readonly type: 'notice'; readonly message: string }
@@ -10,4 +12,6 @@ export type CairnEvent =
       /** False for a step that runs outside a transaction. */
       readonly atomic: boolean;
     }
+  /** After `up` applied something to an environment with a health check. */
+  | { readonly type: 'health'; readonly report: HealthReport }
   | { readonly type: 'done'; readonly direction: 'up' | 'down'; readonly version: string; readonly name: string; readonly file: string; readonly durationMs: number };

@@ -19,7 +19,7 @@ export async function baseline(session: Session, options: { readonly to: string 
   const chosen = session.statuses.filter((s) => s.state === 'pending' && compareVersions(s.version, options.to) <= 0).map((s) => s.migration!);
   if (chosen.length > 0) {
     await session.driver.atomic(
-      chosen.map((m) =>
+      chosen.flatMap((m) => [
         session.tracking.insert({
           version: m.version,
           name: m.name,
@@ -32,7 +32,9 @@ export async function baseline(session: Session, options: { readonly to: string 
           error: null,
           details: {},
         }),
-      ),
+        // Wrangler's table too (when it exists), so wrangler does not run what the database already has.
+        ...session.companions({ version: m.version, file: m.file }, 'up'),
+      ]),
     );
   }
   return { marked: chosen.map((m) => ({ version: m.version, name: m.name })) };
@@ -58,7 +60,7 @@ export async function repair(session: Session, options: { readonly dryRun?: bool
   const failed = session.statuses.filter((s) => s.state === 'failed');
   const commands = [
     ...changed.map((s) => session.tracking.updateChecksum(s.record!.version, s.migration!.checksum)),
-    ...[...missing, ...failed].map((s) => session.tracking.delete(s.record!.version)),
+    ...[...missing, ...failed].flatMap((s) => [session.tracking.delete(s.record!.version), ...session.companions({ version: s.record!.version, file: null }, 'down')]),
   ];
   if (!options.dryRun && commands.length > 0) await session.driver.atomic(commands);
   return {

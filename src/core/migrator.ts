@@ -1,4 +1,4 @@
-import type { Driver } from '../drivers/types.js';
+import type { Driver, SqlCommand } from '../drivers/types.js';
 import { StatementError } from '../drivers/types.js';
 import type { Migration, Section } from '../source/migration.js';
 import type { SqlStatement } from '../source/split.js';
@@ -51,6 +51,11 @@ export interface StepContext {
   readonly tracking: TrackingTable;
   readonly appliedBy: string;
   readonly onEvent: (event: CairnEvent) => void;
+  /**
+   * Extra commands that belong to a step's atomic unit, e.g. the row in
+   * wrangler's `d1_migrations` (core/wrangler-table.ts). They commit with the step or not at all.
+   */
+  readonly companions?: ((step: { readonly version: string; readonly file: string | null }, direction: Direction) => readonly SqlCommand[]) | undefined;
 }
 
 /** `details` go into the history row (e.g. that it was applied with --unsafe, and over which findings). */
@@ -68,6 +73,61 @@ export async function runStep(context: StepContext, migration: Migration, direct
   return result;
 }
 
+/**
+ * On an engine whose only atomic unit is a batch (D1), each unit is a round
+ * trip, so consecutive atomic steps may share one: each step's statements
+ * with its own history row, all committing together. How many, from `start`:
+ * up to a bound on the batch's size (engines cap a batch), never across a
+ * step that cannot be atomic. Elsewhere (and for one step) 1: run it alone.
+ */
+export const GROUP_LIMITS = { steps: 50, statements: 100, chars: 256 * 1024 };
+
+export function stepGroup(driver: Driver, migrations: readonly Migration[], start: number, direction: Direction): readonly Migration[] {
+  if (!driver.capabilities.batchOnlyAtomicity || !driver.capabilities.transactionalDdl) return migrations.slice(start, start + 1);
+  const group: Migration[] = [];
+  let statements = 0;
+  let chars = 0;
+  for (const migration of migrations.slice(start, start + GROUP_LIMITS.steps)) {
+    if (!migration.transaction) break;
+    const section = direction === 'up' ? migration.up : migration.down!;
+    statements += section.statements.length + 1;
+    chars += section.statements.reduce((sum, s) => sum + s.sql.length, 0);
+    if (group.length > 0 && (statements > GROUP_LIMITS.statements || chars > GROUP_LIMITS.chars)) break;
+    group.push(migration);
+  }
+  return group.length > 0 ? group : migrations.slice(start, start + 1);
+}
+
+/**
+ * Runs a group from `stepGroup` as one atomic unit. Null when the database
+ * rejected it: then nothing of the group remains, and the caller runs its
+ * steps one by one, so that the steps before the failing one stay applied and
+ * the failure is reported exactly as `runStep` reports it.
+ */
+export async function runStepGroup(context: StepContext, migrations: readonly Migration[], direction: Direction, details: (migration: Migration) => Record<string, unknown>): Promise<StepResult[] | null> {
+  const { driver, tracking } = context;
+  const started = performance.now();
+  const commands = migrations.flatMap((migration) => {
+    const section = direction === 'up' ? migration.up : migration.down!;
+    const history = direction === 'up' ? tracking.insert({ ...appliedRecord(context, migration), details: details(migration) }) : tracking.delete(migration.version);
+    return [...section.statements.map((s) => ({ sql: s.sql })), history, ...companions(context, migration, direction)];
+  });
+  try {
+    await driver.atomic(commands);
+  } catch (error) {
+    if (error instanceof StatementError) return null;
+    throw error;
+  }
+  const share = Math.round((performance.now() - started) / migrations.length);
+  return migrations.map((migration) => {
+    const section = direction === 'up' ? migration.up : migration.down!;
+    context.onEvent({ type: 'start', direction, version: migration.version, name: migration.name, file: section.file, atomic: true });
+    const result = { version: migration.version, name: migration.name, file: section.file, direction, durationMs: share };
+    context.onEvent({ type: 'done', ...result });
+    return result;
+  });
+}
+
 async function runAtomic(context: StepContext, migration: Migration, direction: Direction, section: Section, record: AppliedRecord, elapsed: () => number): Promise<void> {
   const { driver, tracking } = context;
   const history =
@@ -75,7 +135,7 @@ async function runAtomic(context: StepContext, migration: Migration, direction: 
       ? () => tracking.insert({ ...record, durationMs: elapsed() })
       : tracking.delete(migration.version);
   try {
-    await driver.atomic([...section.statements.map((s) => ({ sql: s.sql })), history]);
+    await driver.atomic([...section.statements.map((s) => ({ sql: s.sql })), history, ...companions(context, migration, direction)]);
   } catch (error) {
     throw fail(migration, direction, section, error, true);
   }
@@ -96,7 +156,14 @@ async function runUnguarded(context: StepContext, migration: Migration, directio
       throw failed;
     }
   }
-  await driver.atomic([direction === 'up' ? tracking.finish(migration.version, { state: 'applied', durationMs: elapsed(), error: null, details: record.details }) : tracking.delete(migration.version)]);
+  await driver.atomic([
+    direction === 'up' ? tracking.finish(migration.version, { state: 'applied', durationMs: elapsed(), error: null, details: record.details }) : tracking.delete(migration.version),
+    ...companions(context, migration, direction),
+  ]);
+}
+
+function companions(context: StepContext, migration: Migration, direction: Direction): readonly SqlCommand[] {
+  return context.companions?.({ version: migration.version, file: migration.file }, direction) ?? [];
 }
 
 function appliedRecord(context: StepContext, migration: Migration): AppliedRecord {

@@ -1,4 +1,4 @@
-import type { Migration } from '../source/migration.js';
+import type { Migration, Section } from '../source/migration.js';
 import { compareVersions } from '../source/version.js';
 import { CairnError } from './errors.js';
 import type { AppliedRecord } from './tracking.js';
@@ -110,10 +110,39 @@ export interface DownPlanOptions {
   readonly steps?: number | undefined;
   /** Roll back every applied migration newer than this version; `0` means all. */
   readonly to?: string | undefined;
+  /**
+   * Downs generated for migrations that have none (`down --generated`), by
+   * version: the section to run instead, or why none could be generated.
+   */
+  readonly generatedDowns?: ReadonlyMap<string, Section | string> | undefined;
 }
 
-/** The applied migrations to roll back, newest first. Refuses before anything runs if one has no down. */
+/**
+ * The applied migrations to roll back, newest first. Refuses before anything
+ * runs if one has no down, unless `generatedDowns` gives it one (that migration
+ * comes back with the generated section as its down).
+ */
 export function planDown(statuses: readonly MigrationStatus[], options: DownPlanOptions = {}): Migration[] {
+  const chosen = chooseRollback(statuses, options);
+  const generated = (s: MigrationStatus) => options.generatedDowns?.get(s.version);
+  const withoutDown = chosen.filter((s) => !s.migration!.down && typeof generated(s) !== 'object');
+  if (withoutDown.length > 0) {
+    const why = (s: MigrationStatus) => (typeof generated(s) === 'string' ? ` (no generated down either: ${generated(s)})` : '');
+    throw new CairnError('NO_DOWN', `cannot roll back: ${withoutDown.length > 1 ? 'these migrations have' : 'this migration has'} no down section:\n${withoutDown.map((s) => `  ${s.migration!.file}${why(s)}`).join('\n')}`, {
+      hint: options.generatedDowns
+        ? 'write a "-- migrate:down" section with the SQL that undoes the up (or a sibling NNNN_name.down.sql); nothing was rolled back'
+        : 'add a "-- migrate:down" section with the SQL that undoes the up (or a sibling NNNN_name.down.sql), or, where the up is made only of reversible statements (CREATE TABLE/INDEX/VIEW/TRIGGER, ADD COLUMN, RENAME), roll back with a generated inverse: `cairn down --generated` (--dry-run shows it); nothing was rolled back',
+      details: { versions: withoutDown.map((s) => s.version), ...(options.generatedDowns ? { reasons: Object.fromEntries(withoutDown.map((s) => [s.version, generated(s) ?? null])) } : {}) },
+    });
+  }
+  return chosen.map((s) => {
+    const down = generated(s);
+    return s.migration!.down || typeof down !== 'object' ? s.migration! : { ...s.migration!, down };
+  });
+}
+
+/** The applied migrations `steps` or `to` choose to roll back, newest first, whether or not they have a down. */
+export function chooseRollback(statuses: readonly MigrationStatus[], options: DownPlanOptions = {}): MigrationStatus[] {
   assertHistoryIntact(statuses);
   if (options.steps !== undefined && options.to !== undefined) throw new CairnError('USAGE', 'use either --steps or --to, not both');
   if (options.steps !== undefined && (!Number.isInteger(options.steps) || options.steps < 1)) {
@@ -121,15 +150,7 @@ export function planDown(statuses: readonly MigrationStatus[], options: DownPlan
   }
   if (options.to !== undefined && !/^0+$/.test(options.to)) assertKnownVersion(statuses, options.to);
   const applied = statuses.filter((s) => s.state === 'applied').reverse();
-  const chosen = options.to !== undefined ? applied.filter((s) => compareVersions(s.version, options.to!) > 0) : applied.slice(0, options.steps ?? 1);
-  const withoutDown = chosen.filter((s) => !s.migration!.down);
-  if (withoutDown.length > 0) {
-    throw new CairnError('NO_DOWN', `cannot roll back: ${withoutDown.length > 1 ? 'these migrations have' : 'this migration has'} no down section:\n${withoutDown.map((s) => `  ${s.migration!.file}`).join('\n')}`, {
-      hint: 'add a "-- migrate:down" section with the SQL that undoes the up (or a sibling NNNN_name.down.sql); nothing was rolled back',
-      details: { versions: withoutDown.map((s) => s.version) },
-    });
-  }
-  return chosen.map((s) => s.migration!);
+  return options.to !== undefined ? applied.filter((s) => compareVersions(s.version, options.to!) > 0) : applied.slice(0, options.steps ?? 1);
 }
 
 /** Throws unless `version` is well-formed and one of `known` (statuses, or migration files). */

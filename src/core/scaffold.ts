@@ -60,8 +60,18 @@ export interface NewMigrationResult {
   readonly path: string;
 }
 
-/** Writes the next-numbered migration with its header and markers. */
-export function newMigration(dir: string, root: string, rawName: string, type: MigrationType = 'additive', now = new Date()): NewMigrationResult {
+/** The file line on which a new migration's up section starts (after the header and the up marker). */
+export const UP_FIRST_LINE = 6;
+
+/** What goes under the markers (`cairn new --from`): the up SQL, the down (or a comment why there is none), the Rollback header. */
+export interface MigrationBody {
+  readonly up: string;
+  readonly down: string;
+  readonly rollback: string;
+}
+
+/** Writes the next-numbered migration with its header and markers, and `body` under them if given. */
+export function newMigration(dir: string, root: string, rawName: string, type: MigrationType = 'additive', now = new Date(), body?: MigrationBody): NewMigrationResult {
   const name = rawName.trim().toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
   if (!name) throw new CairnError('USAGE', `"${rawName}" has no letters or digits to name a migration`, { hint: 'name it verb_object, e.g. `cairn new add_phone_to_users`' });
   if (!existsSync(dir)) throw new CairnError('SOURCE', `migrations directory ${relative(root, dir)} does not exist`, { hint: 'run `cairn init` first' });
@@ -71,7 +81,7 @@ export function newMigration(dir: string, root: string, rawName: string, type: M
   const title = name.replace(/_/g, ' ');
   writeFileSync(
     path,
-    `-- Migration: ${title}\n-- Type: ${type}\n-- Rollback: what the down section undoes, and what data it cannot bring back\n\n-- migrate:up\n\n\n-- migrate:down\n\n`,
+    `-- Migration: ${title}\n-- Type: ${type}\n-- Rollback: ${body?.rollback ?? 'what the down section undoes, and what data it cannot bring back'}\n\n-- migrate:up\n${body?.up ?? ''}\n\n-- migrate:down\n${body?.down ?? ''}\n`,
     { flag: 'wx' },
   );
   return { version, file: relative(root, path), path };

@@ -7,6 +7,7 @@ import { readMigrations } from '../source/files.js';
 import type { CairnEvent } from './events.js';
 import { reconcile, type MigrationStatus } from './planner.js';
 import { TrackingTable } from './tracking.js';
+import { adoptFromWrangler, WranglerTable } from './wrangler-table.js';
 
 /** One command's view of the world: files, database, history, and (for writers) the lock. */
 export interface Session {
@@ -17,6 +18,9 @@ export interface Session {
   readonly statuses: readonly MigrationStatus[];
   readonly appliedBy: string;
   readonly onEvent: (event: CairnEvent) => void;
+  /** Wrangler's d1_migrations, kept in step: its rows go into each step's atomic unit (StepContext.companions). */
+  readonly wrangler: WranglerTable;
+  readonly companions: WranglerTable['companions'];
 }
 
 export interface SessionOptions {
@@ -44,8 +48,12 @@ export async function withSession<T>(config: ResolvedConfig, options: SessionOpt
       : null;
     try {
       if (options.write) await tracking.ensure();
-      const statuses = reconcile(migrations, await tracking.read());
-      return await work({ config, driver, tracking, migrations, statuses, appliedBy, onEvent: options.onEvent });
+      // What wrangler applied counts as applied; a writer copies it into our history once.
+      const wrangler = new WranglerTable(driver, config.wranglerTable);
+      const records = await adoptFromWrangler(wrangler, { driver, tracking, write: options.write, onEvent: options.onEvent }, await tracking.read(), migrations);
+      const statuses = reconcile(migrations, records);
+      const companions = wrangler.companions.bind(wrangler);
+      return await work({ config, driver, tracking, migrations, statuses, appliedBy, onEvent: options.onEvent, wrangler, companions });
     } finally {
       await lock?.release().catch(() => undefined);
     }

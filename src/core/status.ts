@@ -1,3 +1,4 @@
+import { describeSource } from '../config/wrangler.js';
 import { lintProject } from '../lint/index.js';
 import type { MigrationState } from './planner.js';
 import type { Session } from './session.js';
@@ -14,7 +15,7 @@ export interface StatusEntry {
   readonly appliedAt: string | null;
   readonly durationMs: number | null;
   readonly appliedBy: string | null;
-  /** `run`, or `baseline` for one marked applied without running. */
+  /** `run`, `baseline` for one marked applied without running, `adopted` for one applied by wrangler. */
   readonly method: string | null;
   readonly outOfOrder: boolean;
   readonly transaction: boolean | null;
@@ -29,7 +30,13 @@ export interface StatusEntry {
 
 export interface StatusReport {
   readonly target: string;
+  /** Where the database came from: flag, environment, DATABASE_URL, config, default, or wrangler. */
+  readonly databaseSource: string;
+  /** For a wrangler binding: "wrangler.toml binding DB (env qa, local)". */
+  readonly wranglerBinding: string | null;
   readonly table: string;
+  /** Wrangler's history table when the database has one: Cairn adopts from it and keeps it in step. */
+  readonly wranglerTable: string | null;
   readonly migrations: readonly StatusEntry[];
 }
 
@@ -37,7 +44,10 @@ export async function status(session: Session): Promise<StatusReport> {
   const classes = new Map((await lintProject(session.migrations, session.config.lint)).files.map((f) => [f.version, f.classification]));
   return {
     target: session.driver.target,
+    databaseSource: session.config.databaseSource,
+    wranglerBinding: session.config.wrangler ? describeSource(session.config.wrangler, session.config.root) : null,
     table: session.config.table,
+    wranglerTable: session.wrangler.mirrored ? session.wrangler.settings.name : null,
     migrations: session.statuses.map((s) => ({
       version: s.version,
       name: s.name,

@@ -7,7 +7,8 @@ import type { Driver, SqlCommand } from '../drivers/types.js';
  * written in the migration's own transaction, so it cannot lie.
  */
 export type RecordState = 'applied' | 'failed' | 'running';
-export type RecordMethod = 'run' | 'baseline';
+/** `adopted`: applied by wrangler, copied from its d1_migrations table (core/wrangler-table.ts). */
+export type RecordMethod = 'run' | 'baseline' | 'adopted';
 
 export interface AppliedRecord {
   readonly version: string;
@@ -119,6 +120,12 @@ export class TrackingTable {
       sql: `UPDATE ${this.quoted} SET state = ${p(1)}, duration_ms = ${p(2)}, error = ${p(3)}, details = ${p(4)} WHERE version = ${p(5)}`,
       params: [outcome.state, outcome.durationMs, outcome.error, Object.keys(outcome.details).length > 0 ? JSON.stringify(outcome.details) : null, version],
     };
+  }
+
+  /** Replaces a row's details: facts known only after its step committed (a backup's row counts after it). */
+  updateDetails(version: string, details: Record<string, unknown>): SqlCommand {
+    const p = (n: number) => this.driver.flavor.param(n);
+    return { sql: `UPDATE ${this.quoted} SET details = ${p(1)} WHERE version = ${p(2)}`, params: [Object.keys(details).length > 0 ? JSON.stringify(details) : null, version] };
   }
 
   updateChecksum(version: string, checksum: string): SqlCommand {

@@ -1,8 +1,10 @@
 import { formatFinding, lintProject, type FileLint, type Finding } from '../lint/index.js';
+import { backupGuard, type StepGuard } from '../safety/backup.js';
 import type { Migration } from '../source/migration.js';
 import { CairnError } from './errors.js';
-import { runStep, StepFailed, type MigrationFailure, type StepResult } from './migrator.js';
-import { planDown, planUp, type DownPlanOptions, type UpPlanOptions } from './planner.js';
+import { runStep, runStepGroup, StepFailed, stepGroup, type MigrationFailure, type StepResult } from './migrator.js';
+import { generateDowns } from '../safety/generate-down.js';
+import { chooseRollback, planDown, planUp, type DownPlanOptions, type UpPlanOptions } from './planner.js';
 import type { Session } from './session.js';
 
 /** A step as --dry-run shows it: what would run, and how. */
@@ -14,6 +16,8 @@ export interface PlannedStep {
   /** False when it would run outside a transaction. */
   readonly transaction: boolean;
   readonly statements: readonly { readonly sql: string; readonly line: number }[];
+  /** True for a down Cairn generated because the file has none (`down --generated`). */
+  readonly generated?: boolean;
 }
 
 /** What `up` and `down` report. A migration the database rejects is a result, not an exception. */
@@ -36,14 +40,27 @@ export interface RunResult {
   readonly unsafe: boolean;
 }
 
+/**
+ * Runs once the plan is known (and linted), under the lock, before the first
+ * step; throwing stops the run with nothing applied. Dry runs call it too, so
+ * it can warn about what a real run would refuse. Not called for an empty plan.
+ */
+export type BeforeApply = (migrations: readonly Migration[], context: { readonly dryRun: boolean }) => Promise<void>;
+
 export interface UpOptions extends UpPlanOptions {
   readonly dryRun?: boolean | undefined;
+  readonly beforeApply?: BeforeApply | undefined;
   /** Apply even when the linter finds errors; recorded in each affected history row. */
   readonly unsafe?: boolean | undefined;
+  /** Do not back up the rows a destructive migration can destroy (said as a notice, recorded in the history row). */
+  readonly noBackup?: boolean | undefined;
 }
 
-export interface DownOptions extends DownPlanOptions {
+export interface DownOptions extends Omit<DownPlanOptions, 'generatedDowns'> {
   readonly dryRun?: boolean | undefined;
+  /** For migrations without a down, use the inverse Cairn generates from the up, where there is one (saying so in a notice). */
+  readonly generated?: boolean | undefined;
+  readonly beforeApply?: BeforeApply | undefined;
 }
 
 /**
@@ -62,11 +79,21 @@ export async function up(session: Session, options: UpOptions): Promise<RunResul
     const mine = errors.filter((f) => f.file === migration.file);
     return unsafe && mine.length > 0 ? { unsafe: true, findings: mine.map((f) => `${f.rule}@${f.line}`) } : {};
   };
-  return run(session, migrations, 'up', options.dryRun ?? false, started, { lint, unsafe, details });
+  // Backups of the rows at risk are made right before each step that needs one (docs/backups.md).
+  const guard = options.dryRun ? undefined : backupGuard(session, lint, { noBackup: options.noBackup === true });
+  return run(session, migrations, 'up', options.dryRun ?? false, started, { lint, unsafe, details, beforeApply: options.beforeApply, guard });
 }
 
-export function down(session: Session, options: DownOptions): Promise<RunResult> {
-  return run(session, planDown(session.statuses, options), 'down', options.dryRun ?? false, performance.now(), { lint: [], unsafe: false, details: () => ({}) });
+export async function down(session: Session, options: DownOptions): Promise<RunResult> {
+  const started = performance.now();
+  const generatedDowns = options.generated ? await generateDowns(chooseRollback(session.statuses, options).map((s) => s.migration!), session.config.lint) : undefined;
+  const migrations = planDown(session.statuses, { ...options, generatedDowns });
+  const generated = new Set(migrations.filter((m) => typeof generatedDowns?.get(m.version) === 'object').map((m) => m.version));
+  for (const m of migrations.filter((m) => generated.has(m.version))) {
+    session.onEvent({ type: 'notice', message: `${m.version}_${m.name} has no down; using the generated inverse: ${m.down!.statements.map((s) => s.sql).join('; ')}` });
+  }
+  const result = await run(session, migrations, 'down', options.dryRun ?? false, started, { lint: [], unsafe: false, details: () => ({}), beforeApply: options.beforeApply });
+  return generated.size === 0 ? result : { ...result, plan: result.plan.map((step) => (generated.has(step.version) ? { ...step, generated: true } : step)) };
 }
 
 function lintRefusal(errors: readonly Finding[]): CairnError {
@@ -80,16 +107,35 @@ interface RunExtras {
   readonly lint: readonly FileLint[];
   readonly unsafe: boolean;
   readonly details: (migration: Migration) => Record<string, unknown>;
+  readonly beforeApply: BeforeApply | undefined;
+  readonly guard?: StepGuard | undefined;
 }
 
 async function run(session: Session, migrations: readonly Migration[], direction: 'up' | 'down', dryRun: boolean, started: number, extras: RunExtras): Promise<RunResult> {
   const plan = migrations.map((m) => planned(m, direction, session.driver.capabilities.transactionalDdl));
   const applied: StepResult[] = [];
   const errors: MigrationFailure[] = [];
+  if (migrations.length > 0) await extras.beforeApply?.(migrations, { dryRun });
   if (!dryRun) {
-    for (const migration of migrations) {
+    let replayUntil = 0; // after a group failed: its steps, one at a time
+    for (let index = 0; index < migrations.length; index++) {
+      const migration = migrations[index]!;
+      // Batch-only engines (D1): consecutive atomic steps share one batch, one round trip (not with backup guards, which act between steps).
+      const group = index >= replayUntil && !extras.guard ? stepGroup(session.driver, migrations, index, direction) : [];
+      if (group.length > 1) {
+        const done = await runStepGroup(session, group, direction, extras.details);
+        if (done) {
+          applied.push(...done);
+          index += group.length - 1;
+          continue;
+        }
+        replayUntil = index + group.length;
+      }
       try {
-        applied.push(await runStep(session, migration, direction, extras.details(migration)));
+        const guarded = await extras.guard?.(migration);
+        const details = { ...extras.details(migration), ...guarded?.details };
+        applied.push(await runStep(session, migration, direction, details));
+        await guarded?.after(details);
       } catch (error) {
         if (!(error instanceof StepFailed)) throw error;
         errors.push(error.failure);

@@ -1,16 +1,21 @@
+import { existsSync } from 'node:fs';
 import type { ResolvedConfig } from '../config/load.js';
 import type { DatabaseUrl } from '../config/url.js';
 import type { Driver } from '../drivers/types.js';
 import { lintProject } from '../lint/index.js';
 import { diffSnapshots, type Snapshot, type SnapshotDifference } from '../safety/snapshot.js';
+import { generateDowns } from '../safety/generate-down.js';
 import { readMigrations } from '../source/files.js';
 import type { Migration } from '../source/migration.js';
+import { checkSchemaFile, loadDump, prepareStart, startIndex, type FinalSchema, type SchemaCheck, type VerifyStart } from './dump.js';
+import { CairnError } from './errors.js';
 import { runStep, StepFailed, type Direction, type StepContext } from './migrator.js';
-import { withScratch } from './scratch.js';
+import { verifyScratch, withPgliteHint, withScratch } from './scratch.js';
 
 /**
  * Replays every migration in a scratch database Cairn creates and drops:
- * up; then, where there is a down, down (the schema must be what it was
+ * up; then, where there is a down (written, or generated from the up when
+ * the file has none and every statement can be inverted), down (the schema must be what it was
  * before the up) and up again (it must apply again and give the same schema).
  * Files marked `-- cairn:idempotent` are also applied twice.
  */
@@ -29,6 +34,8 @@ export interface VerifiedMigration {
   readonly steps: readonly string[];
   /** verified: down undid up; not-needed: no down, purely additive; missing: no down, and it is not additive. */
   readonly down: 'verified' | 'failed' | 'not-needed' | 'missing';
+  /** True when the file has no down and the one checked is the inverse Cairn generates from its up (`down --generated` would run it). */
+  readonly generated: boolean;
   readonly problems: readonly VerifyProblem[];
 }
 
@@ -36,35 +43,120 @@ export interface VerifyReport {
   readonly ok: boolean;
   /** Where the replay ran (no password). */
   readonly scratch: string;
+  /** Why it ran where it did, when Cairn chose for the user (PGlite when no PostgreSQL server is configured). */
+  readonly notice?: string;
   readonly migrations: readonly VerifiedMigration[];
   /** Versions not replayed because an earlier one left the scratch database unusable. */
   readonly notReached: readonly string[];
+  /** The final schema against the committed schema dump; null when there is none (or --no-schema, or the replay stopped early). */
+  readonly schema: SchemaCheck | null;
+  /** With --from: how the migrations before it were brought in, unverified. */
+  readonly from: VerifyStart | null;
 }
 
-export async function verify(config: ResolvedConfig, options: { readonly scratchUrl?: DatabaseUrl | undefined }): Promise<VerifyReport> {
+export interface VerifyOptions {
+  readonly scratchUrl?: DatabaseUrl | undefined;
+  /** False: do not check generated downs; files without a down are listed as not needed or missing. Default true. */
+  readonly generated?: boolean | undefined;
+  /** The schema dump to compare the final schema with (absolute path); false: none. Default: the configured one, if the file exists. */
+  readonly schema?: string | false | undefined;
+  /** Verify from this version on; the ones before are brought in unverified. */
+  readonly from?: string | undefined;
+  /** With `from`: a schema dump (absolute path) to start from instead of applying every earlier migration. */
+  readonly baseline?: string | undefined;
+}
+
+export async function verify(config: ResolvedConfig, options: VerifyOptions): Promise<VerifyReport> {
   const migrations = readMigrations(config.migrationsDir, config.root);
+  if (options.baseline !== undefined && options.from === undefined) throw new CairnError('USAGE', '--baseline needs --from <version>', { hint: 'e.g. cairn verify --from 0042 --baseline schema.sql' });
+  const start = options.from === undefined ? 0 : startIndex(migrations, options.from);
+  const schemaFile = schemaToCheck(config, options.schema);
   const kinds = new Map((await lintProject(migrations, config.lint)).files.map((f) => [f.version, f.classification.type]));
+  const generatedDowns = options.generated === false ? new Map<string, never>() : await generateDowns(migrations, config.lint);
   const exclude = [config.table, `${config.table}_lock`];
-  return withScratch(options.scratchUrl ?? config.database, config.table, async (context, where) => {
-    const replay = new Replay(context, exclude);
+  const { like, why } = verifyScratch(config, options.scratchUrl);
+  let notice: string | undefined;
+  const report: VerifyReport = await withScratch(like, config.table, async (context, where): Promise<VerifyReport> => {
+    if (why) notice = `${why}: replaying in PGlite (embedded PostgreSQL ${await serverVersion(context.driver)})`;
+    const from = options.from === undefined ? null : await prepareStart(context, migrations, start, options.baseline ?? null, config.root);
+    const materialize = (dump: string) =>
+      withScratch(like, config.table, async (side) => {
+        await loadDump(side.driver, dump, 'the schema before this step');
+        return side.driver.snapshot({ exclude });
+      });
+    const replay = new Replay(context, exclude, materialize);
     const results: VerifiedMigration[] = [];
     for (const [index, migration] of migrations.entries()) {
-      const result = await replay.verify(migration, kinds.get(migration.version) ?? 'transformative');
+      if (index < start) continue;
+      const generated = generatedDowns.get(migration.version);
+      const result = typeof generated === 'object' ? await replay.verify({ ...migration, down: generated }, 'generated', true) : await replay.verify(migration, kinds.get(migration.version) ?? 'transformative');
       results.push(result.verified);
-      if (result.stop) return { ok: false, scratch: where, migrations: results, notReached: migrations.slice(index + 1).map((m) => m.version) };
+      if (result.stop) return { ok: false, scratch: where, migrations: results, notReached: migrations.slice(index + 1).map((m) => m.version), schema: null, from };
     }
-    return { ok: results.every((r) => r.ok), scratch: where, migrations: results, notReached: [] };
+    const schema = schemaFile === null ? null : await checkSchemaFile(schemaFile, config.root, like, config.table, migrations, await replay.final());
+    return { ok: results.every((r) => r.ok) && (schema?.ok ?? true), scratch: where, migrations: results, notReached: [], schema, from };
+  }).catch((error: unknown) => {
+    throw withPgliteHint(error, like);
   });
+  return notice ? { ...report, notice } : report;
 }
 
+/** The schema dump verify compares with: the one asked for (which must exist), else the configured one if it exists. */
+function schemaToCheck(config: ResolvedConfig, asked: string | false | undefined): string | null {
+  if (asked === false) return null;
+  if (asked === undefined) return existsSync(config.schemaFile) ? config.schemaFile : null;
+  if (!existsSync(asked)) throw new CairnError('USAGE', `--schema ${asked} does not exist`, { hint: 'write it with `cairn dump --output <file>`, or leave --schema out' });
+  return asked;
+}
+
+async function serverVersion(driver: Driver): Promise<string> {
+  const rows = await driver.query<{ server_version: string }>({ sql: 'SHOW server_version' });
+  return rows[0]?.server_version ?? '?';
+}
+
+/**
+ * A schema as the replay saw it: its dump, cheap to take and compare, and
+ * its snapshot, taken only when two dumps differ (then it says how).
+ */
+interface SchemaState {
+  readonly dump: string;
+  snapshot: Snapshot | null;
+}
+
+/**
+ * Comparing whole snapshots after every step made verify quadratic (each one
+ * reads every table; bench/README.md). Equal dumps mean equal schemas, so a
+ * step is compared by dump, and the state after a migration is the next
+ * one's "before". Only when dumps differ are snapshots taken: of the live
+ * schema directly, of an earlier state by loading its dump into a side
+ * scratch database (`materialize`).
+ */
 class Replay {
+  /** The state after the last migration: the next one's "before". Null when unknown. */
+  private last: SchemaState | null = null;
+
   constructor(
     private readonly context: StepContext,
     private readonly exclude: readonly string[],
+    private readonly materialize: (dump: string) => Promise<Snapshot>,
   ) {}
 
-  private snapshot(): Promise<Snapshot> {
-    return this.context.driver.snapshot({ exclude: this.exclude });
+  private async state(): Promise<SchemaState> {
+    return { dump: await this.context.driver.dump({ exclude: this.exclude }), snapshot: null };
+  }
+
+  /** From `was` to `now`, which is the live schema. */
+  private async differences(was: SchemaState, now: SchemaState): Promise<SnapshotDifference[]> {
+    if (was.dump === now.dump) return [];
+    now.snapshot ??= await this.context.driver.snapshot({ exclude: this.exclude });
+    was.snapshot ??= await this.materialize(was.dump);
+    return diffSnapshots(was.snapshot, now.snapshot);
+  }
+
+  /** The schema after the last migration, for comparing with the schema dump. */
+  async final(): Promise<FinalSchema> {
+    const state = this.last ?? (await this.state());
+    return { dump: state.dump, snapshot: async () => (state.snapshot ??= await this.context.driver.snapshot({ exclude: this.exclude })) };
   }
 
   /** Runs one step; a failure becomes a problem instead of an exception. */
@@ -79,38 +171,42 @@ class Replay {
     }
   }
 
-  async verify(migration: Migration, kind: string): Promise<{ verified: VerifiedMigration; stop: boolean }> {
+  async verify(migration: Migration, kind: string, generated = false): Promise<{ verified: VerifiedMigration; stop: boolean }> {
     const steps: string[] = [];
     const problems: VerifyProblem[] = [];
     const done = (down: VerifiedMigration['down'], stop = false) => ({
-      verified: { version: migration.version, name: migration.name, file: migration.file, ok: problems.length === 0, steps, down, problems },
+      verified: { version: migration.version, name: migration.name, file: migration.file, ok: problems.length === 0, steps, down, generated, problems },
       stop,
     });
 
-    const before = await this.snapshot();
+    const before = this.last ?? (await this.state());
+    this.last = null;
     steps.push('up');
     const upFailure = await this.step(migration, 'up');
     if (upFailure) {
       problems.push(upFailure);
       return done(migration.down ? 'failed' : 'missing', true);
     }
-    const afterUp = await this.snapshot();
+    const afterUp = await this.state();
+    this.last = afterUp;
 
     if (migration.directives.some((d) => d.name === 'idempotent')) {
       steps.push('up again');
       const again = await applyAgain(this.context.driver, migration);
       if (again) problems.push({ message: `marked -- cairn:idempotent, but a second up fails: ${again}`, differences: [] });
+      this.last = null;
     }
 
     if (!migration.down) return done(kind === 'additive' ? 'not-needed' : 'missing');
 
-    steps.push('down');
+    steps.push(generated ? 'down (generated)' : 'down');
     const downFailure = await this.step(migration, 'down');
     if (downFailure) {
       problems.push(downFailure);
       return done('failed', true);
     }
-    const undone = diffSnapshots(before, await this.snapshot());
+    this.last = null;
+    const undone = await this.differences(before, await this.state());
     if (undone.length > 0) problems.push({ message: 'down does not restore the schema from before up', differences: undone });
 
     steps.push('up');
@@ -119,7 +215,9 @@ class Replay {
       problems.push({ ...redo, message: `after its down, ${redo.message}` });
       return done('failed', true);
     }
-    const redone = diffSnapshots(afterUp, await this.snapshot());
+    const afterRedo = await this.state();
+    this.last = afterRedo;
+    const redone = await this.differences(afterUp, afterRedo);
     if (redone.length > 0) problems.push({ message: 'up after down gives a different schema than the first up', differences: redone });
     return done(problems.length === 0 ? 'verified' : 'failed');
   }

@@ -16,6 +16,10 @@ export async function openDriver(url: DatabaseUrl, options: OpenOptions): Promis
       return (await import('./sqlite/driver.js')).openSqlite(url.path, url.display, options);
     case 'postgres':
       return (await import('./postgres/driver.js')).openPostgres(url.url, url.display, url.secrets);
+    case 'pglite':
+      return (await import('./pglite/driver.js')).openPglite(url.dataDir, url.display, options);
+    case 'd1':
+      return (await import('./d1/driver.js')).openD1(url.d1, url.display, options);
   }
 }
 
@@ -24,7 +28,7 @@ export interface ScratchDatabase {
   drop(): Promise<void>;
 }
 
-/** An empty throw-away database of the same kind as `like`: a temporary SQLite file, or a temporary database on the same PostgreSQL server. */
+/** An empty throw-away database of the same kind as `like`: a temporary SQLite file, a temporary database on the same PostgreSQL server, PGlite in memory, or a local D1 in a temporary directory. */
 export async function createScratchDatabase(like: DatabaseUrl): Promise<ScratchDatabase> {
   switch (like.scheme) {
     case 'sqlite': {
@@ -36,6 +40,14 @@ export async function createScratchDatabase(like: DatabaseUrl): Promise<ScratchD
       const scratch = await (await import('./postgres/scratch.js')).createPostgresScratch(like.url, like.display);
       const display = `${like.display.replace(/\/[^/?]*(\?.*)?$/, `/${scratch.name}`)} (scratch)`;
       return { url: { scheme: 'postgres', url: scratch.url, display, secrets: like.secrets }, drop: scratch.drop };
+    }
+    case 'pglite':
+      // In memory: nothing to create, and nothing left once the driver closes.
+      return { url: { scheme: 'pglite', dataDir: null, display: 'pglite::memory: (scratch)' }, drop: async () => undefined };
+    case 'd1': {
+      // Local or remote, the scratch is a local D1 (miniflare): the same engine, nothing created on Cloudflare.
+      const dir = mkdtempSync(join(tmpdir(), 'cairn-scratch-'));
+      return { url: { scheme: 'd1', d1: { kind: 'local', databaseId: 'scratch', persistDir: dir }, display: `d1 local scratch (${dir})` }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
     }
   }
 }

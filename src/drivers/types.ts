@@ -68,9 +68,63 @@ export interface Driver {
   tableExists(table: string): Promise<boolean>;
   /** The schema as a normalized, comparable snapshot (tables, columns, keys, indexes, views, …). */
   snapshot(options: SnapshotOptions): Promise<Snapshot>;
+  /**
+   * SQL that recreates the schema on an empty database: no data, no `exclude`d
+   * tables, one statement per object, a blank line between. Deterministic: the
+   * same schema gives byte-identical text, so it diffs well in version control.
+   */
+  dump(options: SnapshotOptions): Promise<string>;
   /** Takes the migration lock for `table`'s history, waiting up to timeoutMs. Throws LOCK_TIMEOUT. */
   lock(table: string, options: LockOptions): Promise<HeldLock>;
   close(): Promise<void>;
+  /** Saving and restoring tables' rows, for backups before destructive migrations. A driver without it cannot back up. */
+  readonly backup?: BackupSupport;
+}
+
+/** A column as a backup saves it: its name and the engine's own spelling of its type. */
+export interface BackupColumn {
+  readonly name: string;
+  readonly type: string;
+}
+
+/** A table as it is now: what restore compares the saved columns with. */
+export interface TableShape {
+  readonly columns: readonly BackupColumn[];
+  /** Columns of the primary key, or else of a unique key; empty when the table has neither. */
+  readonly key: readonly string[];
+}
+
+/** What a driver saved of one table. JSON-safe: it goes into the backup's manifest. */
+export interface SavedTable extends TableShape {
+  /** The table as the migration names it. */
+  readonly table: string;
+  readonly rows: number;
+  /** Statements that recreate the table (with its keys and indexes) as it was. */
+  readonly definition: readonly string[];
+  /** The data file, relative to the backup directory. */
+  readonly file: string;
+}
+
+/** How restore puts one table's rows back (decided by core from the table's shape now). */
+export type RestoreAction =
+  /** The table is gone: recreate it from the saved definition and fill it. */
+  | { readonly kind: 'recreate' }
+  /** Same columns and a key: insert the saved rows whose key is not there. */
+  | { readonly kind: 'missing-rows' }
+  /** Into a new table `into` with the saved columns, all saved rows. */
+  | { readonly kind: 'side-table'; readonly into: string };
+
+export interface BackupSupport {
+  /** How the data files are written (recorded in the manifest; restore refuses another format). */
+  readonly format: string;
+  /** The table's columns and key now, or null when it does not exist. */
+  describe(table: string): Promise<TableShape | null>;
+  /** Rows in the table now, or null when it does not exist. */
+  count(table: string): Promise<number | null>;
+  /** Copies the rows of `tables` (which exist) into files in `dir`, all from one consistent snapshot. */
+  save(tables: readonly string[], dir: string): Promise<SavedTable[]>;
+  /** Puts saved rows back in one transaction; returns how many rows each request inserted. */
+  restore(dir: string, requests: readonly { readonly saved: SavedTable; readonly action: RestoreAction }[]): Promise<number[]>;
 }
 
 /** A statement the database rejected, with which one it was. */

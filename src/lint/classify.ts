@@ -45,6 +45,33 @@ export function classify(statements: readonly LintStatement[]): Classification {
   return { type, risk: RISK[type], reasons };
 }
 
+/**
+ * The tables whose existing rows a migration can destroy or overwrite, in the
+ * order first met: dropped tables (a SQLite rebuild drops the old one), tables
+ * losing a column, tables whose rows are deleted, updated or truncated. Tables
+ * created earlier in the same file hold nothing worth saving and are left out.
+ * `cairn up` backs these up before the migration runs.
+ */
+export function tablesAtRisk(statements: readonly LintStatement[]): string[] {
+  const created = new Set<string>();
+  const risky = new Set<string>();
+  for (const { fact, pg } of statements) {
+    const tables =
+      fact.kind === 'drop_table'
+        ? fact.tables
+        : fact.kind === 'alter_table' && fact.actions.some((a) => a.type === 'drop_column')
+          ? [fact.table]
+          : fact.kind === 'update' || fact.kind === 'delete'
+            ? [fact.table]
+            : pg && 'TruncateStmt' in pg
+              ? (pg.TruncateStmt.relations ?? []).flatMap((r) => ('RangeVar' in r && r.RangeVar.relname ? [r.RangeVar.relname] : []))
+              : [];
+    for (const table of tables) if (table && !created.has(table)) risky.add(table);
+    if (fact.kind === 'create_table') created.add(fact.table);
+  }
+  return [...risky];
+}
+
 function classifyFact(fact: Fact, created: ReadonlySet<string>): [ChangeType, string] {
   switch (fact.kind) {
     case 'drop_table':

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Migration } from '../source/migration.js';
-import { classify, withFindings, type Classification } from './classify.js';
+import { classify, tablesAtRisk, withFindings, type Classification } from './classify.js';
 import { isSchemaChange } from './facts.js';
 import { parsePostgres } from './parse/postgres.js';
 import { parseSqlite } from './parse/sqlite.js';
@@ -22,6 +22,8 @@ export interface FileLint {
   readonly version: string;
   readonly name: string;
   readonly classification: Classification;
+  /** Tables whose existing rows this migration can destroy: what `cairn up` backs up first. */
+  readonly tablesAtRisk: readonly string[];
   readonly findings: readonly Finding[];
   /** Findings an `-- cairn:allow` covered, with its reason. */
   readonly allowed: readonly (Finding & { readonly reason: string })[];
@@ -126,7 +128,7 @@ function settle(
   });
   findings.sort((a, b) => a.line - b.line || a.column - b.column);
   const classification = withFindings(classify(statements), [...findings, ...allowed].map((f) => f.severity));
-  return { file: migration.file, version: migration.version, name: migration.name, classification, findings, allowed };
+  return { file: migration.file, version: migration.version, name: migration.name, classification, tablesAtRisk: tablesAtRisk(statements), findings, allowed };
 }
 
 /** An offset inside a statement → file line and column. */

@@ -34,7 +34,7 @@ export function postgresUnavailable(): Promise<string | null> {
 }
 
 export interface TestDatabase {
-  readonly kind: 'sqlite' | 'postgres';
+  readonly kind: 'sqlite' | 'postgres' | 'd1';
   readonly url: string;
   /** Runs SQL directly on the database (not through Cairn) and returns rows. */
   query<Row = Record<string, unknown>>(sql: string): Promise<Row[]>;
@@ -96,6 +96,34 @@ export const DATABASES = [
   { kind: 'sqlite' as const, create: createSqliteDatabase },
   { kind: 'postgres' as const, create: createPostgresDatabase },
 ];
+
+/**
+ * A local D1 (miniflare, the real workerd D1) in a temp directory used as
+ * wrangler's --persist-to. `query` goes through D1 too (its own miniflare,
+ * started on first use), so it sees exactly what D1 does: no BEGIN, foreign
+ * keys on, `_cf_` tables out of reach.
+ */
+export async function createD1Database(): Promise<TestDatabase> {
+  const dir = tempDir('cairn-d1-');
+  const id = `test-${Math.random().toString(36).slice(2, 10)}`;
+  const { openLocalD1 } = await import('../../src/drivers/d1/local.js');
+  let transport: Awaited<ReturnType<typeof openLocalD1>> | undefined;
+  return {
+    kind: 'd1',
+    url: `d1://local/${id}?persist=${encodeURIComponent(dir)}`,
+    async query<Row>(sql: string) {
+      transport ??= await openLocalD1(id, dir, `d1 local ${id} (test)`, { create: true });
+      return ((await transport.batch([{ sql }]))[0] ?? []) as Row[];
+    },
+    async drop() {
+      await transport?.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** DATABASES and a local D1, for suites that opt in (describeEachDatabase(…, { d1: true })). */
+export const DATABASES_WITH_D1 = [...DATABASES, { kind: 'd1' as const, create: createD1Database }];
 
 const made: string[] = [];
 

@@ -1,13 +1,16 @@
 import { afterEach, beforeAll, beforeEach, describe, it } from 'vitest';
-import { DATABASES, postgresUnavailable, REQUIRE_PG, type TestDatabase } from './databases.js';
+import { DATABASES, DATABASES_WITH_D1, postgresUnavailable, REQUIRE_PG, type TestDatabase } from './databases.js';
 
 /**
  * Runs one suite against every database. Each test gets a fresh, empty
  * database (`current()`), dropped afterwards. PostgreSQL suites skip with
  * their reason when the server is down, or fail when CAIRN_REQUIRE_PG=1.
  */
-export function describeEachDatabase(title: string, suite: (current: () => TestDatabase, kind: 'sqlite' | 'postgres') => void): void {
-  for (const database of DATABASES) {
+export function describeEachDatabase(title: string, suite: (current: () => TestDatabase, kind: 'sqlite' | 'postgres') => void): void;
+/** With `{ d1: true }`, also against a local D1 (miniflare). */
+export function describeEachDatabase(title: string, suite: (current: () => TestDatabase, kind: TestDatabase['kind']) => void, options: { readonly d1: true }): void;
+export function describeEachDatabase(title: string, suite: (current: () => TestDatabase, kind: never) => void, options: { readonly d1?: boolean } = {}): void {
+  for (const database of options.d1 ? DATABASES_WITH_D1 : DATABASES) {
     describe(`${title} [${database.kind}]`, () => {
       let db: TestDatabase | undefined;
       let unavailable: string | null = null;
@@ -28,7 +31,7 @@ export function describeEachDatabase(title: string, suite: (current: () => TestD
       suite(() => {
         if (!db) throw new Error('no test database');
         return db;
-      }, database.kind);
+      }, database.kind as never);
     });
   }
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { contextFor } from '../context.js';
+import { confirmOptions, environmentFields, printEnvironmentBanner } from '../environment.js';
 
 export function registerValidate(program: Command): void {
   program
@@ -25,11 +26,14 @@ export function registerBaseline(program: Command): void {
     .command('baseline')
     .description('mark an existing database as migrated up to a version, without running anything')
     .requiredOption('--to <version>', 'the newest migration the database already reflects')
+    .option('--yes', 'write to a protected environment without asking')
     .addHelpText('after', '\nFor adopting a database that was set up before Cairn:\n  cairn baseline --to 0003     # 0001..0003 recorded as applied; 0004+ stay pending')
-    .action(async (options: { to: string }, command: Command) => {
+    .action(async (options: { to: string; yes?: boolean }, command: Command) => {
       const { cairn, out } = contextFor(command);
-      const result = await cairn.baseline({ to: options.to });
-      if (out.json) return out.document(result);
+      const config = await cairn.config();
+      printEnvironmentBanner(config, out);
+      const result = await cairn.baseline({ to: options.to, ...confirmOptions(config, options.yes) });
+      if (out.json) return out.document({ ...environmentFields(config), ...result });
       if (result.marked.length === 0) return out.line(`Nothing to mark: every migration up to ${options.to} is already recorded.`);
       for (const m of result.marked) out.line(`  marked ${m.version}_${m.name} as applied (not run)`);
       out.line(`Baselined ${result.marked.length} migration${result.marked.length > 1 ? 's' : ''}.`);
@@ -41,6 +45,7 @@ export function registerRepair(program: Command): void {
     .command('repair')
     .description('after review: accept edited checksums, forget deleted files, clear failed records')
     .option('--dry-run', 'show what would be repaired; change nothing')
+    .option('--yes', 'write to a protected environment without asking')
     .addHelpText(
       'after',
       `
@@ -49,10 +54,12 @@ Run it only after a human has looked at what \`cairn validate\` reports:
   missing  the record of the deleted file is forgotten (its changes stay in the database)
   failed   the failed record is cleared, so \`cairn up\` runs the migration again`,
     )
-    .action(async (options: { dryRun?: boolean }, command: Command) => {
+    .action(async (options: { dryRun?: boolean; yes?: boolean }, command: Command) => {
       const { cairn, out } = contextFor(command);
-      const result = await cairn.repair({ dryRun: options.dryRun });
-      if (out.json) return out.document(result);
+      const config = await cairn.config();
+      if (!options.dryRun) printEnvironmentBanner(config, out);
+      const result = await cairn.repair({ dryRun: options.dryRun, ...confirmOptions(config, options.yes) });
+      if (out.json) return out.document({ ...environmentFields(config), ...result });
       const verb = result.dryRun ? 'would ' : '';
       for (const a of result.accepted) out.line(`  ${verb}accept ${a.version}_${a.name}: checksum ${a.from.slice(0, 12)}… → ${a.to.slice(0, 12)}…`);
       for (const f of result.forgotten) out.line(`  ${verb}forget ${f.version}_${f.name} (file deleted; its changes stay in the database)`);

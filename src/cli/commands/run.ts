@@ -2,7 +2,10 @@ import type { Command } from 'commander';
 import type { MigrationFailure } from '../../core/migrator.js';
 import { formatFinding } from '../../lint/index.js';
 import type { RunResult } from '../../core/up.js';
+import { describeHealth, type HealthReport } from '../../core/health.js';
+import type { ResolvedConfig } from '../../config/load.js';
 import { contextFor, parseCount } from '../context.js';
+import { confirmOptions, environmentFields, printEnvironmentBanner } from '../environment.js';
 import type { Output } from '../output.js';
 
 export function registerUp(program: Command): void {
@@ -13,6 +16,9 @@ export function registerUp(program: Command): void {
     .option('--dry-run', 'print the plan and its SQL; change nothing')
     .option('--allow-out-of-order', 'also apply pending files numbered below the newest applied one')
     .option('--unsafe', 'apply even if the linter finds errors (recorded in the history table)')
+    .option('--yes', 'apply to a protected environment without asking')
+    .option('--skip-health-check', "do not request the environment's health check afterwards")
+    .option('--no-backup', 'do not back up the rows a destructive migration can destroy (said, and recorded)')
     .addHelpText(
       'after',
       `
@@ -21,19 +27,28 @@ Lints what it is about to apply first and refuses on error findings (see
 Stops at the first migration the database rejects: that one is rolled back
 whole and reported with its file, line and the database's message; the ones
 before it stay applied. Running up again when nothing is pending does nothing.
+Before a migration that drops tables or columns, rebuilds a table, or deletes
+or updates rows, the rows at risk are saved to .cairn/backups/ (see
+\`cairn backups\`, \`cairn restore\`); a backup that fails stops the run there.
 
 Examples:
   cairn up                       apply everything pending
   cairn up --dry-run             show what would run
   cairn up --to 0004             apply up to and including 0004
+  cairn up --no-backup           apply without saving the rows a destructive migration removes
+  cairn up --env production      refuses what has not run where production follows (qa),
+                                 asks if it is protected, then requests its health check
+  cairn up --env production --yes
+                                 no prompt: what CI needs (without a terminal, required)
   cairn up --url postgres://app@db.internal/app --lock-timeout 120`,
     )
-    .action(async (options: { to?: string; dryRun?: boolean; allowOutOfOrder?: boolean; unsafe?: boolean }, command: Command) => {
+    .action(async (options: { to?: string; dryRun?: boolean; allowOutOfOrder?: boolean; unsafe?: boolean; yes?: boolean; skipHealthCheck?: boolean; backup?: boolean }, command: Command) => {
       const { cairn, out } = contextFor(command, { allowOutOfOrder: options.allowOutOfOrder });
       const config = await cairn.config();
+      if (!options.dryRun) printEnvironmentBanner(config, out);
       if (!out.json) out.line(`${options.dryRun ? 'Plan for' : 'Migrating'} ${config.database.display}${config.environment ? ` (environment ${config.environment})` : ''}`);
-      const result = await cairn.up({ to: options.to, dryRun: options.dryRun, unsafe: options.unsafe });
-      process.exitCode = report(result, out, 'up');
+      const result = await cairn.up({ to: options.to, dryRun: options.dryRun, unsafe: options.unsafe, skipHealthCheck: options.skipHealthCheck, noBackup: options.backup === false, ...confirmOptions(config, options.yes) });
+      process.exitCode = report(result, out, 'up', config);
     });
 }
 
@@ -44,38 +59,45 @@ export function registerDown(program: Command): void {
     .option('--steps <n>', 'how many to roll back (default 1)')
     .option('--to <version>', 'roll back everything newer than this version (0 for all)')
     .option('--dry-run', 'print the plan and its SQL; change nothing')
+    .option('--yes', 'roll back on a protected environment without asking')
+    .option('--generated', 'for a migration without a down, use the inverse Cairn generates from its up (CREATE → DROP, ADD COLUMN → DROP COLUMN, RENAME back)')
     .addHelpText(
       'after',
       `
 Refuses before running anything if one of the chosen migrations has no down
-section. Each rollback runs in its own transaction with the history update.
+section. With --generated, a file without a down whose up is made only of
+reversible statements is rolled back with the generated inverse (it says so);
+the others are still refused, with the statement that cannot be reversed.
+Each rollback runs in its own transaction with the history update.
 
 Examples:
   cairn down                     roll back the newest migration
   cairn down --steps 3
   cairn down --to 0001           keep 0001, roll back everything after it
-  cairn down --to 0 --dry-run    show how everything would be rolled back`,
+  cairn down --to 0 --dry-run    show how everything would be rolled back
+  cairn down --generated --dry-run   show the generated inverse for a file without a down`,
     )
-    .action(async (options: { steps?: string; to?: string; dryRun?: boolean }, command: Command) => {
+    .action(async (options: { steps?: string; to?: string; dryRun?: boolean; yes?: boolean; generated?: boolean }, command: Command) => {
       const { cairn, out } = contextFor(command);
       const config = await cairn.config();
       const steps = options.steps === undefined ? undefined : parseCount(options.steps, '--steps');
+      if (!options.dryRun) printEnvironmentBanner(config, out);
       if (!out.json) out.line(`${options.dryRun ? 'Rollback plan for' : 'Rolling back'} ${config.database.display}`);
-      const result = await cairn.down({ steps, to: options.to, dryRun: options.dryRun });
-      process.exitCode = report(result, out, 'down');
+      const result = await cairn.down({ steps, to: options.to, dryRun: options.dryRun, generated: options.generated, ...confirmOptions(config, options.yes) });
+      process.exitCode = report(result, out, 'down', config);
     });
 }
 
-function report(result: RunResult, out: Output, direction: 'up' | 'down'): number {
+function report(result: RunResult & { readonly health?: HealthReport | null }, out: Output, direction: 'up' | 'down', config: ResolvedConfig): number {
   if (out.json) {
-    out.document(result);
+    out.document({ ...environmentFields(config), ...result });
     return result.success ? 0 : 1;
   }
   reportFindings(result, out);
   if (result.dryRun) {
     if (result.plan.length === 0) out.line(direction === 'up' ? 'Nothing to apply: the database is up to date.' : 'Nothing to roll back.');
     for (const step of result.plan) {
-      out.line(`\n${direction} ${step.version}_${step.name}  (${step.file}${step.transaction ? '' : ', outside a transaction'})`);
+      out.line(`\n${direction} ${step.version}_${step.name}  (${step.file}${step.generated ? ', generated down' : ''}${step.transaction ? '' : ', outside a transaction'})`);
       for (const statement of step.statements) out.line(`  -- line ${statement.line}\n  ${statement.sql.replace(/\n/g, '\n  ')};`);
     }
     if (result.plan.length > 0) out.line(`\nDry run: ${result.plan.length} migration${result.plan.length > 1 ? 's' : ''} would ${direction === 'up' ? 'be applied' : 'be rolled back'}; nothing was changed.`);
@@ -89,6 +111,7 @@ function report(result: RunResult, out: Output, direction: 'up' | 'down'): numbe
   }
   if (result.filesExecuted === 0) out.line(direction === 'up' ? 'Nothing to apply: the database is up to date.' : 'Nothing to roll back.');
   else out.line(`${direction === 'up' ? 'Applied' : 'Rolled back'} ${result.filesExecuted} migration${result.filesExecuted > 1 ? 's' : ''} in ${result.duration} ms.`);
+  if (result.health) out.line(describeHealth(result.health));
   return 0;
 }
 

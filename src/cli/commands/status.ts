@@ -19,7 +19,8 @@ Examples:
       const { cairn, out } = contextFor(command);
       const report = await cairn.status();
       if (out.json) return out.document(report);
-      out.line(`Database: ${report.target}  (history in ${report.table})`);
+      const history = report.wranglerTable ? `${report.table}, kept in step with wrangler's ${report.wranglerTable}` : report.table;
+      out.line(`Database: ${report.target}${report.wranglerBinding ? `  from ${report.wranglerBinding}` : ''}  (history in ${history})`);
       if (report.migrations.length === 0) return out.line('No migrations yet: create one with `cairn new <name>`.');
       const header = ['VERSION', 'NAME', 'STATE', 'CHANGE', 'APPLIED AT', ''];
       const rows = report.migrations.map((m) => [m.version, m.name, label(m), change(m), m.appliedAt ? m.appliedAt.replace('T', ' ').slice(0, 19) : '', note(m)]);
@@ -53,5 +54,6 @@ function note(m: StatusEntry): string {
   if (m.state === 'missing') return 'file deleted';
   if (m.outOfOrder) return '* numbered below the newest applied migration';
   if (m.method === 'baseline') return 'baselined (not run by cairn)';
+  if (m.method === 'adopted') return 'applied by wrangler';
   return m.transaction === false ? 'no transaction' : '';
 }

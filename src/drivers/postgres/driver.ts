@@ -2,6 +2,8 @@ import { hostname, userInfo } from 'node:os';
 import pg from 'pg';
 import { CairnError } from '../../core/errors.js';
 import { resolveCommand, StatementError, type Driver, type SqlCommand, type SqlFlavor } from '../types.js';
+import { postgresBackup } from './backup.js';
+import { dumpPostgres } from './dump.js';
 import { introspectPostgres } from './introspect.js';
 import { acquireAdvisoryLock } from './lock.js';
 
@@ -71,11 +73,15 @@ export async function openPostgres(url: string, display: string, secrets: readon
 
     snapshot: (options) => introspectPostgres(client, options),
 
+    dump: (options) => dumpPostgres(client, options),
+
     lock: (table, options) => acquireAdvisoryLock(client, table, options),
 
     async close() {
       await client.end().catch(() => undefined);
     },
+
+    backup: postgresBackup(client),
   };
 }
 

@@ -3,6 +3,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CairnError } from '../../core/errors.js';
 import { resolveCommand, StatementError, type Driver, type HeldLock, type LockOptions, type SqlCommand, type SqlFlavor } from '../types.js';
+import { sqliteBackup } from './backup.js';
+import { dumpSqlite } from './dump.js';
 import { introspectSqlite, queryOf } from './introspect.js';
 import { acquireSqliteLock } from './lock.js';
 
@@ -70,6 +72,8 @@ export function openSqlite(path: string, display: string, options: SqliteOpenOpt
       return introspectSqlite(queryOf(db), options);
     },
 
+    dump: (options) => dumpSqlite(queryOf(db), options),
+
     async lock(table: string, options: LockOptions): Promise<HeldLock> {
       const held = await acquireSqliteLock(db, `${table}_lock`, options);
       heartbeat = held.heartbeat;
@@ -84,6 +88,8 @@ export function openSqlite(path: string, display: string, options: SqliteOpenOpt
     async close() {
       if (db.open) db.close();
     },
+
+    backup: sqliteBackup(db),
   };
   return driver;
 }

@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// `cairn verify` (each migration up, down, up again in a scratch database, schemas compared)
+// next to a plain `cairn up` of the same N generated migrations. Target: verify ≤ 3× up.
+//
+//   npm run build && node bench/verify.mjs [--n 1000] [--engines sqlite,postgres] [--runs 3]
+//                                          [--pg-url postgres://postgres@127.0.0.1:5432/postgres] [--json]
+//
+// Wall time of one command, process start included; the best of --runs (medians in --json).
+// `up` runs on a fresh database each time; verify makes (and drops) its own scratch database:
+// a temporary SQLite file, or CREATE DATABASE on the server of --pg-url (or BENCH_PG_URL).
+// Both commands lint the files first, as a user gets them; verify lints all N, up the N pending.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generate } from './generate.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(root, 'dist', 'cli', 'main.js');
+const log = (text) => process.stderr.write(`${text}\n`);
+
+const args = process.argv.slice(2);
+const value = (flag, fallback) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : fallback);
+const options = {
+  n: Number(value('--n', '1000')),
+  runs: Number(value('--runs', '3')),
+  engines: value('--engines', 'sqlite,postgres').split(','),
+  pgUrl: value('--pg-url', process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'),
+  json: args.includes('--json'),
+};
+if (args.includes('--help') || args.includes('-h')) {
+  console.log('usage: node bench/verify.mjs [--n 1000] [--engines sqlite,postgres] [--runs 3] [--pg-url URL] [--json]');
+  process.exit(0);
+}
+if (!Number.isInteger(options.n) || options.n < 1 || !Number.isInteger(options.runs) || options.runs < 1) fatal('--n and --runs must be positive whole numbers');
+if (options.engines.some((e) => !['sqlite', 'postgres'].includes(e))) fatal('--engines takes sqlite, postgres');
+
+function fatal(message) {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(2);
+}
+
+function run(command, commandArgs, what) {
+  const started = performance.now();
+  const result = spawnSync(command, commandArgs, { cwd: root, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: { ...process.env, DATABASE_URL: '' } });
+  const ms = performance.now() - started;
+  if (result.error || result.status !== 0) {
+    throw new Error(`${what} failed (${result.error?.message ?? `exit ${result.status}`}):\n${(result.stderr || result.stdout || '').trim().split('\n').slice(-15).join('\n')}`);
+  }
+  return { ms, stdout: result.stdout };
+}
+
+const psql = (url, sql) => run('psql', ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', sql], sql);
+const pgDatabases = new Set();
+function freshDatabase(engine, work, tag) {
+  if (engine === 'sqlite') {
+    const path = join(work, `${tag}.db`);
+    return { url: `sqlite:${path}`, drop: () => rmSync(path, { force: true }) };
+  }
+  const name = `cairn_bench_${process.pid}_${tag}`;
+  psql(options.pgUrl, `CREATE DATABASE ${name}`);
+  pgDatabases.add(name);
+  const url = new URL(options.pgUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => dropDatabase(name) };
+}
+function dropDatabase(name) {
+  spawnSync('psql', ['-X', '-q', '-d', options.pgUrl, '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`], { stdio: 'ignore' });
+  pgDatabases.delete(name);
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+async function main() {
+  if (!existsSync(CLI)) fatal('dist/cli/main.js is missing: run `npm run build` first');
+  const loadBefore = loadavg()[0];
+  if (loadBefore > cpus().length / 2) log(`warning: load average is ${loadBefore.toFixed(1)} on ${cpus().length} cores: figures will be noisy`);
+  const work = mkdtempSync(join(tmpdir(), 'cairn-bench-verify-'));
+  const dir = join(work, 'migrations');
+  generate(dir, options.n);
+  const results = [];
+  try {
+    for (const engine of options.engines) {
+      const samples = { up: [], verify: [] };
+      for (let r = 1; r <= options.runs; r++) {
+        // Alternate which goes first, so a slow spell does not always land on the same one.
+        for (const what of r % 2 ? ['up', 'verify'] : ['verify', 'up']) {
+          const db = freshDatabase(engine, work, `${what}_${r}`);
+          try {
+            const { ms, stdout } = run(process.execPath, [CLI, '--url', db.url, '--dir', dir, what, ...(what === 'verify' ? ['--json'] : [])], `cairn ${what}`);
+            if (what === 'verify') {
+              const report = JSON.parse(stdout);
+              if (!report.ok || report.migrations.length !== options.n) throw new Error(`verify did not pass all ${options.n} migrations`);
+            }
+            samples[what].push(ms);
+            log(`  ${engine} run ${r}/${options.runs}: ${what} ${Math.round(ms)} ms`);
+          } finally {
+            db.drop();
+          }
+        }
+      }
+      const best = { up: Math.min(...samples.up), verify: Math.min(...samples.verify) };
+      results.push({ engine, upMs: best.up, verifyMs: best.verify, ratio: best.verify / best.up, median: { upMs: median(samples.up), verifyMs: median(samples.verify) }, samples });
+    }
+  } finally {
+    for (const name of [...pgDatabases]) dropDatabase(name);
+    rmSync(work, { recursive: true, force: true });
+  }
+  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', loadAverage: { before: loadBefore, after: loadavg()[0] } };
+  const cairnVersion = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+  if (options.json) return console.log(JSON.stringify({ n: options.n, runs: options.runs, machine, node: process.version, cairn: cairnVersion, results }, null, 2));
+  const s = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
+  console.log(`\nN = ${options.n} migrations (CREATE TABLE + CREATE INDEX, with down), best of ${options.runs}; ${machine.cpus} × ${machine.cpu}, node ${process.version}; load ${loadBefore.toFixed(2)} before, ${machine.loadAverage.after.toFixed(2)} after\n`);
+  console.log('| engine | cairn up | cairn verify | verify / up | target |');
+  console.log('| --- | ---: | ---: | ---: | --- |');
+  for (const r of results) console.log(`| ${r.engine} | ${s(r.upMs)} | ${s(r.verifyMs)} | ${r.ratio.toFixed(2)}× | ≤ 3× ${r.ratio <= 3 ? 'met' : 'not met'} |`);
+}
+
+process.on('SIGINT', () => undefined);
+try {
+  await main();
+} catch (error) {
+  process.stderr.write(`bench: ${error.message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { formatBytes } from '../../safety/backup.js';
+import { contextFor } from '../context.js';
+import { confirmOptions } from '../environment.js';
+
+export function registerBackups(program: Command): void {
+  program
+    .command('backups')
+    .description('list the backups made before destructive migrations (.cairn/backups)')
+    .addHelpText(
+      'after',
+      `
+\`cairn up\` saves the rows a migration can destroy (dropped tables and columns,
+rebuilt tables, deleted or updated rows) before it runs it. Each backup shows
+its migration, when it was made, the tables with their row counts before and
+after the migration, its size and its directory. Reads files only.
+
+Examples:
+  cairn backups
+  cairn backups --json`,
+    )
+    .action(async (_options: unknown, command: Command) => {
+      const { cairn, out } = contextFor(command);
+      const backups = await cairn.backups();
+      if (out.json) return out.document({ backups });
+      if (backups.length === 0) return out.line('No backups yet: `cairn up` makes one before each migration that can destroy rows.');
+      for (const backup of backups) {
+        out.line(`${backup.version}_${backup.name}  ${backup.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}  ${formatBytes(backup.bytes)}  ${backup.path}`);
+        for (const table of backup.tables) out.line(`    ${table.table}: ${table.rows} row${table.rows === 1 ? '' : 's'} saved${afterText(table.after)}`);
+      }
+      out.line(`\n${backups.length} backup${backups.length === 1 ? '' : 's'}; \`cairn restore <version>\` puts one back.`);
+    });
+}
+
+export function registerRestore(program: Command): void {
+  program
+    .command('restore')
+    .description('put the rows saved before a migration back')
+    .argument('<version>', 'the migration whose backup to restore (its newest backup)')
+    .option('--into-side-table', 'put every table\'s rows into <table>_restored_<version>, never into the table itself')
+    .option('--yes', 'restore into a protected environment without asking')
+    .addHelpText(
+      'after',
+      `
+Per table, in one transaction under the migration lock:
+  - gone:                         recreated from the saved definition, with all saved rows
+  - same columns, with a key:     the saved rows that are missing are inserted;
+                                  rows still there are left as they are now
+  - columns changed, or no key:   all saved rows go into <table>_restored_<version>,
+                                  with how to copy them back
+The history is not changed: restore puts data back, it does not undo a migration
+(\`cairn down\` does that).
+
+Examples:
+  cairn restore 0007
+  cairn restore 0007 --into-side-table
+  cairn restore 0007 --json`,
+    )
+    .action(async (version: string, options: { intoSideTable?: boolean; yes?: boolean }, command: Command) => {
+      const { cairn, out } = contextFor(command);
+      const config = await cairn.config();
+      const result = await cairn.restore(version, { intoSideTable: options.intoSideTable, ...confirmOptions(config, options.yes) });
+      if (out.json) return out.document(result);
+      out.line(`Restored ${result.path} (${result.version}_${result.name}, made ${result.createdAt}) into ${config.database.display}`);
+      for (const table of result.tables) out.line(`  ${table.message.replace(/\n/g, '\n    ')}`);
+    });
+}
+
+function afterText(after: number | null | undefined): string {
+  if (after === undefined) return ' (the migration did not complete)';
+  if (after === null) return ', table gone after the migration';
+  return `, ${after} after the migration`;
+}

@@ -1,0 +1,120 @@
+import type { ResolvedConfig } from '../config/load.js';
+import { openDriver } from '../drivers/index.js';
+import type { Migration } from '../source/migration.js';
+import { compareVersions } from '../source/version.js';
+import { CairnError, isCairnError } from './errors.js';
+import { TrackingTable, type AppliedRecord } from './tracking.js';
+
+/**
+ * The promotion gate: an environment that `follows` another (production
+ * follows qa) only takes migrations that already ran cleanly there, with the
+ * same checksum. The file that reached production is then the file qa tested.
+ */
+export interface PromotionProblem {
+  readonly version: string;
+  readonly name: string;
+  readonly file: string;
+  /** `not-applied`: no record; `failed`: recorded but not applied; `checksum`: applied from a different file. */
+  readonly reason: 'not-applied' | 'failed' | 'checksum';
+}
+
+/** Where the followed environment lives, as the messages name it. */
+export interface FollowedEnvironment {
+  readonly name: string;
+  /** Redacted database URL. */
+  readonly database: string;
+}
+
+/** Pure: which of `toApply` have not been applied with the same checksum in the followed history. */
+export function promotionProblems(toApply: readonly Migration[], followedHistory: readonly AppliedRecord[]): PromotionProblem[] {
+  return toApply.flatMap((migration): PromotionProblem[] => {
+    const record = followedHistory.find((r) => compareVersions(r.version, migration.version) === 0);
+    const problem = (reason: PromotionProblem['reason']) => [{ version: migration.version, name: migration.name, file: migration.file, reason }];
+    if (!record) return problem('not-applied');
+    if (record.state !== 'applied') return problem('failed');
+    if (record.checksum !== migration.checksum) return problem('checksum');
+    return [];
+  });
+}
+
+/** One line per problem, e.g. `0005_add_x.sql: not applied on qa (sqlite:qa.db)`. */
+export function describePromotionProblems(problems: readonly PromotionProblem[], followed: FollowedEnvironment): string[] {
+  return problems.map((p) => {
+    const file = p.file.split('/').at(-1) ?? p.file;
+    switch (p.reason) {
+      case 'not-applied':
+        return `${file}: not applied on ${followed.name} (${followed.database})`;
+      case 'failed':
+        return `${file}: failed on ${followed.name} (${followed.database}); it is recorded there but not applied`;
+      case 'checksum':
+        return `${file}: applied on ${followed.name} with a different checksum (the file changed after it ran there)`;
+    }
+  });
+}
+
+export function promotionRefusal(environment: string, problems: readonly PromotionProblem[], followed: FollowedEnvironment): CairnError {
+  const count = problems.length === 1 ? '1 migration has' : `${problems.length} migrations have`;
+  const changed = problems.some((p) => p.reason === 'checksum');
+  return new CairnError(
+    'PROMOTION',
+    `refusing to apply to ${environment}: ${count} not been applied on ${followed.name} first:\n${describePromotionProblems(problems, followed).map((line) => `  ${line}`).join('\n')}`,
+    {
+      hint: `${environment} follows ${followed.name}: apply to ${followed.name} first (\`cairn up --env ${followed.name}\`)${changed ? `; a file edited after it ran on ${followed.name} belongs in a new migration` : ''}`,
+      details: { environment, follows: followed.name, followedDatabase: followed.database, problems },
+    },
+  );
+}
+
+/**
+ * The gate as `up` runs it, under the target's lock and before the first step.
+ * A real run throws PROMOTION; a dry run only reports, as a notice.
+ */
+export async function checkPromotion(
+  config: ResolvedConfig,
+  resolveEnvironment: (name: string) => Promise<ResolvedConfig>,
+  migrations: readonly Migration[],
+  options: { readonly dryRun: boolean; readonly onNotice: (message: string) => void },
+): Promise<void> {
+  const follows = config.environmentSettings?.follows;
+  const environment = config.environment;
+  if (!follows || !environment) return;
+  const followed = await resolveEnvironment(follows);
+  if (followed.database.display === config.database.display && followed.table === config.table) {
+    throw new CairnError('CONFIG', `${environment} follows ${follows}, but both resolve to the same database (${config.database.display})`, {
+      hint: `give ${follows} its own \`database\` in ${config.configFile ?? 'cairn.config.ts'}: the gate compares ${environment} with what ran there`,
+    });
+  }
+  const problems = promotionProblems(migrations, await readFollowedHistory(followed, environment));
+  if (problems.length === 0) return;
+  const refusal = promotionRefusal(environment, problems, { name: follows, database: followed.database.display });
+  if (!options.dryRun) throw refusal;
+  options.onNotice(`a real run would refuse: ${refusal.message}
+  hint: ${refusal.hint}`);
+}
+
+/** Reads the followed environment's history without creating or locking anything. */
+export async function readFollowedHistory(followed: ResolvedConfig, environment: string): Promise<AppliedRecord[]> {
+  const name = followed.environment ?? 'the followed environment';
+  let driver;
+  try {
+    driver = await openDriver(followed.database, { create: false });
+  } catch (error) {
+    throw unreachable(name, followed, environment, error);
+  }
+  try {
+    return await new TrackingTable(driver, followed.table).read();
+  } catch (error) {
+    throw unreachable(name, followed, environment, error);
+  } finally {
+    await driver.close().catch(() => undefined);
+  }
+}
+
+function unreachable(name: string, followed: ResolvedConfig, environment: string, error: unknown): CairnError {
+  const reason = isCairnError(error) ? error.message : (error as Error).message;
+  return new CairnError('CONNECTION', `cannot read the history of ${name} (${followed.database.display}), which ${environment} follows: ${reason}`, {
+    hint: `${environment} only takes migrations that ran on ${name}: make ${name}'s database reachable from here, or check its URL in ${followed.configFile ?? 'the config'}`,
+    details: { follows: name, database: followed.database.display },
+    cause: error,
+  });
+}

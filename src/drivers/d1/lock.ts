@@ -1,0 +1,116 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CairnError } from '../../core/errors.js';
+import type { LockOptions, SqlCommand } from '../types.js';
+import { D1QueryError, isBusy, type BatchOptions, type Row } from './transport.js';
+
+/**
+ * D1 has neither advisory locks nor BEGIN IMMEDIATE, and several machines may
+ * migrate one remote database, so the lock is a row with an owner and an
+ * expiry, taken by one batch (D1 runs batches one at a time): the upsert
+ * replaces the row only when it is free or expired. The batch reads the row
+ * before and after, so we learn atomically whether we got it and whom we
+ * replaced. Times are the database's clock, so machines with skewed clocks
+ * agree on expiry. Every migration batch refreshes the row (`heartbeat`).
+ *
+ * A holder on this host whose process is gone is taken over at once, but
+ * only for a local database (whose files are on this host); for a remote one
+ * two machines can share a host name, so only expiry frees the row there.
+ */
+export const D1_LOCK_TTL_MS = 5 * 60 * 1000;
+const NOW = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
+const ISO_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+type Batch = (statements: readonly SqlCommand[], options?: BatchOptions) => Promise<Row[][]>;
+
+interface LockRow {
+  owner: string;
+  pid: number;
+  host: string;
+  acquired_at: string;
+  expires_at: number;
+  now: number;
+}
+
+export interface D1Lock {
+  /** The statement that extends the lock; the driver appends it to every batch. */
+  heartbeat(): SqlCommand;
+  release(): Promise<void>;
+}
+
+export interface D1LockOptions extends LockOptions {
+  /** True when the database's files are on this host, so a dead pid here frees the lock. */
+  readonly local: boolean;
+}
+
+export async function acquireD1Lock(batch: Batch, lockTable: string, options: D1LockOptions): Promise<D1Lock> {
+  const table = `"${lockTable.replace(/"/g, '""')}"`;
+  const token = `${options.owner} #${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const select = `SELECT owner, pid, host, acquired_at, expires_at, ${NOW} AS now FROM ${table} WHERE id = 1`;
+  const started = Date.now();
+  const deadline = started + options.timeoutMs;
+  let holder: LockRow | undefined;
+  let deadOwner: string | null = null;
+  for (let attempt = 0; ; attempt++) {
+    let results: Row[][];
+    let busy = false;
+    try {
+      results = await batch(
+        [
+          { sql: `CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, acquired_at TEXT NOT NULL, expires_at INTEGER NOT NULL)` },
+          { sql: select },
+          {
+            sql: `INSERT INTO ${table} (id, owner, pid, host, acquired_at, expires_at) VALUES (1, ?, ?, ?, ${ISO_NOW}, ${NOW} + ${D1_LOCK_TTL_MS})
+ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, pid = excluded.pid, host = excluded.host, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+WHERE ${table}.expires_at < ${NOW} OR ${table}.owner = ?`,
+            params: [token, process.pid, hostname(), deadOwner],
+          },
+          { sql: select },
+        ],
+        // Busy with another process's write means held, for now: wait in this loop, not in the transport.
+        { busyTimeoutMs: Math.max(0, Math.min(deadline - Date.now(), 1000)) },
+      );
+    } catch (error) {
+      if (!(error instanceof D1QueryError && isBusy(error.message))) throw error;
+      busy = true; // another process is writing (maybe inside its migration step): a plain read can still name the holder
+      results = [[], [], [], await batch([{ sql: select }]).then(([rows]) => rows ?? [], () => [])];
+    }
+    const [, before, , after] = results;
+    const previous = before?.[0] as LockRow | undefined;
+    holder = (after?.[0] as LockRow | undefined) ?? (busy ? holder : undefined);
+    if (holder?.owner === token) {
+      if (previous) options.onNotice?.(`took over a stale migration lock held by ${describe(previous)}: ${previous.owner === deadOwner ? `process ${previous.pid} on this host is no longer running` : `it expired at ${new Date(previous.expires_at).toISOString()}`}`);
+      return {
+        heartbeat: () => ({ sql: `UPDATE ${table} SET expires_at = ${NOW} + ${D1_LOCK_TTL_MS} WHERE id = 1 AND owner = ?`, params: [token] }),
+        release: async () => void (await batch([{ sql: `DELETE FROM ${table} WHERE id = 1 AND owner = ?`, params: [token] }])),
+      };
+    }
+    if (holder && options.local && holder.host === hostname() && !processAlive(holder.pid)) {
+      deadOwner = holder.owner; // replace exactly that holder, and only if it is still the one there
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      const waited = ((Date.now() - started) / 1000).toFixed(1);
+      throw new CairnError('LOCK_TIMEOUT', `another migration holds the lock on this database${holder ? `: ${describe(holder)}` : ''} (waited ${waited} s)`, {
+        hint: holder
+          ? `wait for it to finish, or retry with a longer --lock-timeout; if that process is gone, the lock frees itself at ${new Date(holder.expires_at).toISOString()}${options.local ? ' (at once, when it ran on this host)' : ''}`
+          : 'retry with a longer --lock-timeout',
+        details: holder ? { holder: holder.owner.replace(/ #.*$/, ''), pid: holder.pid, host: holder.host, since: holder.acquired_at } : {},
+      });
+    }
+    await sleep(Math.min(50 + attempt * 25, 250) + Math.random() * 50);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function describe(row: LockRow): string {
+  return `${row.owner.replace(/ #.*$/, '')} (pid ${row.pid} on ${row.host}, since ${row.acquired_at})`;
+}

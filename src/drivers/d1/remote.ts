@@ -1,0 +1,88 @@
+import { CairnError } from '../../core/errors.js';
+import { D1QueryError, type D1Transport, type Row } from './transport.js';
+
+/**
+ * D1 on Cloudflare over its HTTP API:
+ * `POST {base}/accounts/{account_id}/d1/database/{database_id}/query` with
+ * `{ "batch": [{ "sql", "params" }, …] }`, answered with Cloudflare's envelope
+ * `{ success, errors: [{ code, message }], messages, result: [{ results, meta, success }, …] }`.
+ * The statements of one request run as one D1 batch, so they commit together
+ * or not at all. A statement D1 rejects comes back as error code 7500 with
+ * SQLite's message; anything else (a bad token, an unknown database) is a
+ * connection problem, not a migration's.
+ *
+ * The token comes from CLOUDFLARE_API_TOKEN only. It is sent in the
+ * Authorization header and nowhere else: never printed (it is cut out of any
+ * text that could reach an error message) and never written to disk.
+ */
+export const DEFAULT_API_BASE = 'https://api.cloudflare.com/client/v4';
+const QUERY_ERROR = 7500;
+const TIMEOUT_MS = 120_000;
+
+export interface RemoteD1Location {
+  readonly accountId: string | null;
+  readonly databaseId: string;
+}
+
+export function openRemoteD1(location: RemoteD1Location, display: string, env: Readonly<Record<string, string | undefined>>): D1Transport {
+  const token = env.CLOUDFLARE_API_TOKEN?.trim();
+  if (!token) {
+    throw new CairnError('CONFIG', `CLOUDFLARE_API_TOKEN is not set: it is needed to reach ${display}`, {
+      hint: 'create an API token with the "D1 Edit" permission in the Cloudflare dashboard and export it as CLOUDFLARE_API_TOKEN (Cairn never stores it)',
+    });
+  }
+  const accountId = location.accountId ?? env.CLOUDFLARE_ACCOUNT_ID?.trim();
+  if (!accountId) {
+    throw new CairnError('CONFIG', `no Cloudflare account for ${display}`, { hint: 'write d1://<account_id>/<database_id>, or set CLOUDFLARE_ACCOUNT_ID' });
+  }
+  const base = (env.CLOUDFLARE_API_BASE_URL?.trim() || DEFAULT_API_BASE).replace(/\/+$/, '');
+  const endpoint = `${base}/accounts/${encodeURIComponent(accountId)}/d1/database/${encodeURIComponent(location.databaseId)}/query`;
+  const redact = (text: string) => text.split(token).join('***');
+
+  return {
+    async batch(statements) {
+      let response: Response;
+      try {
+        response = await fetch(endpoint, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ batch: statements.map((s) => ({ sql: s.sql, params: s.params ?? [] })) }),
+          signal: AbortSignal.timeout(TIMEOUT_MS),
+        });
+      } catch (error) {
+        const why = (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message;
+        throw new CairnError('CONNECTION', `cannot reach the D1 API at ${base}: ${redact(why)}`, {
+          hint: 'check the network; CLOUDFLARE_API_BASE_URL overrides the API address',
+          cause: error,
+        });
+      }
+      const text = await response.text();
+      let envelope: Envelope;
+      try {
+        envelope = JSON.parse(text) as Envelope;
+      } catch {
+        throw new CairnError('CONNECTION', `the D1 API at ${base} answered HTTP ${response.status} with something that is not JSON: ${redact(text.slice(0, 200))}`);
+      }
+      const errors = envelope.errors ?? [];
+      if (response.ok && envelope.success !== false && Array.isArray(envelope.result)) return envelope.result.map((r) => r.results ?? []);
+      const said = errors.map((e) => `${e.message} [code ${e.code}]`).join('; ') || `HTTP ${response.status}`;
+      if (errors.some((e) => e.code === QUERY_ERROR)) throw new D1QueryError(redact(errors.find((e) => e.code === QUERY_ERROR)!.message));
+      const auth = response.status === 401 || response.status === 403;
+      throw new CairnError('CONNECTION', `the D1 API refused the request for ${display} (HTTP ${response.status}): ${redact(said)}`, {
+        hint: auth
+          ? 'check CLOUDFLARE_API_TOKEN: it must be valid and allow "D1 Edit" on this account'
+          : response.status === 404
+            ? 'check the account id and the database id (`npx wrangler d1 list` shows them)'
+            : undefined,
+        details: { status: response.status, codes: errors.map((e) => e.code) },
+      });
+    },
+    async close() {},
+  };
+}
+
+interface Envelope {
+  success?: boolean;
+  errors?: { code: number; message: string }[];
+  result?: { results?: Row[] }[];
+}

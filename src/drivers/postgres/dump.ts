@@ -1,0 +1,356 @@
+import { compareStrings } from '../../safety/snapshot.js';
+import type { PgQueryable } from './introspect.js';
+
+/**
+ * The schema of a PostgreSQL database as SQL that recreates it on an empty
+ * one, built from the catalogs with the server's own printers
+ * (pg_get_constraintdef, pg_get_indexdef, pg_get_viewdef, pg_get_triggerdef,
+ * pg_get_functiondef, format_type), so it works on any server and in PGlite,
+ * where there is no pg_dump.
+ *
+ * Covers what the snapshot compares (drivers/postgres/introspect.ts), in an
+ * order that loads: schemas, extensions, enums, domains, composite types,
+ * functions (bodies unchecked, as pg_dump does, so they may name tables made
+ * later), sequences, tables (parents first; columns with types, collations,
+ * defaults, generated expressions and identity), primary/unique/check/
+ * exclusion constraints, views and materialized views (dependencies first),
+ * indexes, foreign keys, triggers, and sequences' OWNED BY. Within a group,
+ * objects are sorted by name: same schema ⇒ same text. No data, no owners or
+ * grants, no oids, no server version.
+ *
+ * Objects that belong to an extension are left to the extension; the tables
+ * in `exclude` (Cairn's history and lock tables) are left out with everything
+ * that hangs off them. What this cannot recreate (foreign tables) is named in
+ * a comment, so a comparison shows it rather than passing silently.
+ *
+ * Definitions are printed with search_path = public (public names bare), and
+ * the dump starts by setting the same search_path for whoever loads it.
+ */
+export async function dumpPostgres(client: PgQueryable, options: { readonly exclude: readonly string[] }): Promise<string> {
+  const excluded = new Set<string>();
+  for (const name of options.exclude) {
+    const { rows } = await client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid::text AS oid', [name]);
+    if (rows[0]?.oid) excluded.add(rows[0].oid);
+  }
+  const { rows: saved } = await client.query<{ path: string }>("SELECT current_setting('search_path') AS path");
+  await client.query("SELECT set_config('search_path', 'public', false)");
+  try {
+    return render(await read(client, excluded));
+  } finally {
+    await client.query("SELECT set_config('search_path', $1, false)", [saved[0]?.path ?? '"$user", public']).catch(() => undefined);
+  }
+}
+
+const memberOfExtension = (catalog: string, oid: string) =>
+  `EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '${catalog}'::regclass AND e.objid = ${oid} AND e.deptype = 'e')`;
+const userSchema = (column: string) => `(${column} <> 'information_schema' AND ${column} !~ '^pg_')`;
+
+/** Statements in groups, in load order; each group's items are sorted by their key. */
+type Group = { key: string; sql: string }[];
+
+function render(groups: readonly Group[]): string {
+  const statements = groups.flatMap((group) => [...group].sort((a, b) => compareStrings(a.key, b.key)).map((item) => item.sql));
+  return `${statements.join('\n\n')}\n`;
+}
+
+const semicolon = (sql: string) => `${sql.trim().replace(/;$/, '').trimEnd()};`;
+
+async function read(client: PgQueryable, excluded: ReadonlySet<string>): Promise<Group[]> {
+  const query = async <Row extends object>(sql: string, params: unknown[] = []) => (await client.query<Row>(sql, params)).rows as Row[];
+  const version = Number((await query<{ v: string }>("SELECT current_setting('server_version_num') AS v"))[0]?.v ?? 0);
+
+  const preamble: Group = [
+    { key: '1', sql: 'SET check_function_bodies = false;' },
+    { key: '2', sql: 'SET search_path = public;' },
+  ];
+
+  const schemas: Group = (
+    await query<{ name: string; q: string }>(
+      `SELECT n.nspname AS name, quote_ident(n.nspname) AS q FROM pg_namespace n
+        WHERE ${userSchema('n.nspname')} AND n.nspname <> 'public' AND NOT ${memberOfExtension('pg_namespace', 'n.oid')}`,
+    )
+  ).map((row) => ({ key: row.name, sql: `CREATE SCHEMA ${row.q};` }));
+
+  // plpgsql is in every database already.
+  const extensions: Group = (
+    await query<{ name: string; q: string; schema: string }>(
+      `SELECT e.extname AS name, quote_ident(e.extname) AS q, quote_ident(n.nspname) AS schema
+         FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql'`,
+    )
+  ).map((row) => ({ key: row.name, sql: `CREATE EXTENSION IF NOT EXISTS ${row.q} WITH SCHEMA ${row.schema};` }));
+
+  const typeFilter = `${userSchema('n.nspname')} AND NOT ${memberOfExtension('pg_type', 't.oid')}`;
+  const enums: Group = (
+    await query<{ key: string; name: string; labels: string }>(
+      `SELECT n.nspname || '.' || t.typname AS key, format('%I.%I', n.nspname, t.typname) AS name,
+              (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) AS labels
+         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'e' AND ${typeFilter}`,
+    )
+  ).map((row) => ({ key: row.key, sql: `CREATE TYPE ${row.name} AS ENUM (${row.labels ?? ''});` }));
+
+  const domains: Group = (
+    await query<{ key: string; name: string; base: string; collation: string | null; notNull: boolean; def: string | null; constraints: string[]; hasNotNullConstraint: boolean }>(
+      `SELECT n.nspname || '.' || t.typname AS key, format('%I.%I', n.nspname, t.typname) AS name, format_type(t.typbasetype, t.typtypmod) AS base,
+              CASE WHEN t.typcollation <> 0 AND t.typcollation <> (SELECT b.typcollation FROM pg_type b WHERE b.oid = t.typbasetype) THEN
+                (SELECT format('%I.%I', cn.nspname, co.collname) FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = t.typcollation)
+              END AS collation,
+              t.typnotnull AS "notNull", t.typdefault AS def,
+              ARRAY(SELECT 'CONSTRAINT ' || quote_ident(k.conname) || ' ' || pg_get_constraintdef(k.oid) FROM pg_constraint k WHERE k.contypid = t.oid ORDER BY k.conname)::text[] AS constraints,
+              EXISTS (SELECT 1 FROM pg_constraint k WHERE k.contypid = t.oid AND k.contype = 'n') AS "hasNotNullConstraint"
+         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'd' AND ${typeFilter}`,
+    )
+  ).map((row) => {
+    const parts = [`CREATE DOMAIN ${row.name} AS ${row.base}`];
+    if (row.collation) parts.push(`COLLATE ${row.collation}`);
+    if (row.def !== null) parts.push(`DEFAULT ${row.def}`);
+    if (row.notNull && !row.hasNotNullConstraint) parts.push('NOT NULL');
+    parts.push(...row.constraints);
+    return { key: row.key, sql: `${parts.join(' ')};` };
+  });
+
+  const composites: Group = (
+    await query<{ key: string; name: string; attributes: string }>(
+      `SELECT n.nspname || '.' || t.typname AS key, format('%I.%I', n.nspname, t.typname) AS name,
+              (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) FROM pg_attribute a
+                WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) AS attributes
+         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_class c ON c.oid = t.typrelid
+        WHERE t.typtype = 'c' AND c.relkind = 'c' AND ${typeFilter}`,
+    )
+  ).map((row) => ({ key: row.key, sql: `CREATE TYPE ${row.name} AS (${row.attributes ?? ''});` }));
+
+  const functions: Group = (
+    await query<{ key: string; def: string }>(
+      `SELECT n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS key, pg_get_functiondef(p.oid) AS def
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE p.prokind IN ('f', 'p') AND ${userSchema('n.nspname')} AND NOT ${memberOfExtension('pg_proc', 'p.oid')}`,
+    )
+  ).map((row) => ({ key: row.key, sql: semicolon(row.def) }));
+
+  // Relations.
+  const relations = (
+    await query<{
+      oid: string;
+      key: string;
+      name: string;
+      kind: string;
+      persistence: string;
+      partition: boolean;
+      partkey: string | null;
+      bound: string | null;
+      options: string | null;
+      rls: boolean;
+      forcedRls: boolean;
+      viewdef: string | null;
+    }>(
+      `SELECT c.oid::text AS oid, n.nspname || '.' || c.relname AS key, format('%I.%I', n.nspname, c.relname) AS name, c.relkind AS kind,
+              c.relpersistence AS persistence, c.relispartition AS partition,
+              CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
+              CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS bound,
+              array_to_string(c.reloptions, ', ') AS options, c.relrowsecurity AS rls, c.relforcerowsecurity AS "forcedRls",
+              CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS viewdef
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ${userSchema('n.nspname')} AND NOT ${memberOfExtension('pg_class', 'c.oid')}`,
+    )
+  ).filter((relation) => !excluded.has(relation.oid));
+  const byOid = new Map(relations.map((relation) => [relation.oid, relation]));
+  const oids = relations.map((relation) => relation.oid);
+  const tableOids = relations.filter((relation) => relation.kind === 'r' || relation.kind === 'p').map((relation) => relation.oid);
+
+  const parents = await query<{ child: string; parent: string }>(
+    `SELECT i.inhrelid::text AS child, i.inhparent::text AS parent FROM pg_inherits i WHERE i.inhrelid = ANY($1::oid[]) ORDER BY i.inhrelid, i.inhseqno`,
+    [oids],
+  );
+  const parentsOf = (oid: string) => parents.filter((row) => row.child === oid).map((row) => row.parent);
+
+  const columns = await query<{
+    table: string;
+    name: string;
+    type: string;
+    collation: string | null;
+    notNull: boolean;
+    identity: string;
+    generated: string;
+    def: string | null;
+    local: boolean;
+    sequence: string | null;
+    seqOptions: string | null;
+  }>(
+    `SELECT a.attrelid::text AS "table", quote_ident(a.attname) AS name, format_type(a.atttypid, a.atttypmod) AS type,
+            CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0 THEN
+              (SELECT CASE WHEN cn.nspname = 'pg_catalog' THEN quote_ident(co.collname) ELSE format('%I.%I', cn.nspname, co.collname) END
+                 FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation)
+            END AS collation,
+            a.attnotnull AS "notNull", a.attidentity AS identity, a.attgenerated AS generated, pg_get_expr(d.adbin, d.adrelid) AS def,
+            a.attislocal AS local,
+            CASE WHEN a.attidentity <> '' THEN (SELECT format('%I.%I', sn.nspname, sc.relname) FROM pg_class sc JOIN pg_namespace sn ON sn.oid = sc.relnamespace
+                                                 WHERE sc.oid = pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname)::regclass) END AS sequence,
+            CASE WHEN a.attidentity <> '' THEN (SELECT format('START WITH %s INCREMENT BY %s MINVALUE %s MAXVALUE %s CACHE %s%s', s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache,
+                                                              CASE WHEN s.seqcycle THEN ' CYCLE' ELSE '' END)
+                                                 FROM pg_sequence s WHERE s.seqrelid = pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname)::regclass) END AS "seqOptions"
+       FROM pg_attribute a
+       JOIN pg_class c ON c.oid = a.attrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_type t ON t.oid = a.atttypid
+       LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attrelid, a.attnum`,
+    [tableOids],
+  );
+
+  const tables: Group = [];
+  const unsupported: Group = [];
+  for (const relation of sortParentsFirst(relations.filter((r) => r.kind === 'r' || r.kind === 'p' || r.kind === 'f'), parentsOf)) {
+    if (relation.kind === 'f') {
+      unsupported.push({ key: relation.key, sql: `-- cairn: foreign table ${relation.name} is not dumped (create its server and table by hand)` });
+      continue;
+    }
+    const inherited = parentsOf(relation.oid).map((oid) => byOid.get(oid)?.name ?? '?');
+    let sql = `CREATE ${relation.persistence === 'u' ? 'UNLOGGED ' : ''}TABLE ${relation.name}`;
+    if (relation.partition) {
+      sql += ` PARTITION OF ${inherited[0] ?? '?'} ${relation.bound ?? ''}`.trimEnd();
+    } else {
+      const lines = columns.filter((column) => column.table === relation.oid && column.local).map((column) => `  ${columnDefinition(column)}`);
+      sql += lines.length > 0 ? ` (\n${lines.join(',\n')}\n)` : ' ()';
+      if (inherited.length > 0) sql += ` INHERITS (${inherited.join(', ')})`;
+    }
+    if (relation.partkey) sql += ` PARTITION BY ${relation.partkey}`;
+    if (relation.options) sql += ` WITH (${relation.options})`;
+    const statements = [`${sql};`];
+    // A default set on a child (or partition) for a column it inherits.
+    for (const column of columns.filter((c) => c.table === relation.oid && !c.local)) {
+      if (column.def !== null && column.generated === '') statements.push(`ALTER TABLE ONLY ${relation.name} ALTER COLUMN ${column.name} SET DEFAULT ${column.def};`);
+    }
+    if (relation.rls) statements.push(`ALTER TABLE ${relation.name} ENABLE ROW LEVEL SECURITY;`);
+    if (relation.forcedRls) statements.push(`ALTER TABLE ${relation.name} FORCE ROW LEVEL SECURITY;`);
+    tables.push({ key: `${String(tables.length).padStart(6, '0')}`, sql: statements.join('\n') });
+  }
+
+  // Constraints, except those a table inherits (its parent's statement makes them).
+  const constraints = await query<{ key: string; table: string; name: string; type: string; def: string }>(
+    `SELECT n.nspname || '.' || c.relname || ' ' || k.conname AS key, format('%I.%I', n.nspname, c.relname) AS "table", quote_ident(k.conname) AS name,
+            k.contype AS type, pg_get_constraintdef(k.oid) AS def
+       FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE k.conrelid = ANY($1::oid[]) AND k.contype IN ('p', 'u', 'f', 'c', 'x') AND k.conislocal AND k.conparentid = 0`,
+    [tableOids],
+  );
+  const addConstraint = (row: (typeof constraints)[number]) => ({ key: row.key, sql: `ALTER TABLE ${row.table} ADD CONSTRAINT ${row.name} ${row.def};` });
+  const keys: Group = constraints.filter((row) => row.type !== 'f').map(addConstraint);
+  const foreignKeys: Group = constraints.filter((row) => row.type === 'f').map(addConstraint);
+
+  // Views, each after the views it reads from.
+  const viewDependencies = await query<{ view: string; uses: string }>(
+    `SELECT DISTINCT r.ev_class::text AS view, d.refobjid::text AS uses
+       FROM pg_rewrite r JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass
+      WHERE r.ev_class = ANY($1::oid[]) AND d.refobjid <> r.ev_class`,
+    [oids],
+  );
+  const views: Group = [];
+  const viewList = relations.filter((relation) => relation.kind === 'v' || relation.kind === 'm');
+  const usesOf = (oid: string) => viewDependencies.filter((row) => row.view === oid).map((row) => row.uses);
+  for (const view of sortParentsFirst(viewList, usesOf)) {
+    const options = view.options ? ` WITH (${view.options})` : '';
+    const body = (view.viewdef ?? '').trim().replace(/;$/, '');
+    views.push({
+      key: `${String(views.length).padStart(6, '0')}`,
+      sql: view.kind === 'v' ? `CREATE VIEW ${view.name}${options} AS\n${body};` : `CREATE MATERIALIZED VIEW ${view.name}${options} AS\n${body}\nWITH NO DATA;`,
+    });
+  }
+
+  const indexes: Group = (
+    await query<{ key: string; def: string }>(
+      `SELECT n.nspname || '.' || c.relname AS key, pg_get_indexdef(i.indexrelid) AS def
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE i.indrelid = ANY($1::oid[]) AND NOT c.relispartition
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x'))`,
+      [oids],
+    )
+  ).map((row) => ({ key: row.key, sql: `${row.def};` }));
+
+  const triggers: Group = (
+    await query<{ key: string; table: string; name: string; def: string; enabled: string }>(
+      `SELECT n.nspname || '.' || c.relname || ' ' || t.tgname AS key, format('%I.%I', n.nspname, c.relname) AS "table", quote_ident(t.tgname) AS name,
+              pg_get_triggerdef(t.oid) AS def, t.tgenabled AS enabled
+         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE t.tgrelid = ANY($1::oid[]) AND NOT t.tgisinternal${version >= 130000 ? ' AND t.tgparentid = 0' : ''}`,
+      [oids],
+    )
+  ).map((row) => {
+    const state = { D: 'DISABLE', R: 'ENABLE REPLICA', A: 'ENABLE ALWAYS' }[row.enabled];
+    return { key: row.key, sql: `${row.def};${state ? `\nALTER TABLE ${row.table} ${state} TRIGGER ${row.name};` : ''}` };
+  });
+
+  // Sequences: made before the tables whose defaults call nextval() on them; identity
+  // sequences come with their column. OWNED BY (serial) once the tables exist.
+  const sequences = await query<{ key: string; name: string; type: string; options: string; owner: string | null; ownedBy: string | null; dependency: string | null }>(
+    `SELECT n.nspname || '.' || c.relname AS key, format('%I.%I', n.nspname, c.relname) AS name, format_type(s.seqtypid, NULL) AS type,
+            format('START WITH %s INCREMENT BY %s MINVALUE %s MAXVALUE %s CACHE %s%s', s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache,
+                   CASE WHEN s.seqcycle THEN ' CYCLE' ELSE '' END) AS options,
+            d.refobjid::text AS owner, d.deptype::text AS dependency,
+            CASE WHEN d.refobjid IS NOT NULL THEN format('%I.%I.%I', rn.nspname, rc.relname, a.attname) END AS "ownedBy"
+       FROM pg_sequence s
+       JOIN pg_class c ON c.oid = s.seqrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+       LEFT JOIN pg_class rc ON rc.oid = d.refobjid
+       LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+       LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+      WHERE ${userSchema('n.nspname')} AND NOT ${memberOfExtension('pg_class', 'c.oid')}`,
+  );
+  const standalone = sequences.filter((row) => row.dependency !== 'i' && !(row.owner !== null && excluded.has(row.owner)));
+  const sequenceGroup: Group = standalone.map((row) => ({ key: row.key, sql: `CREATE SEQUENCE ${row.name} AS ${row.type} ${row.options};` }));
+  const ownedBy: Group = standalone
+    .filter((row) => row.ownedBy !== null)
+    .map((row) => ({ key: row.key, sql: `ALTER SEQUENCE ${row.name} OWNED BY ${row.ownedBy};` }));
+
+  return [preamble, schemas, extensions, enums, domains, composites, functions, sequenceGroup, tables, unsupported, keys, views, indexes, foreignKeys, triggers, ownedBy];
+}
+
+function columnDefinition(column: {
+  name: string;
+  type: string;
+  collation: string | null;
+  notNull: boolean;
+  identity: string;
+  generated: string;
+  def: string | null;
+  sequence: string | null;
+  seqOptions: string | null;
+}): string {
+  const parts = [column.name, column.type];
+  if (column.collation) parts.push(`COLLATE ${column.collation}`);
+  if (column.generated === 's') parts.push(`GENERATED ALWAYS AS (${column.def ?? ''}) STORED`);
+  else if (column.def !== null) parts.push(`DEFAULT ${column.def}`);
+  if (column.notNull) parts.push('NOT NULL');
+  if (column.identity === 'a' || column.identity === 'd') {
+    const options = [column.sequence ? `SEQUENCE NAME ${column.sequence}` : '', column.seqOptions ?? ''].filter(Boolean).join(' ');
+    parts.push(`GENERATED ${column.identity === 'a' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY${options ? ` (${options})` : ''}`);
+  }
+  return parts.join(' ');
+}
+
+/**
+ * `items` sorted by key, except that each comes after the items it depends on
+ * (a partition after its parent, a view after the views it reads). Depth-first
+ * over the sorted list, so the order is the same every time.
+ */
+function sortParentsFirst<T extends { oid: string; key: string }>(items: readonly T[], dependsOn: (oid: string) => readonly string[]): T[] {
+  const inSet = new Map(items.map((item) => [item.oid, item]));
+  const sorted = [...items].sort((a, b) => compareStrings(a.key, b.key));
+  const done = new Set<string>();
+  const visiting = new Set<string>();
+  const out: T[] = [];
+  const visit = (item: T) => {
+    if (done.has(item.oid) || visiting.has(item.oid)) return;
+    visiting.add(item.oid);
+    const dependencies = dependsOn(item.oid)
+      .map((oid) => inSet.get(oid))
+      .filter((dependency): dependency is T => dependency !== undefined)
+      .sort((a, b) => compareStrings(a.key, b.key));
+    for (const dependency of dependencies) visit(dependency);
+    visiting.delete(item.oid);
+    done.add(item.oid);
+    out.push(item);
+  };
+  for (const item of sorted) visit(item);
+  return out;
+}

@@ -1,0 +1,114 @@
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import type { BackupColumn, BackupSupport, SavedTable, TableShape } from '../types.js';
+
+/**
+ * Backups as one SQLite database file per backup (`data.sqlite`), one table
+ * per saved table. The copies declare no column types, so SQLite applies no
+ * type affinity and every value keeps its exact storage class (an integer
+ * stays an integer, '007' stays text, a blob stays a blob). The original
+ * CREATE TABLE and CREATE INDEX text is kept to recreate a dropped table;
+ * the declared types to build a side table with the same affinities.
+ */
+export const SQLITE_BACKUP_FORMAT = 'sqlite-database';
+const DATA_FILE = 'data.sqlite';
+const SCHEMA = 'cairn_backup';
+
+const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+export function sqliteBackup(db: Database.Database): BackupSupport {
+  return {
+    format: SQLITE_BACKUP_FORMAT,
+
+    async describe(table) {
+      return exists(db, table) ? shapeOf(db, table) : null;
+    },
+
+    async count(table) {
+      return exists(db, table) ? Number((db.prepare(`SELECT count(*) AS n FROM main.${q(table)}`).get() as { n: number }).n) : null;
+    },
+
+    async save(tables, dir) {
+      return withAttached(db, join(dir, DATA_FILE), () =>
+        tables.map((table) => {
+          const shape = shapeOf(db, table);
+          const columns = shape.columns.map((c) => q(c.name)).join(', ');
+          db.exec(`CREATE TABLE ${SCHEMA}.${q(table)} (${columns})`);
+          const { changes } = db.prepare(`INSERT INTO ${SCHEMA}.${q(table)} (${columns}) SELECT ${columns} FROM main.${q(table)}`).run();
+          return { table, rows: changes, ...shape, definition: definitionOf(db, table), file: DATA_FILE } satisfies SavedTable;
+        }),
+      );
+    },
+
+    async restore(dir, requests) {
+      return withAttached(db, join(dir, DATA_FILE), () =>
+        requests.map(({ saved, action }) => {
+          const columns = saved.columns.map((c) => q(c.name)).join(', ');
+          let target = saved.table;
+          let conflict = '';
+          if (action.kind === 'recreate') for (const statement of saved.definition) db.exec(statement);
+          else if (action.kind === 'side-table') {
+            target = action.into;
+            db.exec(`CREATE TABLE main.${q(target)} (${saved.columns.map((c) => `${q(c.name)}${c.type ? ` ${c.type}` : ''}`).join(', ')})`);
+          } else conflict = ' WHERE true ON CONFLICT DO NOTHING'; // (WHERE true: SQLite's parser needs it before ON CONFLICT after a SELECT)
+          return db.prepare(`INSERT INTO main.${q(target)} (${columns}) SELECT ${columns} FROM ${SCHEMA}.${q(saved.table)}${conflict}`).run().changes;
+        }),
+      );
+    },
+  };
+}
+
+/** Attaches the backup file, runs `work` in one write transaction, detaches again (ATTACH cannot run inside a transaction). */
+function withAttached<T>(db: Database.Database, path: string, work: () => T): T {
+  db.prepare(`ATTACH DATABASE ? AS ${SCHEMA}`).run(path);
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
+  } finally {
+    db.exec(`DETACH DATABASE ${SCHEMA}`);
+  }
+}
+
+function exists(db: Database.Database, table: string): boolean {
+  return db.prepare("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
+}
+
+interface ColumnInfo {
+  name: string;
+  type: string;
+  pk: number;
+  hidden: number;
+}
+
+/** Stored columns only (hidden 0): generated columns are computed again from the definition. */
+function shapeOf(db: Database.Database, table: string): TableShape {
+  const info = db.prepare('SELECT name, type, pk, hidden FROM pragma_table_xinfo(?)').all(table) as ColumnInfo[];
+  const columns: BackupColumn[] = info.filter((c) => c.hidden === 0).map((c) => ({ name: c.name, type: c.type }));
+  const primary = info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name);
+  return { columns, key: primary.length > 0 ? primary : uniqueKey(db, table) };
+}
+
+/** The columns of the first unique index on plain columns (no expressions, not partial). */
+function uniqueKey(db: Database.Database, table: string): string[] {
+  const indexes = db.prepare('SELECT name FROM pragma_index_list(?) WHERE "unique" = 1 AND partial = 0 ORDER BY seq').all(table) as { name: string }[];
+  for (const { name } of indexes) {
+    const parts = db.prepare('SELECT cid, name FROM pragma_index_info(?) ORDER BY seqno').all(name) as { cid: number; name: string | null }[];
+    if (parts.every((p) => p.cid >= 0 && p.name)) return parts.map((p) => p.name!);
+  }
+  return [];
+}
+
+/** CREATE TABLE, then its explicit indexes and triggers, as SQLite stored them. */
+function definitionOf(db: Database.Database, table: string): string[] {
+  const rows = db
+    .prepare("SELECT sql FROM main.sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL AND type IN ('table', 'index', 'trigger') ORDER BY type = 'table' DESC, type = 'index' DESC, rowid")
+    .all(table) as { sql: string }[];
+  return rows.map((r) => r.sql);
+}

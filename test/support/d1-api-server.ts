@@ -1,0 +1,110 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Miniflare } from 'miniflare';
+import { tempDir } from './databases.js';
+
+/**
+ * A stand-in for Cloudflare's D1 HTTP API, for tests: the real API cannot be
+ * reached from here. It answers `POST /client/v4/accounts/{account_id}/d1/database/{database_id}/query`
+ * the way Cloudflare does (the `{ success, errors, messages, result }`
+ * envelope; a rejected statement as HTTP 400 with error code 7500 and
+ * SQLite's message; a bad token as HTTP 403, code 10000; an unknown database
+ * as HTTP 404, code 7404) and executes on a real local D1: miniflare's D1
+ * binding, as `wrangler d1 execute --local` uses it. A request's statements
+ * run as one D1 batch, all or nothing, as D1 runs them.
+ *
+ * Accepts `{ "sql", "params" }` (one statement) and `{ "batch": [{ "sql", "params" }] }`.
+ */
+export interface D1ApiServer {
+  /** What CLOUDFLARE_API_BASE_URL must be: `http://127.0.0.1:<port>/client/v4`. */
+  readonly base: string;
+  readonly accountId: string;
+  readonly databaseId: string;
+  /** Runs SQL on the database directly (not through the API) and returns its rows. */
+  query<Row = Record<string, unknown>>(sql: string): Promise<Row[]>;
+  /** How many /query requests arrived (including refused ones). */
+  readonly requests: () => number;
+  close(): Promise<void>;
+}
+
+interface D1Binding {
+  prepare(sql: string): { bind(...values: unknown[]): unknown };
+  batch(statements: unknown[]): Promise<{ results?: unknown[]; meta?: Record<string, unknown> }[]>;
+}
+
+export async function startD1ApiServer(options: { readonly token: string; readonly accountId?: string; readonly databaseId?: string }): Promise<D1ApiServer> {
+  const accountId = options.accountId ?? '0123456789abcdef0123456789abcdef';
+  const databaseId = options.databaseId ?? 'c0ffee00-d1d1-4d1d-8d1d-000000000001';
+  const mf = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response("") } }', d1Databases: { DB: databaseId }, d1Persist: tempDir('cairn-d1-api-') });
+  const db = (await mf.getD1Database('DB')) as unknown as D1Binding;
+  let requests = 0;
+
+  const run = async (statements: readonly { sql: string; params?: unknown[] }[]) => db.batch(statements.map((s) => db.prepare(s.sql).bind(...(s.params ?? []))));
+
+  const handle = async (request: IncomingMessage, response: ServerResponse) => {
+    const reply = (status: number, body: Record<string, unknown>) => {
+      response.writeHead(status, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ result: null, success: status < 400, errors: [], messages: [], ...body }));
+    };
+    const match = /^\/client\/v4\/accounts\/([^/]+)\/d1\/database\/([^/]+)\/query$/.exec(request.url ?? '');
+    if (request.method !== 'POST' || !match) return reply(404, { errors: [{ code: 7003, message: 'No route for that URI' }] });
+    requests++;
+    const authorization = request.headers.authorization;
+    if (!authorization) return reply(400, { errors: [{ code: 6003, message: 'Invalid request headers' }] });
+    if (authorization !== `Bearer ${options.token}`) return reply(403, { errors: [{ code: 10000, message: 'Authentication error' }] });
+    if (decodeURIComponent(match[1]!) !== accountId || decodeURIComponent(match[2]!) !== databaseId) {
+      return reply(404, { errors: [{ code: 7404, message: `The database ${decodeURIComponent(match[2]!)} could not be found.` }] });
+    }
+    let body: { sql?: string; params?: unknown[]; batch?: { sql: string; params?: unknown[] }[] };
+    try {
+      body = JSON.parse(await readBody(request)) as typeof body;
+    } catch {
+      return reply(400, { errors: [{ code: 7400, message: 'The request is malformed: body is not JSON' }] });
+    }
+    const statements = body.batch ?? (body.sql !== undefined ? [{ sql: body.sql, params: body.params ?? [] }] : []);
+    if (statements.length === 0) return reply(400, { errors: [{ code: 7400, message: 'The request is malformed: no sql and no batch' }] });
+    const started = performance.now();
+    try {
+      const results = await run(statements);
+      const duration = performance.now() - started;
+      return reply(200, { result: results.map((r) => ({ results: r.results ?? [], success: true, meta: { ...r.meta, duration } })) });
+    } catch (error) {
+      // D1's binding says "D1_ERROR: <sqlite message>"; the API gives the SQLite message (its `cause`) with code 7500.
+      const cause = (error as { cause?: { message?: string } }).cause;
+      return reply(400, { errors: [{ code: 7500, message: cause?.message ?? (error as Error).message }] });
+    }
+  };
+
+  const server: Server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      response.writeHead(500, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ result: null, success: false, errors: [{ code: 7500, message: String(error) }], messages: [] }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    base: `http://127.0.0.1:${port}/client/v4`,
+    accountId,
+    databaseId,
+    async query<Row>(sql: string) {
+      return ((await run([{ sql }]))[0]?.results ?? []) as Row[];
+    },
+    requests: () => requests,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await mf.dispose();
+    },
+  };
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    request.setEncoding('utf8');
+    request.on('data', (chunk: string) => (text += chunk));
+    request.on('end', () => resolve(text));
+    request.on('error', reject);
+  });
+}
