@@ -18,6 +18,8 @@ if (!existsSync(cli)) {
 }
 mkdirSync(join(root, '.cairn'), { recursive: true });
 for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(join(root, `${database}${suffix}`), { force: true });
+// Backups of earlier demo runs' databases would pile up in the listing below.
+rmSync(join(root, '.cairn', 'backups'), { recursive: true, force: true });
 
 const bold = (text) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
 const dim = (text) => (process.stdout.isTTY ? `\x1b[2m${text}\x1b[0m` : text);
@@ -31,11 +33,13 @@ const steps = [
   ['Preview the first two migrations: the plan and its SQL, nothing applied', ['up', '--dry-run', '--to', '0002']],
   ['Lint what is pending, then apply it all, each migration in its own transaction', ['up']],
   ['All applied, with checksums recorded', ['status']],
+  ['The rows saved before 0007 rewrote posts (cairn restore 0007 would put them back)', ['backups']],
   ['Roll back the newest migration with its down section', ['down', '--steps', '1']],
   ['One pending again', ['status']],
   ['Re-apply it', ['up']],
   ['Check file names, markers and checksums (what CI would run)', ['validate']],
   ['Prove each down undoes its up, in a scratch database Cairn makes and drops', ['verify']],
+  ['The schema as SQL, sorted and diff-friendly (commit it as schema.sql; verify then checks it)', ['dump', '--output', '-']],
 ];
 
 console.log(bold(`Cairn demo: ${steps.length} steps on ${database}, migrations from examples/migrations`));

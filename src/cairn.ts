@@ -55,8 +55,13 @@ export function createCairn(options: CairnOptions = {}) {
   const dumpAfter = async (result: RunResult) => {
     const config = await resolved();
     if (!config.dumpAfterUp || result.dryRun || !result.success) return;
-    const written = await read((session) => dumpToFile(session, config.schemaFile));
-    onEvent({ type: 'notice', message: `wrote ${written.file} (schema as of ${written.asOf ?? 'none'})` });
+    // The migrations are applied by now: a dump that cannot be written is worth a notice, not a failed run.
+    try {
+      const written = await read((session) => dumpToFile(session, config.schemaFile));
+      onEvent({ type: 'notice', message: `wrote ${written.file} (schema as of ${written.asOf ?? 'none'})` });
+    } catch (error) {
+      onEvent({ type: 'notice', message: `could not rewrite ${config.schemaFile} (dumpAfterUp): ${(error as Error).message}; run \`cairn dump\`` });
+    }
   };
 
   return {

@@ -188,6 +188,19 @@ ALTER TABLE items_new RENAME TO items;`;
     expect(await db.query('SELECT count(*) AS n FROM items')).toEqual([{ n: kind === 'postgres' ? '5' : 5 }]);
   });
 
+  it('a backup that fails after earlier migrations of the same run applied says they stay applied', async () => {
+    const db = current();
+    const p = await project(db, kind, 'DROP TABLE items;');
+    writeMigrations(p.root, { '0002_change_items.sql': 'CREATE TABLE tags (id INTEGER PRIMARY KEY);\n', '0003_drop_items.sql': migration('DROP TABLE items;') });
+    mkdirSync(join(p.root, '.cairn'));
+    writeFileSync(join(p.root, '.cairn', 'backups'), 'not a directory');
+    const error = (await p.cairn().up().catch((e: unknown) => e)) as CairnError;
+    expect(error.code).toBe('BACKUP');
+    expect(error.message).toMatch(/nothing of 0003_drop_items was applied\nThe 1 migration applied earlier in this run stays applied: 0002_change_items$/);
+    expect(error.details.applied).toEqual(['0002_change_items']);
+    expect(await db.query("SELECT version FROM cairn_migrations ORDER BY version")).toEqual([{ version: '0001' }, { version: '0002' }]);
+  });
+
   it('does not back up on --dry-run, or for an additive migration', async () => {
     const db = current();
     const p = await project(db, kind, 'DELETE FROM items;');

@@ -72,6 +72,18 @@ function runOnTerminal(args: readonly string[], cwd: string, answer: string): { 
 }
 
 describe('promotion gate: production follows qa', () => {
+  it('counts what wrangler applied on qa (its d1_migrations rows) as applied there', () => {
+    const root = project({ protected: false });
+    const qa = new Database(join(root, 'qa.db'));
+    qa.exec("CREATE TABLE d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL); INSERT INTO d1_migrations (name) VALUES ('0001_create_users.sql')");
+    qa.close();
+    const up = runCli(['up', '--env', 'production', '--to', '0001'], { cwd: root });
+    expect(up.stderr).not.toContain('refusing');
+    expect(up.status).toBe(0);
+    expect(appliedIn(join(root, 'production.db'))).toEqual(['0001']);
+    expect(runCli(['up', '--env', 'production'], { cwd: root }).stderr).toContain('0002_add_phone_to_users.sql: not applied on qa');
+  });
+
   it('refuses what has not run on qa, names it and where, and applies once qa has it', () => {
     const root = project({ protected: false });
     const refused = runCli(['up', '--env', 'production'], { cwd: root });

@@ -162,6 +162,30 @@ describe('adopting a database that has a d1_migrations table (plain SQLite file)
   });
 });
 
+describe('a database Cairn migrated before wrangler\'s table was there', () => {
+  it('gets a d1_migrations row for each applied migration once the table exists, so wrangler would not run them again', () => {
+    const root = tempDir();
+    writeMigrations(root, { '0001_create_users.sql': USERS, '0002_create_posts.sql': POSTS, '0003_create_tags.sql': TAGS });
+    const url = ['--url', 'sqlite:app.db'];
+    expect(cairn(root, ['up', '--to', '0002', ...url]).status).toBe(0);
+    const db = join(root, 'app.db');
+    const sqlite = new Database(db);
+    sqlite.exec(createWranglerTableSql('d1_migrations'));
+    sqlite.close();
+
+    const up = cairn(root, ['up', ...url]);
+    expect(up.status).toBe(0);
+    expect(up.stderr).toContain('notice: recorded 2 migrations applied by Cairn in d1_migrations, so wrangler will not run them again');
+    const names = new Database(db, { readonly: true });
+    try {
+      expect(names.prepare('SELECT name FROM d1_migrations ORDER BY id').all()).toEqual([{ name: '0001_create_users.sql' }, { name: '0002_create_posts.sql' }, { name: '0003_create_tags.sql' }]);
+    } finally {
+      names.close();
+    }
+    expect(cairn(root, ['up', ...url]).stderr).not.toContain('recorded');
+  });
+});
+
 describeEachDatabase('wrangler\'s table in the same atomic unit as each step', (current, kind) => {
   it('a failing step leaves no row in either table; a no-transaction step writes its row when it completes', async () => {
     const db = current();

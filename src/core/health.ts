@@ -30,7 +30,8 @@ export interface HealthReport {
  * throws; a failure is a report, and the caller decides what it means.
  */
 export async function checkHealth(check: HealthCheck): Promise<HealthReport> {
-  const url = redactUrl(check.url);
+  // A query string can carry a token (`?key=…`): shown as `?…`, like a password.
+  const url = redactUrl(check.url).replace(/\?.*$/, '?…');
   const { target, headers } = withoutCredentials(check.url);
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);

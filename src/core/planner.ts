@@ -1,5 +1,5 @@
 import type { Migration, Section } from '../source/migration.js';
-import { compareVersions } from '../source/version.js';
+import { canonicalVersion, compareVersions } from '../source/version.js';
 import { CairnError } from './errors.js';
 import type { AppliedRecord } from './tracking.js';
 
@@ -22,8 +22,8 @@ export interface MigrationStatus {
 }
 
 export function reconcile(available: readonly Migration[], applied: readonly AppliedRecord[]): MigrationStatus[] {
-  const byVersion = new Map(available.map((m) => [canonical(m.version), m]));
-  const records = new Map(applied.map((r) => [canonical(r.version), r]));
+  const byVersion = new Map(available.map((m) => [canonicalVersion(m.version), m]));
+  const records = new Map(applied.map((r) => [canonicalVersion(r.version), r]));
   const newestApplied = applied.filter((r) => r.state === 'applied').map((r) => r.version).sort(compareVersions).at(-1);
   const versions = [...new Set([...byVersion.keys(), ...records.keys()])];
   return versions
@@ -45,11 +45,6 @@ export function reconcile(available: readonly Migration[], applied: readonly App
       return { version, name, state, migration, record, outOfOrder };
     })
     .sort((a, b) => compareVersions(a.version, b.version));
-}
-
-/** `0001` and `1` are one version. */
-function canonical(version: string): string {
-  return version.split('_').map((part) => BigInt(part).toString()).join('_');
 }
 
 /** History problems stop every command that would change the database. */

@@ -1,9 +1,11 @@
 import type { ResolvedConfig } from '../config/load.js';
 import { openDriver } from '../drivers/index.js';
+import { readMigrations } from '../source/files.js';
 import type { Migration } from '../source/migration.js';
 import { compareVersions } from '../source/version.js';
 import { CairnError, isCairnError } from './errors.js';
 import { TrackingTable, type AppliedRecord } from './tracking.js';
+import { adoptWranglerRows, WranglerTable } from './wrangler-table.js';
 
 /**
  * The promotion gate: an environment that `follows` another (production
@@ -102,7 +104,10 @@ export async function readFollowedHistory(followed: ResolvedConfig, environment:
     throw unreachable(name, followed, environment, error);
   }
   try {
-    return await new TrackingTable(driver, followed.table).read();
+    const history = await new TrackingTable(driver, followed.table).read();
+    // What wrangler applied there counts too (it records no checksum: the file as it is now stands in).
+    const wranglerRows = await new WranglerTable(driver, followed.wranglerTable).load(false);
+    return [...history, ...adoptWranglerRows(wranglerRows, history, readMigrations(followed.migrationsDir, followed.root)).records];
   } catch (error) {
     throw unreachable(name, followed, environment, error);
   } finally {

@@ -1,9 +1,9 @@
 import { formatFinding, lintProject, type FileLint, type Finding } from '../lint/index.js';
 import { backupGuard, type StepGuard } from '../safety/backup.js';
+import { generateDowns } from '../safety/generate-down.js';
 import type { Migration } from '../source/migration.js';
 import { CairnError } from './errors.js';
 import { runStep, runStepGroup, StepFailed, stepGroup, type MigrationFailure, type StepResult } from './migrator.js';
-import { generateDowns } from '../safety/generate-down.js';
 import { chooseRollback, planDown, planUp, type DownPlanOptions, type UpPlanOptions } from './planner.js';
 import type { Session } from './session.js';
 
@@ -137,6 +137,7 @@ async function run(session: Session, migrations: readonly Migration[], direction
         applied.push(await runStep(session, migration, direction, details));
         await guarded?.after(details);
       } catch (error) {
+        if (error instanceof CairnError && applied.length > 0) throw keptApplied(error, applied);
         if (!(error instanceof StepFailed)) throw error;
         errors.push(error.failure);
         break;
@@ -144,6 +145,16 @@ async function run(session: Session, migrations: readonly Migration[], direction
     }
   }
   return { success: errors.length === 0, dryRun, filesExecuted: applied.length, applied, errors, plan, duration: Math.round(performance.now() - started), lint: extras.lint, unsafe: extras.unsafe };
+}
+
+/** An error between steps (a backup that failed) must not hide what this run already applied. */
+function keptApplied(error: CairnError, applied: readonly StepResult[]): CairnError {
+  const versions = applied.map((step) => `${step.version}_${step.name}`);
+  return new CairnError(error.code, `${error.message}\nThe ${versions.length} migration${versions.length > 1 ? 's' : ''} applied earlier in this run stay${versions.length > 1 ? '' : 's'} applied: ${versions.join(', ')}`, {
+    hint: error.hint,
+    details: { ...error.details, applied: versions },
+    cause: error,
+  });
 }
 
 function planned(migration: Migration, direction: 'up' | 'down', transactionalDdl: boolean): PlannedStep {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Migration } from '../source/migration.js';
 import type { AppliedRecord } from './tracking.js';
-import { adoptWranglerRows, parseName, type WranglerRow } from './wrangler-table.js';
+import { parseMigrationFileName as parseName } from '../source/files.js';
+import { adoptWranglerRows, unmirrored, type WranglerRow } from './wrangler-table.js';
 
 const file = (version: string, name: string): Migration => ({
   version,
@@ -59,5 +60,12 @@ describe("adopting wrangler's rows", () => {
     expect(parseName('20240115_001_add_index.sql')).toEqual({ version: '20240115_001', name: 'add_index' });
     expect(parseName('0003_x.up.sql')).toEqual({ version: '0003', name: 'x' });
     expect(parseName('notes.sql')).toBeNull();
+  });
+
+  it('lists what Cairn applied that wrangler has no row for, so wrangler would not run it again', () => {
+    const migrations = [file('0001', 'users'), file('0002', 'posts'), file('0003', 'tags')];
+    const failed = { ...cairnRecord('0003'), state: 'failed' as const };
+    expect(unmirrored([row(1, '1_users.sql')], [cairnRecord('0001'), cairnRecord('0002'), failed], migrations)).toEqual(['0002_posts.sql']);
+    expect(unmirrored([], [], migrations)).toEqual([]);
   });
 });

@@ -1,6 +1,8 @@
 import { basename } from 'node:path';
 import type { Driver, SqlCommand } from '../drivers/types.js';
+import { parseMigrationFileName } from '../source/files.js';
 import type { Migration } from '../source/migration.js';
+import { canonicalVersion } from '../source/version.js';
 import type { CairnEvent } from './events.js';
 import type { Direction } from './migrator.js';
 import type { AppliedRecord, TrackingTable } from './tracking.js';
@@ -77,6 +79,11 @@ export class WranglerTable {
     return this.rows;
   }
 
+  /** Rows for files applied outside wrangler's knowledge, as wrangler would have written them. */
+  record(fileNames: readonly string[]): SqlCommand[] {
+    return fileNames.map((name) => ({ sql: `INSERT INTO ${this.quoted} (name) VALUES (${this.driver.flavor.param(1)})`, params: [name] }));
+  }
+
   /** True when steps must write wrangler's rows too. */
   get mirrored(): boolean {
     return this.present;
@@ -91,7 +98,7 @@ export class WranglerTable {
     const p = (n: number) => this.driver.flavor.param(n);
     if (direction === 'up') {
       if (step.file === null) return [];
-      return [{ sql: `INSERT INTO ${this.quoted} (name) VALUES (${p(1)})`, params: [basename(step.file)] }];
+      return this.record([basename(step.file)]);
     }
     const names = new Set(this.rows.filter((row) => sameVersion(versionOfName(row.name), step.version)).map((row) => row.name));
     if (step.file !== null) names.add(basename(step.file));
@@ -110,16 +117,16 @@ export interface Adoption {
 
 /** Pure: wrangler's rows × Cairn's history × files → what counts as applied by wrangler. */
 export function adoptWranglerRows(rows: readonly WranglerRow[], history: readonly AppliedRecord[], migrations: readonly Migration[]): Adoption {
-  const recorded = new Set(history.map((r) => canonical(r.version)));
-  const files = new Map(migrations.map((m) => [canonical(m.version), m]));
+  const recorded = new Set(history.map((r) => canonicalVersion(r.version)));
+  const files = new Map(migrations.map((m) => [canonicalVersion(m.version), m]));
   const seen = new Set<string>();
   const records: AppliedRecord[] = [];
   const importable: AppliedRecord[] = [];
   for (const row of [...rows].sort((a, b) => a.id - b.id)) {
-    const parsed = parseName(row.name);
+    const parsed = parseMigrationFileName(row.name);
     // Not a Cairn-readable name (wrangler takes any *.sql): nothing to reconcile it with.
     if (!parsed) continue;
-    const key = canonical(parsed.version);
+    const key = canonicalVersion(parsed.version);
     // A version already recorded by Cairn, or a second row for one version (`0001_x.down.sql` run by wrangler as a migration).
     if (recorded.has(key) || seen.has(key)) continue;
     seen.add(key);
@@ -161,26 +168,31 @@ export async function adoptFromWrangler(
     const shown = names.length > 6 ? [...names.slice(0, 5), `… ${names.length - 5} more`] : names;
     context.onEvent({ type: 'notice', message: `adopted ${names.length} migration${names.length > 1 ? 's' : ''} applied by wrangler (${table.settings.name}): ${shown.join(', ')}` });
   }
+  if (context.write && table.mirrored) {
+    // Applied by Cairn while wrangler's table was not kept (a plain d1:// URL, or before it existed): without
+    // their rows, `wrangler d1 migrations apply` would run them again.
+    const missing = unmirrored(rows, history, migrations);
+    if (missing.length > 0) {
+      await context.driver.atomic(table.record(missing));
+      context.onEvent({ type: 'notice', message: `recorded ${missing.length} migration${missing.length > 1 ? 's' : ''} applied by Cairn in ${table.settings.name}, so wrangler will not run ${missing.length > 1 ? 'them' : 'it'} again` });
+    }
+  }
   return [...history, ...adoption.records];
 }
 
-/** `0001_create_users.sql` → version `0001`, name `create_users`; the file-name grammar of source/files.ts. */
-export function parseName(fileName: string): { version: string; name: string } | null {
-  const match = /^(\d{8,}_\d+|\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*?)(?:\.(up|down))?\.sql$/.exec(fileName);
-  return match ? { version: match[1]!, name: match[2]! } : null;
+/** Pure: file names of migrations Cairn applied that have no row in wrangler's table. */
+export function unmirrored(rows: readonly WranglerRow[], history: readonly AppliedRecord[], migrations: readonly Migration[]): string[] {
+  const listed = new Set(rows.map((row) => versionOfName(row.name)).filter((v) => v !== null).map(canonicalVersion));
+  const applied = new Set(history.filter((r) => r.state === 'applied').map((r) => canonicalVersion(r.version)));
+  return migrations.filter((m) => applied.has(canonicalVersion(m.version)) && !listed.has(canonicalVersion(m.version))).map((m) => basename(m.file));
 }
 
 function versionOfName(fileName: string): string | null {
-  return parseName(fileName)?.version ?? null;
+  return parseMigrationFileName(fileName)?.version ?? null;
 }
 
 function sameVersion(a: string | null, b: string): boolean {
-  return a !== null && canonical(a) === canonical(b);
-}
-
-/** `0001` and `1` are one version (as in the planner). */
-function canonical(version: string): string {
-  return version.split('_').map((part) => BigInt(part).toString()).join('_');
+  return a !== null && canonicalVersion(a) === canonicalVersion(b);
 }
 
 /** Wrangler writes SQLite's CURRENT_TIMESTAMP: `2024-01-01 12:00:00`, UTC without a zone. */

@@ -12,6 +12,12 @@ import { compareVersions } from './version.js';
  */
 const FILE_NAME = /^(\d{8,}_\d+|\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*?)(?:\.(up|down))?\.sql$/;
 
+/** `0001_create_users.sql` → version `0001`, name `create_users`; null for a name that is not a migration's. */
+export function parseMigrationFileName(fileName: string): { version: string; name: string } | null {
+  const match = FILE_NAME.exec(fileName);
+  return match ? { version: match[1]!, name: match[2]! } : null;
+}
+
 interface FileEntry {
   readonly fileName: string;
   readonly version: string;

@@ -7,6 +7,11 @@ function segments(version: string): bigint[] {
   return version.split('_').map((part) => BigInt(part));
 }
 
+/** `0001` and `1` are one version: the form to compare or key versions by. */
+export function canonicalVersion(version: string): string {
+  return segments(version).map(String).join('_');
+}
+
 export function compareVersions(a: string, b: string): number {
   const left = segments(a);
   const right = segments(b);
