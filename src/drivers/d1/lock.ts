@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError } from '../../core/errors.js';
 import type { LockOptions, SqlCommand } from '../types.js';
 import { D1QueryError, isBusy, type BatchOptions, type Row } from './transport.js';
+import { describeHolder, processAlive } from '../lock-holder.js';
 
 /**
  * D1 has neither advisory locks nor BEGIN IMMEDIATE, and several machines may
@@ -102,15 +103,7 @@ WHERE ${table}.expires_at < ${NOW} OR ${table}.owner = ?`,
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function describe(row: LockRow): string {
-  return `${row.owner.replace(/ #.*$/, '')} (pid ${row.pid} on ${row.host}, since ${row.acquired_at})`;
+  return describeHolder({ owner: row.owner, pid: row.pid, host: row.host, since: String(row.acquired_at) });
 }

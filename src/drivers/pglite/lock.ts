@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError } from '../../core/errors.js';
 import type { LockOptions } from '../types.js';
+import { describeHolder, processAlive } from '../lock-holder.js';
 
 /**
  * PGlite is PostgreSQL in this process, without a postmaster: it does nothing
@@ -56,12 +57,12 @@ export async function acquireDirLock(dataDir: string, display: string, options: 
     holder = seen === null ? holder : parse(seen);
     const stale = seen === null ? null : staleReason(holder, path);
     if (stale && seen !== null && takeOver(path, seen)) {
-      options.onNotice?.(`took over a stale lock on ${display} held by ${holder ? describe(holder) : 'an unknown process'}: ${stale}`);
+      options.onNotice?.(`took over a stale lock on ${display} held by ${holder ? describeHolder(holder) : 'an unknown process'}: ${stale}`);
       continue;
     }
     if (Date.now() - started >= options.timeoutMs) {
       const waited = ((Date.now() - started) / 1000).toFixed(1);
-      throw new CairnError('LOCK_TIMEOUT', `another process has the PGlite database ${display} open${holder ? `: ${describe(holder)}` : ''} (waited ${waited} s)`, {
+      throw new CairnError('LOCK_TIMEOUT', `another process has the PGlite database ${display} open${holder ? `: ${describeHolder(holder)}` : ''} (waited ${waited} s)`, {
         hint: `a PGlite data directory serves one process at a time; wait for it to finish, or retry with a longer --lock-timeout. If no Cairn process is running${holder ? ` (pid ${holder.pid} on ${holder.host})` : ''}, delete ${path}`,
         details: holder ? { holder: holder.owner, pid: holder.pid, host: holder.host, since: holder.since, lockFile: path } : { lockFile: path },
       });
@@ -123,14 +124,6 @@ function staleReason(holder: Holder | null, path: string): string | null {
   return processAlive(holder.pid) ? null : `process ${holder.pid} on this host is no longer running`;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function readText(path: string): string | null {
   try {
@@ -157,6 +150,3 @@ function parse(text: string): Holder | null {
   }
 }
 
-function describe(holder: Holder): string {
-  return `${holder.owner} (pid ${holder.pid} on ${holder.host}, since ${holder.since})`;
-}

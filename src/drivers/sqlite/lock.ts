@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import { CairnError } from '../../core/errors.js';
 import type { LockOptions, SqlCommand } from '../types.js';
+import { describeHolder, processAlive } from '../lock-holder.js';
 
 /**
  * SQLite has no advisory locks, so the lock is a row, written under
@@ -97,15 +98,7 @@ function staleReason(row: LockRow): string | null {
   return null;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function describe(row: LockRow): string {
-  return `${row.owner.replace(/ #.*$/, '')} (pid ${row.pid} on ${row.host}, since ${row.acquired_at})`;
+  return describeHolder({ owner: row.owner, pid: row.pid, host: row.host, since: String(row.acquired_at) });
 }
