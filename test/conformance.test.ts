@@ -238,8 +238,7 @@ describeEachDatabase('runner', (current, kind) => {
     expect(await history(current())).toEqual([]);
     expect((await cairn.up({ dryRun: true })).lint.flatMap((f) => f.findings.map((x) => x.rule))).toContain('drop-column');
 
-    // D1 has no backups yet (docs/d1.md), so there the run is told --no-backup, as a user would be.
-    const unsafe = await cairn.up({ unsafe: true, noBackup: kind === 'd1' });
+    const unsafe = await cairn.up({ unsafe: true });
     expect(unsafe).toMatchObject({ success: true, filesExecuted: 3, unsafe: true });
     const rows = await current().query<{ version: string; details: string | null }>('SELECT version, details FROM cairn_migrations ORDER BY version');
     expect(rows.map((r) => [r.version, r.details && JSON.parse(r.details)])).toEqual([
@@ -252,7 +251,7 @@ describeEachDatabase('runner', (current, kind) => {
   it('applies a finding allowed in the file with a reason', async () => {
     const allowed = '-- migrate:up\n-- cairn:allow drop-column the app stopped reading email in release 12\nALTER TABLE users DROP COLUMN email;\n';
     const { dir } = project({ '0001_create_users.sql': USERS.replace('CREATE UNIQUE INDEX users_email ON users (email);\n', ''), '0002_drop_email.sql': allowed });
-    const result = await cairnFor(dir).up({ noBackup: kind === 'd1' });
+    const result = await cairnFor(dir).up();
     expect(result).toMatchObject({ success: true, filesExecuted: 2, unsafe: false });
     expect(result.lint[1]!.allowed).toEqual([expect.objectContaining({ rule: 'drop-column', reason: 'the app stopped reading email in release 12' })]);
   });

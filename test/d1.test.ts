@@ -98,8 +98,7 @@ INSERT INTO users_new (id, email) SELECT id, coalesce(email, '') FROM users;
 DROP TABLE users;
 ALTER TABLE users_new RENAME TO users;
 `;
-  // D1 has no backups in Cairn yet, so the destructive runs are told --no-backup, as a user would be.
-  const applyUnsafe = (dir: string) => cairnFor(dir).up({ unsafe: true, noBackup: true });
+  const applyUnsafe = (dir: string) => cairnFor(dir).up({ unsafe: true });
 
   it('loses the child rows with the naive rebuild, which the linter refuses up front', async () => {
     const { dir } = project({ '0001_users_posts.sql': USERS_AND_POSTS, '0002_rebuild_users.sql': `-- migrate:up\n${REBUILD}` });
@@ -134,7 +133,7 @@ DROP TABLE users_copy;
     const { dir } = project({ '0001_users_posts.sql': USERS_AND_POSTS, '0002_rebuild_users.sql': keep });
     const report = await cairnFor(dir).lint();
     expect(report.files.flatMap((f) => f.findings.map((x) => x.rule))).not.toContain('cascade-on-drop');
-    expect(await cairnFor(dir).up({ noBackup: true })).toMatchObject({ success: true, filesExecuted: 2 });
+    expect(await cairnFor(dir).up()).toMatchObject({ success: true, filesExecuted: 2 });
     expect(await db.query('SELECT user_id, title FROM posts ORDER BY id')).toEqual([
       { user_id: 1, title: 'first' },
       { user_id: 1, title: 'second' },

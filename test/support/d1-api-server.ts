@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
 import { tempDir } from './databases.js';
 
@@ -20,6 +21,8 @@ export interface D1ApiServer {
   readonly base: string;
   readonly accountId: string;
   readonly databaseId: string;
+  /** Miniflare's --persist-to directory: the database's SQLite file is localD1File(persistDir, databaseId). */
+  readonly persistDir: string;
   /** Runs SQL on the database directly (not through the API) and returns its rows. */
   query<Row = Record<string, unknown>>(sql: string): Promise<Row[]>;
   /** How many /query requests arrived (including refused ones). */
@@ -35,7 +38,8 @@ interface D1Binding {
 export async function startD1ApiServer(options: { readonly token: string; readonly accountId?: string; readonly databaseId?: string }): Promise<D1ApiServer> {
   const accountId = options.accountId ?? '0123456789abcdef0123456789abcdef';
   const databaseId = options.databaseId ?? 'c0ffee00-d1d1-4d1d-8d1d-000000000001';
-  const mf = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response("") } }', d1Databases: { DB: databaseId }, d1Persist: tempDir('cairn-d1-api-') });
+  const persistDir = tempDir('cairn-d1-api-');
+  const mf = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response("") } }', d1Databases: { DB: databaseId }, d1Persist: join(persistDir, 'v3', 'd1') });
   const db = (await mf.getD1Database('DB')) as unknown as D1Binding;
   let requests = 0;
 
@@ -88,6 +92,7 @@ export async function startD1ApiServer(options: { readonly token: string; readon
     base: `http://127.0.0.1:${port}/client/v4`,
     accountId,
     databaseId,
+    persistDir,
     async query<Row>(sql: string) {
       return ((await run([{ sql }]))[0]?.results ?? []) as Row[];
     },

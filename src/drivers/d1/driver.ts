@@ -3,6 +3,7 @@ import { sqliteFlavor } from '../sqlite/driver.js';
 import { dumpSqlite } from '../sqlite/dump.js';
 import { introspectSqlite, type SqliteQuery } from '../sqlite/introspect.js';
 import { resolveCommand, StatementError, type Driver, type HeldLock, type LockOptions, type SqlCommand } from '../types.js';
+import { d1Backup } from './backup.js';
 import { acquireD1Lock } from './lock.js';
 import { D1QueryError, describeD1Error, type D1Transport } from './transport.js';
 
@@ -90,6 +91,9 @@ export function d1Driver(transport: D1Transport, display: string, local: boolean
     async close() {
       await transport.close();
     },
+
+    // Rows read and written through the same transport, the lock's heartbeat riding along a long backup or restore.
+    backup: d1Backup({ batch: (statements) => transport.batch(statements), heartbeat: () => heartbeat?.() ?? null }),
   };
   return driver;
 }

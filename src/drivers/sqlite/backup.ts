@@ -11,7 +11,8 @@ import type { BackupColumn, BackupSupport, SavedTable, TableShape } from '../typ
  * the declared types to build a side table with the same affinities.
  */
 export const SQLITE_BACKUP_FORMAT = 'sqlite-database';
-const DATA_FILE = 'data.sqlite';
+export const BACKUP_DATA_FILE = 'data.sqlite';
+const DATA_FILE = BACKUP_DATA_FILE;
 const SCHEMA = 'cairn_backup';
 
 const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -33,7 +34,7 @@ export function sqliteBackup(db: Database.Database): BackupSupport {
         tables.map((table) => {
           const shape = shapeOf(db, table);
           const columns = shape.columns.map((c) => q(c.name)).join(', ');
-          db.exec(`CREATE TABLE ${SCHEMA}.${q(table)} (${columns})`);
+          db.exec(copyTableSql(SCHEMA, table, shape.columns.map((c) => c.name)));
           const { changes } = db.prepare(`INSERT INTO ${SCHEMA}.${q(table)} (${columns}) SELECT ${columns} FROM main.${q(table)}`).run();
           return { table, rows: changes, ...shape, definition: definitionOf(db, table), file: DATA_FILE } satisfies SavedTable;
         }),
@@ -56,6 +57,56 @@ export function sqliteBackup(db: Database.Database): BackupSupport {
       );
     },
   };
+}
+
+/** The backup file's copy of a table: columns without types, so no affinity touches the values that go in. */
+function copyTableSql(schema: string, table: string, columns: readonly string[]): string {
+  return `CREATE TABLE ${schema}.${q(table)} (${columns.map(q).join(', ')})`;
+}
+
+/** Appends rows (arrays in column order) to one table of a backup file being written. */
+export type BackupRowsSink = (rows: readonly (readonly unknown[])[]) => void;
+
+/**
+ * Writes a backup file from rows read elsewhere: the D1 driver reads them over
+ * D1's API and saves them in the same format as this driver. Values are
+ * stored in the storage class of their JavaScript type: bigint as integer,
+ * number as real (better-sqlite3 binds every number as a double), string as
+ * text, Buffer as blob.
+ */
+export async function createBackupFile(dir: string): Promise<{ table(table: string, columns: readonly string[]): BackupRowsSink; close(): void }> {
+  const { default: Sqlite } = await import('better-sqlite3');
+  const file = new Sqlite(join(dir, DATA_FILE));
+  file.pragma('journal_mode = OFF'); // a new file nobody reads until it is complete
+  return {
+    table(table, columns) {
+      file.exec(copyTableSql('main', table, columns));
+      const insert = file.prepare(`INSERT INTO main.${q(table)} VALUES (${columns.map(() => '?').join(', ')})`);
+      return file.transaction((rows: readonly (readonly unknown[])[]) => {
+        for (const row of rows) insert.run(...row);
+      });
+    },
+    close: () => file.close(),
+  };
+}
+
+/** The saved rows of `table` in a backup file, `size` at a time, each value in its exact storage class (integers as bigint, blobs as Buffer). */
+export async function* readBackupFile(dir: string, table: string, columns: readonly string[], size: number): AsyncGenerator<unknown[][]> {
+  const { default: Sqlite } = await import('better-sqlite3');
+  const file = new Sqlite(join(dir, DATA_FILE), { readonly: true, fileMustExist: true });
+  try {
+    let rows: unknown[][] = [];
+    for (const row of file.prepare(`SELECT ${columns.map(q).join(', ')} FROM main.${q(table)}`).raw().safeIntegers().iterate()) {
+      rows.push(row as unknown[]);
+      if (rows.length >= size) {
+        yield rows;
+        rows = [];
+      }
+    }
+    if (rows.length > 0) yield rows;
+  } finally {
+    file.close();
+  }
 }
 
 /** Attaches the backup file, runs `work` in one write transaction, detaches again (ATTACH cannot run inside a transaction). */
