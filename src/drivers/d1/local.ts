@@ -58,8 +58,7 @@ export async function openLocalD1(databaseId: string, persistDir: string, displa
   const { Miniflare } = await import('miniflare');
   let mf: InstanceType<typeof Miniflare>;
   try {
-    mf = new Miniflare({ modules: true, script: WORKER, d1Databases: { DB: databaseId }, d1Persist: d1PersistPath(scratch ?? persistDir) });
-    await mf.ready;
+    mf = await start(() => new Miniflare({ modules: true, script: WORKER, d1Databases: { DB: databaseId }, d1Persist: d1PersistPath(scratch ?? persistDir) }));
   } catch (error) {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
     throw new CairnError('CONNECTION', `cannot start a local D1 (miniflare) for ${display}: ${(error as Error).message}`, {
@@ -85,7 +84,8 @@ export async function openLocalD1(databaseId: string, persistDir: string, displa
         try {
           return await once(statements);
         } catch (error) {
-          if (!(error instanceof D1QueryError && isBusy(error.message)) || Date.now() >= deadline) throw error;
+          // Usually a D1 error; when the lock bites while workerd commits, an internal error that says SQLITE_BUSY.
+          if (!isBusy(error instanceof Error ? error.message : String(error)) || Date.now() >= deadline) throw error;
           await sleep(Math.min(5 + attempt * 5, 50) + Math.random() * 10);
         }
       }
@@ -95,4 +95,24 @@ export async function openLocalD1(databaseId: string, persistDir: string, displa
       if (scratch) rmSync(scratch, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * workerd fails to start when another process holds the database file's write
+ * lock at that moment (a second `cairn`, `wrangler dev`): try again for a few
+ * seconds, as a busy batch is.
+ */
+async function start<T extends { ready: Promise<unknown>; dispose(): Promise<void> }>(create: () => T): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (let attempt = 0; ; attempt++) {
+    const mf = create();
+    try {
+      await mf.ready;
+      return mf;
+    } catch (error) {
+      await mf.dispose().catch(() => undefined);
+      if (Date.now() >= deadline) throw error;
+      await sleep(50 + attempt * 50 + Math.random() * 50);
+    }
+  }
 }

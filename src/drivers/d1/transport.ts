@@ -42,7 +42,12 @@ export function describeD1Error(message: string): { engineCode: string | undefin
   return { engineCode: code ? (code[2] ?? code[1]) : undefined, position: offset ? Number(offset[1]) + 1 : undefined };
 }
 
-/** True for "database is locked": another process on this machine is writing to the same local D1 file. */
+/**
+ * True for "database is locked": another process on this machine is writing to
+ * the same local D1 file. When the lock bites while workerd itself commits, D1
+ * answers only "internal error; reference = …" (the SQLITE_BUSY goes to
+ * workerd's log); nothing of that batch was committed, so it is safe to retry.
+ */
 export function isBusy(message: string): boolean {
-  return /\bSQLITE_BUSY\b/.test(message);
+  return /\bSQLITE_BUSY\b|\binternal error; reference = /.test(message);
 }
