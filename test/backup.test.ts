@@ -201,6 +201,34 @@ ALTER TABLE items_new RENAME TO items;`;
     expect(await db.query("SELECT version FROM cairn_migrations ORDER BY version")).toEqual([{ version: '0001' }, { version: '0002' }]);
   });
 
+  it('backs up the table the migration names: any case on SQLite, the schema it writes on PostgreSQL (not a namesake on the search_path)', async () => {
+    const db = current();
+    if (kind === 'postgres') {
+      await db.query("CREATE SCHEMA billing; CREATE TABLE billing.items (id bigint PRIMARY KEY, note text); INSERT INTO billing.items VALUES (1, 'a'), (2, 'b')");
+    }
+    const p = await project(db, kind, kind === 'postgres' ? 'DELETE FROM billing.items;' : 'DELETE FROM ITEMS WHERE id > 2;');
+    await p.cairn().up();
+    const [backup] = await p.cairn().backups();
+    expect(backup!.tables.map((t) => [t.table, t.rows])).toEqual([kind === 'postgres' ? ['billing.items', 2] : ['items', 5]]);
+    const restored = await p.cairn().restore('0002');
+    expect(restored.tables[0]).toMatchObject({ action: 'missing-rows', inserted: kind === 'postgres' ? 2 : 3 });
+    if (kind === 'postgres') expect(await db.query('SELECT id, note FROM billing.items ORDER BY id')).toEqual([{ id: '1', note: 'a' }, { id: '2', note: 'b' }]);
+  });
+
+  it('recreates a dropped table with its triggers after its rows are back, so they do not fire on restored rows', async () => {
+    const db = current();
+    if (kind !== 'sqlite') return; // PostgreSQL backups keep no triggers (docs/backups.md)
+    const p = await project(db, kind, 'DROP TABLE items;');
+    await db.query('CREATE TABLE item_count (n INTEGER NOT NULL)');
+    await db.query('INSERT INTO item_count VALUES (0)');
+    await db.query('CREATE TRIGGER items_counted AFTER INSERT ON items BEGIN UPDATE item_count SET n = n + 1; END');
+    await p.cairn().up();
+    await p.cairn().restore('0002');
+    expect(await db.query('SELECT n FROM item_count')).toEqual([{ n: 0 }]);
+    await db.query("INSERT INTO items (name) VALUES ('new')");
+    expect(await db.query('SELECT n FROM item_count')).toEqual([{ n: 1 }]);
+  });
+
   it('does not back up on --dry-run, or for an additive migration', async () => {
     const db = current();
     const p = await project(db, kind, 'DELETE FROM items;');

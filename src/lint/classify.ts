@@ -1,4 +1,5 @@
 import type { Fact } from './facts.js';
+import { qualifiedTables } from './parse/postgres.js';
 import type { LintStatement } from './types.js';
 
 /**
@@ -56,18 +57,14 @@ export function tablesAtRisk(statements: readonly LintStatement[]): string[] {
   const created = new Set<string>();
   const risky = new Set<string>();
   for (const { fact, pg } of statements) {
-    const tables =
-      fact.kind === 'drop_table'
-        ? fact.tables
-        : fact.kind === 'alter_table' && fact.actions.some((a) => a.type === 'drop_column')
-          ? [fact.table]
-          : fact.kind === 'update' || fact.kind === 'delete'
-            ? [fact.table]
-            : pg && 'TruncateStmt' in pg
-              ? (pg.TruncateStmt.relations ?? []).flatMap((r) => ('RangeVar' in r && r.RangeVar.relname ? [r.RangeVar.relname] : []))
-              : [];
-    for (const table of tables) if (table && !created.has(table)) risky.add(table);
-    if (fact.kind === 'create_table') created.add(fact.table);
+    const atRisk = fact.kind === 'drop_table' || (fact.kind === 'alter_table' && fact.actions.some((a) => a.type === 'drop_column')) || fact.kind === 'update' || fact.kind === 'delete' || (pg !== null && 'TruncateStmt' in pg);
+    if (!atRisk) {
+      if (fact.kind === 'create_table') created.add(fact.table);
+      continue;
+    }
+    // PostgreSQL: the schema as written (`billing.invoices`), so the backup reads that table and not a namesake on the search_path.
+    const tables = pg ? qualifiedTables(pg) : fact.kind === 'drop_table' ? fact.tables : 'table' in fact ? [fact.table] : [];
+    for (const table of tables) if (table && !created.has(table.replace(/^.*\./, ''))) risky.add(table);
   }
   return [...risky];
 }

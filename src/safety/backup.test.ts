@@ -31,6 +31,11 @@ describe('tablesAtRisk (on the lint result)', () => {
   it('names truncated tables on PostgreSQL', async () => {
     expect(await atRisk('TRUNCATE orders, logs;\n', 'postgres')).toEqual(['orders', 'logs']);
   });
+
+  it('keeps the schema a PostgreSQL migration names, so the backup reads that table and not a namesake on the search_path', async () => {
+    const sql = 'DELETE FROM billing.invoices;\nDROP TABLE archive.logs, orders;\nTRUNCATE audit.events;\nALTER TABLE crm.users DROP COLUMN legacy;\n';
+    expect(await atRisk(sql, 'postgres')).toEqual(['billing.invoices', 'archive.logs', 'orders', 'audit.events', 'crm.users']);
+  });
 });
 
 describe('planTable (restore decisions)', () => {

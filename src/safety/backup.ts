@@ -95,7 +95,10 @@ async function backUp(session: Session, support: BackupSupport, migration: Migra
     const tables: string[] = [];
     // Only what exists right now holds rows (a table dropped "IF EXISTS" may be long gone).
     for (const table of candidates) if (await support.describe(table)) tables.push(table);
-    if (tables.length === 0) return null;
+    if (tables.length === 0) {
+      session.onEvent({ type: 'notice', message: `${label} changes or removes rows of ${candidates.join(', ')}, which ${candidates.length > 1 ? 'do' : 'does'} not exist in the database: nothing to back up` });
+      return null;
+    }
     dir = freshDirectory(join(root, BACKUPS_DIR), `${label}-${stamp(new Date())}`);
     const saved = await support.save(tables, dir);
     const bytes = sizeOf(dir);

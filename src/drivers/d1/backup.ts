@@ -1,4 +1,4 @@
-import { BACKUP_DATA_FILE, createBackupFile, readBackupFile, SQLITE_BACKUP_FORMAT, type BackupRowsSink } from '../sqlite/backup.js';
+import { BACKUP_DATA_FILE, createBackupFile, readBackupFile, splitTriggers, SQLITE_BACKUP_FORMAT, type BackupRowsSink } from '../sqlite/backup.js';
 import type { BackupColumn, BackupSupport, RestoreAction, SavedTable, SqlCommand, TableShape } from '../types.js';
 import type { Row } from './transport.js';
 
@@ -115,7 +115,12 @@ export function d1Backup(runner: D1BatchRunner): BackupSupport {
         await batcher.flush();
         // The one atomic step: create or fill every table from its staging copy, count, drop the copies.
         const final: SqlCommand[] = [];
-        const counts = requests.map(({ saved, action }, i) => final.push(...placeRows(saved, action, staging[i]!), { sql: 'SELECT changes() AS n' }) - 1);
+        const counts = requests.map(({ saved, action }, i) => {
+          const { rows, after } = placeRows(saved, action, staging[i]!);
+          const at = final.push(...rows, { sql: 'SELECT changes() AS n' }) - 1;
+          final.push(...after);
+          return at;
+        });
         const results = await run([...final, ...dropStaging()]);
         return counts.map((at) => Number(results[at]?.[0]?.n ?? 0));
       } catch (error) {
@@ -336,26 +341,35 @@ class Batcher {
   }
 }
 
-/** The statements that put the staged rows of one table in place (as the SQLite driver does from its attached file). */
-function placeRows(saved: SavedTable, action: RestoreAction, staging: string): SqlCommand[] {
+/**
+ * The statements that put the staged rows of one table in place (as the SQLite
+ * driver does from its attached file), ending with the INSERT; `after`: a
+ * recreated table's triggers, created once its rows are back.
+ */
+function placeRows(saved: SavedTable, action: RestoreAction, staging: string): { rows: SqlCommand[]; after: SqlCommand[] } {
   const columns = saved.columns.map((c) => q(c.name)).join(', ');
   const from = `SELECT ${columns} FROM main.${q(staging)}`;
   switch (action.kind) {
-    case 'recreate':
-      return [...saved.definition.map((sql) => ({ sql })), { sql: `INSERT INTO main.${q(saved.table)} (${columns}) ${from}` }];
+    case 'recreate': {
+      const { schema, triggers } = splitTriggers(saved.definition);
+      return { rows: [...schema.map((sql) => ({ sql })), { sql: `INSERT INTO main.${q(saved.table)} (${columns}) ${from}` }], after: triggers.map((sql) => ({ sql })) };
+    }
     case 'side-table':
-      return [
-        { sql: `CREATE TABLE main.${q(action.into)} (${saved.columns.map((c) => `${q(c.name)}${c.type ? ` ${c.type}` : ''}`).join(', ')})` },
-        { sql: `INSERT INTO main.${q(action.into)} (${columns}) ${from}` },
-      ];
+      return {
+        rows: [
+          { sql: `CREATE TABLE main.${q(action.into)} (${saved.columns.map((c) => `${q(c.name)}${c.type ? ` ${c.type}` : ''}`).join(', ')})` },
+          { sql: `INSERT INTO main.${q(action.into)} (${columns}) ${from}` },
+        ],
+        after: [],
+      };
     case 'missing-rows':
       // (WHERE true: SQLite's parser needs it before ON CONFLICT after a SELECT)
-      return [{ sql: `INSERT INTO main.${q(saved.table)} (${columns}) ${from} WHERE true ON CONFLICT DO NOTHING` }];
+      return { rows: [{ sql: `INSERT INTO main.${q(saved.table)} (${columns}) ${from} WHERE true ON CONFLICT DO NOTHING` }], after: [] };
   }
 }
 
 async function exists(query: Query, table: string): Promise<boolean> {
-  return (await query("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?", [table])).length > 0;
+  return (await query("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [table])).length > 0;
 }
 
 /** Stored columns only (hidden 0): generated columns are computed again from the definition. As the SQLite driver reads them. */

@@ -28,11 +28,14 @@ interface Resolved {
 }
 
 export function postgresBackup(client: pg.Client): BackupSupport {
+  // `billing.invoices` as the migration wrote it (see tablesAtRisk), or a bare name found through the search_path.
   const resolve = async (table: string): Promise<Resolved | null> => {
+    const dot = table.indexOf('.');
+    const [schema, name] = dot > 0 ? [table.slice(0, dot), table.slice(dot + 1)] : [null, table];
     const { rows } = await client.query<{ oid: number; schema: string; name: string }>(
       `SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.oid = to_regclass(quote_ident($1)) AND c.relkind IN ('r', 'p')`,
-      [table],
+        WHERE c.oid = to_regclass(CASE WHEN $1::text IS NULL THEN quote_ident($2) ELSE quote_ident($1) || '.' || quote_ident($2) END) AND c.relkind IN ('r', 'p')`,
+      [schema, name],
     );
     const row = rows[0];
     return row ? { oid: row.oid, qualified: `${q(row.schema)}.${q(row.name)}`, schema: row.schema } : null;

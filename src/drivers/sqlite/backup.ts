@@ -31,7 +31,8 @@ export function sqliteBackup(db: Database.Database): BackupSupport {
 
     async save(tables, dir) {
       return withAttached(db, join(dir, DATA_FILE), () =>
-        tables.map((table) => {
+        tables.map((written) => {
+          const table = storedName(db, written);
           const shape = shapeOf(db, table);
           const columns = shape.columns.map((c) => q(c.name)).join(', ');
           db.exec(copyTableSql(SCHEMA, table, shape.columns.map((c) => c.name)));
@@ -47,12 +48,15 @@ export function sqliteBackup(db: Database.Database): BackupSupport {
           const columns = saved.columns.map((c) => q(c.name)).join(', ');
           let target = saved.table;
           let conflict = '';
-          if (action.kind === 'recreate') for (const statement of saved.definition) db.exec(statement);
+          const { schema, triggers } = splitTriggers(saved.definition);
+          if (action.kind === 'recreate') for (const statement of schema) db.exec(statement);
           else if (action.kind === 'side-table') {
             target = action.into;
             db.exec(`CREATE TABLE main.${q(target)} (${saved.columns.map((c) => `${q(c.name)}${c.type ? ` ${c.type}` : ''}`).join(', ')})`);
           } else conflict = ' WHERE true ON CONFLICT DO NOTHING'; // (WHERE true: SQLite's parser needs it before ON CONFLICT after a SELECT)
-          return db.prepare(`INSERT INTO main.${q(target)} (${columns}) SELECT ${columns} FROM ${SCHEMA}.${q(saved.table)}${conflict}`).run().changes;
+          const inserted = db.prepare(`INSERT INTO main.${q(target)} (${columns}) SELECT ${columns} FROM ${SCHEMA}.${q(saved.table)}${conflict}`).run().changes;
+          if (action.kind === 'recreate') for (const statement of triggers) db.exec(statement);
+          return inserted;
         }),
       );
     },
@@ -127,8 +131,24 @@ function withAttached<T>(db: Database.Database, path: string, work: () => T): T 
   }
 }
 
+/** SQLite names are case-insensitive: `DELETE FROM Users` is about table `users`. */
 function exists(db: Database.Database, table: string): boolean {
-  return db.prepare("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
+  return db.prepare("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE").get(table) !== undefined;
+}
+
+/** The table's name as SQLite stored it, for the backup's records. */
+function storedName(db: Database.Database, table: string): string {
+  return (db.prepare("SELECT name FROM main.sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE").get(table) as { name: string } | undefined)?.name ?? table;
+}
+
+/**
+ * A saved definition's triggers apart from the table and its indexes: a
+ * recreated table gets its triggers after its rows are back, so an audit or
+ * counter trigger does not fire on restored rows. (Shared with D1.)
+ */
+export function splitTriggers(definition: readonly string[]): { schema: string[]; triggers: string[] } {
+  const isTrigger = (sql: string) => /^\s*CREATE\s+(TEMP\w*\s+)?TRIGGER\b/i.test(sql);
+  return { schema: definition.filter((sql) => !isTrigger(sql)), triggers: definition.filter(isTrigger) };
 }
 
 interface ColumnInfo {

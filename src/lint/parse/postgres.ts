@@ -168,6 +168,22 @@ export function lastName(names: readonly PgNode[] | undefined): string {
   return last && 'String' in last ? (last.String.sval ?? '') : '';
 }
 
+/**
+ * The tables a statement names, as `schema.table` where the SQL says a schema
+ * (facts drop it): DROP TABLE, ALTER TABLE, UPDATE, DELETE and TRUNCATE.
+ */
+export function qualifiedTables(node: PgNode): string[] {
+  const qualified = (relation: RangeVar | undefined) => (relation?.relname ? [relation.schemaname ? `${relation.schemaname}.${relation.relname}` : relation.relname] : []);
+  if ('DropStmt' in node && node.DropStmt.removeType === 'OBJECT_TABLE') {
+    return (node.DropStmt.objects ?? []).flatMap((object) => ('List' in object ? [(object.List.items ?? []).flatMap((item) => ('String' in item ? [item.String.sval ?? ''] : [])).join('.')] : []));
+  }
+  if ('AlterTableStmt' in node) return qualified(node.AlterTableStmt.relation);
+  if ('UpdateStmt' in node) return qualified(node.UpdateStmt.relation);
+  if ('DeleteStmt' in node) return qualified(node.DeleteStmt.relation);
+  if ('TruncateStmt' in node) return (node.TruncateStmt.relations ?? []).flatMap((r) => ('RangeVar' in r ? qualified(r.RangeVar) : []));
+  return [];
+}
+
 /** The last part of a dotted name in a DropStmt object list. */
 function objectName(object: PgNode): string {
   if ('List' in object) {
