@@ -26,7 +26,7 @@ export function buildProgram(): Command {
   const program = new Command('cairn')
     .description('Safe schema migrations for SQLite, Cloudflare D1 and PostgreSQL')
     .version(version)
-    .option('--url <url>', 'database: sqlite:path/to.db or postgres://user@host/db (default: DATABASE_URL, then cairn.config.ts, then sqlite:cairn.db)')
+    .option('--url <url>', 'database: sqlite:path/to.db, postgres://user@host/db, pglite:./dir, d1://local/<database_id> or d1://<account_id>/<database_id> (default: DATABASE_URL, then cairn.config.ts, then sqlite:cairn.db)')
     .option('--env <name>', 'use a named environment from cairn.config.ts (or CAIRN_ENV); with --d1, wrangler\'s [env.<name>] when cairn.config.ts has no such environment')
     .option('--d1 <binding>', 'the D1 database of this binding in wrangler.toml / wrangler.json(c): its local database, migrations_dir and d1_migrations table')
     .option('--remote', 'with --d1: the database on Cloudflare instead of the local one (account_id or CLOUDFLARE_ACCOUNT_ID, token in CLOUDFLARE_API_TOKEN)')
@@ -52,6 +52,8 @@ A day with cairn:
   cairn down                      roll back the newest migration
   cairn verify                    replay all in a scratch DB: up, down, up; schemas compared
   cairn drift                     what was changed by hand, next to what the migrations made
+  cairn dump                      schema.sql: the schema as SQL, sorted, diff-friendly
+  cairn down --generated          roll back a file without a down with the inverse Cairn writes
   cairn up --env production       refuses what has not run cleanly on qa first (docs/environments.md)
   cairn up --d1 DB                the D1 database of wrangler.toml's binding DB, in step with wrangler (docs/wrangler.md)
   cairn backups                   the rows saved before each destructive migration
