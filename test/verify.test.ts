@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { parseDatabaseUrl } from '../src/config/url.js';
+import { createScratchDatabase, openDriver } from '../src/drivers/index.js';
 import { createCairn } from '../src/index.js';
 import { runCli, tempDir, writeMigrations } from './support/databases.js';
 import { CREATE_USERS } from './support/fixtures.js';
@@ -158,4 +160,153 @@ it('says so, without the password, when the scratch database cannot be created',
   writeMigrations(root, { '0001_create_users.sql': USERS });
   const cairn = createCairn({ url: 'postgres://nobody:pw@127.0.0.1:1/none', dir: join(root, 'migrations'), cwd: root, envVars: {} });
   await expect(cairn.verify()).rejects.toMatchObject({ code: 'CONNECTION', message: expect.stringContaining('postgres://nobody:***@127.0.0.1:1/none') });
+});
+
+/**
+ * What each comparison must still catch now that a replay re-reads only what
+ * a step changed (PostgreSQL) and keeps its scratch database off the disk
+ * (SQLite): every faulty migration comes after a history, so the schema
+ * it is compared in was read piece by piece, not from scratch.
+ */
+describeEachDatabase('cairn verify catches what a down gets wrong, after a history', (current, kind) => {
+  const pg = kind === 'postgres';
+  const history: Record<string, string> = {
+    '0001_create_users.sql': USERS,
+    '0002_create_posts.sql': POSTS,
+    '0003_create_published.sql': "-- migrate:up\nCREATE VIEW published AS SELECT id FROM posts WHERE status = 'published';\n-- migrate:down\nDROP VIEW published;\n",
+    '0004_create_tags.sql': '-- migrate:up\nCREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT);\n-- migrate:down\nDROP TABLE tags;\n',
+  };
+  const failing = async (name: string, migration: string) => {
+    const root = tempDir();
+    const dir = writeMigrations(root, { ...history, [name]: migration, '0099_create_notes.sql': '-- migrate:up\nCREATE TABLE notes (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE notes;\n' });
+    const report = await createCairn({ url: current().url, dir, cwd: root, envVars: {} }).verify();
+    expect(report.migrations.filter((m) => !m.ok).map((m) => m.version)).toEqual([name.slice(0, 4)]);
+    const failed = report.migrations.find((m) => !m.ok)!;
+    expect(failed.down).toBe('failed');
+    expect(failed.problems[0]!.message).toBe('down does not restore the schema from before up');
+    return failed.problems[0]!.differences.map((d) => [d.kind, d.key]);
+  };
+
+  it('passes the same history when every down is right', async () => {
+    const root = tempDir();
+    const report = await createCairn({ url: current().url, dir: writeMigrations(root, history), cwd: root, envVars: {} }).verify();
+    expect(report.migrations.map((m) => [m.version, m.down])).toEqual([
+      ['0001', 'verified'],
+      ['0002', 'verified'],
+      ['0003', 'verified'],
+      ['0004', 'verified'],
+    ]);
+  });
+
+  it('a down that forgets an index', async () => {
+    const up = 'CREATE TABLE labels (id INTEGER PRIMARY KEY, name TEXT);\nCREATE INDEX tags_label ON tags (label);';
+    expect(await failing('0005_create_labels.sql', `-- migrate:up\n${up}\n-- migrate:down\nDROP TABLE labels;\n`)).toContainEqual(['added', 'index tags_label']);
+  });
+
+  it('a down that leaves a column', async () => {
+    const migration = '-- migrate:up\nALTER TABLE users ADD COLUMN phone TEXT;\nALTER TABLE users ADD COLUMN fax TEXT;\n-- migrate:down\nALTER TABLE users DROP COLUMN fax;\n';
+    expect(await failing('0005_add_phone.sql', migration)).toEqual([['added', 'column users.phone'], ['changed', 'columns users']]);
+  });
+
+  it('a down that changes an unrelated table', async () => {
+    // PostgreSQL: drops a default elsewhere; SQLite (no ALTER COLUMN): drops an index elsewhere.
+    const elsewhere = pg ? 'ALTER TABLE posts ALTER COLUMN status DROP DEFAULT;' : 'DROP INDEX posts_status;';
+    const differences = await failing('0005_create_labels.sql', `-- migrate:up\nCREATE TABLE labels (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE labels;\n${elsewhere}\n`);
+    expect(differences).toEqual([pg ? ['changed', 'column posts.status'] : ['removed', 'index posts_status']]);
+  });
+
+  it('a down that restores a different default', async () => {
+    const rebuild = (fallback: string) =>
+      pg
+        ? `ALTER TABLE posts ALTER COLUMN status SET DEFAULT '${fallback}';`
+        : `CREATE TABLE posts_new (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id), status TEXT NOT NULL DEFAULT '${fallback}');
+INSERT INTO posts_new SELECT id, user_id, status FROM posts;
+DROP VIEW published;
+DROP TABLE posts;
+ALTER TABLE posts_new RENAME TO posts;
+CREATE INDEX posts_status ON posts (status);
+CREATE VIEW published AS SELECT id FROM posts WHERE status = 'published';`;
+    const differences = await failing('0005_default_new.sql', `-- migrate:up\n${rebuild('new')}\n-- migrate:down\n${rebuild('drafted')}\n`);
+    expect(differences).toContainEqual(['changed', 'column posts.status']);
+  });
+
+  it('a down that puts back a different view', async () => {
+    const view = (columns: string, status: string) => `DROP VIEW published;\nCREATE VIEW published AS SELECT ${columns} FROM posts WHERE status = '${status}';`;
+    const differences = await failing('0005_widen_published.sql', `-- migrate:up\n${view('id, user_id', 'published')}\n-- migrate:down\n${view('id', 'live')}\n`);
+    expect(differences).toEqual([['changed', 'view published']]);
+  });
+
+  it('a down that forgets a trigger', async () => {
+    const trigger = pg
+      ? "CREATE FUNCTION note_post() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit (id) VALUES (NEW.id); RETURN NEW; END $$;\nCREATE TRIGGER posts_audit AFTER INSERT ON posts FOR EACH ROW EXECUTE FUNCTION note_post();"
+      : 'CREATE TRIGGER posts_audit AFTER INSERT ON posts BEGIN INSERT INTO audit (id) VALUES (NEW.id); END;';
+    const down = pg ? 'DROP TABLE audit;\nDROP FUNCTION note_post() CASCADE;\nCREATE FUNCTION note_post() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;' : 'DROP TABLE audit;';
+    const differences = await failing('0005_audit_posts.sql', `-- migrate:up\nCREATE TABLE audit (id INTEGER PRIMARY KEY);\n${trigger}\n-- migrate:down\n${down}\n`);
+    // PostgreSQL: the trigger went with CASCADE, and the function that stayed behind is another one.
+    expect(differences).toEqual(pg ? [['added', 'function note_post()']] : [['added', 'trigger posts_audit']]);
+  });
+
+  it.runIf(pg)('a down that forgets a function, or renames a table others refer to', async () => {
+    const fn = "CREATE FUNCTION answer() RETURNS integer LANGUAGE sql AS 'SELECT 42';";
+    expect(await failing('0005_answer.sql', `-- migrate:up\nCREATE TABLE labels (id INTEGER PRIMARY KEY);\n${fn}\n-- migrate:down\nDROP TABLE labels;\n`)).toEqual([['added', 'function answer()']]);
+    // The view and the foreign key name users/posts: a rename the down does not undo shows in them too.
+    const renamed = await failing('0005_rename_posts.sql', '-- migrate:up\nALTER TABLE posts RENAME TO articles;\n-- migrate:down\nALTER TABLE articles RENAME TO articles_old;\n');
+    expect(renamed).toContainEqual(['removed', 'table posts']);
+    expect(renamed).toContainEqual(['added', 'table articles_old']);
+  });
+});
+
+describeEachDatabase('a scratch database dumps what cairn dump writes', (current) => {
+  // PostgreSQL re-reads only what each step changed; the text must be the one a fresh dump gives, after any kind of change.
+  it('after every step of a varied history', async () => {
+    const scratch = await createScratchDatabase(parseDatabaseUrl(current().url, process.cwd()));
+    const driver = await openDriver(scratch.url, { create: true });
+    try {
+      const postgres = current().kind === 'postgres';
+      const steps = [
+        'CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, status TEXT DEFAULT \'new\')',
+        'CREATE UNIQUE INDEX users_email ON users (email)',
+        'CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id), title TEXT)',
+        "CREATE VIEW titles AS SELECT id, title FROM posts",
+        'CREATE VIEW first_titles AS SELECT id FROM titles WHERE id < 10',
+        'ALTER TABLE posts RENAME COLUMN title TO headline',
+        'ALTER TABLE users RENAME TO people',
+        'DROP INDEX users_email',
+        'ALTER TABLE posts ADD COLUMN body TEXT',
+        'DROP VIEW first_titles',
+        ...(postgres
+          ? [
+              "ALTER TABLE people ALTER COLUMN status SET DEFAULT 'old'",
+              'ALTER TABLE people ALTER COLUMN status DROP DEFAULT',
+              'CREATE TABLE counters (id serial PRIMARY KEY, n integer GENERATED ALWAYS AS IDENTITY)',
+              'ALTER SEQUENCE counters_id_seq RENAME TO counters_seq',
+              'ALTER TABLE counters ALTER COLUMN n SET INCREMENT BY 5',
+              "CREATE TYPE mood AS ENUM ('ok', 'sad')",
+              'ALTER TABLE counters ADD COLUMN mood mood',
+              'ALTER TYPE mood RENAME TO feeling',
+              'CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$',
+              'CREATE TRIGGER posts_touch BEFORE UPDATE ON posts FOR EACH ROW EXECUTE FUNCTION touch()',
+              'ALTER TABLE posts DROP CONSTRAINT posts_user_id_fkey',
+              'CREATE SCHEMA app',
+              'ALTER TABLE counters SET SCHEMA app',
+              'DROP TRIGGER posts_touch ON posts',
+              'DROP TABLE app.counters',
+            ]
+          : ['DROP TABLE posts']),
+      ];
+      for (const sql of steps) {
+        await driver.query({ sql });
+        // The same database, opened the way `cairn dump` opens a user's.
+        const fresh = await openDriver(parseDatabaseUrl(scratch.url.scheme === 'postgres' ? scratch.url.url : `sqlite:${scratch.url.scheme === 'sqlite' ? scratch.url.path : ''}`, process.cwd()), { create: false });
+        try {
+          expect([sql, await driver.dump({ exclude: [] })]).toEqual([sql, await fresh.dump({ exclude: [] })]);
+        } finally {
+          await fresh.close();
+        }
+      }
+    } finally {
+      await driver.close();
+      await scratch.drop();
+    }
+  });
 });

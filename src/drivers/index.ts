@@ -9,13 +9,25 @@ export interface OpenOptions {
   readonly create: boolean;
 }
 
+/**
+ * The URLs `createScratchDatabase` made. A scratch database is thrown away
+ * however the run ends, and only the connection Cairn opens on it writes to
+ * it, so `openDriver` opens these as scratch: SQLite without waiting for the
+ * disk (no syncs, journal in memory: most of what a replay's three commits
+ * per migration cost), PostgreSQL with dumps that re-read only what changed
+ * since the last one (a replay dumps after every step). Kept here, keyed by
+ * the URL object itself, so no caller has to say which database is which,
+ * and a user's database can never be opened this way.
+ */
+const scratchUrls = new WeakSet<DatabaseUrl>();
+
 /** The one place that maps a URL scheme to a driver. Drivers load on demand: a SQLite run never loads pg. */
 export async function openDriver(url: DatabaseUrl, options: OpenOptions): Promise<Driver> {
   switch (url.scheme) {
     case 'sqlite':
-      return (await import('./sqlite/driver.js')).openSqlite(url.path, url.display, options);
+      return (await import('./sqlite/driver.js')).openSqlite(url.path, url.display, { ...options, scratch: scratchUrls.has(url) });
     case 'postgres':
-      return (await import('./postgres/driver.js')).openPostgres(url.url, url.display, url.secrets);
+      return (await import('./postgres/driver.js')).openPostgres(url.url, url.display, url.secrets, { scratch: scratchUrls.has(url) });
     case 'pglite':
       return (await import('./pglite/driver.js')).openPglite(url.dataDir, url.display, options);
     case 'd1':
@@ -34,12 +46,16 @@ export async function createScratchDatabase(like: DatabaseUrl): Promise<ScratchD
     case 'sqlite': {
       const dir = mkdtempSync(join(tmpdir(), 'cairn-scratch-'));
       const path = join(dir, 'scratch.db');
-      return { url: { scheme: 'sqlite', path, display: `sqlite:${path} (scratch)` }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+      const url: DatabaseUrl = { scheme: 'sqlite', path, display: `sqlite:${path} (scratch)` };
+      scratchUrls.add(url);
+      return { url, drop: async () => rmSync(dir, { recursive: true, force: true }) };
     }
     case 'postgres': {
       const scratch = await (await import('./postgres/scratch.js')).createPostgresScratch(like.url, like.display);
       const display = `${like.display.replace(/\/[^/?]*(\?.*)?$/, `/${scratch.name}`)} (scratch)`;
-      return { url: { scheme: 'postgres', url: scratch.url, display, secrets: like.secrets }, drop: scratch.drop };
+      const url: DatabaseUrl = { scheme: 'postgres', url: scratch.url, display, secrets: like.secrets };
+      scratchUrls.add(url);
+      return { url, drop: scratch.drop };
     }
     case 'pglite':
       // In memory: nothing to create, and nothing left once the driver closes.

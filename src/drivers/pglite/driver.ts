@@ -7,7 +7,8 @@ import { CairnError } from '../../core/errors.js';
 import { postgresFlavor } from '../postgres/driver.js';
 import { dumpPostgres } from '../postgres/dump.js';
 import { introspectPostgres } from '../postgres/introspect.js';
-import { resolveCommand, StatementError, type Driver, type HeldLock, type LockOptions, type SqlCommand } from '../types.js';
+import { postgresStatements } from '../postgres/statements.js';
+import { StatementError, type Driver, type HeldLock, type LockOptions, type SqlCommand } from '../types.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 
 /**
@@ -88,26 +89,7 @@ export async function openPglite(dataDir: string | null, display: string, option
     flavor: postgresFlavor,
     target: display,
 
-    async query<Row>(command: SqlCommand): Promise<Row[]> {
-      try {
-        return (await run(command)) as Row[];
-      } catch (error) {
-        throw asStatementError(error, 0);
-      }
-    },
-
-    async atomic(commands) {
-      const db = await ready();
-      await db.query('BEGIN');
-      let index = 0;
-      try {
-        for (; index < commands.length; index++) await run(resolveCommand(commands[index]!));
-        await db.query('COMMIT');
-      } catch (error) {
-        await db.query('ROLLBACK').catch(() => undefined);
-        throw asStatementError(error, Math.min(index, commands.length - 1));
-      }
-    },
+    ...postgresStatements(run, asStatementError),
 
     async tableExists(table) {
       if (absent && instance === null) return false;

@@ -1,11 +1,12 @@
 import { hostname, userInfo } from 'node:os';
 import pg from 'pg';
 import { CairnError } from '../../core/errors.js';
-import { resolveCommand, StatementError, type Driver, type SqlCommand, type SqlFlavor } from '../types.js';
+import { StatementError, type Driver, type SqlCommand, type SqlFlavor } from '../types.js';
 import { postgresBackup } from './backup.js';
-import { dumpPostgres } from './dump.js';
+import { dumpPostgres, incrementalPostgresDump } from './dump.js';
 import { introspectPostgres } from './introspect.js';
 import { acquireAdvisoryLock } from './lock.js';
+import { postgresStatements } from './statements.js';
 
 export const postgresFlavor: SqlFlavor = {
   param: (n) => `$${n}`,
@@ -13,11 +14,16 @@ export const postgresFlavor: SqlFlavor = {
   types: { text: 'text', integer: 'bigint', timestamp: 'timestamptz' },
 };
 
+export interface PostgresOpenOptions {
+  /** A scratch database Cairn made, written only through this connection: dumps re-read only what changed since the last one. */
+  readonly scratch?: boolean;
+}
+
 /**
  * PostgreSQL through `pg`, on one pinned connection: session advisory locks
  * belong to a connection, so the lock and every migration share this one.
  */
-export async function openPostgres(url: string, display: string, secrets: readonly string[]): Promise<Driver> {
+export async function openPostgres(url: string, display: string, secrets: readonly string[], options: PostgresOpenOptions = {}): Promise<Driver> {
   const client = new pg.Client({
     connectionString: url,
     application_name: `cairn ${userInfo().username}@${hostname()} pid ${process.pid}`.slice(0, 63),
@@ -46,25 +52,7 @@ export async function openPostgres(url: string, display: string, secrets: readon
     flavor: postgresFlavor,
     target: display,
 
-    async query<Row>(command: SqlCommand): Promise<Row[]> {
-      try {
-        return (await run(command)) as Row[];
-      } catch (error) {
-        throw asStatementError(error, 0, secrets);
-      }
-    },
-
-    async atomic(commands) {
-      await client.query('BEGIN');
-      let index = 0;
-      try {
-        for (; index < commands.length; index++) await run(resolveCommand(commands[index]!));
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw asStatementError(error, index, secrets);
-      }
-    },
+    ...postgresStatements(run, (error, index) => asStatementError(error, index, secrets)),
 
     async tableExists(table) {
       const { rows } = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [table]);
@@ -73,7 +61,7 @@ export async function openPostgres(url: string, display: string, secrets: readon
 
     snapshot: (options) => introspectPostgres(client, options),
 
-    dump: (options) => dumpPostgres(client, options),
+    dump: options.scratch ? incrementalPostgresDump(client) : (dumpOptions) => dumpPostgres(client, dumpOptions),
 
     lock: (table, options) => acquireAdvisoryLock(client, table, options),
 

@@ -35,7 +35,14 @@ export async function dumpPostgres(client: PgQueryable, options: { readonly excl
   const { rows: saved } = await client.query<{ path: string }>("SELECT current_setting('search_path') AS path");
   await client.query("SELECT set_config('search_path', 'public', false)");
   try {
-    return render(await read(client, excluded));
+    const run: Run = async (statements) => {
+      const results: Row[][] = [];
+      for (const sql of statements) results.push((await client.query<Row>(sql)).rows);
+      return results;
+    };
+    const version = await serverVersion(run);
+    const [others, relations] = [await readOthers(run, excluded), await readRelations(run, excluded, null, version)];
+    return assemble(others, relations);
   } finally {
     await client.query("SELECT set_config('search_path', $1, false)", [saved[0]?.path ?? '"$user", public']).catch(() => undefined);
   }
@@ -47,6 +54,12 @@ const userSchema = (column: string) => `(${column} <> 'information_schema' AND $
 
 /** Statements in groups, in load order; each group's items are sorted by their key. */
 type Group = { key: string; sql: string }[];
+type Row = Record<string, unknown>;
+/** Runs statements (no parameters: oids are written into the SQL) and returns each one's rows. */
+type Run = (statements: readonly string[]) => Promise<Row[][]>;
+
+/** An oid[] literal; oids are digits the server gave us, so nothing here needs quoting. */
+const oidArray = (oids: Iterable<string>) => `'{${[...oids].join(',')}}'::oid[]`;
 
 function render(groups: readonly Group[]): string {
   const statements = groups.flatMap((group) => [...group].sort((a, b) => compareStrings(a.key, b.key)).map((item) => item.sql));
@@ -55,51 +68,122 @@ function render(groups: readonly Group[]): string {
 
 const semicolon = (sql: string) => `${sql.trim().replace(/;$/, '').trimEnd()};`;
 
-async function read(client: PgQueryable, excluded: ReadonlySet<string>): Promise<Group[]> {
-  const query = async <Row extends object>(sql: string, params: unknown[] = []) => (await client.query<Row>(sql, params)).rows as Row[];
-  const version = Number((await query<{ v: string }>("SELECT current_setting('server_version_num') AS v"))[0]?.v ?? 0);
+async function serverVersion(run: Run): Promise<number> {
+  const [rows] = await run(["SELECT current_setting('server_version_num') AS v"]);
+  return Number((rows?.[0] as { v?: string } | undefined)?.v ?? 0);
+}
 
+/** Everything but relations: schemas, extensions, types, functions, sequences. */
+interface Others {
+  readonly before: readonly Group[];
+  readonly ownedBy: Group;
+}
+
+/** A table, view or foreign table, with everything that hangs off it, as read from the catalogs. */
+interface RelationPart {
+  readonly relation: RelationRow;
+  readonly parents: readonly string[];
+  readonly columns: readonly ColumnRow[];
+  readonly keys: Group;
+  readonly foreignKeys: Group;
+  readonly indexes: Group;
+  readonly triggers: Group;
+  /** Relations a view reads. */
+  readonly uses: readonly string[];
+}
+
+interface RelationRow {
+  oid: string;
+  key: string;
+  name: string;
+  kind: string;
+  persistence: string;
+  partition: boolean;
+  partkey: string | null;
+  bound: string | null;
+  options: string | null;
+  rls: boolean;
+  forcedRls: boolean;
+  viewdef: string | null;
+}
+
+interface ColumnRow {
+  table: string;
+  name: string;
+  type: string;
+  collation: string | null;
+  notNull: boolean;
+  identity: string;
+  generated: string;
+  def: string | null;
+  local: boolean;
+  sequence: string | null;
+  seqOptions: string | null;
+}
+
+function othersSql(): string[] {
+  const typeFilter = `${userSchema('n.nspname')} AND NOT ${memberOfExtension('pg_type', 't.oid')}`;
+  return [
+    `SELECT n.nspname AS name, quote_ident(n.nspname) AS q FROM pg_namespace n
+      WHERE ${userSchema('n.nspname')} AND n.nspname <> 'public' AND NOT ${memberOfExtension('pg_namespace', 'n.oid')}`,
+    // plpgsql is in every database already.
+    `SELECT e.extname AS name, quote_ident(e.extname) AS q, quote_ident(n.nspname) AS schema
+       FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql'`,
+    `SELECT n.nspname || '.' || t.typname AS key, format('%I.%I', n.nspname, t.typname) AS name,
+            (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) AS labels
+       FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'e' AND ${typeFilter}`,
+    `SELECT n.nspname || '.' || t.typname AS key, format('%I.%I', n.nspname, t.typname) AS name, format_type(t.typbasetype, t.typtypmod) AS base,
+            CASE WHEN t.typcollation <> 0 AND t.typcollation <> (SELECT b.typcollation FROM pg_type b WHERE b.oid = t.typbasetype) THEN
+              (SELECT format('%I.%I', cn.nspname, co.collname) FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = t.typcollation)
+            END AS collation,
+            t.typnotnull AS "notNull", t.typdefault AS def,
+            ARRAY(SELECT 'CONSTRAINT ' || quote_ident(k.conname) || ' ' || pg_get_constraintdef(k.oid) FROM pg_constraint k WHERE k.contypid = t.oid ORDER BY k.conname)::text[] AS constraints,
+            EXISTS (SELECT 1 FROM pg_constraint k WHERE k.contypid = t.oid AND k.contype = 'n') AS "hasNotNullConstraint"
+       FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'd' AND ${typeFilter}`,
+    `SELECT n.nspname || '.' || t.typname AS key, format('%I.%I', n.nspname, t.typname) AS name,
+            (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) FROM pg_attribute a
+              WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) AS attributes
+       FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_class c ON c.oid = t.typrelid
+      WHERE t.typtype = 'c' AND c.relkind = 'c' AND ${typeFilter}`,
+    `SELECT n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS key, pg_get_functiondef(p.oid) AS def
+       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+      WHERE p.prokind IN ('f', 'p') AND ${userSchema('n.nspname')} AND NOT ${memberOfExtension('pg_proc', 'p.oid')}`,
+    // Sequences: made before the tables whose defaults call nextval() on them; identity
+    // sequences come with their column. OWNED BY (serial) once the tables exist.
+    `SELECT c.oid::text AS oid, n.nspname || '.' || c.relname AS key, format('%I.%I', n.nspname, c.relname) AS name, format_type(s.seqtypid, NULL) AS type,
+            format('START WITH %s INCREMENT BY %s MINVALUE %s MAXVALUE %s CACHE %s%s', s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache,
+                   CASE WHEN s.seqcycle THEN ' CYCLE' ELSE '' END) AS options,
+            d.refobjid::text AS owner, d.deptype::text AS dependency,
+            CASE WHEN d.refobjid IS NOT NULL THEN format('%I.%I.%I', rn.nspname, rc.relname, a.attname) END AS "ownedBy"
+       FROM pg_sequence s
+       JOIN pg_class c ON c.oid = s.seqrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+       LEFT JOIN pg_class rc ON rc.oid = d.refobjid
+       LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+       LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+      WHERE ${userSchema('n.nspname')} AND NOT ${memberOfExtension('pg_class', 'c.oid')}`,
+  ];
+}
+
+function othersFrom(rows: readonly Row[][], excluded: ReadonlySet<string>): Others {
+  const [schemaRows, extensionRows, enumRows, domainRows, compositeRows, functionRows, sequenceRows] = rows as [
+    { name: string; q: string }[],
+    { name: string; q: string; schema: string }[],
+    { key: string; name: string; labels: string }[],
+    { key: string; name: string; base: string; collation: string | null; notNull: boolean; def: string | null; constraints: string[]; hasNotNullConstraint: boolean }[],
+    { key: string; name: string; attributes: string }[],
+    { key: string; def: string }[],
+    { key: string; name: string; type: string; options: string; owner: string | null; ownedBy: string | null; dependency: string | null }[],
+  ];
   const preamble: Group = [
     { key: '1', sql: 'SET check_function_bodies = false;' },
     { key: '2', sql: 'SET search_path = public;' },
   ];
-
-  const schemas: Group = (
-    await query<{ name: string; q: string }>(
-      `SELECT n.nspname AS name, quote_ident(n.nspname) AS q FROM pg_namespace n
-        WHERE ${userSchema('n.nspname')} AND n.nspname <> 'public' AND NOT ${memberOfExtension('pg_namespace', 'n.oid')}`,
-    )
-  ).map((row) => ({ key: row.name, sql: `CREATE SCHEMA ${row.q};` }));
-
-  // plpgsql is in every database already.
-  const extensions: Group = (
-    await query<{ name: string; q: string; schema: string }>(
-      `SELECT e.extname AS name, quote_ident(e.extname) AS q, quote_ident(n.nspname) AS schema
-         FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql'`,
-    )
-  ).map((row) => ({ key: row.name, sql: `CREATE EXTENSION IF NOT EXISTS ${row.q} WITH SCHEMA ${row.schema};` }));
-
-  const typeFilter = `${userSchema('n.nspname')} AND NOT ${memberOfExtension('pg_type', 't.oid')}`;
-  const enums: Group = (
-    await query<{ key: string; name: string; labels: string }>(
-      `SELECT n.nspname || '.' || t.typname AS key, format('%I.%I', n.nspname, t.typname) AS name,
-              (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) AS labels
-         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'e' AND ${typeFilter}`,
-    )
-  ).map((row) => ({ key: row.key, sql: `CREATE TYPE ${row.name} AS ENUM (${row.labels ?? ''});` }));
-
-  const domains: Group = (
-    await query<{ key: string; name: string; base: string; collation: string | null; notNull: boolean; def: string | null; constraints: string[]; hasNotNullConstraint: boolean }>(
-      `SELECT n.nspname || '.' || t.typname AS key, format('%I.%I', n.nspname, t.typname) AS name, format_type(t.typbasetype, t.typtypmod) AS base,
-              CASE WHEN t.typcollation <> 0 AND t.typcollation <> (SELECT b.typcollation FROM pg_type b WHERE b.oid = t.typbasetype) THEN
-                (SELECT format('%I.%I', cn.nspname, co.collname) FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = t.typcollation)
-              END AS collation,
-              t.typnotnull AS "notNull", t.typdefault AS def,
-              ARRAY(SELECT 'CONSTRAINT ' || quote_ident(k.conname) || ' ' || pg_get_constraintdef(k.oid) FROM pg_constraint k WHERE k.contypid = t.oid ORDER BY k.conname)::text[] AS constraints,
-              EXISTS (SELECT 1 FROM pg_constraint k WHERE k.contypid = t.oid AND k.contype = 'n') AS "hasNotNullConstraint"
-         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'd' AND ${typeFilter}`,
-    )
-  ).map((row) => {
+  const schemas: Group = schemaRows.map((row) => ({ key: row.name, sql: `CREATE SCHEMA ${row.q};` }));
+  const extensions: Group = extensionRows.map((row) => ({ key: row.name, sql: `CREATE EXTENSION IF NOT EXISTS ${row.q} WITH SCHEMA ${row.schema};` }));
+  const enums: Group = enumRows.map((row) => ({ key: row.key, sql: `CREATE TYPE ${row.name} AS ENUM (${row.labels ?? ''});` }));
+  const domains: Group = domainRows.map((row) => {
     const parts = [`CREATE DOMAIN ${row.name} AS ${row.base}`];
     if (row.collation) parts.push(`COLLATE ${row.collation}`);
     if (row.def !== null) parts.push(`DEFAULT ${row.def}`);
@@ -107,74 +191,37 @@ async function read(client: PgQueryable, excluded: ReadonlySet<string>): Promise
     parts.push(...row.constraints);
     return { key: row.key, sql: `${parts.join(' ')};` };
   });
+  const composites: Group = compositeRows.map((row) => ({ key: row.key, sql: `CREATE TYPE ${row.name} AS (${row.attributes ?? ''});` }));
+  const functions: Group = functionRows.map((row) => ({ key: row.key, sql: semicolon(row.def) }));
+  const standalone = sequenceRows.filter((row) => row.dependency !== 'i' && !(row.owner !== null && excluded.has(row.owner)));
+  const sequences: Group = standalone.map((row) => ({ key: row.key, sql: `CREATE SEQUENCE ${row.name} AS ${row.type} ${row.options};` }));
+  const ownedBy: Group = standalone
+    .filter((row) => row.ownedBy !== null)
+    .map((row) => ({ key: row.key, sql: `ALTER SEQUENCE ${row.name} OWNED BY ${row.ownedBy};` }));
+  return { before: [preamble, schemas, extensions, enums, domains, composites, functions, sequences], ownedBy };
+}
 
-  const composites: Group = (
-    await query<{ key: string; name: string; attributes: string }>(
-      `SELECT n.nspname || '.' || t.typname AS key, format('%I.%I', n.nspname, t.typname) AS name,
-              (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) FROM pg_attribute a
-                WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) AS attributes
-         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_class c ON c.oid = t.typrelid
-        WHERE t.typtype = 'c' AND c.relkind = 'c' AND ${typeFilter}`,
-    )
-  ).map((row) => ({ key: row.key, sql: `CREATE TYPE ${row.name} AS (${row.attributes ?? ''});` }));
+async function readOthers(run: Run, excluded: ReadonlySet<string>): Promise<Others> {
+  return othersFrom(await run(othersSql()), excluded);
+}
 
-  const functions: Group = (
-    await query<{ key: string; def: string }>(
-      `SELECT n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS key, pg_get_functiondef(p.oid) AS def
-         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-        WHERE p.prokind IN ('f', 'p') AND ${userSchema('n.nspname')} AND NOT ${memberOfExtension('pg_proc', 'p.oid')}`,
-    )
-  ).map((row) => ({ key: row.key, sql: semicolon(row.def) }));
+/** The relations query, for all relations or only those in `only`. */
+function relationsSql(only: readonly string[] | null): string {
+  return `SELECT c.oid::text AS oid, n.nspname || '.' || c.relname AS key, format('%I.%I', n.nspname, c.relname) AS name, c.relkind AS kind,
+                 c.relpersistence AS persistence, c.relispartition AS partition,
+                 CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
+                 CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS bound,
+                 array_to_string(c.reloptions, ', ') AS options, c.relrowsecurity AS rls, c.relforcerowsecurity AS "forcedRls",
+                 CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS viewdef
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ${userSchema('n.nspname')} AND NOT ${memberOfExtension('pg_class', 'c.oid')}${only ? ` AND c.oid = ANY(${oidArray(only)})` : ''}`;
+}
 
-  // Relations.
-  const relations = (
-    await query<{
-      oid: string;
-      key: string;
-      name: string;
-      kind: string;
-      persistence: string;
-      partition: boolean;
-      partkey: string | null;
-      bound: string | null;
-      options: string | null;
-      rls: boolean;
-      forcedRls: boolean;
-      viewdef: string | null;
-    }>(
-      `SELECT c.oid::text AS oid, n.nspname || '.' || c.relname AS key, format('%I.%I', n.nspname, c.relname) AS name, c.relkind AS kind,
-              c.relpersistence AS persistence, c.relispartition AS partition,
-              CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
-              CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS bound,
-              array_to_string(c.reloptions, ', ') AS options, c.relrowsecurity AS rls, c.relforcerowsecurity AS "forcedRls",
-              CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS viewdef
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ${userSchema('n.nspname')} AND NOT ${memberOfExtension('pg_class', 'c.oid')}`,
-    )
-  ).filter((relation) => !excluded.has(relation.oid));
-  const byOid = new Map(relations.map((relation) => [relation.oid, relation]));
-  const oids = relations.map((relation) => relation.oid);
-  const tableOids = relations.filter((relation) => relation.kind === 'r' || relation.kind === 'p').map((relation) => relation.oid);
-
-  const parents = await query<{ child: string; parent: string }>(
-    `SELECT i.inhrelid::text AS child, i.inhparent::text AS parent FROM pg_inherits i WHERE i.inhrelid = ANY($1::oid[]) ORDER BY i.inhrelid, i.inhseqno`,
-    [oids],
-  );
-  const parentsOf = (oid: string) => parents.filter((row) => row.child === oid).map((row) => row.parent);
-
-  const columns = await query<{
-    table: string;
-    name: string;
-    type: string;
-    collation: string | null;
-    notNull: boolean;
-    identity: string;
-    generated: string;
-    def: string | null;
-    local: boolean;
-    sequence: string | null;
-    seqOptions: string | null;
-  }>(
+/** What hangs off the relations `oids` (any kind: a query finds nothing where a kind has nothing). */
+function partsSql(oids: readonly string[], version: number): string[] {
+  const list = oidArray(oids);
+  return [
+    `SELECT i.inhrelid::text AS child, i.inhparent::text AS parent FROM pg_inherits i WHERE i.inhrelid = ANY(${list}) ORDER BY i.inhrelid, i.inhseqno`,
     `SELECT a.attrelid::text AS "table", quote_ident(a.attname) AS name, format_type(a.atttypid, a.atttypmod) AS type,
             CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0 THEN
               (SELECT CASE WHEN cn.nspname = 'pg_catalog' THEN quote_ident(co.collname) ELSE format('%I.%I', cn.nspname, co.collname) END
@@ -192,24 +239,107 @@ async function read(client: PgQueryable, excluded: ReadonlySet<string>): Promise
        JOIN pg_namespace n ON n.oid = c.relnamespace
        JOIN pg_type t ON t.oid = a.atttypid
        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-      WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+      WHERE a.attrelid = ANY(${list}) AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attrelid, a.attnum`,
-    [tableOids],
-  );
+    // Constraints, except those a table inherits (its parent's statement makes them).
+    `SELECT k.conrelid::text AS owner, n.nspname || '.' || c.relname || ' ' || k.conname AS key, format('%I.%I', n.nspname, c.relname) AS "table", quote_ident(k.conname) AS name,
+            k.contype AS type, pg_get_constraintdef(k.oid) AS def
+       FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE k.conrelid = ANY(${list}) AND c.relkind IN ('r', 'p') AND k.contype IN ('p', 'u', 'f', 'c', 'x') AND k.conislocal AND k.conparentid = 0`,
+    // What each view reads, to create views after the views they read from.
+    `SELECT DISTINCT r.ev_class::text AS view, d.refobjid::text AS uses
+       FROM pg_rewrite r JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass
+      WHERE r.ev_class = ANY(${list}) AND d.refobjid <> r.ev_class`,
+    `SELECT i.indrelid::text AS owner, n.nspname || '.' || c.relname AS key, pg_get_indexdef(i.indexrelid) AS def
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE i.indrelid = ANY(${list}) AND NOT c.relispartition
+        AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x'))`,
+    `SELECT t.tgrelid::text AS owner, n.nspname || '.' || c.relname || ' ' || t.tgname AS key, format('%I.%I', n.nspname, c.relname) AS "table", quote_ident(t.tgname) AS name,
+            pg_get_triggerdef(t.oid) AS def, t.tgenabled AS enabled
+       FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE t.tgrelid = ANY(${list}) AND NOT t.tgisinternal${version >= 130000 ? ' AND t.tgparentid = 0' : ''}`,
+  ];
+}
+
+/** Groups the rows of `partsSql` by relation. */
+function partsFrom(relations: readonly RelationRow[], rows: readonly Row[][]): RelationPart[] {
+  const [parentRows, columnRows, constraintRows, viewRows, indexRows, triggerRows] = rows as [
+    { child: string; parent: string }[],
+    ColumnRow[],
+    { owner: string; key: string; table: string; name: string; type: string; def: string }[],
+    { view: string; uses: string }[],
+    { owner: string; key: string; def: string }[],
+    { owner: string; key: string; table: string; name: string; def: string; enabled: string }[],
+  ];
+  const byOwner = <T>(list: readonly T[], owner: (item: T) => string) => {
+    const map = new Map<string, T[]>();
+    for (const item of list) {
+      const key = owner(item);
+      const group = map.get(key);
+      if (group) group.push(item);
+      else map.set(key, [item]);
+    }
+    return (oid: string): T[] => map.get(oid) ?? [];
+  };
+  const parents = byOwner(parentRows, (row) => row.child);
+  const columns = byOwner(columnRows, (row) => row.table);
+  const constraints = byOwner(constraintRows, (row) => row.owner);
+  const views = byOwner(viewRows, (row) => row.view);
+  const indexes = byOwner(indexRows, (row) => row.owner);
+  const triggers = byOwner(triggerRows, (row) => row.owner);
+  const addConstraint = (row: (typeof constraintRows)[number]) => ({ key: row.key, sql: `ALTER TABLE ${row.table} ADD CONSTRAINT ${row.name} ${row.def};` });
+  return relations.map((relation) => ({
+    relation,
+    parents: parents(relation.oid).map((row) => row.parent),
+    columns: columns(relation.oid),
+    keys: constraints(relation.oid).filter((row) => row.type !== 'f').map(addConstraint),
+    foreignKeys: constraints(relation.oid).filter((row) => row.type === 'f').map(addConstraint),
+    uses: views(relation.oid).map((row) => row.uses),
+    indexes: indexes(relation.oid).map((row) => ({ key: row.key, sql: `${row.def};` })),
+    triggers: triggers(relation.oid).map((row) => {
+      const state = { D: 'DISABLE', R: 'ENABLE REPLICA', A: 'ENABLE ALWAYS' }[row.enabled];
+      return { key: row.key, sql: `${row.def};${state ? `\nALTER TABLE ${row.table} ${state} TRIGGER ${row.name};` : ''}` };
+    }),
+  }));
+}
+
+/** Reads the relations (all of them, or those in `only`) and what hangs off them. */
+async function readRelations(run: Run, excluded: ReadonlySet<string>, only: readonly string[] | null, version: number): Promise<RelationPart[]> {
+  const [relationRows] = await run([relationsSql(only)]);
+  const relations = (relationRows as unknown as RelationRow[]).filter((relation) => !excluded.has(relation.oid));
+  if (relations.length === 0) return [];
+  return partsFrom(relations, await run(partsSql(relations.map((relation) => relation.oid), version)));
+}
+
+const printedTables = new WeakMap<RelationPart, string>();
+
+/** The dump text: the other objects, then the relations in load order. */
+function assemble(others: Others, parts: Iterable<RelationPart>): string {
+  const all = [...parts];
+  const byOid = new Map(all.map((part) => [part.relation.oid, part]));
+  const parentsOf = (oid: string) => byOid.get(oid)?.parents ?? [];
 
   const tables: Group = [];
   const unsupported: Group = [];
-  for (const relation of sortParentsFirst(relations.filter((r) => r.kind === 'r' || r.kind === 'p' || r.kind === 'f'), parentsOf)) {
+  const relationsOf = (kinds: string) => all.filter((part) => kinds.includes(part.relation.kind)).map((part) => part.relation);
+  for (const relation of sortParentsFirst(relationsOf('rpf'), parentsOf)) {
     if (relation.kind === 'f') {
       unsupported.push({ key: relation.key, sql: `-- cairn: foreign table ${relation.name} is not dumped (create its server and table by hand)` });
       continue;
     }
-    const inherited = parentsOf(relation.oid).map((oid) => byOid.get(oid)?.name ?? '?');
+    const part = byOid.get(relation.oid)!;
+    // A table that inherits nothing prints from its own part alone: printed once per part (an incremental dump keeps most parts).
+    const printed = part.parents.length === 0 ? printedTables.get(part) : undefined;
+    if (printed !== undefined) {
+      tables.push({ key: `${String(tables.length).padStart(6, '0')}`, sql: printed });
+      continue;
+    }
+    const inherited = part.parents.map((oid) => byOid.get(oid)?.relation.name ?? '?');
     let sql = `CREATE ${relation.persistence === 'u' ? 'UNLOGGED ' : ''}TABLE ${relation.name}`;
     if (relation.partition) {
       sql += ` PARTITION OF ${inherited[0] ?? '?'} ${relation.bound ?? ''}`.trimEnd();
     } else {
-      const lines = columns.filter((column) => column.table === relation.oid && column.local).map((column) => `  ${columnDefinition(column)}`);
+      const lines = part.columns.filter((column) => column.local).map((column) => `  ${columnDefinition(column)}`);
       sql += lines.length > 0 ? ` (\n${lines.join(',\n')}\n)` : ' ()';
       if (inherited.length > 0) sql += ` INHERITS (${inherited.join(', ')})`;
     }
@@ -217,37 +347,18 @@ async function read(client: PgQueryable, excluded: ReadonlySet<string>): Promise
     if (relation.options) sql += ` WITH (${relation.options})`;
     const statements = [`${sql};`];
     // A default set on a child (or partition) for a column it inherits.
-    for (const column of columns.filter((c) => c.table === relation.oid && !c.local)) {
+    for (const column of part.columns.filter((c) => !c.local)) {
       if (column.def !== null && column.generated === '') statements.push(`ALTER TABLE ONLY ${relation.name} ALTER COLUMN ${column.name} SET DEFAULT ${column.def};`);
     }
     if (relation.rls) statements.push(`ALTER TABLE ${relation.name} ENABLE ROW LEVEL SECURITY;`);
     if (relation.forcedRls) statements.push(`ALTER TABLE ${relation.name} FORCE ROW LEVEL SECURITY;`);
+    if (part.parents.length === 0) printedTables.set(part, statements.join('\n'));
     tables.push({ key: `${String(tables.length).padStart(6, '0')}`, sql: statements.join('\n') });
   }
 
-  // Constraints, except those a table inherits (its parent's statement makes them).
-  const constraints = await query<{ key: string; table: string; name: string; type: string; def: string }>(
-    `SELECT n.nspname || '.' || c.relname || ' ' || k.conname AS key, format('%I.%I', n.nspname, c.relname) AS "table", quote_ident(k.conname) AS name,
-            k.contype AS type, pg_get_constraintdef(k.oid) AS def
-       FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE k.conrelid = ANY($1::oid[]) AND k.contype IN ('p', 'u', 'f', 'c', 'x') AND k.conislocal AND k.conparentid = 0`,
-    [tableOids],
-  );
-  const addConstraint = (row: (typeof constraints)[number]) => ({ key: row.key, sql: `ALTER TABLE ${row.table} ADD CONSTRAINT ${row.name} ${row.def};` });
-  const keys: Group = constraints.filter((row) => row.type !== 'f').map(addConstraint);
-  const foreignKeys: Group = constraints.filter((row) => row.type === 'f').map(addConstraint);
-
   // Views, each after the views it reads from.
-  const viewDependencies = await query<{ view: string; uses: string }>(
-    `SELECT DISTINCT r.ev_class::text AS view, d.refobjid::text AS uses
-       FROM pg_rewrite r JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass
-      WHERE r.ev_class = ANY($1::oid[]) AND d.refobjid <> r.ev_class`,
-    [oids],
-  );
   const views: Group = [];
-  const viewList = relations.filter((relation) => relation.kind === 'v' || relation.kind === 'm');
-  const usesOf = (oid: string) => viewDependencies.filter((row) => row.view === oid).map((row) => row.uses);
-  for (const view of sortParentsFirst(viewList, usesOf)) {
+  for (const view of sortParentsFirst(relationsOf('vm'), (oid) => byOid.get(oid)?.uses ?? [])) {
     const options = view.options ? ` WITH (${view.options})` : '';
     const body = (view.viewdef ?? '').trim().replace(/;$/, '');
     views.push({
@@ -256,54 +367,260 @@ async function read(client: PgQueryable, excluded: ReadonlySet<string>): Promise
     });
   }
 
-  const indexes: Group = (
-    await query<{ key: string; def: string }>(
-      `SELECT n.nspname || '.' || c.relname AS key, pg_get_indexdef(i.indexrelid) AS def
-         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE i.indrelid = ANY($1::oid[]) AND NOT c.relispartition
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x'))`,
-      [oids],
-    )
-  ).map((row) => ({ key: row.key, sql: `${row.def};` }));
-
-  const triggers: Group = (
-    await query<{ key: string; table: string; name: string; def: string; enabled: string }>(
-      `SELECT n.nspname || '.' || c.relname || ' ' || t.tgname AS key, format('%I.%I', n.nspname, c.relname) AS "table", quote_ident(t.tgname) AS name,
-              pg_get_triggerdef(t.oid) AS def, t.tgenabled AS enabled
-         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE t.tgrelid = ANY($1::oid[]) AND NOT t.tgisinternal${version >= 130000 ? ' AND t.tgparentid = 0' : ''}`,
-      [oids],
-    )
-  ).map((row) => {
-    const state = { D: 'DISABLE', R: 'ENABLE REPLICA', A: 'ENABLE ALWAYS' }[row.enabled];
-    return { key: row.key, sql: `${row.def};${state ? `\nALTER TABLE ${row.table} ${state} TRIGGER ${row.name};` : ''}` };
-  });
-
-  // Sequences: made before the tables whose defaults call nextval() on them; identity
-  // sequences come with their column. OWNED BY (serial) once the tables exist.
-  const sequences = await query<{ key: string; name: string; type: string; options: string; owner: string | null; ownedBy: string | null; dependency: string | null }>(
-    `SELECT n.nspname || '.' || c.relname AS key, format('%I.%I', n.nspname, c.relname) AS name, format_type(s.seqtypid, NULL) AS type,
-            format('START WITH %s INCREMENT BY %s MINVALUE %s MAXVALUE %s CACHE %s%s', s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache,
-                   CASE WHEN s.seqcycle THEN ' CYCLE' ELSE '' END) AS options,
-            d.refobjid::text AS owner, d.deptype::text AS dependency,
-            CASE WHEN d.refobjid IS NOT NULL THEN format('%I.%I.%I', rn.nspname, rc.relname, a.attname) END AS "ownedBy"
-       FROM pg_sequence s
-       JOIN pg_class c ON c.oid = s.seqrelid
-       JOIN pg_namespace n ON n.oid = c.relnamespace
-       LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
-       LEFT JOIN pg_class rc ON rc.oid = d.refobjid
-       LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-       LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-      WHERE ${userSchema('n.nspname')} AND NOT ${memberOfExtension('pg_class', 'c.oid')}`,
-  );
-  const standalone = sequences.filter((row) => row.dependency !== 'i' && !(row.owner !== null && excluded.has(row.owner)));
-  const sequenceGroup: Group = standalone.map((row) => ({ key: row.key, sql: `CREATE SEQUENCE ${row.name} AS ${row.type} ${row.options};` }));
-  const ownedBy: Group = standalone
-    .filter((row) => row.ownedBy !== null)
-    .map((row) => ({ key: row.key, sql: `ALTER SEQUENCE ${row.name} OWNED BY ${row.ownedBy};` }));
-
-  return [preamble, schemas, extensions, enums, domains, composites, functions, sequenceGroup, tables, unsupported, keys, views, indexes, foreignKeys, triggers, ownedBy];
+  const keys: Group = all.flatMap((part) => part.keys);
+  const indexes: Group = all.flatMap((part) => part.indexes);
+  const foreignKeys: Group = all.flatMap((part) => part.foreignKeys);
+  const triggers: Group = all.flatMap((part) => part.triggers);
+  return render([...others.before, tables, unsupported, keys, views, indexes, foreignKeys, triggers, others.ownedBy]);
 }
+
+// --- Incremental: a scratch database dumped after every step of a replay ---
+
+/** A connection that takes several statements in one round trip (pg's simple query protocol). */
+export interface PgBatchQueryable {
+  query(text: string): Promise<{ rows: Row[] } | { rows: Row[] }[]>;
+}
+
+/** Catalogs whose rows hang off a relation, with the column naming the row and the relation it belongs to. */
+const OWNED = {
+  class: { table: 'pg_class', row: 'oid', owner: 'oid' },
+  constraint: { table: 'pg_constraint', row: 'oid', owner: 'conrelid' },
+  index: { table: 'pg_index', row: 'indexrelid', owner: 'indrelid' },
+  trigger: { table: 'pg_trigger', row: 'oid', owner: 'tgrelid' },
+  rewrite: { table: 'pg_rewrite', row: 'oid', owner: 'ev_class' },
+  attrdef: { table: 'pg_attrdef', row: 'oid', owner: 'adrelid' },
+  inherits: { table: 'pg_inherits', row: "inhrelid::text || ':' || inhparent::text", owner: 'inhrelid' },
+} as const;
+type Owned = keyof typeof OWNED;
+
+/** Oids below this are the system's own objects (FirstNormalObjectId). */
+const USER_OID = 16384;
+
+/**
+ * The relation a pg_class row is printed with: an index with its table, a
+ * sequence with the column that owns it (serial, identity), a toast table
+ * with nothing (not dumped), anything else as itself.
+ */
+const relationOf = (c: string) => `CASE WHEN ${c}.relkind IN ('i', 'I') THEN (SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = ${c}.oid)
+       WHEN ${c}.relkind = 't' THEN NULL
+       WHEN ${c}.relkind = 'S' THEN coalesce((SELECT x.refobjid FROM pg_depend x WHERE x.classid = 'pg_class'::regclass AND x.objid = ${c}.oid
+                                                AND x.refclassid = 'pg_class'::regclass AND x.deptype IN ('a', 'i') LIMIT 1), ${c}.oid)
+       ELSE ${c}.oid END`;
+
+/** The relation a dependent catalog object (pg_depend's classid, objid) is printed with; for other objects, the object itself. */
+const dependentOf = (classid: string, objid: string) => `CASE ${classid}
+       WHEN 'pg_class'::regclass THEN (SELECT ${relationOf('y')} FROM pg_class y WHERE y.oid = ${objid})
+       WHEN 'pg_constraint'::regclass THEN (SELECT nullif(y.conrelid, 0) FROM pg_constraint y WHERE y.oid = ${objid})
+       WHEN 'pg_attrdef'::regclass THEN (SELECT y.adrelid FROM pg_attrdef y WHERE y.oid = ${objid})
+       WHEN 'pg_trigger'::regclass THEN (SELECT y.tgrelid FROM pg_trigger y WHERE y.oid = ${objid})
+       WHEN 'pg_rewrite'::regclass THEN (SELECT y.ev_class FROM pg_rewrite y WHERE y.oid = ${objid})
+       ELSE ${objid} END`;
+
+/**
+ * Catalog rows written since `mark` (a transaction id), each named by the
+ * relation it is printed with, or `other`: a schema, type, function,
+ * collation, operator or extension, which may be printed anywhere (types in
+ * columns, functions in defaults and triggers, schemas in every name).
+ */
+function changedSql(mark: string): string {
+  const since = (alias: string) => `age(${alias}.xmin) <= age('${mark}'::xid)`;
+  const relation = (alias: string, oid: string) => `(SELECT ${relationOf('r')} FROM pg_class r WHERE r.oid = ${oid})`;
+  return [
+    `SELECT 'class' AS cat, c.oid::text AS row, (${relationOf('c')})::text AS owner, c.relkind::text AS kind FROM pg_class c WHERE c.oid >= ${USER_OID} AND ${since('c')}`,
+    `SELECT DISTINCT 'attribute', NULL, ${relation('r', 'a.attrelid')}::text, (SELECT r.relkind::text FROM pg_class r WHERE r.oid = a.attrelid) FROM pg_attribute a WHERE a.attrelid >= ${USER_OID} AND ${since('a')}`,
+    ...(['constraint', 'index', 'trigger', 'rewrite', 'attrdef', 'inherits'] as const).map((cat) => {
+      const { table, row, owner } = OWNED[cat];
+      return `SELECT '${cat}', (${row})::text, ${owner}::text, NULL FROM ${table} x WHERE ${owner} >= ${USER_OID} AND ${since('x')}`;
+    }),
+    // How many rows the owned catalogs hold (kind is the count): rows that went missing show as fewer than expected.
+    ...(Object.keys(OWNED) as Owned[]).map((cat) => {
+      const { table, row, owner } = OWNED[cat];
+      return `SELECT 'count', '${cat}', NULL, count(*)::text FROM ${table} WHERE ${cat === 'class' ? row : owner} >= ${USER_OID}`;
+    }),
+    `SELECT 'sequence', s.seqrelid::text, ${relation('r', 's.seqrelid')}::text, 'S' FROM pg_sequence s WHERE ${since('s')}`,
+    // A table's row type and its array type come and go with the table (its pg_class row says so).
+    `SELECT 'other', t.oid::text, NULL, NULL FROM pg_type t WHERE t.oid >= ${USER_OID} AND ${since('t')} AND t.typrelid = 0
+        AND NOT EXISTS (SELECT 1 FROM pg_type e WHERE e.oid = t.typelem AND e.typrelid <> 0)`,
+    ...['pg_proc', 'pg_namespace', 'pg_enum', 'pg_collation', 'pg_operator', 'pg_extension', 'pg_opclass', 'pg_ts_config'].map(
+      (table) => `SELECT 'other', x.oid::text, NULL, NULL FROM ${table} x WHERE x.oid >= ${USER_OID} AND ${since('x')}`,
+    ),
+  ].join('\nUNION ALL\n');
+}
+
+/** How many other objects there are (one dropped shows as fewer), and the transaction id the next write will get. */
+function countsSql(): string {
+  const others = ['pg_proc', 'pg_namespace', 'pg_enum', 'pg_collation', 'pg_operator', 'pg_extension', 'pg_opclass', 'pg_ts_config']
+    .map((table) => `(SELECT count(*) FROM ${table} WHERE oid >= ${USER_OID})`)
+    .concat(`(SELECT count(*) FROM pg_type t WHERE t.oid >= ${USER_OID} AND t.typrelid = 0 AND t.typelem = 0)`);
+  return `SELECT (${others.join(' + ')})::int AS other, (txid_snapshot_xmax(txid_current_snapshot()) % 4294967296)::text AS mark`;
+}
+
+/** Every row of an owned catalog, with its owner: read once, at the first dump. */
+function listSql(cat: Owned): string {
+  const { table, row, owner } = OWNED[cat];
+  if (cat === 'class') return `SELECT c.oid::text AS row, (${relationOf('c')})::text AS owner FROM pg_class c WHERE c.oid >= ${USER_OID}`;
+  return `SELECT (${row})::text AS row, ${owner}::text AS owner FROM ${table} WHERE ${owner} >= ${USER_OID}`;
+}
+
+/** The rows an owned catalog holds now, as one array: read when some went missing (their owners are known from before). */
+function presentSql(cat: Owned): string {
+  const { table, row, owner } = OWNED[cat];
+  return `SELECT array_to_string(array_agg((${row})::text), ',') AS rows FROM ${table} WHERE ${cat === 'class' ? row : owner} >= ${USER_OID}`;
+}
+
+/** The relations printed with any of `seeds`, following dependencies (a view of a view, a foreign key to a renamed table). */
+function dependentsSql(seeds: Iterable<string>): string {
+  return `WITH RECURSIVE reach(oid) AS (
+            SELECT unnest(${oidArray(seeds)})
+            UNION
+            SELECT (${dependentOf('d.classid', 'd.objid')})
+              FROM reach JOIN pg_depend d ON d.refobjid = reach.oid
+             WHERE d.refclassid IN ('pg_class'::regclass, 'pg_type'::regclass, 'pg_proc'::regclass, 'pg_namespace'::regclass, 'pg_collation'::regclass)
+          )
+          SELECT oid::text AS oid FROM reach WHERE oid IS NOT NULL`;
+}
+
+interface DumpState {
+  readonly excludeKey: string;
+  readonly excluded: ReadonlySet<string>;
+  readonly version: number;
+  /** Taken before the last read: rows written since have a newer xmin. */
+  mark: string;
+  /** Owned catalogs' rows (row → owning relation) as of the last read, and their count of other objects. */
+  known: Map<Owned, Map<string, string | null>>;
+  otherCount: number;
+  /** The rows of `othersSql`, as of the last read. */
+  others: Row[][];
+  readonly parts: Map<string, RelationPart>;
+}
+
+/**
+ * `dumpPostgres` for a connection that is the only writer of its database
+ * (a scratch database): the same text, but after the first call each dump
+ * re-reads only what changed since the one before. A full dump reads every
+ * relation through the server's printers (about 70 ms at 1000 tables), which
+ * made a replay that dumps after every step quadratic.
+ *
+ * What changed is found in the catalogs: every row a transaction writes
+ * carries its id (xmin), so rows newer than the id taken at the last dump
+ * are the new and altered objects; rows that went missing show as a count
+ * lower than expected, and then that catalog's rows are listed and compared.
+ * Each changed row names the relation it is printed with (an index its
+ * table, a default its column's table, a serial sequence its column), and
+ * relations whose printed text names a changed one (a foreign key, a view,
+ * a default calling nextval) follow, through pg_depend. Any change to a
+ * schema, type, function, collation, operator or extension, which any
+ * definition may name, re-reads everything. Schemas, types, functions and
+ * sequences themselves are few and are read every time.
+ *
+ * Only for a database no one else writes to while it is in use: a
+ * transaction that commits later with an older id would go unseen.
+ */
+export function incrementalPostgresDump(client: PgBatchQueryable): (options: { readonly exclude: readonly string[] }) => Promise<string> {
+  const run: Run = async (statements) => {
+    // One round trip, one implicit transaction: set_config(…, true) ends with it, as does a failure.
+    // No JIT: these queries are small, but their estimates can pass jit_above_cost, and compiling costs more than running them.
+    const result = await client.query([`SELECT set_config('search_path', 'public', true), set_config('jit', 'off', true)`, ...statements].join(';\n'));
+    return (Array.isArray(result) ? result : [result]).slice(1).map((r) => r.rows);
+  };
+  let state: DumpState | null = null;
+
+  // Names resolved as the session sees them, as dumpPostgres does.
+  const resolve = async (exclude: readonly string[]) => {
+    const excluded = new Set<string>();
+    for (const name of exclude) {
+      const [result] = [await client.query(`SELECT to_regclass(${quoteLiteral(name)})::oid::text AS oid`)].flat();
+      const oid = (result?.rows[0] as { oid?: string | null } | undefined)?.oid;
+      if (oid) excluded.add(oid);
+    }
+    return excluded;
+  };
+
+  const fresh = async (exclude: readonly string[]): Promise<DumpState> => {
+    const excluded = await resolve(exclude);
+    const [versionRows] = await run(["SELECT current_setting('server_version_num') AS v"]);
+    const [countRows, ...lists] = await run([countsSql(), ...(Object.keys(OWNED) as Owned[]).map(listSql)]);
+    const counts = countRows![0] as Record<string, number | string>;
+    const known = new Map((Object.keys(OWNED) as Owned[]).map((cat, i) => [cat, new Map((lists[i] as { row: string; owner: string | null }[]).map((r) => [r.row, r.owner]))]));
+    const version = Number((versionRows![0] as { v: string }).v);
+    const parts = new Map((await readRelations(run, excluded, null, version)).map((part) => [part.relation.oid, part]));
+    const others = await run(othersSql());
+    return { excludeKey: exclude.join('\0'), excluded, version, mark: String(counts.mark), known, otherCount: Number(counts.other), others, parts };
+  };
+
+  return async (options) => {
+    const key = options.exclude.join('\0');
+    // A table to exclude that did not exist yet may exist now (verify's history table exists before its first dump).
+    if (state !== null && state.excluded.size < options.exclude.length && [...(await resolve(options.exclude))].some((oid) => !state?.excluded.has(oid))) state = null;
+    if (state === null || state.excludeKey !== key) {
+      state = null;
+      state = await fresh(options.exclude);
+      return assemble(othersFrom(state.others, state.excluded), state.parts.values());
+    }
+    const current = state;
+    const [changedRows, countRows] = await run([changedSql(current.mark), countsSql()]);
+    const counts = countRows![0] as Record<string, number | string>;
+    const rows = changedRows as { cat: string; row: string | null; owner: string | null; kind: string | null }[];
+    const changed = rows.filter((row) => row.cat !== 'count');
+    const owned = new Map(rows.filter((row) => row.cat === 'count').map((row) => [row.row, Number(row.kind)]));
+    let everything = changed.some((row) => row.cat === 'other' || row.kind === 'c') || Number(counts.other) !== current.otherCount;
+    const seeds = new Set<string>();
+    for (const row of changed) if (row.owner !== null) seeds.add(row.owner);
+    for (const row of changed) if (row.cat === 'class' && row.row !== null) seeds.add(row.row);
+
+    // Rows that went missing: a catalog holds fewer rows than before plus the new ones.
+    const short = (Object.keys(OWNED) as Owned[]).filter((cat) => {
+      const known = current.known.get(cat)!;
+      const added = new Set(changed.filter((row) => row.cat === cat && row.row !== null && !known.has(row.row)).map((row) => row.row));
+      return owned.get(cat) !== known.size + added.size;
+    });
+    const lists = short.length > 0 ? await run(short.map(presentSql)) : [];
+    const gone = new Set<string>();
+    short.forEach((cat, i) => {
+      const present = new Set(String((lists[i]![0] as { rows: string | null }).rows ?? '').split(',').filter(Boolean));
+      const known = current.known.get(cat)!;
+      for (const [row, owner] of known) {
+        if (present.has(row)) continue;
+        if (owner !== null) seeds.add(owner);
+        if (cat === 'class') gone.add(row);
+        known.delete(row);
+      }
+    });
+    for (const oid of gone) seeds.add(oid);
+    for (const row of changed) if (row.row !== null) current.known.get(row.cat as Owned)?.set(row.row, row.owner);
+    if (changed.some((row) => row.cat === 'class' && row.kind === 'c')) everything = true;
+
+    let dirty: Set<string>;
+    if (everything) {
+      dirty = new Set(current.parts.keys());
+    } else {
+      // The walk follows a few index entries per step; a hash join would read all of pg_depend at each.
+      const [, reached] = seeds.size > 0 ? await run(["SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)", dependentsSql(seeds)]) : [[], []];
+      dirty = new Set((reached as { oid: string }[]).map((row) => row.oid));
+    }
+    // Schemas, types and functions change only with an `everything` change; sequences also with a sequence or a table that owns one.
+    const sequences = current.others[6] as { oid: string; owner: string | null }[];
+    const sequenceTouched =
+      changed.some((row) => row.cat === 'sequence' || row.kind === 'S') ||
+      sequences.some((row) => gone.has(row.oid) || dirty.has(row.oid) || (row.owner !== null && dirty.has(row.owner)));
+    const statements = [...(everything ? othersSql() : sequenceTouched ? [othersSql()[6]!] : []), everything ? relationsSql(null) : relationsSql([...dirty])];
+    const results = await run(statements);
+    const relationRows = results.slice(-1);
+    if (everything) current.others = results.slice(0, -1);
+    else if (sequenceTouched) current.others = [...current.others.slice(0, 6), results[0]!];
+    const othersRows = current.others;
+    const relations = (relationRows[0] as unknown as RelationRow[]).filter((relation) => !current.excluded.has(relation.oid));
+    const read = relations.length === 0 ? [] : partsFrom(relations, await run(partsSql(relations.map((r) => r.oid), current.version)));
+    if (everything) current.parts.clear();
+    for (const oid of dirty) current.parts.delete(oid);
+    for (const part of read) current.parts.set(part.relation.oid, part);
+    current.mark = String(counts.mark);
+    current.otherCount = Number(counts.other);
+    return assemble(othersFrom(othersRows, current.excluded), current.parts.values());
+  };
+}
+
+const quoteLiteral = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 function columnDefinition(column: {
   name: string;

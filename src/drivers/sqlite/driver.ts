@@ -17,6 +17,8 @@ export const sqliteFlavor: SqlFlavor = {
 export interface SqliteOpenOptions {
   /** False for read-only commands: a missing file reads as an empty database and is not created. */
   readonly create: boolean;
+  /** A scratch database Cairn made and throws away after use: commits do not wait for the disk. */
+  readonly scratch?: boolean;
 }
 
 /** SQLite through better-sqlite3. Synchronous underneath; async to fit the Driver contract. */
@@ -34,6 +36,11 @@ export function openSqlite(path: string, display: string, options: SqliteOpenOpt
         cause: error,
       });
     }
+  }
+  if (options.scratch) {
+    // A crash may corrupt the file; nobody will open it again.
+    db.pragma('journal_mode = MEMORY');
+    db.pragma('synchronous = OFF');
   }
   let heartbeat: (() => SqlCommand) | null = null;
 
