@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -153,6 +153,20 @@ describe('adopting a database that has a d1_migrations table (plain SQLite file)
     expect(cairn(root, ['repair', ...url]).status).toBe(0);
     expect(rows(db, "SELECT name FROM d1_migrations WHERE name LIKE '0004%'")).toEqual([]);
     expect(cairn(root, ['up', ...url]).status).toBe(0);
+  });
+
+  it('leaves wrangler\'s table out of dump, verify and drift, as it does its own history', () => {
+    const { root } = migratedByWrangler();
+    const url = ['--url', 'sqlite:app.db'];
+    expect(cairn(root, ['up', ...url]).status).toBe(0);
+    const dump = cairn(root, ['dump', ...url]);
+    expect(dump.status, dump.stderr).toBe(0);
+    expect(readFileSync(join(root, 'schema.sql'), 'utf8')).not.toContain('d1_migrations');
+    const verify = cairn(root, ['verify', ...url]);
+    expect(verify.status, verify.stdout).toBe(0);
+    expect(verify.stdout).toMatch(/✓ schema\.sql matches/);
+    const drift = cairn(root, ['drift', ...url]);
+    expect(drift.status, drift.stdout).toBe(0);
   });
 
   it('baseline writes wrangler\'s rows too, so wrangler would not run what the database already has', () => {

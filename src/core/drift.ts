@@ -6,6 +6,7 @@ import { runStep, StepFailed } from './migrator.js';
 import { assertHistoryIntact } from './planner.js';
 import { withScratch } from './scratch.js';
 import type { Session } from './session.js';
+import { bookkeepingTables } from './tracking.js';
 
 /**
  * Drift: the live schema next to the schema its applied migrations should
@@ -24,7 +25,7 @@ export interface DriftReport {
 export async function drift(session: Session, options: { readonly scratchUrl?: DatabaseUrl | undefined }): Promise<DriftReport> {
   assertHistoryIntact(session.statuses);
   const applied = session.statuses.filter((s) => s.state === 'applied').map((s) => s.migration!);
-  const exclude = [session.config.table, `${session.config.table}_lock`, session.config.wranglerTable.name];
+  const exclude = bookkeepingTables(session.config);
   const live = await session.driver.snapshot({ exclude });
   const expected = await replayed(applied, session.config.table, options.scratchUrl ?? session.config.database, exclude);
   const differences = diffSnapshots(expected, live);

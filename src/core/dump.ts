@@ -10,7 +10,7 @@ import { CairnError } from './errors.js';
 import { runStep, StepFailed, type StepContext } from './migrator.js';
 import { withScratch } from './scratch.js';
 import type { Session } from './session.js';
-import type { AppliedRecord } from './tracking.js';
+import { bookkeepingTables, type AppliedRecord } from './tracking.js';
 
 /**
  * schema.sql: the driver's dump of the schema under a one-line header naming
@@ -31,7 +31,7 @@ export async function dumpSchema(session: Session): Promise<DumpResult> {
   const applied = session.statuses.filter((s) => s.state === 'applied').sort((a, b) => compareVersions(a.version, b.version));
   const newest = applied.at(-1);
   const asOf = newest ? `${newest.version}_${newest.name}` : null;
-  const body = await session.driver.dump({ exclude: [session.config.table, `${session.config.table}_lock`] });
+  const body = await session.driver.dump({ exclude: bookkeepingTables(session.config) });
   const header = [
     `-- cairn: schema as of ${asOf ?? 'none (no migration applied)'}`,
     '-- Written by `cairn dump`: the schema, no data. Do not edit by hand: run `cairn dump` again.',
@@ -125,13 +125,12 @@ export interface FinalSchema {
  * once; otherwise snapshots decide (SQLite keeps table text verbatim, so two
  * equal schemas can print differently).
  */
-export async function checkSchemaFile(path: string, root: string, like: DatabaseUrl, table: string, migrations: readonly Migration[], final: FinalSchema): Promise<SchemaCheck> {
+export async function checkSchemaFile(path: string, root: string, like: DatabaseUrl, table: string, exclude: readonly string[], migrations: readonly Migration[], final: FinalSchema): Promise<SchemaCheck> {
   const file = relative(root, path) || path;
   const text = readFileSync(path, 'utf8');
   const newest = migrations.at(-1);
   const header = HEADER.exec(text)?.[1] ?? null;
   const asOf = header === null || header === 'none' ? null : header;
-  const exclude = [table, `${table}_lock`];
   const loaded = await withScratch(like, table, async (context) => {
     await loadDump(context.driver, text, file);
     const dump = await context.driver.dump({ exclude });

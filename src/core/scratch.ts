@@ -1,7 +1,6 @@
 import { hostname, userInfo } from 'node:os';
-import type { ResolvedConfig } from '../config/load.js';
 import type { DatabaseUrl } from '../config/url.js';
-import { createScratchDatabase, openDriver } from '../drivers/index.js';
+import { createScratchDatabase, openDriver, scratchHint } from '../drivers/index.js';
 import { CairnError } from './errors.js';
 import type { StepContext } from './migrator.js';
 import { TrackingTable } from './tracking.js';
@@ -27,27 +26,9 @@ export async function withScratch<T>(like: DatabaseUrl, table: string, work: (co
   }
 }
 
-/** Embedded PostgreSQL (PGlite) in memory: needs no server and no setup. */
-export const PGLITE_SCRATCH: DatabaseUrl = { scheme: 'pglite', dataDir: null, display: 'pglite::memory:' };
-
-/**
- * Where verify replays: the database asked for; else, for PostgreSQL
- * migrations (lint.dialect) with no PostgreSQL server configured, PGlite, and
- * `why` says so; else a scratch of the configured database's own kind.
- */
-export function verifyScratch(config: ResolvedConfig, asked: DatabaseUrl | undefined): { readonly like: DatabaseUrl; readonly why: string | null } {
-  if (asked) return { like: asked, why: null };
-  const postgresLike = config.database.scheme === 'postgres' || config.database.scheme === 'pglite';
-  if (config.lint.dialect === 'postgres' && !postgresLike) return { like: PGLITE_SCRATCH, why: 'no PostgreSQL server configured' };
-  return { like: config.database, why: null };
-}
-
-/** A PostgreSQL scratch that could not be made: point at the embedded engine, which needs no server. */
-export function withPgliteHint(error: unknown, like: DatabaseUrl): unknown {
-  if (!(error instanceof CairnError) || error.code !== 'CONNECTION' || like.scheme !== 'postgres') return error;
-  return new CairnError(error.code, error.message, {
-    hint: `${error.hint ? `${error.hint}; ` : ''}or replay without a server, in embedded PostgreSQL (PGlite): cairn verify --scratch-url pglite:`,
-    details: error.details,
-    cause: error,
-  });
+/** A scratch that could not be made on a server: add what else would work to the error's hint. */
+export function withScratchHint(error: unknown, like: DatabaseUrl): unknown {
+  const extra = scratchHint(like);
+  if (!(error instanceof CairnError) || error.code !== 'CONNECTION' || extra === null) return error;
+  return new CairnError(error.code, error.message, { hint: `${error.hint ? `${error.hint}; ` : ''}${extra}`, details: error.details, cause: error });
 }

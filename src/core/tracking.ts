@@ -137,3 +137,11 @@ export class TrackingTable {
     return { sql: `DELETE FROM ${this.quoted} WHERE version = ${this.driver.flavor.param(1)}`, params: [version] };
   }
 }
+
+/**
+ * The tables that record migrations rather than hold the schema: the history,
+ * its lock, and wrangler's d1_migrations. Snapshots, dumps and drift leave them out.
+ */
+export function bookkeepingTables(config: { readonly table: string; readonly wranglerTable: { readonly name: string } }): string[] {
+  return [config.table, `${config.table}_lock`, config.wranglerTable.name];
+}

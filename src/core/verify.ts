@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { ResolvedConfig } from '../config/load.js';
 import type { DatabaseUrl } from '../config/url.js';
+import { embeddedNotice, scratchFor } from '../drivers/index.js';
 import type { Driver } from '../drivers/types.js';
 import { lintProject } from '../lint/index.js';
 import { diffSnapshots, type Snapshot, type SnapshotDifference } from '../safety/snapshot.js';
@@ -10,7 +11,8 @@ import type { Migration } from '../source/migration.js';
 import { checkSchemaFile, loadDump, prepareStart, startIndex, type FinalSchema, type SchemaCheck, type VerifyStart } from './dump.js';
 import { CairnError } from './errors.js';
 import { runStep, StepFailed, type Direction, type StepContext } from './migrator.js';
-import { verifyScratch, withPgliteHint, withScratch } from './scratch.js';
+import { withScratch, withScratchHint } from './scratch.js';
+import { bookkeepingTables } from './tracking.js';
 
 /**
  * Replays every migration in a scratch database Cairn creates and drops:
@@ -73,11 +75,11 @@ export async function verify(config: ResolvedConfig, options: VerifyOptions): Pr
   const schemaFile = schemaToCheck(config, options.schema);
   const kinds = new Map((await lintProject(migrations, config.lint)).files.map((f) => [f.version, f.classification.type]));
   const generatedDowns = options.generated === false ? new Map<string, never>() : await generateDowns(migrations, config.lint);
-  const exclude = [config.table, `${config.table}_lock`];
-  const { like, why } = verifyScratch(config, options.scratchUrl);
+  const exclude = bookkeepingTables(config);
+  const { like, why } = options.scratchUrl ? { like: options.scratchUrl, why: null } : scratchFor(config.database, config.lint.dialect);
   let notice: string | undefined;
   const report: VerifyReport = await withScratch(like, config.table, async (context, where): Promise<VerifyReport> => {
-    if (why) notice = `${why}: replaying in PGlite (embedded PostgreSQL ${await serverVersion(context.driver)})`;
+    if (why) notice = await embeddedNotice(why, context.driver);
     const from = options.from === undefined ? null : await prepareStart(context, migrations, start, options.baseline ?? null, config.root);
     const materialize = (dump: string) =>
       withScratch(like, config.table, async (side) => {
@@ -93,10 +95,10 @@ export async function verify(config: ResolvedConfig, options: VerifyOptions): Pr
       results.push(result.verified);
       if (result.stop) return { ok: false, scratch: where, migrations: results, notReached: migrations.slice(index + 1).map((m) => m.version), schema: null, from };
     }
-    const schema = schemaFile === null ? null : await checkSchemaFile(schemaFile, config.root, like, config.table, migrations, await replay.final());
+    const schema = schemaFile === null ? null : await checkSchemaFile(schemaFile, config.root, like, config.table, exclude, migrations, await replay.final());
     return { ok: results.every((r) => r.ok) && (schema?.ok ?? true), scratch: where, migrations: results, notReached: [], schema, from };
   }).catch((error: unknown) => {
-    throw withPgliteHint(error, like);
+    throw withScratchHint(error, like);
   });
   return notice ? { ...report, notice } : report;
 }
@@ -109,10 +111,6 @@ function schemaToCheck(config: ResolvedConfig, asked: string | false | undefined
   return asked;
 }
 
-async function serverVersion(driver: Driver): Promise<string> {
-  const rows = await driver.query<{ server_version: string }>({ sql: 'SHOW server_version' });
-  return rows[0]?.server_version ?? '?';
-}
 
 /**
  * A schema as the replay saw it: its dump, cheap to take and compare, and

@@ -68,4 +68,29 @@ export async function createScratchDatabase(like: DatabaseUrl): Promise<ScratchD
   }
 }
 
+/** Embedded PostgreSQL (PGlite) in memory: needs no server and no setup. */
+const PGLITE_SCRATCH: DatabaseUrl = { scheme: 'pglite', dataDir: null, display: 'pglite::memory:' };
+
+/**
+ * Where verify replays when no scratch database was named: a scratch of the
+ * configured database's own kind; but for PostgreSQL migrations with no
+ * PostgreSQL configured, PGlite, and `why` says so.
+ */
+export function scratchFor(database: DatabaseUrl, dialect: 'postgres' | 'sqlite'): { readonly like: DatabaseUrl; readonly why: string | null } {
+  const postgresLike = database.scheme === 'postgres' || database.scheme === 'pglite';
+  if (dialect === 'postgres' && !postgresLike) return { like: PGLITE_SCRATCH, why: 'no PostgreSQL server configured' };
+  return { like: database, why: null };
+}
+
+/** Said before a replay in PGlite: why, and which PostgreSQL it is. */
+export async function embeddedNotice(why: string, driver: Driver): Promise<string> {
+  const rows = await driver.query<{ server_version: string }>({ sql: 'SHOW server_version' });
+  return `${why}: replaying in PGlite (embedded PostgreSQL ${rows[0]?.server_version ?? '?'})`;
+}
+
+/** What else would work when a scratch database could not be made on a server: the embedded engine needs none. */
+export function scratchHint(like: DatabaseUrl): string | null {
+  return like.scheme === 'postgres' ? 'or replay without a server, in embedded PostgreSQL (PGlite): cairn verify --scratch-url pglite:' : null;
+}
+
 export type { Capabilities, Driver, HeldLock, SqlCommand } from './types.js';
