@@ -246,7 +246,8 @@ CREATE VIEW published AS SELECT id FROM posts WHERE status = 'published';`;
     expect(differences).toEqual(pg ? [['added', 'function note_post()']] : [['added', 'trigger posts_audit']]);
   });
 
-  it.runIf(pg)('a down that forgets a function, or renames a table others refer to', async () => {
+  // PostgreSQL only (functions; SQLite renames rewrite references themselves): not registered for SQLite, rather than skipped.
+  if (pg) it('a down that forgets a function, or renames a table others refer to', async () => {
     const fn = "CREATE FUNCTION answer() RETURNS integer LANGUAGE sql AS 'SELECT 42';";
     expect(await failing('0005_answer.sql', `-- migrate:up\nCREATE TABLE labels (id INTEGER PRIMARY KEY);\n${fn}\n-- migrate:down\nDROP TABLE labels;\n`)).toEqual([['added', 'function answer()']]);
     // The view and the foreign key name users/posts: a rename the down does not undo shows in them too.
