@@ -54,7 +54,7 @@ export function createCairn(options: CairnOptions = {}) {
   // `dumpAfterUp`: a successful up or down rewrites the schema dump, read once the run has released its lock.
   const dumpAfter = async (result: RunResult) => {
     const config = await resolved();
-    if (!config.dumpAfterUp || result.dryRun || !result.success) return;
+    if (!config.dumpAfterUp || result.dryRun || !result.success || result.filesExecuted === 0) return;
     // The migrations are applied by now: a dump that cannot be written is worth a notice, not a failed run.
     try {
       const written = await read((session) => dumpToFile(session, config.schemaFile));
@@ -99,7 +99,9 @@ export function createCairn(options: CairnOptions = {}) {
       const beforeApply: BeforeApply = async (migrations, { dryRun }) => {
         if (!dryRun) await confirmWrite(await resolved(), downOptions, `Roll back ${describeMigrations(migrations)} on`);
       };
-      const result = await (downOptions.dryRun ? read : write)((s) => down(s, { ...downOptions, beforeApply }));
+      // With nothing applied there is nothing to roll back: say so without creating the database or its history table.
+      const nothingApplied = !downOptions.dryRun && (await read(async (s) => s.statuses.every((status) => status.record === null)));
+      const result = await (downOptions.dryRun || nothingApplied ? read : write)((s) => down(s, { ...downOptions, beforeApply }));
       await dumpAfter(result);
       return result;
     },

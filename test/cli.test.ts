@@ -39,6 +39,15 @@ describe('cairn CLI', () => {
     expect(existsSync(join(root, 'cairn.db'))).toBe(false);
   });
 
+  it('says there is nothing to roll back without creating the database', () => {
+    const root = tempDir();
+    writeMigrations(root, { '0001_users.sql': USERS });
+    const result = runCli(['down'], { cwd: root });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('Nothing to roll back.');
+    expect(existsSync(join(root, 'cairn.db'))).toBe(false);
+  });
+
   it('runs the first day: init, new, up, status --json, down', () => {
     const root = tempDir();
     expect(runCli(['init'], { cwd: root }).stdout).toContain('created cairn.config.ts');
