@@ -165,6 +165,21 @@ describe('batches', () => {
   });
 });
 
+describe('batches with a destructive step among them', () => {
+  it('backs up before the destructive step and applies everything around it', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 1; i <= 5; i++) files[`000${i}_t${i}.sql`] = `-- migrate:up\nCREATE TABLE t${i} (id INTEGER PRIMARY KEY);\nINSERT INTO t${i} (id) VALUES (${i});\n`;
+    files['0003_t3.sql'] = '-- migrate:up\n-- cairn:allow unbatched-data-change a test table\nDELETE FROM t1 WHERE id > 0;\n';
+    const { dir } = project(files);
+    const notices: string[] = [];
+    const result = await cairnFor(dir, (e) => e.type === 'notice' && notices.push(e.message)).up();
+    expect(result.applied.map((a) => a.version)).toEqual(['0001', '0002', '0003', '0004', '0005']);
+    expect(notices).toEqual([expect.stringMatching(/^backed up t1 \(1 row\) to \.cairn\/backups\/0003_t3-.* before 0003_t3$/)]);
+    const [row] = await db.query<{ details: string }>("SELECT details FROM cairn_migrations WHERE version = '0003'");
+    expect(JSON.parse(row!.details).backup.tables).toEqual({ t1: { before: 1, after: 0 } });
+  });
+});
+
 describe('the lock row', () => {
   const LOCK_COLUMNS = 'id, owner, pid, host, acquired_at, expires_at';
   const hold = (owner: string, pid: number, host: string, expiresAt: number) =>

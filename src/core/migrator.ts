@@ -73,22 +73,23 @@ export async function runStep(context: StepContext, migration: Migration, direct
   return result;
 }
 
+/** How big a shared batch may grow (engines cap a batch's statements and size). */
+export const GROUP_LIMITS = { steps: 50, statements: 100, chars: 256 * 1024 };
+
 /**
  * On an engine whose only atomic unit is a batch (D1), each unit is a round
  * trip, so consecutive atomic steps may share one: each step's statements
  * with its own history row, all committing together. How many, from `start`:
- * up to a bound on the batch's size (engines cap a batch), never across a
- * step that cannot be atomic. Elsewhere (and for one step) 1: run it alone.
+ * up to GROUP_LIMITS, never across a step that cannot be atomic or that is not
+ * `groupable` (one that needs a backup first). Elsewhere (and for one step) 1: run it alone.
  */
-export const GROUP_LIMITS = { steps: 50, statements: 100, chars: 256 * 1024 };
-
-export function stepGroup(driver: Driver, migrations: readonly Migration[], start: number, direction: Direction): readonly Migration[] {
+export function stepGroup(driver: Driver, migrations: readonly Migration[], start: number, direction: Direction, groupable: (migration: Migration) => boolean = () => true): readonly Migration[] {
   if (!driver.capabilities.batchOnlyAtomicity || !driver.capabilities.transactionalDdl) return migrations.slice(start, start + 1);
   const group: Migration[] = [];
   let statements = 0;
   let chars = 0;
   for (const migration of migrations.slice(start, start + GROUP_LIMITS.steps)) {
-    if (!migration.transaction) break;
+    if (!migration.transaction || !groupable(migration)) break;
     const section = direction === 'up' ? migration.up : migration.down!;
     statements += section.statements.length + 1;
     chars += section.statements.reduce((sum, s) => sum + s.sql.length, 0);

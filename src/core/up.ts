@@ -120,8 +120,8 @@ async function run(session: Session, migrations: readonly Migration[], direction
     let replayUntil = 0; // after a group failed: its steps, one at a time
     for (let index = 0; index < migrations.length; index++) {
       const migration = migrations[index]!;
-      // Batch-only engines (D1): consecutive atomic steps share one batch, one round trip (not with backup guards, which act between steps).
-      const group = index >= replayUntil && !extras.guard ? stepGroup(session.driver, migrations, index, direction) : [];
+      // Batch-only engines (D1): consecutive atomic steps share one batch, one round trip; a step that may need a backup first runs on its own.
+      const group = index >= replayUntil ? stepGroup(session.driver, migrations, index, direction, (m) => !extras.guard?.covers(m)) : [];
       if (group.length > 1) {
         const done = await runStepGroup(session, group, direction, extras.details);
         if (done) {
@@ -132,7 +132,7 @@ async function run(session: Session, migrations: readonly Migration[], direction
         replayUntil = index + group.length;
       }
       try {
-        const guarded = await extras.guard?.(migration);
+        const guarded = await extras.guard?.before(migration);
         const details = { ...extras.details(migration), ...guarded?.details };
         applied.push(await runStep(session, migration, direction, details));
         await guarded?.after(details);

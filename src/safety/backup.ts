@@ -50,8 +50,12 @@ export interface BackupRecord {
   readonly tables: Readonly<Record<string, { readonly before: number; readonly after: number | null }>>;
 }
 
-/** Decides, right before each step, whether to back up first. Undefined when nothing pending is at risk. */
-export type StepGuard = (migration: Migration) => Promise<GuardedStep | null>;
+/** Decides, right before each step, whether to back up first. */
+export interface StepGuard {
+  /** True for a step that may need a backup first: it must run on its own, not in a batch with others. */
+  covers(migration: Migration): boolean;
+  before(migration: Migration): Promise<GuardedStep | null>;
+}
 
 export interface GuardedStep {
   /** Goes into the history row. */
@@ -61,7 +65,7 @@ export interface GuardedStep {
 }
 
 /**
- * The guard `up` calls before each step. Refuses up front, before anything
+ * The guard `up` calls before each step; undefined when nothing pending is at risk. Refuses up front, before anything
  * runs, when a pending migration puts rows at risk and the driver cannot back
  * up (unless --no-backup).
  */
@@ -76,7 +80,12 @@ export function backupGuard(session: Session, lint: readonly FileLint[], options
       details: { migrations: files },
     });
   }
-  return async (migration) => {
+  return {
+    covers: (migration) => atRisk.has(migration.version),
+    before: (migration) => guardStep(migration),
+  };
+
+  async function guardStep(migration: Migration): Promise<GuardedStep | null> {
     const tables = atRisk.get(migration.version);
     if (!tables) return null;
     if (options.noBackup || !support) {
@@ -84,7 +93,7 @@ export function backupGuard(session: Session, lint: readonly FileLint[], options
       return { details: { backup: 'skipped (--no-backup)' }, after: async () => undefined };
     }
     return backUp(session, support, migration, tables);
-  };
+  }
 }
 
 async function backUp(session: Session, support: BackupSupport, migration: Migration, candidates: readonly string[]): Promise<GuardedStep | null> {
