@@ -25,3 +25,16 @@ export function processAlive(pid: number): boolean {
 export function describeHolder(holder: LockHolder): string {
   return `${holder.owner.replace(/ #.*$/, '')} (pid ${holder.pid} on ${holder.host}, since ${holder.since})`;
 }
+
+/** A lock table's row (SQLite's and D1's `<table>_lock`): who, since when, until when (epoch ms). */
+export interface LockRow {
+  readonly owner: string;
+  readonly pid: number;
+  readonly host: string;
+  readonly acquired_at: string;
+  readonly expires_at: number;
+}
+
+export function describeLockRow(row: LockRow): string {
+  return describeHolder({ owner: row.owner, pid: row.pid, host: row.host, since: String(row.acquired_at) });
+}

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError } from '../../core/errors.js';
 import type { LockOptions, SqlCommand } from '../types.js';
 import { D1QueryError, isBusy, type BatchOptions, type Row } from './transport.js';
-import { describeHolder, processAlive } from '../lock-holder.js';
+import { describeLockRow, processAlive, type LockRow } from '../lock-holder.js';
 
 /**
  * D1 has neither advisory locks nor BEGIN IMMEDIATE, and several machines may
@@ -24,12 +24,7 @@ const ISO_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 type Batch = (statements: readonly SqlCommand[], options?: BatchOptions) => Promise<Row[][]>;
 
-interface LockRow {
-  owner: string;
-  pid: number;
-  host: string;
-  acquired_at: string;
-  expires_at: number;
+interface D1LockRow extends LockRow {
   now: number;
 }
 
@@ -50,7 +45,7 @@ export async function acquireD1Lock(batch: Batch, lockTable: string, options: D1
   const select = `SELECT owner, pid, host, acquired_at, expires_at, ${NOW} AS now FROM ${table} WHERE id = 1`;
   const started = Date.now();
   const deadline = started + options.timeoutMs;
-  let holder: LockRow | undefined;
+  let holder: D1LockRow | undefined;
   let deadOwner: string | null = null;
   for (let attempt = 0; ; attempt++) {
     let results: Row[][];
@@ -77,10 +72,10 @@ WHERE ${table}.expires_at < ${NOW} OR ${table}.owner = ?`,
       results = [[], [], [], await batch([{ sql: select }]).then(([rows]) => rows ?? [], () => [])];
     }
     const [, before, , after] = results;
-    const previous = before?.[0] as LockRow | undefined;
-    holder = (after?.[0] as LockRow | undefined) ?? (busy ? holder : undefined);
+    const previous = before?.[0] as D1LockRow | undefined;
+    holder = (after?.[0] as D1LockRow | undefined) ?? (busy ? holder : undefined);
     if (holder?.owner === token) {
-      if (previous) options.onNotice?.(`took over a stale migration lock held by ${describe(previous)}: ${previous.owner === deadOwner ? `process ${previous.pid} on this host is no longer running` : `it expired at ${new Date(previous.expires_at).toISOString()}`}`);
+      if (previous) options.onNotice?.(`took over a stale migration lock held by ${describeLockRow(previous)}: ${previous.owner === deadOwner ? `process ${previous.pid} on this host is no longer running` : `it expired at ${new Date(previous.expires_at).toISOString()}`}`);
       return {
         heartbeat: () => ({ sql: `UPDATE ${table} SET expires_at = ${NOW} + ${D1_LOCK_TTL_MS} WHERE id = 1 AND owner = ?`, params: [token] }),
         release: async () => void (await batch([{ sql: `DELETE FROM ${table} WHERE id = 1 AND owner = ?`, params: [token] }])),
@@ -92,7 +87,7 @@ WHERE ${table}.expires_at < ${NOW} OR ${table}.owner = ?`,
     }
     if (Date.now() >= deadline) {
       const waited = ((Date.now() - started) / 1000).toFixed(1);
-      throw new CairnError('LOCK_TIMEOUT', `another migration holds the lock on this database${holder ? `: ${describe(holder)}` : ''} (waited ${waited} s)`, {
+      throw new CairnError('LOCK_TIMEOUT', `another migration holds the lock on this database${holder ? `: ${describeLockRow(holder)}` : ''} (waited ${waited} s)`, {
         hint: holder
           ? `wait for it to finish, or retry with a longer --lock-timeout; if that process is gone, the lock frees itself at ${new Date(holder.expires_at).toISOString()}${options.local ? ' (at once, when it ran on this host)' : ''}`
           : 'retry with a longer --lock-timeout',
@@ -104,6 +99,3 @@ WHERE ${table}.expires_at < ${NOW} OR ${table}.owner = ?`,
 }
 
 
-function describe(row: LockRow): string {
-  return describeHolder({ owner: row.owner, pid: row.pid, host: row.host, since: String(row.acquired_at) });
-}

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import { CairnError } from '../../core/errors.js';
 import type { LockOptions, SqlCommand } from '../types.js';
-import { describeHolder, processAlive } from '../lock-holder.js';
+import { describeLockRow, processAlive, type LockRow } from '../lock-holder.js';
 
 /**
  * SQLite has no advisory locks, so the lock is a row, written under
@@ -15,13 +15,6 @@ import { describeHolder, processAlive } from '../lock-holder.js';
  */
 export const LOCK_TTL_MS = 5 * 60 * 1000;
 
-interface LockRow {
-  owner: string;
-  pid: number;
-  host: string;
-  acquired_at: string;
-  expires_at: number;
-}
 
 export interface SqliteLock {
   /** The statement that extends the lock; run it inside each step's transaction. */
@@ -49,7 +42,7 @@ export async function acquireSqliteLock(db: Database.Database, lockTable: string
           db.prepare(`INSERT OR REPLACE INTO ${table} (id, owner, pid, host, acquired_at, expires_at) VALUES (1, ?, ?, ?, ?, ?)`)
             .run(token, process.pid, hostname(), new Date().toISOString(), Date.now() + LOCK_TTL_MS);
           db.exec('COMMIT');
-          if (holder && stale) options.onNotice?.(`took over a stale migration lock held by ${describe(holder)}: ${stale}`);
+          if (holder && stale) options.onNotice?.(`took over a stale migration lock held by ${describeLockRow(holder)}: ${stale}`);
           return {
             heartbeat: () => ({ sql: `UPDATE ${table} SET expires_at = ? WHERE id = 1 AND owner = ?`, params: [Date.now() + LOCK_TTL_MS, token] }),
             release: () => {
@@ -72,7 +65,7 @@ export async function acquireSqliteLock(db: Database.Database, lockTable: string
     }
     if (Date.now() >= deadline) {
       const waited = ((Date.now() - started) / 1000).toFixed(1);
-      throw new CairnError('LOCK_TIMEOUT', `another migration holds the lock on this database${holder ? `: ${describe(holder)}` : ''} (waited ${waited} s)`, {
+      throw new CairnError('LOCK_TIMEOUT', `another migration holds the lock on this database${holder ? `: ${describeLockRow(holder)}` : ''} (waited ${waited} s)`, {
         hint: holder
           ? `wait for it to finish, or retry with a longer --lock-timeout; if that process is gone, the next run takes the lock over (from this host at once, from another host after ${new Date(holder.expires_at).toISOString()})`
           : 'another process is writing to the database; retry with a longer --lock-timeout',
@@ -99,6 +92,3 @@ function staleReason(row: LockRow): string | null {
 }
 
 
-function describe(row: LockRow): string {
-  return describeHolder({ owner: row.owner, pid: row.pid, host: row.host, since: String(row.acquired_at) });
-}
