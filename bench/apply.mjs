@@ -19,44 +19,33 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { generate, upSection, widthFor, writeMigration } from './generate.mjs';
+import { CLI, DEFAULT_PG_URL, fatal, flags, log, median, root } from './common.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(root, 'dist', 'cli', 'main.js');
 const PEERS = join(root, 'bench', '.peers');
 const DBMATE_WRAPPER = join(PEERS, 'node_modules', '.bin', 'dbmate');
 const DBMATE_VERSION = '2.36.0';
 
 const options = parseArgs(process.argv.slice(2));
-const log = (text) => process.stderr.write(`${text}\n`); // progress on stderr, so --json stdout is one document
 
 function parseArgs(args) {
-  const value = (flag, fallback) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : fallback);
+  const { value, has } = flags(args, 'node bench/apply.mjs [--n 1000] [--engines sqlite,postgres] [--runs 3] [--pg-url URL] [--pg-synchronous-commit off] [--json] [--keep]');
   const result = {
     n: Number(value('--n', '1000')),
     runs: Number(value('--runs', '3')),
     engines: value('--engines', 'sqlite,postgres').split(','),
-    pgUrl: value('--pg-url', process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'),
+    pgUrl: value('--pg-url', DEFAULT_PG_URL),
     pgSynchronousCommit: value('--pg-synchronous-commit', null),
-    json: args.includes('--json'),
-    keep: args.includes('--keep'),
+    json: has('--json'),
+    keep: has('--keep'),
   };
-  if (args.includes('--help') || args.includes('-h')) {
-    console.log('usage: node bench/apply.mjs [--n 1000] [--engines sqlite,postgres] [--runs 3] [--pg-url URL] [--pg-synchronous-commit off] [--json] [--keep]');
-    process.exit(0);
-  }
   if (!Number.isInteger(result.n) || result.n < 1 || !Number.isInteger(result.runs) || result.runs < 1) fatal('--n and --runs must be positive whole numbers');
   const unknown = result.engines.filter((e) => !['sqlite', 'postgres'].includes(e));
   if (unknown.length > 0) fatal(`unknown engine(s) ${unknown.join(', ')}: use sqlite, postgres`);
   if (![null, 'on', 'off'].includes(result.pgSynchronousCommit)) fatal('--pg-synchronous-commit must be on or off');
   return result;
-}
-
-function fatal(message) {
-  process.stderr.write(`bench: ${message}\n`);
-  process.exit(2);
 }
 
 /** Runs a command to completion; throws with its output if it fails. Returns stdout and wall time. */
@@ -168,12 +157,6 @@ function measure(engineName, work, dir, dirPlusOne, script) {
   }
   return samples;
 }
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 async function main() {
   if (!existsSync(CLI)) fatal('dist/cli/main.js is missing: run `npm run build` first');

@@ -16,26 +16,20 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DEFAULT_PG_URL, flags, log, root } from './common.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (path) => pathToFileURL(join(root, 'dist', path)).href;
-const log = (text) => process.stderr.write(`${text}\n`);
 
-const args = process.argv.slice(2);
-const value = (flag, fallback) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : fallback);
+const { value, has } = flags(process.argv.slice(2), 'node bench/backup.mjs [--rows 1000000] [--engines sqlite,postgres] [--runs 3] [--pg-url URL] [--json]');
 const options = {
   rows: Number(value('--rows', '1000000')),
   runs: Number(value('--runs', '3')),
   engines: value('--engines', 'sqlite,postgres').split(','),
-  pgUrl: value('--pg-url', process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'),
-  json: args.includes('--json'),
+  pgUrl: value('--pg-url', DEFAULT_PG_URL),
+  json: has('--json'),
 };
-if (args.includes('--help') || args.includes('-h')) {
-  console.log('usage: node bench/backup.mjs [--rows 1000000] [--engines sqlite,postgres] [--runs 3] [--pg-url URL] [--json]');
-  process.exit(0);
-}
 
 const time = async (work) => {
   const started = performance.now();

@@ -14,24 +14,17 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { CLI, flags, log, root } from './common.mjs';
 import { generate, migrationText, upSection, widthFor } from './generate.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(root, 'dist', 'cli', 'main.js');
 const WRANGLER = join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
 const DATABASE_ID = 'bench-d1';
-const log = (text) => process.stderr.write(`${text}\n`);
 
 const options = parseArgs(process.argv.slice(2));
 
 function parseArgs(args) {
-  const value = (flag, fallback) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : fallback);
-  if (args.includes('--help') || args.includes('-h')) {
-    console.log('usage: node bench/d1.mjs [--n 1000] [--runs 3] [--wrangler-n 10,40] [--json] [--keep]');
-    process.exit(0);
-  }
+  const { value } = flags(args, 'node bench/d1.mjs [--n 1000] [--runs 3] [--wrangler-n 10,40] [--json] [--keep]');
   const result = {
     n: Number(value('--n', '1000')),
     runs: Number(value('--runs', '3')),

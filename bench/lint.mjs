@@ -12,22 +12,18 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { CLI, flags, log, root } from './common.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(root, 'dist', 'cli', 'main.js');
 const PEERS = join(root, 'bench', '.peers');
 const SQUAWK_VERSION = '2.66.0';
 const SQUAWK_WRAPPER = join(PEERS, 'node_modules', '.bin', 'squawk');
 const SQUAWK_NATIVE = join(PEERS, 'node_modules', '@squawk-cli', 'linux-x64', 'bin', 'squawk');
 
-const args = process.argv.slice(2);
-const value = (flag, fallback) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : fallback);
+const { value, has } = flags(process.argv.slice(2), 'node bench/lint.mjs [--n 1000] [--runs 3] [--json]');
 const n = Number(value('--n', '1000'));
 const runs = Number(value('--runs', '3'));
-const json = args.includes('--json');
-const log = (text) => process.stderr.write(`${text}\n`);
+const json = has('--json');
 
 /** Twelve kinds of change, in rotation; the ones marked bad are flagged by both linters. */
 function migration(i) {
