@@ -6,6 +6,7 @@ import { postgresBackup } from './backup.js';
 import { dumpPostgres, incrementalPostgresDump } from './dump.js';
 import { introspectPostgres } from './introspect.js';
 import { acquireAdvisoryLock } from './lock.js';
+import { installChangeLog } from './scratch.js';
 import { postgresStatements } from './statements.js';
 
 export const postgresFlavor: SqlFlavor = {
@@ -41,6 +42,9 @@ export async function openPostgres(url: string, display: string, secrets: readon
     });
   }
 
+  // A scratch database: a log of what each DDL command touched, where the user may keep one (scratch.ts).
+  const changeLog = options.scratch ? await installChangeLog(client).catch(() => false) : false;
+
   const run = async (command: SqlCommand) => {
     const result = await client.query({ text: command.sql, values: command.params as unknown[] | undefined });
     // A multi-statement string yields an array of results; we only send one statement at a time.
@@ -61,7 +65,7 @@ export async function openPostgres(url: string, display: string, secrets: readon
 
     snapshot: (options) => introspectPostgres(client, options),
 
-    dump: options.scratch ? incrementalPostgresDump(client) : (dumpOptions) => dumpPostgres(client, dumpOptions),
+    dump: options.scratch ? incrementalPostgresDump(client, { changeLog }) : (dumpOptions) => dumpPostgres(client, dumpOptions),
 
     lock: (table, options) => acquireAdvisoryLock(client, table, options),
 

@@ -513,10 +513,19 @@ interface DumpState {
  * definition may name, re-reads everything. Schemas, types, functions and
  * sequences themselves are few and are read every time.
  *
+ * With `changeLog` (a scratch where Cairn may create event triggers,
+ * scratch.ts: installChangeLog), what changed is read from the log the
+ * triggers keep instead of scanned for: each command's objects, resolved to
+ * the relation they are printed with, and each dropped object by its address
+ * (a table's index, constraint, trigger or default by the table's name in
+ * the previous dump). Relations that depended on a changed one at the
+ * previous dump are re-read too (a partition detached from its parent), and
+ * pg_depend is followed from there as above.
+ *
  * Only for a database no one else writes to while it is in use: a
  * transaction that commits later with an older id would go unseen.
  */
-export function incrementalPostgresDump(client: PgBatchQueryable): (options: { readonly exclude: readonly string[] }) => Promise<string> {
+export function incrementalPostgresDump(client: PgBatchQueryable, settings: { readonly changeLog?: boolean } = {}): (options: { readonly exclude: readonly string[] }) => Promise<string> {
   const run: Run = async (statements) => {
     // One round trip, one implicit transaction: set_config(…, true) ends with it, as does a failure.
     // No JIT: these queries are small, but their estimates can pass jit_above_cost, and compiling costs more than running them.
@@ -524,6 +533,8 @@ export function incrementalPostgresDump(client: PgBatchQueryable): (options: { r
     return (Array.isArray(result) ? result : [result]).slice(1).map((r) => r.rows);
   };
   let state: DumpState | null = null;
+  /** Whether changes are read from the scratch's change log (scratch.ts) rather than found in the catalogs. */
+  let changeLog = settings.changeLog ?? false;
 
   // Names resolved as the session sees them, as dumpPostgres does.
   const resolve = async (exclude: readonly string[]) => {
@@ -538,7 +549,8 @@ export function incrementalPostgresDump(client: PgBatchQueryable): (options: { r
 
   const fresh = async (exclude: readonly string[]): Promise<DumpState> => {
     const excluded = await resolve(exclude);
-    const [versionRows] = await run(["SELECT current_setting('server_version_num') AS v"]);
+    // The change log starts empty here: what comes after this read is in it.
+    const [versionRows] = await run(["SELECT current_setting('server_version_num') AS v", ...(changeLog ? [changeLogStateSql()] : [])]);
     const [countRows, ...lists] = await run([countsSql(), ...(Object.keys(OWNED) as Owned[]).map(listSql)]);
     const counts = countRows![0] as Record<string, number | string>;
     const known = new Map((Object.keys(OWNED) as Owned[]).map((cat, i) => [cat, new Map((lists[i] as { row: string; owner: string | null }[]).map((r) => [r.row, r.owner]))]));
@@ -548,16 +560,18 @@ export function incrementalPostgresDump(client: PgBatchQueryable): (options: { r
     return { excludeKey: exclude.join('\0'), excluded, version, mark: String(counts.mark), known, otherCount: Number(counts.other), others, parts };
   };
 
-  return async (options) => {
-    const key = options.exclude.join('\0');
-    // A table to exclude that did not exist yet may exist now (verify's history table exists before its first dump).
-    if (state !== null && state.excluded.size < options.exclude.length && [...(await resolve(options.exclude))].some((oid) => !state?.excluded.has(oid))) state = null;
-    if (state === null || state.excludeKey !== key) {
-      state = null;
-      state = await fresh(options.exclude);
-      return assemble(othersFrom(state.others, state.excluded), state.parts.values());
-    }
-    const current = state;
+  /** What a step changed: the relations to re-read from (`seeds`), relations that are gone, and whether to re-read everything or the sequences. */
+  interface Changes {
+    everything: boolean;
+    readonly seeds: Set<string>;
+    readonly gone: Set<string>;
+    sequence: boolean;
+    /** Called once the dump is read: what to remember for the next one. */
+    readonly done: () => void;
+  }
+
+  /** From the catalogs: rows newer than the mark, and catalogs holding fewer rows than expected. */
+  const fromCatalogs = async (current: DumpState): Promise<Changes> => {
     const [changedRows, countRows] = await run([changedSql(current.mark), countsSql()]);
     const counts = countRows![0] as Record<string, number | string>;
     const rows = changedRows as { cat: string; row: string | null; owner: string | null; kind: string | null }[];
@@ -589,6 +603,112 @@ export function incrementalPostgresDump(client: PgBatchQueryable): (options: { r
     for (const oid of gone) seeds.add(oid);
     for (const row of changed) if (row.row !== null) current.known.get(row.cat as Owned)?.set(row.row, row.owner);
     if (changed.some((row) => row.cat === 'class' && row.kind === 'c')) everything = true;
+    return {
+      everything,
+      seeds,
+      gone,
+      sequence: changed.some((row) => row.cat === 'sequence' || row.kind === 'S'),
+      done: () => {
+        current.mark = String(counts.mark);
+        current.otherCount = Number(counts.other);
+      },
+    };
+  };
+
+  /**
+   * From the change log the scratch's event triggers keep (scratch.ts): each
+   * object a command created or altered, named by the relation it is printed
+   * with, and each one dropped, named by its address. Null when the log
+   * cannot be trusted (a trigger was dropped or disabled, or event triggers
+   * were switched off): then it is not used again.
+   */
+  const fromLog = async (current: DumpState): Promise<Changes | null> => {
+    const [entryRows, stateRows] = await run([changeLogSql(), changeLogStateSql()]);
+    const logState = stateRows![0] as { triggers: number; enabled: string };
+    if (Number(logState.triggers) !== CHANGE_LOG_TRIGGERS.length || logState.enabled === 'off') return null;
+    const entries = entryRows as { op: string; cls: string | null; objid: string | null; rest: string; owner: string | null; kind: string | null }[];
+    const changes: Changes = { everything: false, seeds: new Set(), gone: new Set(), sequence: false, done: () => undefined };
+    const sequences = current.others[6] as { oid: string; owner: string | null }[];
+    const parts = [...current.parts.values()];
+    const byKey = (key: string) => parts.filter((part) => part.relation.key === key);
+    const droppedRelations = new Set(entries.filter((e) => e.op === 'd' && e.cls === 'pg_class').map((e) => (JSON.parse(e.rest) as [string, string | null])[1]));
+    for (const entry of entries) {
+      const cls = entry.cls ?? '';
+      if (entry.op === 'c') {
+        const [tag] = JSON.parse(entry.rest) as [string];
+        if (cls === '' || entry.objid === null) {
+          if (!NO_OBJECT_TAGS.has(tag)) changes.everything = true;
+        } else if (cls === 'pg_class') {
+          // Gone again within the step when kind is null: its drop is in the log too.
+          if (entry.kind === 'c') changes.everything = true;
+          if (entry.kind === 'S') changes.sequence = true;
+          if (entry.owner !== null) changes.seeds.add(entry.owner);
+        } else if (cls === 'pg_constraint' && entry.kind === 'domain') {
+          changes.everything = true;
+        } else if (PRINTED_WITH_RELATION.has(cls)) {
+          if (entry.owner !== null) changes.seeds.add(entry.owner);
+        } else if (cls === 'pg_type') {
+          // A table's row type (or its array) is printed with the table; any other type anywhere.
+          if (entry.owner !== null) changes.seeds.add(entry.owner);
+          else if (entry.kind !== null) changes.everything = true;
+        } else if (!NOT_PRINTED.has(cls)) {
+          changes.everything = true;
+        }
+        continue;
+      }
+      // Dropped: the catalog row is gone, its address says where it was printed.
+      const [type, identity, names] = JSON.parse(entry.rest) as [string, string | null, string[] | null];
+      const schema = names?.[0] ?? '';
+      if (schema === 'pg_toast' || /^pg_temp_\d+$/.test(schema)) continue;
+      if (cls === 'pg_class') {
+        if (entry.objid !== null && current.parts.has(entry.objid)) {
+          changes.gone.add(entry.objid);
+          changes.seeds.add(entry.objid);
+        }
+        for (const sequence of sequences.filter((row) => row.oid === entry.objid)) {
+          changes.sequence = true;
+          if (sequence.owner !== null) changes.seeds.add(sequence.owner);
+        }
+        // An index is printed with its table.
+        const key = `${schema}.${names?.[1] ?? ''}`;
+        for (const part of parts) if (part.indexes.some((index) => index.key === key)) changes.seeds.add(part.relation.oid);
+        if (type === 'composite type') changes.everything = true;
+      } else if (PRINTED_WITH_RELATION.has(cls)) {
+        if (type === 'domain constraint') changes.everything = true;
+        for (const part of byKey(`${schema}.${names?.[1] ?? ''}`)) changes.seeds.add(part.relation.oid);
+      } else if (cls === 'pg_type') {
+        // A dropped table's row type and array type go with it.
+        if (identity === null || !droppedRelations.has(identity.replace(/\[\]$/, ''))) changes.everything = true;
+      } else if (!NOT_PRINTED.has(cls)) {
+        changes.everything = true;
+      }
+    }
+    // A relation that stops depending on a seed no longer shows in pg_depend (a partition detached from its parent, a view no longer reading a table): the previous dump says which.
+    if (changes.seeds.size > 0) {
+      for (const part of parts) if (part.parents.some((oid) => changes.seeds.has(oid)) || part.uses.some((oid) => changes.seeds.has(oid))) changes.seeds.add(part.relation.oid);
+    }
+    return changes;
+  };
+
+  return async (options) => {
+    const key = options.exclude.join('\0');
+    // A table to exclude that did not exist yet may exist now (verify's history table exists before its first dump).
+    if (state !== null && state.excluded.size < options.exclude.length && [...(await resolve(options.exclude))].some((oid) => !state?.excluded.has(oid))) state = null;
+    if (state === null || state.excludeKey !== key) {
+      state = null;
+      state = await fresh(options.exclude);
+      return assemble(othersFrom(state.others, state.excluded), state.parts.values());
+    }
+    const current = state;
+    let changes = changeLog ? await fromLog(current) : null;
+    if (changeLog && changes === null) {
+      // The log missed something, or may have: read everything once, and find changes in the catalogs from now on.
+      changeLog = false;
+      state = await fresh(options.exclude);
+      return assemble(othersFrom(state.others, state.excluded), state.parts.values());
+    }
+    changes ??= await fromCatalogs(current);
+    const { everything, seeds, gone } = changes;
 
     let dirty: Set<string>;
     if (everything) {
@@ -600,9 +720,11 @@ export function incrementalPostgresDump(client: PgBatchQueryable): (options: { r
     }
     // Schemas, types and functions change only with an `everything` change; sequences also with a sequence or a table that owns one.
     const sequences = current.others[6] as { oid: string; owner: string | null }[];
-    const sequenceTouched =
-      changed.some((row) => row.cat === 'sequence' || row.kind === 'S') ||
-      sequences.some((row) => gone.has(row.oid) || dirty.has(row.oid) || (row.owner !== null && dirty.has(row.owner)));
+    const sequenceTouched = changes.sequence || sequences.some((row) => gone.has(row.oid) || dirty.has(row.oid) || (row.owner !== null && dirty.has(row.owner)));
+    if (!everything && dirty.size === 0 && gone.size === 0 && !sequenceTouched) {
+      changes.done();
+      return assemble(othersFrom(current.others, current.excluded), current.parts.values());
+    }
     const statements = [...(everything ? othersSql() : sequenceTouched ? [othersSql()[6]!] : []), everything ? relationsSql(null) : relationsSql([...dirty])];
     const results = await run(statements);
     const relationRows = results.slice(-1);
@@ -613,11 +735,60 @@ export function incrementalPostgresDump(client: PgBatchQueryable): (options: { r
     const read = relations.length === 0 ? [] : partsFrom(relations, await run(partsSql(relations.map((r) => r.oid), current.version)));
     if (everything) current.parts.clear();
     for (const oid of dirty) current.parts.delete(oid);
+    for (const oid of gone) current.parts.delete(oid);
     for (const part of read) current.parts.set(part.relation.oid, part);
-    current.mark = String(counts.mark);
-    current.otherCount = Number(counts.other);
+    changes.done();
     return assemble(othersFrom(othersRows, current.excluded), current.parts.values());
   };
+}
+
+/** The session setting a scratch's change log is kept in, and the event triggers that write it (scratch.ts installs them). */
+export const CHANGE_LOG = { setting: 'cairn.scratch_log', triggers: ['cairn_scratch_ddl', 'cairn_scratch_drop'] } as const;
+
+/** Catalogs whose objects are printed with a relation (dependentOf names it). */
+const PRINTED_WITH_RELATION = new Set(['pg_constraint', 'pg_attrdef', 'pg_trigger', 'pg_rewrite']);
+/** Catalogs whose objects no dump prints, nor any definition that is printed names. */
+const NOT_PRINTED = new Set([
+  'pg_policy',
+  'pg_statistic_ext',
+  'pg_publication',
+  'pg_publication_rel',
+  'pg_publication_namespace',
+  'pg_subscription',
+  'pg_default_acl',
+  'pg_event_trigger',
+  'pg_largeobject_metadata',
+  'pg_user_mapping',
+  'pg_foreign_data_wrapper',
+  'pg_foreign_server',
+]);
+/** Commands that name no object and change nothing a dump prints. */
+const NO_OBJECT_TAGS = new Set(['GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES', 'REFRESH MATERIALIZED VIEW', 'COMMENT', 'SECURITY LABEL']);
+const CHANGE_LOG_TRIGGERS = CHANGE_LOG.triggers;
+
+/** The change log's entries since it was last read (scratch.ts writes them), each created or altered object resolved to the relation it is printed with. */
+function changeLogSql(): string {
+  const field = (n: number) => `split_part(l, ' ', ${n})`;
+  return `SELECT e.op, e.classid::regclass::text AS cls, e.objid::text AS objid, e.rest,
+                 CASE WHEN e.op <> 'c' THEN NULL
+                      WHEN e.classid = 'pg_type'::regclass THEN (SELECT r.oid FROM pg_type y JOIN pg_class r ON r.oid = CASE WHEN y.typrelid <> 0 THEN y.typrelid ELSE (SELECT z.typrelid FROM pg_type z WHERE z.oid = y.typelem) END
+                                                                  WHERE y.oid = e.objid AND r.relkind <> 'c')::text
+                      ELSE (${dependentOf('e.classid', 'e.objid')})::text END AS owner,
+                 CASE WHEN e.op <> 'c' THEN NULL
+                      WHEN e.classid = 'pg_class'::regclass THEN (SELECT y.relkind::text FROM pg_class y WHERE y.oid = e.objid)
+                      WHEN e.classid = 'pg_type'::regclass THEN (SELECT 'type' FROM pg_type y WHERE y.oid = e.objid)
+                      WHEN e.classid = 'pg_constraint'::regclass THEN (SELECT CASE WHEN y.conrelid = 0 THEN 'domain' ELSE 'table' END FROM pg_constraint y WHERE y.oid = e.objid)
+                 END AS kind
+            FROM (SELECT ${field(1)} AS op, nullif(${field(2)}, '')::oid AS classid, nullif(${field(3)}, '')::oid AS objid,
+                         substr(l, length(${field(1)}) + length(${field(2)}) + length(${field(3)}) + 4) AS rest
+                    FROM regexp_split_to_table(coalesce(current_setting('${CHANGE_LOG.setting}', true), ''), E'\\n') l WHERE l <> '') e`;
+}
+
+/** Empties the change log, and says whether it can be trusted: both triggers there and enabled, event triggers not switched off. */
+function changeLogStateSql(): string {
+  return `SELECT set_config('${CHANGE_LOG.setting}', '', false) AS cleared,
+                 (SELECT count(*) FROM pg_event_trigger WHERE evtname IN (${CHANGE_LOG.triggers.map((name) => `'${name}'`).join(', ')}) AND evtenabled = 'A')::int AS triggers,
+                 coalesce(current_setting('event_triggers', true), 'on') AS enabled`;
 }
 
 const quoteLiteral = (text: string) => `'${text.replace(/'/g, "''")}'`;
