@@ -12,34 +12,21 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { CLI, DEFAULT_PG_URL, fatal, flags, log, median, root } from './common.mjs';
 import { generate } from './generate.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(root, 'dist', 'cli', 'main.js');
-const log = (text) => process.stderr.write(`${text}\n`);
-
-const args = process.argv.slice(2);
-const value = (flag, fallback) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : fallback);
+const { value, has } = flags(process.argv.slice(2), 'node bench/verify.mjs [--n 1000] [--engines sqlite,postgres] [--runs 3] [--pg-url URL] [--json]');
 const options = {
   n: Number(value('--n', '1000')),
   runs: Number(value('--runs', '3')),
   engines: value('--engines', 'sqlite,postgres').split(','),
-  pgUrl: value('--pg-url', process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'),
-  json: args.includes('--json'),
+  pgUrl: value('--pg-url', DEFAULT_PG_URL),
+  json: has('--json'),
 };
-if (args.includes('--help') || args.includes('-h')) {
-  console.log('usage: node bench/verify.mjs [--n 1000] [--engines sqlite,postgres] [--runs 3] [--pg-url URL] [--json]');
-  process.exit(0);
-}
 if (!Number.isInteger(options.n) || options.n < 1 || !Number.isInteger(options.runs) || options.runs < 1) fatal('--n and --runs must be positive whole numbers');
 if (options.engines.some((e) => !['sqlite', 'postgres'].includes(e))) fatal('--engines takes sqlite, postgres');
 
-function fatal(message) {
-  process.stderr.write(`bench: ${message}\n`);
-  process.exit(2);
-}
 
 function run(command, commandArgs, what) {
   const started = performance.now();
@@ -70,11 +57,6 @@ function dropDatabase(name) {
   pgDatabases.delete(name);
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 async function main() {
   if (!existsSync(CLI)) fatal('dist/cli/main.js is missing: run `npm run build` first');
