@@ -1,5 +1,5 @@
 import { compareStrings } from '../../safety/snapshot.js';
-import type { PgQueryable } from './introspect.js';
+import { readingAsPublic, type PgQueryable } from './introspect.js';
 
 /**
  * The schema of a PostgreSQL database as SQL that recreates it on an empty
@@ -26,15 +26,8 @@ import type { PgQueryable } from './introspect.js';
  * Definitions are printed with search_path = public (public names bare), and
  * the dump starts by setting the same search_path for whoever loads it.
  */
-export async function dumpPostgres(client: PgQueryable, options: { readonly exclude: readonly string[] }): Promise<string> {
-  const excluded = new Set<string>();
-  for (const name of options.exclude) {
-    const { rows } = await client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid::text AS oid', [name]);
-    if (rows[0]?.oid) excluded.add(rows[0].oid);
-  }
-  const { rows: saved } = await client.query<{ path: string }>("SELECT current_setting('search_path') AS path");
-  await client.query("SELECT set_config('search_path', 'public', false)");
-  try {
+export function dumpPostgres(client: PgQueryable, options: { readonly exclude: readonly string[] }): Promise<string> {
+  return readingAsPublic(client, options.exclude, async (excluded) => {
     const run: Run = async (statements) => {
       const results: Row[][] = [];
       for (const sql of statements) results.push((await client.query<Row>(sql)).rows);
@@ -43,9 +36,7 @@ export async function dumpPostgres(client: PgQueryable, options: { readonly excl
     const version = await serverVersion(run);
     const [others, relations] = [await readOthers(run, excluded), await readRelations(run, excluded, null, version)];
     return assemble(others, relations);
-  } finally {
-    await client.query("SELECT set_config('search_path', $1, false)", [saved[0]?.path ?? '"$user", public']).catch(() => undefined);
-  }
+  });
 }
 
 const memberOfExtension = (catalog: string, oid: string) =>

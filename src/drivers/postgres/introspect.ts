@@ -42,17 +42,25 @@ export interface PgQueryable {
   query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: Row[] }>;
 }
 
-export async function introspectPostgres(client: PgQueryable, options: { exclude: readonly string[] }): Promise<Snapshot> {
+export function introspectPostgres(client: PgQueryable, options: { exclude: readonly string[] }): Promise<Snapshot> {
+  return readingAsPublic(client, options.exclude, (excluded) => read(client, excluded));
+}
+
+/**
+ * Runs `work` with search_path = public (definitions the server prints then
+ * qualify every other schema) and the oids of the `exclude` tables, restoring
+ * the session's search_path after. Shared by introspection and dump.
+ */
+export async function readingAsPublic<T>(client: PgQueryable, exclude: readonly string[], work: (excluded: ReadonlySet<string>) => Promise<T>): Promise<T> {
   const excluded = new Set<string>();
-  for (const name of options.exclude) {
+  for (const name of exclude) {
     const { rows } = await client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid::text AS oid', [name]);
     if (rows[0]?.oid) excluded.add(rows[0].oid);
   }
-
   const { rows: saved } = await client.query<{ path: string }>("SELECT current_setting('search_path') AS path");
   await client.query("SELECT set_config('search_path', 'public', false)");
   try {
-    return await read(client, excluded);
+    return await work(excluded);
   } finally {
     await client.query("SELECT set_config('search_path', $1, false)", [saved[0]?.path ?? '"$user", public']).catch(() => undefined);
   }
