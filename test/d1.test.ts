@@ -156,6 +156,9 @@ describe('batches', () => {
     expect(result.errors[0]).toMatchObject({ version: '0004', line: 4, rolledBack: true, message: expect.stringMatching(/no column named nope/) });
     expect(events).toEqual(['start 0001', 'done 0001', 'start 0002', 'done 0002', 'start 0003', 'done 0003', 'start 0004']);
     expect(await versions()).toEqual(['0001', '0002', '0003']);
+    // Rows written in a shared batch get their share of its time afterwards, not 0.
+    const [durations] = await db.query<{ total: number }>('SELECT sum(duration_ms) AS total FROM cairn_migrations');
+    expect(durations!.total).toBeGreaterThan(0);
     expect(await db.query("SELECT name FROM sqlite_master WHERE name IN ('t4', 't5') ")).toEqual([]);
 
     writeFileSync(join(dir, '0004_t4.sql'), files['0004_t4.sql']!.replace('nope', 'id'));

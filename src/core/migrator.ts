@@ -120,6 +120,8 @@ export async function runStepGroup(context: StepContext, migrations: readonly Mi
     throw error;
   }
   const share = Math.round((performance.now() - started) / migrations.length);
+  // The rows went in before anyone knew how long the batch would take: give each its share (one more round trip per group).
+  if (direction === 'up') await recordDurations(context, migrations, share);
   return migrations.map((migration) => {
     const section = direction === 'up' ? migration.up : migration.down!;
     context.onEvent({ type: 'start', direction, version: migration.version, name: migration.name, file: section.file, atomic: true });
@@ -140,6 +142,13 @@ async function runAtomic(context: StepContext, migration: Migration, direction: 
   } catch (error) {
     throw fail(migration, direction, section, error, true);
   }
+  // A batch-only engine built the history row before the batch ran: now the time is known.
+  if (direction === 'up' && driver.capabilities.batchOnlyAtomicity) await recordDurations(context, [migration], elapsed());
+}
+
+/** Informational only: a failure to write it must not turn an applied step into a failed one. */
+async function recordDurations(context: StepContext, migrations: readonly Migration[], durationMs: number): Promise<void> {
+  await context.driver.atomic(migrations.map((migration) => context.tracking.updateDuration(migration.version, durationMs))).catch(() => undefined);
 }
 
 async function runUnguarded(context: StepContext, migration: Migration, direction: Direction, section: Section, record: AppliedRecord, elapsed: () => number): Promise<void> {

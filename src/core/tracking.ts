@@ -128,6 +128,11 @@ export class TrackingTable {
     return { sql: `UPDATE ${this.quoted} SET details = ${p(1)} WHERE version = ${p(2)}`, params: [Object.keys(details).length > 0 ? JSON.stringify(details) : null, version] };
   }
 
+  updateDuration(version: string, durationMs: number): SqlCommand {
+    const p = (n: number) => this.driver.flavor.param(n);
+    return { sql: `UPDATE ${this.quoted} SET duration_ms = ${p(1)} WHERE version = ${p(2)}`, params: [durationMs, version] };
+  }
+
   updateChecksum(version: string, checksum: string): SqlCommand {
     const p = (n: number) => this.driver.flavor.param(n);
     return { sql: `UPDATE ${this.quoted} SET checksum = ${p(1)} WHERE version = ${p(2)}`, params: [checksum, version] };
