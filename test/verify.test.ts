@@ -18,7 +18,7 @@ DROP INDEX posts_status;
 DROP TABLE posts;
 `;
 
-describeEachDatabase('cairn verify', (current) => {
+describeEachDatabase('cairn verify', (current, kind) => {
   const verifyIn = (files: Record<string, string>, options: { generated?: boolean } = {}) => {
     const root = tempDir();
     const dir = writeMigrations(root, files);
@@ -61,6 +61,25 @@ ALTER TABLE users DROP COLUMN phone;
     expect(report.ok).toBe(false);
     expect(report.migrations[1]!.problems[0]!.message).toMatch(/^up fails at migrations\/0002_broken.sql:3: .*nowhere/);
     expect(report.notReached).toEqual(['0003']);
+  });
+
+  // On a PostgreSQL scratch a step's statements go to the server together (drivers/postgres/statements.ts: batchedAtomic); a failure is still located one by one.
+  it('locates a failure in any step: a later statement, a line inside it, a down, after statements that end in comments', async () => {
+    const up = "-- migrate:up\nCREATE TABLE a (id INTEGER); -- a comment after the statement\nINSERT INTO a VALUES (1) -- and one before its semicolon\n;\nINSERT INTO a\n  SELECT id FROM nowhere;\n";
+    const upReport = await verifyIn({ '0001_create_users.sql': USERS, '0002_broken.sql': up });
+    // PostgreSQL gives the position of `nowhere` (line 6); SQLite only names the statement (line 5).
+    expect(upReport.migrations[1]!.problems[0]!.message).toMatch(new RegExp(`^up fails at migrations/0002_broken.sql:${kind === 'postgres' ? 6 : 5}: .*nowhere`));
+    expect(upReport.migrations[1]!.steps).toEqual(['up']);
+
+    // Neither engine gives a position for a missing table in DROP: the statement's first line.
+    const down = "-- migrate:up\nCREATE TABLE b (id INTEGER); -- made\n-- migrate:down\nDROP TABLE b; -- gone\nDROP TABLE\n  nowhere;\n";
+    const downReport = await verifyIn({ '0001_create_users.sql': USERS, '0002_broken_down.sql': down, '0003_create_posts.sql': POSTS });
+    expect(downReport.migrations[1]!.problems[0]!.message).toMatch(/^down fails at migrations\/0002_broken_down.sql:5: .*nowhere/);
+    expect(downReport.notReached).toEqual(['0003']);
+
+    // The same files without the mistakes pass: the rolled-back attempt left nothing behind.
+    const fixed = await verifyIn({ '0001_create_users.sql': USERS, '0002_fixed.sql': up.replace('nowhere', 'a'), '0003_create_posts.sql': POSTS });
+    expect(fixed.migrations.map((m) => [m.version, m.ok])).toEqual([['0001', true], ['0002', true], ['0003', true]]);
   });
 
   it('tells a down that is not needed (additive) from one that is missing, and runs idempotent files twice', async () => {
@@ -353,6 +372,11 @@ describeEachDatabase('a scratch database dumps what cairn dump writes', (current
               'CREATE TABLE while_replica (id integer)',
               'ALTER TABLE while_replica ADD COLUMN b text',
               "SET session_replication_role = DEFAULT",
+              // The dump's prepared statements (dump.ts: runPrepared) gone: the next dump prepares them again.
+              'DEALLOCATE ALL',
+              'CREATE TABLE after_deallocate (id integer)',
+              'DISCARD ALL',
+              'ALTER TABLE after_deallocate ADD COLUMN b text',
               'DROP SCHEMA app CASCADE',
             ]
           : ['DROP TABLE posts']),

@@ -7,7 +7,7 @@ import { dumpPostgres, incrementalPostgresDump } from './dump.js';
 import { introspectPostgres } from './introspect.js';
 import { acquireAdvisoryLock } from './lock.js';
 import { installChangeLog } from './scratch.js';
-import { postgresStatements } from './statements.js';
+import { batchedAtomic, postgresStatements } from './statements.js';
 
 export const postgresFlavor: SqlFlavor = {
   param: (n) => `$${n}`,
@@ -51,12 +51,20 @@ export async function openPostgres(url: string, display: string, secrets: readon
     return (Array.isArray(result) ? result.at(-1)?.rows ?? [] : result.rows) as unknown[];
   };
 
+  const failed = (error: unknown, index: number) => asStatementError(error, index, secrets);
+  const statements = postgresStatements(run, failed);
+  // A scratch database (verify's replay): a step's statements in one round trip, one by one again on any error (statements.ts).
+  const atomic = options.scratch
+    ? batchedAtomic((sql) => client.query(sql), (value) => literal(client, value), statements.atomic, failed)
+    : statements.atomic;
+
   return {
     capabilities: { transactionalDdl: true, advisoryLocks: true, batchOnlyAtomicity: false, savepoints: true },
     flavor: postgresFlavor,
     target: display,
 
-    ...postgresStatements(run, (error, index) => asStatementError(error, index, secrets)),
+    query: statements.query,
+    atomic,
 
     async tableExists(table) {
       const { rows } = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [table]);
@@ -84,6 +92,15 @@ function asStatementError(error: unknown, index: number, secrets: readonly strin
   }
   if (error instanceof Error) return new StatementError(index, scrub(error.message, secrets), undefined, undefined, { cause: error });
   return error;
+}
+
+/** A parameter as an SQL literal of unknown type (the server gives it the type the context wants, as for a `$n`); null for what is not a plain value. */
+function literal(client: pg.Client, value: unknown): string | null {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'string') return client.escapeLiteral(value);
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint' || typeof value === 'boolean') return `'${String(value)}'`;
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return `'${value.toISOString()}'`;
+  return null;
 }
 
 function scrub(message: string, secrets: readonly string[]): string {
