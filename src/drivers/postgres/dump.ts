@@ -889,17 +889,7 @@ function resolvedOids(rows: readonly Row[]): Set<string> {
   return new Set(oids.filter((oid): oid is string => typeof oid === 'string' && oid !== ''));
 }
 
-function columnDefinition(column: {
-  name: string;
-  type: string;
-  collation: string | null;
-  notNull: boolean;
-  identity: string;
-  generated: string;
-  def: string | null;
-  sequence: string | null;
-  seqOptions: string | null;
-}): string {
+function columnDefinition(column: Omit<ColumnRow, 'table' | 'local'>): string {
   const parts = [column.name, column.type];
   if (column.collation) parts.push(`COLLATE ${column.collation}`);
   if (column.generated === 's') parts.push(`GENERATED ALWAYS AS (${column.def ?? ''}) STORED`);
