@@ -14,6 +14,7 @@ export interface GlobalOptions {
   readonly json?: boolean;
   readonly d1?: string;
   readonly remote?: boolean;
+  readonly local?: boolean;
   readonly persistTo?: string;
 }
 
@@ -25,6 +26,7 @@ export interface CommandContext {
 export function contextFor(command: Command, extra: { readonly allowOutOfOrder?: boolean } = {}): CommandContext {
   const options = command.optsWithGlobals<GlobalOptions>();
   const out = createOutput(options.json ?? false);
+  if (options.local && options.remote) throw usage('--local and --remote contradict each other', 'leave out --local: the local database is the default; --remote is the one on Cloudflare');
   const cairn = createCairn({
     url: options.url,
     env: options.env,

@@ -30,6 +30,7 @@ export function buildProgram(): Command {
     .option('--env <name>', 'use a named environment from cairn.config.ts (or CAIRN_ENV); with --d1, wrangler\'s [env.<name>] when cairn.config.ts has no such environment')
     .option('--d1 <binding>', 'the D1 database of this binding in wrangler.toml / wrangler.json(c): its local database, migrations_dir and d1_migrations table')
     .option('--remote', 'with --d1: the database on Cloudflare instead of the local one (account_id or CLOUDFLARE_ACCOUNT_ID, token in CLOUDFLARE_API_TOKEN)')
+    .option('--local', 'with --d1: the local database (the default; accepted as wrangler spells it)')
     .option('--persist-to <dir>', 'with --d1: where wrangler keeps local state, as wrangler\'s --persist-to (default .wrangler/state)')
     .option('--config <path>', 'config file (default: cairn.config.{ts,mts,js,mjs,json} in this directory)')
     .option('--dir <path>', 'migrations directory (default: migrations)')
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output on stdout')
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(withSuggestion(text)) })
     .exitOverride()
     .addHelpText(
       'after',
@@ -69,6 +71,24 @@ follows), 4 another migration holds the lock, 5 applied, but the health check fa
   }
   for (const command of program.commands) command.exitOverride();
   return program;
+}
+
+/** Commands other tools taught users, and Cairn's name for each. */
+const OTHER_TOOLS: Record<string, string> = {
+  migrate: 'up', // dbmate, Flyway, golang-migrate
+  apply: 'up', // Atlas, wrangler d1 migrations apply
+  rollback: 'down', // dbmate
+  undo: 'down', // Flyway
+  info: 'status', // Flyway
+  create: 'new', // golang-migrate create, wrangler d1 migrations create
+  generate: 'new',
+  list: 'status', // wrangler d1 migrations list
+};
+
+function withSuggestion(text: string): string {
+  const unknown = /^error: unknown command '([^']+)'/.exec(text)?.[1];
+  const instead = unknown === undefined ? undefined : OTHER_TOOLS[unknown.toLowerCase()];
+  return instead ? `error: unknown command '${unknown}' (did you mean \`cairn ${instead}\`?)\n` : text;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

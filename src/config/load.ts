@@ -251,10 +251,11 @@ function checkKeys(object: Record<string, unknown>, where: string, known: readon
 
 async function importConfig(path: string): Promise<unknown> {
   if (path.endsWith('.json')) return JSON.parse(readFileSync(path, 'utf8'));
-  // jiti compiles TypeScript (and caches the result), and maps `import … from 'cairn'`
-  // to this very copy, so the config works under npx or a global install too.
+  // jiti compiles TypeScript (and caches the result), and maps `import … from 'cairn-migrate'`
+  // (and the older `'cairn'`) to this very copy, so the config works under npx or a global install too.
   const { createJiti } = await import('jiti');
-  return createJiti(import.meta.url, { alias: { cairn: selfEntry() } }).import(path, { default: true });
+  const self = selfEntry();
+  return createJiti(import.meta.url, { alias: { 'cairn-migrate': self, cairn: self } }).import(path, { default: true });
 }
 
 function selfEntry(): string {

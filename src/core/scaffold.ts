@@ -10,7 +10,7 @@ export interface InitResult {
   readonly existing: readonly string[];
 }
 
-const CONFIG_TEMPLATE = `import { defineConfig } from 'cairn';
+const CONFIG_TEMPLATE = `import { defineConfig } from 'cairn-migrate';
 
 export default defineConfig({
   // sqlite:path/to.db (created on first \`cairn up\`) or postgres://user@host:5432/db.

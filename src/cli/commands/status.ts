@@ -13,11 +13,14 @@ Reads only; never creates the database or the history table.
 
 Examples:
   cairn status
-  cairn status --json | jq '.migrations[] | select(.state == "pending")'`,
+  cairn status --json | jq '.migrations[] | select(.state == "pending")'
+  cairn status --exit-code || cairn up    # exit 1 while anything is pending (as dbmate's)`,
     )
-    .action(async (_options: unknown, command: Command) => {
+    .option('--exit-code', 'exit 1 when a migration is pending (for scripts: "is there anything to apply?")')
+    .action(async (options: { exitCode?: boolean }, command: Command) => {
       const { cairn, out } = contextFor(command);
       const report = await cairn.status();
+      if (options.exitCode && report.migrations.some((m) => m.state === 'pending')) process.exitCode = 1;
       if (out.json) return out.document(report);
       const history = report.wranglerTable ? `${report.table}, kept in step with wrangler's ${report.wranglerTable}` : report.table;
       out.line(`Database: ${report.target}${report.wranglerBinding ? `  from ${report.wranglerBinding}` : ''}  (history in ${history})`);

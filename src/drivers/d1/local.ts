@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError } from '../../core/errors.js';
+import { loadOptional } from '../optional.js';
 import type { SqlCommand } from '../types.js';
 import { D1QueryError, isBusy, type BatchOptions, type D1Transport, type Row } from './transport.js';
 
@@ -55,7 +56,7 @@ export interface LocalD1Options {
 export async function openLocalD1(databaseId: string, persistDir: string, display: string, options: LocalD1Options): Promise<D1Transport> {
   // Like the SQLite driver's in-memory stand-in: an empty throw-away D1, so `status` creates nothing.
   const scratch = !options.create && !existsSync(localD1File(persistDir, databaseId)) ? mkdtempSync(join(tmpdir(), 'cairn-d1-empty-')) : null;
-  const { Miniflare } = await import('miniflare');
+  const { Miniflare } = await loadOptional('miniflare', 'a local D1 database', () => import('miniflare'));
   let mf: InstanceType<typeof Miniflare>;
   try {
     mf = await start(() => new Miniflare({ modules: true, script: WORKER, d1Databases: { DB: databaseId }, d1Persist: d1PersistPath(scratch ?? persistDir) }));

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PGlite } from '@electric-sql/pglite';
 import { CairnError } from '../../core/errors.js';
+import { loadOptional } from '../optional.js';
 import { postgresFlavor } from '../postgres/driver.js';
 import { dumpPostgres } from '../postgres/dump.js';
 import { introspectPostgres } from '../postgres/introspect.js';
@@ -63,6 +64,7 @@ export async function openPglite(dataDir: string | null, display: string, option
     } catch (error) {
       dirLock?.release();
       dirLock = null;
+      if (error instanceof CairnError) throw error;
       throw new CairnError('CONNECTION', `cannot open PGlite database ${display}: ${(error as Error).message}`, {
         hint: where ? `check that ${where} was made by PGlite on the same PostgreSQL major version (its PG_VERSION file says which)` : undefined,
         cause: error,
@@ -120,7 +122,7 @@ export async function openPglite(dataDir: string | null, display: string, option
 }
 
 async function startPglite(dataDir: string | null): Promise<PGlite> {
-  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGlite } = await loadOptional('@electric-sql/pglite', 'embedded PostgreSQL (PGlite)', () => import('@electric-sql/pglite'));
   const extensions: Record<string, unknown> = {};
   for (const name of CONTRIB) extensions[name] = ((await import(`@electric-sql/pglite/contrib/${name}`)) as Record<string, unknown>)[name];
   const options = { extensions: extensions as never };
