@@ -149,6 +149,31 @@ describe('promotion gate: production follows qa', () => {
   });
 });
 
+describe('an environment without a database', () => {
+  it('is a config error naming the environment, not a fallback to DATABASE_URL or cairn.db', () => {
+    const root = tempDir('cairn-env-');
+    writeMigrations(root, { '0001_create_users.sql': CREATE_USERS });
+    writeFileSync(
+      join(root, 'cairn.config.ts'),
+      `export default { environments: { qa: { database: 'sqlite:qa.db' }, production: { database: process.env.PROD_DATABASE_URL, follows: 'qa' }, staging: { protected: true } } };\n`,
+    );
+    expect(runCli(['up', '--env', 'qa'], { cwd: root }).status).toBe(0);
+    // qa has everything, so the gate would pass: production must still not land on qa.db (DATABASE_URL) or cairn.db.
+    const unset = runCli(['up', '--env', 'production'], { cwd: root, env: { DATABASE_URL: 'sqlite:qa.db', PROD_DATABASE_URL: '' } });
+    expect(unset.status).toBe(2);
+    expect(unset.stderr).toContain('environment "production" has no database: its `database` setting is empty');
+    expect(unset.stderr).toContain('environments.production');
+    const missing = runCli(['status', '--env', 'staging', '--json'], { cwd: root });
+    expect(missing.status).toBe(2);
+    expect(JSON.parse(missing.stdout).error).toMatchObject({ code: 'CONFIG', details: { environment: 'staging', setting: 'database' } });
+    expect(existsSync(join(root, 'cairn.db'))).toBe(false);
+    // Named explicitly, the database is used; with no environment, the fallbacks still apply.
+    expect(runCli(['up', '--env', 'production', '--url', 'sqlite:p.db'], { cwd: root }).status).toBe(0);
+    expect(appliedIn(join(root, 'p.db'))).toEqual(['0001']);
+    expect(runCli(['status'], { cwd: root, env: { DATABASE_URL: 'sqlite:qa.db' } }).status).toBe(0);
+  });
+});
+
 describe('protected environments', () => {
   it('without a terminal refuses unless --yes, and applies nothing', () => {
     const root = project({ follows: null });

@@ -12,7 +12,8 @@ import { d1Choice, d1InForce, d1MigrationsDir, DEFAULT_WRANGLER_TABLE, resolveD1
  *
  * The database, first match wins: --url; --d1 <binding>; the environment's
  * `database` or `d1`; DATABASE_URL; the file's `database` or `d1`;
- * sqlite:cairn.db. A `d1` (or --d1) is a binding in wrangler.toml /
+ * sqlite:cairn.db. A named environment stops after its own setting: one
+ * without a database is a CONFIG error, never the next in line. A `d1` (or --d1) is a binding in wrangler.toml /
  * wrangler.json(c) (config/wrangler.ts), read from `[env.<name>]` when --env
  * names an environment cairn.config does not define (or `d1.env` says so); it
  * also supplies the migrations directory (--dir overrides it; a `migrations`
@@ -100,6 +101,15 @@ export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<Re
   const envConfig = cairnEnvironment ? pickEnvironment(file, cairnEnvironment, configFile) : {};
   const merged: EnvironmentConfig = { ...file, ...envConfig };
 
+  // A named environment must say where its database is: the fallbacks below (DATABASE_URL, the top level, sqlite:cairn.db) would pick another one.
+  if (cairnEnvironment && !overrides.url && overrides.d1 === undefined && !envConfig.database && envConfig.d1 === undefined) {
+    resolveEnvironment(file, cairnEnvironment, configFile); // its own mistakes (follows …) first
+    const set = Object.prototype.hasOwnProperty.call(envConfig, 'database');
+    throw new CairnError('CONFIG', `environment "${cairnEnvironment}" has no database: its \`database\` setting is ${set ? 'empty (is the environment variable it reads set?)' : 'missing'}`, {
+      hint: `set \`database\` (or \`d1\`) of environments.${cairnEnvironment} in ${configFile ?? 'cairn.config.ts'} (export the variable it reads), or pass --url; a named environment never falls back to DATABASE_URL or sqlite:cairn.db`,
+      details: { environment: cairnEnvironment, setting: 'database' },
+    });
+  }
   const d1Setting = d1InForce(overrides, envConfig, file, vars, configFile ?? 'config');
   const d1 = d1Setting ? resolveD1(d1Choice(d1Setting, { wranglerEnv: cairnEnvironment === null && environment ? environment : null, remote: overrides.remote, persistTo: overrides.persistTo, cwd, root }), root, vars) : null;
   if (!d1 && (overrides.remote || overrides.persistTo !== undefined)) {

@@ -28,6 +28,16 @@ describe('reading migration files', () => {
     expect(migrations.map((m) => m.version)).toEqual(['0002', '0009', '10']);
   });
 
+  it('reads a .SQL extension in any case, with its .DOWN.sql sibling', () => {
+    const migrations = read({ '0001_a.sql': 'SELECT 1;', '0003_x.SQL': 'SELECT 3;', '0004_y.Up.Sql': 'SELECT 4;', '0004_y.DOWN.SQL': 'SELECT -4;' });
+    expect(migrations.map((m) => [m.version, m.name, m.down?.text ?? null])).toEqual([
+      ['0001', 'a', null],
+      ['0003', 'x', null],
+      ['0004', 'y', 'SELECT -4;'],
+    ]);
+    expect(problemsOf({ '0003_x.SQL': 'SELECT 3;', 'notes.SQL': 'SELECT 1;' })).toEqual(['migrations/notes.SQL not a migration file name']);
+  });
+
   it('accepts timestamp versions with a sequence number', () => {
     const migrations = read({ '20240115_002_b.sql': 'SELECT 2;', '20240115_001_a.sql': 'SELECT 1;', '20240116_001_c.sql': 'SELECT 3;' });
     expect(migrations.map((m) => [m.version, m.name])).toEqual([

@@ -9,8 +9,9 @@ import { compareVersions } from './version.js';
 /**
  * `0001_create_users.sql`, `20240115_001_add_index.sql`, golang-migrate's
  * `0001_x.up.sql`, and a sibling `0001_x.down.sql` holding the down section.
+ * The extension in any case (`0003_x.SQL`): a file skipped for its case would never run.
  */
-const FILE_NAME = /^(\d{8,}_\d+|\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*?)(?:\.(up|down))?\.sql$/;
+const FILE_NAME = /^(\d{8,}_\d+|\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*?)(?:\.(up|down))?\.sql$/i;
 
 /** `0001_create_users.sql` → version `0001`, name `create_users`; null for a name that is not a migration's. */
 export function parseMigrationFileName(fileName: string): { version: string; name: string } | null {
@@ -36,7 +37,7 @@ export function readMigrations(dir: string, root: string = process.cwd()): Migra
   const problems: SourceProblem[] = [];
   const entries: FileEntry[] = [];
   for (const fileName of readdirSync(dir).sort()) {
-    if (!fileName.endsWith('.sql') || !statSync(join(dir, fileName)).isFile()) continue;
+    if (!/\.sql$/i.test(fileName) || !statSync(join(dir, fileName)).isFile()) continue;
     const match = FILE_NAME.exec(fileName);
     if (!match) {
       problems.push({
@@ -46,7 +47,7 @@ export function readMigrations(dir: string, root: string = process.cwd()): Migra
       });
       continue;
     }
-    entries.push({ fileName, version: match[1]!, name: match[2]!, kind: match[3] === 'down' ? 'down' : 'main' });
+    entries.push({ fileName, version: match[1]!, name: match[2]!, kind: match[3]?.toLowerCase() === 'down' ? 'down' : 'main' });
   }
 
   const downs = new Map(entries.filter((e) => e.kind === 'down').map((e) => [`${e.version}_${e.name}`, e]));
@@ -98,7 +99,7 @@ function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEnt
   if (parsed.problems.length > 0) return null;
   return {
     version: entry.version,
-    name: entry.name.replace(/\.up$/, ''),
+    name: entry.name.replace(/\.up$/i, ''),
     file,
     up,
     down: down && down.statements.length > 0 ? down : null,
