@@ -129,9 +129,11 @@ export function createCairn(options: CairnOptions = {}) {
      * `from`: verify from that version on, starting from `baseline` (a dump) or
      * from the earlier migrations applied up only. Paths are relative to cwd.
      * Files without a down are checked with their generated down (`generated: false`: not).
+     * A down that fails is rolled back and the replay goes on from the state after its up
+     * (`bail`: stop there); `summary` counts what was checked, what failed by kind, what was not reached.
      */
     verify: async (
-      verifyOptions: { readonly scratchUrl?: string; readonly schema?: string | false; readonly from?: string; readonly baseline?: string; readonly generated?: boolean } = {},
+      verifyOptions: { readonly scratchUrl?: string; readonly schema?: string | false; readonly from?: string; readonly baseline?: string; readonly generated?: boolean; readonly bail?: boolean } = {},
     ): Promise<VerifyReport> => {
       const config = await resolved();
       const path = (file: string | undefined) => (file === undefined ? undefined : resolve(options.cwd ?? process.cwd(), file));
@@ -141,6 +143,7 @@ export function createCairn(options: CairnOptions = {}) {
         from: verifyOptions.from,
         baseline: path(verifyOptions.baseline),
         generated: verifyOptions.generated,
+        bail: verifyOptions.bail,
       });
     },
 

@@ -187,4 +187,21 @@ describe('cairn CLI on PostgreSQL', () => {
       await db.drop();
     }
   });
+
+  it('shows the line the database pointed at, with a caret under the token', async () => {
+    const unavailable = await postgresUnavailable();
+    if (unavailable && REQUIRE_PG) throw new Error(`PostgreSQL is required but unreachable: ${unavailable}`);
+    if (unavailable) return console.warn(`skipped: ${unavailable}`);
+    const db = await createPostgresDatabase();
+    try {
+      const root = tempDir();
+      writeMigrations(root, { '0001_posts.sql': 'CREATE TABLE posts (id int);\nINSERT INTO posts (id)\n  SELECT id\n    FROM userz\n   WHERE id > 0;\n' });
+      const result = runCli(['up', '--url', db.url], { cwd: root });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('migrations/0001_posts.sql:4:10: relation "userz" does not exist (42P01)');
+      expect(result.stderr).toContain('      4 |     FROM userz\n        |          ^\n');
+    } finally {
+      await db.drop();
+    }
+  });
 });

@@ -19,7 +19,7 @@ DROP TABLE posts;
 `;
 
 describeEachDatabase('cairn verify', (current, kind) => {
-  const verifyIn = (files: Record<string, string>, options: { generated?: boolean } = {}) => {
+  const verifyIn = (files: Record<string, string>, options: { generated?: boolean; bail?: boolean } = {}) => {
     const root = tempDir();
     const dir = writeMigrations(root, files);
     return createCairn({ url: current().url, dir, cwd: root, envVars: {} }).verify(options);
@@ -75,11 +75,49 @@ ALTER TABLE users DROP COLUMN phone;
     const down = "-- migrate:up\nCREATE TABLE b (id INTEGER); -- made\n-- migrate:down\nDROP TABLE b; -- gone\nDROP TABLE\n  nowhere;\n";
     const downReport = await verifyIn({ '0001_create_users.sql': USERS, '0002_broken_down.sql': down, '0003_create_posts.sql': POSTS });
     expect(downReport.migrations[1]!.problems[0]!.message).toMatch(/^down fails at migrations\/0002_broken_down.sql:5: .*nowhere/);
-    expect(downReport.notReached).toEqual(['0003']);
+    expect(downReport.migrations.map((m) => [m.version, m.ok])).toEqual([['0001', true], ['0002', false], ['0003', true]]);
 
     // The same files without the mistakes pass: the rolled-back attempt left nothing behind.
     const fixed = await verifyIn({ '0001_create_users.sql': USERS, '0002_fixed.sql': up.replace('nowhere', 'a'), '0003_create_posts.sql': POSTS });
     expect(fixed.migrations.map((m) => [m.version, m.ok])).toEqual([['0001', true], ['0002', true], ['0003', true]]);
+  });
+
+  it('goes on after a failing down (rolled back) and reports every failure in one run; --bail stops at the first', async () => {
+    const brokenDown = (table: string) => `-- migrate:up\nCREATE TABLE ${table} (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE ${table};\nDROP TABLE nowhere_${table};\n`;
+    const leavesTable = '-- migrate:up\nCREATE TABLE IF NOT EXISTS c (id INTEGER);\n-- migrate:down\nSELECT 1;\n';
+    const files = {
+      '0001_create_users.sql': USERS,
+      '0002_create_a.sql': brokenDown('a'),
+      '0003_create_c.sql': leavesTable,
+      '0004_create_b.sql': brokenDown('b'),
+      '0005_create_posts.sql': POSTS.replace('posts (id', 'posts (a_id INTEGER REFERENCES a (id), b_id INTEGER REFERENCES b (id), id'),
+    };
+    const report = await verifyIn(files);
+    expect(report.migrations.map((m) => [m.version, m.ok, m.problems.map((p) => p.kind).join(',')])).toEqual([
+      ['0001', true, ''],
+      ['0002', false, 'down-fails'],
+      ['0003', false, 'down-differs'],
+      ['0004', false, 'down-fails'],
+      ['0005', true, ''],
+    ]);
+    expect(report.summary).toEqual({ total: 5, checked: 5, ok: 2, failed: 3, notReached: 0, problems: { 'down-fails': 2, 'down-differs': 1 } });
+
+    const bailed = await verifyIn(files, { bail: true });
+    expect(bailed.migrations.map((m) => m.version)).toEqual(['0001', '0002']);
+    expect(bailed.summary).toEqual({ total: 5, checked: 2, ok: 1, failed: 1, notReached: 3, problems: { 'down-fails': 1 } });
+
+    const root = tempDir();
+    writeMigrations(root, files);
+    const env = { DATABASE_URL: current().url };
+    const cli = runCli(['verify'], { cwd: root, env });
+    expect(cli.status).toBe(1);
+    expect(cli.stdout).toMatch(/✗ 0004_create_b +up, down\n +down fails at migrations\/0004_create_b.sql:5: .*nowhere_b/);
+    expect(cli.stdout).toContain('Checked 5 of 5: 2 ok, 3 failed (down fails: 2, down does not restore the schema: 1), 0 not reached.');
+    const json = JSON.parse(runCli(['verify', '--json'], { cwd: root, env }).stdout);
+    expect(json).toMatchObject({ ok: false, summary: report.summary });
+    const bailCli = runCli(['verify', '--bail'], { cwd: root, env });
+    expect(bailCli.stdout).toContain('not replayed after that failure: 0003, 0004, 0005');
+    expect(bailCli.stdout).toContain('Checked 2 of 5: 1 ok, 1 failed (down fails: 1), 3 not reached.');
   });
 
   it('tells a down that is not needed (additive) from one that is missing, and runs idempotent files twice', async () => {

@@ -31,8 +31,10 @@ export interface MigrationFailure {
   readonly file: string;
   readonly line: number;
   readonly column: number;
-  /** The first line of that statement, for orientation. */
+  /** The line of that statement the database pointed at (its first line when it gave no position). */
   readonly statement: string;
+  /** Where in `statement` the failing token starts (0-based), when the database gave a position. */
+  readonly caret: number | null;
   /** The database's own message and code. */
   readonly message: string;
   readonly engineCode: string | null;
@@ -199,7 +201,9 @@ function withIndex(error: StatementError, index: number): StatementError {
 function fail(migration: Migration, direction: Direction, section: Section, error: unknown, rolledBack: boolean): StepFailed {
   const index = error instanceof StatementError ? error.index : -1;
   const statement: SqlStatement | undefined = section.statements[index];
-  const { line, column } = statement ? locate(statement, error instanceof StatementError ? error.position : undefined) : { line: section.firstLine, column: 1 };
+  const position = error instanceof StatementError ? error.position : undefined;
+  const { line, column } = statement ? locate(statement, position) : { line: section.firstLine, column: 1 };
+  const excerpt = statement ? excerptAt(statement, position) : { text: '(recording the migration in the history table)', caret: null };
   return new StepFailed({
     version: migration.version,
     name: migration.name,
@@ -207,7 +211,8 @@ function fail(migration: Migration, direction: Direction, section: Section, erro
     file: section.file,
     line,
     column,
-    statement: statement ? statement.sql.split('\n')[0]!.slice(0, 120) : '(recording the migration in the history table)',
+    statement: excerpt.text,
+    caret: excerpt.caret,
     message: error instanceof Error ? error.message : String(error),
     engineCode: error instanceof StatementError ? (error.engineCode ?? null) : null,
     rolledBack,
@@ -221,4 +226,15 @@ function locate(statement: SqlStatement, position: number | undefined): { line: 
   return before.length === 1
     ? { line: statement.line, column: statement.column + before[0]!.length }
     : { line: statement.line + before.length - 1, column: before.at(-1)!.length + 1 };
+}
+
+/** The statement's line that holds `position` (1-based, as PostgreSQL reports it), cut to 120 characters around the caret. */
+function excerptAt(statement: SqlStatement, position: number | undefined): { text: string; caret: number | null } {
+  if (!position) return { text: statement.sql.split('\n')[0]!.slice(0, 120), caret: null };
+  const start = statement.sql.lastIndexOf('\n', position - 2) + 1;
+  const end = statement.sql.indexOf('\n', start);
+  const text = statement.sql.slice(start, end < 0 ? undefined : end);
+  const caret = position - 1 - start;
+  const from = Math.max(0, Math.min(caret - 60, text.length - 120));
+  return { text: text.slice(from, from + 120), caret: caret - from };
 }

@@ -21,7 +21,11 @@ import { bookkeepingTables } from './tracking.js';
  * before the up) and up again (it must apply again and give the same schema).
  * Files marked `-- cairn:idempotent` are also applied twice.
  */
+export type VerifyProblemKind = 'up-fails' | 'up-again-fails' | 'down-fails' | 'down-differs' | 'redo-fails' | 'redo-differs';
+
 export interface VerifyProblem {
+  /** up-fails / down-fails / redo-fails: the step was rejected; down-differs: down does not restore the schema; redo-differs: up after down gives another schema; up-again-fails: a -- cairn:idempotent file fails a second up. */
+  readonly kind: VerifyProblemKind;
   readonly message: string;
   /** Schema differences, for a down that does not undo its up. */
   readonly differences: readonly SnapshotDifference[];
@@ -54,6 +58,17 @@ export interface VerifyReport {
   readonly schema: SchemaCheck | null;
   /** With --from: how the migrations before it were brought in, unverified. */
   readonly from: VerifyStart | null;
+  readonly summary: VerifySummary;
+}
+
+/** Counts that add up: checked + notReached = total, ok + failed = checked; problems by kind (a migration can have several). */
+export interface VerifySummary {
+  readonly total: number;
+  readonly checked: number;
+  readonly ok: number;
+  readonly failed: number;
+  readonly notReached: number;
+  readonly problems: Readonly<Partial<Record<VerifyProblemKind, number>>>;
 }
 
 export interface VerifyOptions {
@@ -66,6 +81,8 @@ export interface VerifyOptions {
   readonly from?: string | undefined;
   /** With `from`: a schema dump (absolute path) to start from instead of applying every earlier migration. */
   readonly baseline?: string | undefined;
+  /** Stop at the first down that fails (by default verify goes on from the state after up, which the failed down's rollback left). */
+  readonly bail?: boolean | undefined;
 }
 
 export async function verify(config: ResolvedConfig, options: VerifyOptions): Promise<VerifyReport> {
@@ -86,21 +103,31 @@ export async function verify(config: ResolvedConfig, options: VerifyOptions): Pr
         await loadDump(side.driver, dump, 'the schema before this step');
         return side.driver.snapshot({ exclude });
       });
-    const replay = new Replay(context, exclude, materialize);
+    const replay = new Replay(context, exclude, materialize, options.bail === true);
     const results: VerifiedMigration[] = [];
     for (const [index, migration] of migrations.entries()) {
       if (index < start) continue;
       const generated = generatedDowns.get(migration.version);
       const result = typeof generated === 'object' ? await replay.verify({ ...migration, down: generated }, 'generated', true) : await replay.verify(migration, kinds.get(migration.version) ?? 'transformative');
       results.push(result.verified);
-      if (result.stop) return { ok: false, scratch: where, migrations: results, notReached: migrations.slice(index + 1).map((m) => m.version), schema: null, from };
+      if (result.stop) {
+        const notReached = migrations.slice(index + 1).map((m) => m.version);
+        return { ok: false, scratch: where, migrations: results, notReached, schema: null, from, summary: summarize(results, notReached) };
+      }
     }
     const schema = schemaFile === null ? null : await checkSchemaFile(schemaFile, config.root, like, config.table, exclude, migrations, await replay.final());
-    return { ok: results.every((r) => r.ok) && (schema?.ok ?? true), scratch: where, migrations: results, notReached: [], schema, from };
+    return { ok: results.every((r) => r.ok) && (schema?.ok ?? true), scratch: where, migrations: results, notReached: [], schema, from, summary: summarize(results, []) };
   }).catch((error: unknown) => {
     throw withScratchHint(error, like);
   });
   return notice ? { ...report, notice } : report;
+}
+
+function summarize(results: readonly VerifiedMigration[], notReached: readonly string[]): VerifySummary {
+  const problems: Partial<Record<VerifyProblemKind, number>> = {};
+  for (const problem of results.flatMap((r) => r.problems)) problems[problem.kind] = (problems[problem.kind] ?? 0) + 1;
+  const ok = results.filter((r) => r.ok).length;
+  return { total: results.length + notReached.length, checked: results.length, ok, failed: results.length - ok, notReached: notReached.length, problems };
 }
 
 /** The schema dump verify compares with: the one asked for (which must exist), else the configured one if it exists. */
@@ -137,6 +164,7 @@ class Replay {
     private readonly context: StepContext,
     private readonly exclude: readonly string[],
     private readonly materialize: (dump: string) => Promise<Snapshot>,
+    private readonly bail: boolean,
   ) {}
 
   private async state(): Promise<SchemaState> {
@@ -157,15 +185,15 @@ class Replay {
     return { dump: state.dump, snapshot: async () => (state.snapshot ??= await this.context.driver.snapshot({ exclude: this.exclude })) };
   }
 
-  /** Runs one step; a failure becomes a problem instead of an exception. */
-  private async step(migration: Migration, direction: Direction): Promise<VerifyProblem | null> {
+  /** Runs one step; a failure becomes a problem instead of an exception (rolledBack: nothing of the step remains). */
+  private async step(migration: Migration, direction: Direction, kind: VerifyProblemKind): Promise<(VerifyProblem & { rolledBack: boolean }) | null> {
     try {
       await runStep(this.context, migration, direction);
       return null;
     } catch (error) {
       if (!(error instanceof StepFailed)) throw error;
-      const { file, line, message } = error.failure;
-      return { message: `${direction} fails at ${file}:${line}: ${message}`, differences: [] };
+      const { file, line, message, rolledBack } = error.failure;
+      return { kind, message: `${direction} fails at ${file}:${line}: ${message}`, differences: [], rolledBack };
     }
   }
 
@@ -180,9 +208,9 @@ class Replay {
     const before = this.last ?? (await this.state());
     this.last = null;
     steps.push('up');
-    const upFailure = await this.step(migration, 'up');
+    const upFailure = await this.step(migration, 'up', 'up-fails');
     if (upFailure) {
-      problems.push(upFailure);
+      problems.push(problem(upFailure));
       return done(migration.down ? 'failed' : 'missing', true);
     }
     const afterUp = await this.state();
@@ -191,34 +219,39 @@ class Replay {
     if (migration.directives.some((d) => d.name === 'idempotent')) {
       steps.push('up again');
       const again = await applyAgain(this.context.driver, migration);
-      if (again) problems.push({ message: `marked -- cairn:idempotent, but a second up fails: ${again}`, differences: [] });
+      if (again) problems.push({ kind: 'up-again-fails', message: `marked -- cairn:idempotent, but a second up fails: ${again}`, differences: [] });
       this.last = null;
     }
 
     if (!migration.down) return done(kind === 'additive' ? 'not-needed' : 'missing');
 
     steps.push(generated ? 'down (generated)' : 'down');
-    const downFailure = await this.step(migration, 'down');
+    const downFailure = await this.step(migration, 'down', 'down-fails');
     if (downFailure) {
-      problems.push(downFailure);
-      return done('failed', true);
+      problems.push(problem(downFailure));
+      // Rolled back whole, the down left the state after up (`this.last`): the next migration can be checked from there.
+      return done('failed', this.bail || !downFailure.rolledBack);
     }
     this.last = null;
     const undone = await this.differences(before, await this.state());
-    if (undone.length > 0) problems.push({ message: 'down does not restore the schema from before up', differences: undone });
+    if (undone.length > 0) problems.push({ kind: 'down-differs', message: 'down does not restore the schema from before up', differences: undone });
 
     steps.push('up');
-    const redo = await this.step(migration, 'up');
+    const redo = await this.step(migration, 'up', 'redo-fails');
     if (redo) {
-      problems.push({ ...redo, message: `after its down, ${redo.message}` });
+      problems.push({ ...problem(redo), message: `after its down, ${redo.message}` });
       return done('failed', true);
     }
     const afterRedo = await this.state();
     this.last = afterRedo;
     const redone = await this.differences(afterUp, afterRedo);
-    if (redone.length > 0) problems.push({ message: 'up after down gives a different schema than the first up', differences: redone });
+    if (redone.length > 0) problems.push({ kind: 'redo-differs', message: 'up after down gives a different schema than the first up', differences: redone });
     return done(problems.length === 0 ? 'verified' : 'failed');
   }
+}
+
+function problem({ kind, message, differences }: VerifyProblem): VerifyProblem {
+  return { kind, message, differences };
 }
 
 /** The up statements once more, without touching the history: for `-- cairn:idempotent` files. Returns the error, if any. */

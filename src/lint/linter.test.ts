@@ -19,6 +19,14 @@ describe('linter', () => {
     expect(findings[1]!.message).toMatch(/syntax error at or near "CREAT"/);
   });
 
+  it('points a syntax error at the failing token, not at the statement start', async () => {
+    const sql = 'CREATE TABLE posts (\n  id int,\n  title text,,\n  body text\n);\n';
+    const [pg] = await findingsFor(sql, { dialect: 'postgres', previous, rules });
+    expect(pg).toMatchObject({ rule: 'syntax-error', line: 3, column: 14, source: '  title text,,' });
+    const [sqlite] = await findingsFor(sql, { dialect: 'sqlite', previous, rules });
+    expect(sqlite).toMatchObject({ rule: 'syntax-error', line: 3, column: 14, source: '  title text,,' });
+  });
+
   describe('-- cairn:allow', () => {
     it('covers the statement right after it, or the whole file from the header', async () => {
       const statementLevel = '-- migrate:up\nALTER TABLE users DROP COLUMN email;\n-- cairn:allow drop-column archived in users_archive\nALTER TABLE users DROP COLUMN legacy;\n';

@@ -64,7 +64,7 @@ export async function lintMigrations(migrations: readonly Migration[], options: 
         const before = reports.length;
         for (const rule of rules) for (const report of rule.statement?.(statement, context) ?? []) reports.push({ rule, statement, report });
         if (statement.parseError && reports.length === before) {
-          reports.push({ rule: 'syntax-error', statement, report: { message: `does not parse: ${statement.parseError}`, help: 'fix the syntax; the database would reject this statement' } });
+          reports.push({ rule: 'syntax-error', statement, report: { message: `does not parse: ${statement.parseError}`, help: 'fix the syntax; the database would reject this statement', offset: statement.parseErrorOffset } });
         }
         if (statement.fact.kind === 'create_table') created.add(statement.fact.table);
         postgres?.apply(statement.pg);

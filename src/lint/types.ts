@@ -34,6 +34,8 @@ export interface LintStatement {
   readonly sqlite: SqliteNode | null;
   /** The parser's message when the statement did not parse. */
   readonly parseError: string | null;
+  /** Where in `sql` the parser stopped (0-based), when it said. */
+  readonly parseErrorOffset?: number;
 }
 
 /** What a rule reports; the linter adds the rule id, severity and file. */

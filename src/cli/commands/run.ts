@@ -131,6 +131,7 @@ function reportFindings(result: RunResult, out: Output): void {
 function printFailure(failure: MigrationFailure, result: RunResult, out: Output): void {
   out.warn(`\nerror[MIGRATION_FAILED]: ${failure.file}:${failure.line}:${failure.column}: ${failure.message}${failure.engineCode ? ` (${failure.engineCode})` : ''}`);
   out.warn(`  ${String(failure.line).padStart(5)} | ${failure.statement}`);
+  if (failure.caret !== null) out.warn(`  ${' '.repeat(5)} | ${' '.repeat(failure.caret)}^`);
   const kept = result.applied.length > 0 ? `; the ${result.applied.length} before it remain${result.applied.length > 1 ? '' : 's'} ${failure.direction === 'up' ? 'applied' : 'rolled back'}` : '';
   out.warn(
     failure.rolledBack

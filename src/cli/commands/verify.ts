@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { VerifiedMigration, VerifyReport } from '../../core/verify.js';
+import type { VerifiedMigration, VerifyProblemKind, VerifyReport } from '../../core/verify.js';
 import { formatDifference } from '../../safety/snapshot.js';
 import { contextFor } from '../context.js';
 
@@ -13,6 +13,7 @@ export function registerVerify(program: Command): void {
     .option('--from <version>', 'verify from this version on; the earlier ones are brought in unverified')
     .option('--baseline <file>', 'with --from: start from this schema dump (`cairn dump`) instead of applying every earlier migration')
     .option('--no-generated', 'check written downs only: files without a down are listed as not needed or missing')
+    .option('--bail', 'stop at the first down that fails instead of going on from the state after its up')
     .addHelpText(
       'after',
       `
@@ -40,19 +41,26 @@ only (no down check), or, with --baseline <dump>, the dump is loaded (its
 first line names the version it reflects) and only the migrations between it
 and V are applied.
 
+A down that fails is rolled back whole; verify goes on from the state after
+that migration's up and checks the rest, so one run reports every failure,
+with a summary (checked, ok, failed, problems by kind, not reached). --bail
+stops at the first failing down. An up that fails still stops the replay: the
+migrations after it build on it.
+
 Exit code 1 when a migration fails verification or the schema dump does not match.
 
 Examples:
   cairn verify
   cairn verify --json
+  cairn verify --bail
   cairn verify --from 0042 --baseline schema.sql
   cairn verify --schema db/schema.sql
   cairn verify --url postgres://app@db/app --scratch-url postgres://ci@localhost/postgres
   cairn verify --scratch-url pglite:`,
     )
-    .action(async (options: { scratchUrl?: string; schema?: string | false; from?: string; baseline?: string; generated: boolean }, command: Command) => {
+    .action(async (options: { scratchUrl?: string; schema?: string | false; from?: string; baseline?: string; generated: boolean; bail?: boolean }, command: Command) => {
       const { cairn, out } = contextFor(command);
-      const report = await cairn.verify({ scratchUrl: options.scratchUrl, schema: options.schema, from: options.from, baseline: options.baseline, generated: options.generated });
+      const report = await cairn.verify({ scratchUrl: options.scratchUrl, schema: options.schema, from: options.from, baseline: options.baseline, generated: options.generated, bail: options.bail === true });
       process.exitCode = report.ok ? 0 : 1;
       if (out.json) return out.document(report);
       if (report.notice) out.line(report.notice);
@@ -74,7 +82,22 @@ Examples:
       const withoutDown = missing + notNeeded > 0 ? ` (${missing + notNeeded} without down: ${notNeeded} not needed, ${missing} missing)` : '';
       if (failed === 0 && report.schema && !report.schema.ok) return out.line(`\nAll ${report.migrations.length} migrations verified${withoutDown}, but ${report.schema.file} does not match.`);
       out.line(failed > 0 ? `\n${failed} of ${report.migrations.length + report.notReached.length} migrations failed verification${withoutDown}.` : `\nAll ${report.migrations.length} migrations verified${withoutDown}.`);
+      if (failed > 0) out.line(summaryLine(report.summary));
     });
+}
+
+const KIND_NAMES: Record<VerifyProblemKind, string> = {
+  'up-fails': 'up fails',
+  'up-again-fails': 'second up fails',
+  'down-fails': 'down fails',
+  'down-differs': 'down does not restore the schema',
+  'redo-fails': 'up after down fails',
+  'redo-differs': 'up after down differs',
+};
+
+function summaryLine(summary: VerifyReport['summary']): string {
+  const kinds = Object.entries(summary.problems).map(([kind, count]) => `${KIND_NAMES[kind as VerifyProblemKind]}: ${count}`);
+  return `Checked ${summary.checked} of ${summary.total}: ${summary.ok} ok, ${summary.failed} failed (${kinds.join(', ')}), ${summary.notReached} not reached.`;
 }
 
 function fromNote(from: NonNullable<VerifyReport['from']>): string {

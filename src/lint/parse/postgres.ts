@@ -29,7 +29,8 @@ export async function parsePostgres(statements: readonly SqlStatement[]): Promis
       if (!node) return { ...base, fact: { kind: 'other', name: 'empty' }, pg: null, parseError: null };
       return { ...base, fact: factOf(node, statement.sql), pg: node, parseError: null };
     } catch (error) {
-      return { ...base, fact: { kind: 'unparsed' }, pg: null, parseError: (error as Error).message };
+      const offset = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition;
+      return { ...base, fact: { kind: 'unparsed' }, pg: null, parseError: (error as Error).message, ...(offset === undefined ? {} : { parseErrorOffset: offset }) };
     }
   });
 }

@@ -34,9 +34,18 @@ export async function parseSqlite(statements: readonly SqlStatement[]): Promise<
       if (!node || node.type === 'empty') return { ...base, fact: { kind: 'other', name: 'empty' }, sqlite: null, parseError: null };
       return { ...base, fact: factOf(node), sqlite: node, parseError: null };
     } catch (error) {
-      return { ...base, fact: { kind: 'unparsed' }, sqlite: null, parseError: firstLine((error as Error).message) };
+      const offset = errorOffset(statement.sql, (error as Error).message);
+      return { ...base, fact: { kind: 'unparsed' }, sqlite: null, parseError: firstLine((error as Error).message), ...(offset === undefined ? {} : { parseErrorOffset: offset }) };
     }
   });
+}
+
+/** The grammar's message ends with `--> undefined:<line>:<column>`: turn that into an offset in `sql`. */
+function errorOffset(sql: string, message: string): number | undefined {
+  const match = /--> [^\n]*?:(\d+):(\d+)\s*(\n|$)/.exec(message);
+  if (!match) return undefined;
+  const lines = sql.split('\n').slice(0, Number(match[1]) - 1);
+  return lines.reduce((sum, line) => sum + line.length + 1, 0) + Number(match[2]) - 1;
 }
 
 /** A loosely typed view of a CST node, for walking the parts the adapter and the SQLite rules read. */
