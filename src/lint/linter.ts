@@ -60,7 +60,16 @@ export async function lintMigrations(migrations: readonly Migration[], options: 
       const file: FileContext = { migration, statements, target, inTransaction: migration.transaction };
       const created = new Set<string>();
       for (const statement of statements) {
-        const context: StatementContext = { ...file, before: statements.slice(0, statement.index), createdHere: (table) => created.has(table), postgres, sqlite };
+        const context: StatementContext = {
+          ...file,
+          // Copied only for the rule that asks (a statement it reports on): copying for every statement would be quadratic.
+          get before() {
+            return statements.slice(0, statement.index);
+          },
+          createdHere: (table) => created.has(table),
+          postgres,
+          sqlite,
+        };
         const before = reports.length;
         for (const rule of rules) for (const report of rule.statement?.(statement, context) ?? []) reports.push({ rule, statement, report });
         if (statement.parseError && reports.length === before) {

@@ -1,4 +1,5 @@
-import { explicitTransactionOpen } from '../facts.js';
+import { explicitTransaction } from '../facts.js';
+import { stateBefore } from '../scan.js';
 import type { LintStatement, Rule } from '../types.js';
 
 /**
@@ -15,7 +16,7 @@ export const concurrentlyInTransaction: Rule = {
   statement(statement, context) {
     const what = concurrentForm(statement);
     if (!what) return [];
-    const explicit = explicitTransactionOpen(context.before);
+    const explicit = stateBefore(context.statements, statement.index, explicitTransaction);
     if (!context.inTransaction && !explicit) return [];
     const where = context.inTransaction ? 'this migration runs in a transaction' : 'it follows an explicit BEGIN';
     return [

@@ -1,4 +1,5 @@
-import { explicitTransactionOpen } from '../facts.js';
+import { explicitTransaction } from '../facts.js';
+import { stateBefore } from '../scan.js';
 import { alterTableCommands, offsetOf } from '../parse/postgres.js';
 import type { Report, Rule } from '../types.js';
 
@@ -18,7 +19,7 @@ export const preferRobustStatements: Rule = {
   summary: 'CREATE/DROP/ADD COLUMN/DROP COLUMN without IF [NOT] EXISTS in a migration that runs outside a transaction',
   statement(statement, context) {
     // Between an explicit BEGIN and its COMMIT/ROLLBACK, a failure rolls back the block: nothing to re-run.
-    if (context.inTransaction || explicitTransactionOpen(context.before)) return [];
+    if (context.inTransaction || stateBefore(context.statements, statement.index, explicitTransaction)) return [];
     const { pg, sql } = statement;
     if (!pg) return [];
     const rerun = 'if a later statement fails, this one has already happened and the migration cannot simply be run again';
