@@ -1,4 +1,4 @@
-import { explicitTransaction } from '../facts.js';
+import { explicitTransaction, isDataChange } from '../facts.js';
 import { stateBefore } from '../scan.js';
 import type { LintStatement, Rule } from '../types.js';
 
@@ -32,7 +32,11 @@ export const concurrentlyInTransaction: Rule = {
 };
 
 /** The CONCURRENTLY form this statement is (with what it names), and where to point, or null. */
-function concurrentForm({ pg, sql, fact }: LintStatement): { label: string; offset: number } | null {
+function concurrentForm(statement: LintStatement): { label: string; offset: number } | null {
+  const { sql, fact } = statement;
+  // A data statement is none of these, and its tree may not even be parsed (parse/shape.ts): leave it unread.
+  if (isDataChange(fact)) return null;
+  const { pg } = statement;
   if (!pg) return null;
   if ('IndexStmt' in pg && pg.IndexStmt.concurrent === true && fact.kind === 'create_index') {
     return { label: `CREATE INDEX CONCURRENTLY${fact.index ? ` ${fact.index}` : ''} on "${fact.table}"`, offset: 0 };
