@@ -56,13 +56,16 @@ export function classify(statements: readonly LintStatement[]): Classification {
 export function tablesAtRisk(statements: readonly LintStatement[]): string[] {
   const created = new Set<string>();
   const risky = new Set<string>();
-  for (const { fact, pg } of statements) {
-    const atRisk = fact.kind === 'drop_table' || (fact.kind === 'alter_table' && fact.actions.some((a) => a.type === 'drop_column')) || fact.kind === 'update' || fact.kind === 'delete' || (pg !== null && 'TruncateStmt' in pg);
+  for (const statement of statements) {
+    const { fact } = statement;
+    // (The tree is read only for what may be a TRUNCATE: an INSERT's may not have been parsed yet.)
+    const atRisk = fact.kind === 'drop_table' || (fact.kind === 'alter_table' && fact.actions.some((a) => a.type === 'drop_column')) || fact.kind === 'update' || fact.kind === 'delete' || (fact.kind === 'other' && statement.pg !== null && 'TruncateStmt' in statement.pg);
     if (!atRisk) {
       if (fact.kind === 'create_table') created.add(fact.table);
       continue;
     }
     // PostgreSQL: the schema as written (`billing.invoices`), so the backup reads that table and not a namesake on the search_path.
+    const { pg } = statement;
     const tables = pg ? qualifiedTables(pg) : fact.kind === 'drop_table' ? fact.tables : 'table' in fact ? [fact.table] : [];
     for (const table of tables) if (table && !created.has(table.replace(/^.*\./, ''))) risky.add(table);
   }

@@ -1,3 +1,5 @@
+import type { Scan } from './scan.js';
+
 /**
  * A dialect-neutral summary of what a statement does, made by each parser
  * adapter from its own tree. Rules that apply to both PostgreSQL and SQLite
@@ -57,13 +59,8 @@ export function isSchemaChange(fact: Fact): boolean {
   return ['create_table', 'drop_table', 'alter_table', 'create_index', 'drop_index', 'create_view', 'drop_view', 'create_trigger', 'drop_trigger'].includes(fact.kind);
 }
 
-/** True when an explicit BEGIN among these statements (in order) has not been closed by a later COMMIT or ROLLBACK. */
-export function explicitTransactionOpen(statements: readonly { readonly fact: Fact }[]): boolean {
-  let open = false;
-  for (const { fact } of statements) {
-    if (fact.kind !== 'transaction') continue;
-    if (fact.action === 'begin') open = true;
-    else if (fact.action === 'commit' || fact.action === 'rollback') open = false;
-  }
-  return open;
-}
+/** Whether an explicit BEGIN is open, not yet closed by a COMMIT or ROLLBACK: ask it with stateBefore. */
+export const explicitTransaction: Scan<boolean> = {
+  initial: false,
+  step: (open, { fact }) => (fact.kind !== 'transaction' ? open : fact.action === 'begin' ? true : fact.action === 'commit' || fact.action === 'rollback' ? false : open),
+};

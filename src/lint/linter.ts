@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import type { Migration } from '../source/migration.js';
 import { classify, tablesAtRisk, withFindings, type Classification } from './classify.js';
-import { isSchemaChange } from './facts.js';
+import { isDataChange, isSchemaChange } from './facts.js';
 import { parsePostgres } from './parse/postgres.js';
 import { parseSqlite } from './parse/sqlite.js';
 import { rules as allRules } from './registry.js';
@@ -15,6 +15,8 @@ export interface LintOptions {
   readonly severities?: Readonly<Record<string, Severity | 'off'>>;
   /** The rules to run (default: all of them); tests pass one. */
   readonly rules?: readonly Rule[];
+  /** False: parse every statement in full, even a data statement whose shape was seen before (see parse/shape.ts). */
+  readonly fastPath?: boolean;
 }
 
 export interface FileLint {
@@ -55,19 +57,30 @@ export async function lintMigrations(migrations: readonly Migration[], options: 
         await replay(migration, postgres, sqlite);
         continue;
       }
-      const statements = target.dialect === 'postgres' ? await parsePostgres(migration.up.statements) : await parseSqlite(migration.up.statements);
+      const parseOptions = { fastPath: options.fastPath ?? true };
+      const statements = target.dialect === 'postgres' ? await parsePostgres(migration.up.statements, parseOptions) : await parseSqlite(migration.up.statements, parseOptions);
       const reports: { rule: Rule | string; statement: LintStatement | null; report: Report }[] = [];
       const file: FileContext = { migration, statements, target, inTransaction: migration.transaction };
       const created = new Set<string>();
       for (const statement of statements) {
-        const context: StatementContext = { ...file, before: statements.slice(0, statement.index), createdHere: (table) => created.has(table), postgres, sqlite };
+        const context: StatementContext = {
+          ...file,
+          // Copied only for the rule that asks (a statement it reports on): copying for every statement would be quadratic.
+          get before() {
+            return statements.slice(0, statement.index);
+          },
+          createdHere: (table) => created.has(table),
+          postgres,
+          sqlite,
+        };
         const before = reports.length;
         for (const rule of rules) for (const report of rule.statement?.(statement, context) ?? []) reports.push({ rule, statement, report });
         if (statement.parseError && reports.length === before) {
           reports.push({ rule: 'syntax-error', statement, report: { message: `does not parse: ${statement.parseError}`, help: 'fix the syntax; the database would reject this statement', offset: statement.parseErrorOffset } });
         }
         if (statement.fact.kind === 'create_table') created.add(statement.fact.table);
-        postgres?.apply(statement.pg);
+        // Data statements change no schema: their trees stay unread (and unparsed, on the fast path).
+        if (postgres && !isDataChange(statement.fact)) postgres.apply(statement.pg);
         if (sqlite && isSchemaChange(statement.fact)) applyToSqlite(sqlite, statement.sql);
       }
       for (const rule of rules) for (const report of rule.file?.(file) ?? []) reports.push({ rule, statement: statements[report.statement ?? -1] ?? null, report });

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import type { StatementContext } from './types.js';
+import { stateBefore, type Scan } from './scan.js';
+import type { LintStatement, StatementContext } from './types.js';
 
 /** SQLite names are case-insensitive. */
 export function same(a: string, b: string): boolean {
@@ -34,16 +35,20 @@ export function truthy(value: string): boolean {
  * earlier `PRAGMA foreign_keys = off` took effect: outside any transaction,
  * i.e. in a `-- cairn:no-transaction` migration and not after a BEGIN.
  */
-export function foreignKeysOn(context: StatementContext): boolean {
+export function foreignKeysOn(statement: LintStatement, context: StatementContext): boolean {
   if (context.target.d1 || context.inTransaction) return true;
-  let on = true;
-  let open = false;
-  for (const s of context.before) {
+  return stateBefore(context.statements, statement.index, foreignKeys).on;
+}
+
+const foreignKeys: Scan<{ readonly on: boolean; readonly open: boolean }> = {
+  initial: { on: true, open: false },
+  step(state, s) {
+    let { on, open } = state;
     if (s.fact.kind === 'transaction') open = s.fact.action === 'begin' ? true : s.fact.action === 'commit' || s.fact.action === 'rollback' ? false : open;
     if (s.fact.kind === 'pragma' && s.fact.name === 'foreign_keys' && s.fact.value !== null && !open) on = truthy(s.fact.value);
-  }
-  return on;
-}
+    return on === state.on && open === state.open ? state : { on, open };
+  },
+};
 
 /** Runs `work` on a throw-away copy of the database (context.sqlite); returns the error message, or null if it went through. */
 export function tryOnCopy(db: Database.Database, work: (copy: Database.Database) => void): string | null {

@@ -21,15 +21,27 @@ export function allowsOf(migration: Migration, statements: readonly LintStatemen
     .filter((d) => d.name === 'allow')
     .map((directive) => {
       const [rule = '', ...reason] = directive.args.split(/\s+/).filter(Boolean);
-      const next = statements.find((s) => s.line > directive.line);
+      const next = firstAfter(statements, directive.line);
       let statement: number | null = null;
       if (next && directive.line >= migration.up.firstLine) {
         // Only comment lines between the directive and the statement: it is that statement's.
         let onlyComments = true;
         for (let line = directive.line + 1; line < next.line; line++) if (!lineText(line).trim().startsWith('--')) onlyComments = false;
-        const before = statements.filter((s) => s.line < directive.line);
-        if (onlyComments || before.length > 0) statement = next.index;
+        const statementBefore = statements.length > 0 && statements[0]!.line < directive.line;
+        if (onlyComments || statementBefore) statement = next.index;
       }
       return { rule, reason: reason.join(' '), line: directive.line, statement };
     });
+}
+
+/** The first statement that starts after `line` (statements are in file order): a binary search, as a seed file has many. */
+function firstAfter(statements: readonly LintStatement[], line: number): LintStatement | undefined {
+  let low = 0;
+  let high = statements.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (statements[middle]!.line > line) high = middle;
+    else low = middle + 1;
+  }
+  return statements[low];
 }

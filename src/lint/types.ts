@@ -58,7 +58,12 @@ export interface FileContext {
 }
 
 export interface StatementContext extends FileContext {
-  /** Statements before this one in the same file. */
+  /**
+   * Statements before this one in the same file: a copy made on each read, so
+   * read it only for a statement being reported on; for what holds at every
+   * statement (an open transaction, a pragma in force) fold the file once with
+   * stateBefore (scan.ts).
+   */
   readonly before: readonly LintStatement[];
   /** True when `table` was created by an earlier statement of this same migration (so nobody uses it yet). */
   createdHere(table: string): boolean;

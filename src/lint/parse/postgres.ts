@@ -1,7 +1,8 @@
 import type { AlterTableCmd, ColumnDef, Constraint, Node as PgNode, RangeVar } from '@pgsql/types';
 import type { SqlStatement } from '../../source/split.js';
-import type { AddColumn, Fact, TableAction } from '../facts.js';
+import { isDataChange, type AddColumn, type Fact, type TableAction } from '../facts.js';
 import type { LintStatement } from '../types.js';
+import { shapeOf, withLazyTree, type ParseOptions } from './shape.js';
 
 /**
  * PostgreSQL statements through the real Postgres parser (libpg-query, WASM).
@@ -20,14 +21,21 @@ export function loadPostgresParser(): Promise<Parser> {
   return parser;
 }
 
-export async function parsePostgres(statements: readonly SqlStatement[]): Promise<LintStatement[]> {
+export async function parsePostgres(statements: readonly SqlStatement[], options: ParseOptions = {}): Promise<LintStatement[]> {
   const { parseSync } = await loadPostgresParser();
+  const tree = (sql: string) => parseSync(sql).stmts?.[0]?.stmt;
+  const shapes = new Map<string, Fact>();
   return statements.map((statement, index) => {
     const base = { index, sql: statement.sql, line: statement.line, column: statement.column, sqlite: null };
+    const shape = options.fastPath === false ? null : shapeOf(statement.sql);
+    const known = shape === null ? undefined : shapes.get(shape);
+    if (known) return withLazyTree({ ...base, fact: known, parseError: null }, 'pg', () => tree(statement.sql) as PgNode);
     try {
-      const node = parseSync(statement.sql).stmts?.[0]?.stmt;
+      const node = tree(statement.sql);
       if (!node) return { ...base, fact: { kind: 'other', name: 'empty' }, pg: null, parseError: null };
-      return { ...base, fact: factOf(node, statement.sql), pg: node, parseError: null };
+      const fact = factOf(node, statement.sql);
+      if (shape !== null && isDataChange(fact)) shapes.set(shape, fact);
+      return { ...base, fact, pg: node, parseError: null };
     } catch (error) {
       const offset = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition;
       return { ...base, fact: { kind: 'unparsed' }, pg: null, parseError: (error as Error).message, ...(offset === undefined ? {} : { parseErrorOffset: offset }) };
@@ -143,7 +151,10 @@ export function typeName(column: ColumnDef): string | null {
  * An ALTER TABLE on a table (not an index, view or sequence): its name and its
  * commands. Null for any other statement.
  */
-export function alterTableCommands(node: PgNode | null): { table: string; commands: AlterTableCmd[] } | null {
+export function alterTableCommands(statement: LintStatement): { table: string; commands: AlterTableCmd[] } | null {
+  // The fact first: other statements' trees stay unread (a data statement's may not even be parsed, see shape.ts).
+  if (statement.fact.kind !== 'alter_table') return null;
+  const node = statement.pg;
   if (!node || !('AlterTableStmt' in node) || node.AlterTableStmt.objtype !== 'OBJECT_TABLE') return null;
   const commands = (node.AlterTableStmt.cmds ?? []).flatMap((cmd) => ('AlterTableCmd' in cmd ? [cmd.AlterTableCmd] : []));
   return { table: relationName(node.AlterTableStmt.relation), commands };

@@ -1,7 +1,8 @@
 import type { Statement as SqliteNode } from 'sql-parser-cst';
 import type { SqlStatement } from '../../source/split.js';
-import type { AddColumn, Fact, TableAction } from '../facts.js';
+import { isDataChange, type AddColumn, type Fact, type TableAction } from '../facts.js';
 import type { LintStatement } from '../types.js';
+import { shapeOf, withLazyTree, type ParseOptions } from './shape.js';
 
 /**
  * SQLite statements through a real SQLite grammar (sql-parser-cst). It
@@ -25,14 +26,21 @@ export function sqliteGrammar(): Parser {
   return loaded;
 }
 
-export async function parseSqlite(statements: readonly SqlStatement[]): Promise<LintStatement[]> {
+export async function parseSqlite(statements: readonly SqlStatement[], options: ParseOptions = {}): Promise<LintStatement[]> {
   const { parse } = await loadSqliteParser();
+  const tree = (sql: string) => parse(sql, { dialect: 'sqlite', includeRange: true }).statements[0];
+  const shapes = new Map<string, Fact>();
   return statements.map((statement, index) => {
     const base = { index, sql: statement.sql, line: statement.line, column: statement.column, pg: null };
+    const shape = options.fastPath === false ? null : shapeOf(statement.sql);
+    const known = shape === null ? undefined : shapes.get(shape);
+    if (known) return withLazyTree({ ...base, fact: known, parseError: null }, 'sqlite', () => tree(statement.sql) as SqliteNode);
     try {
-      const node = parse(statement.sql, { dialect: 'sqlite', includeRange: true }).statements[0];
+      const node = tree(statement.sql);
       if (!node || node.type === 'empty') return { ...base, fact: { kind: 'other', name: 'empty' }, sqlite: null, parseError: null };
-      return { ...base, fact: factOf(node), sqlite: node, parseError: null };
+      const fact = factOf(node);
+      if (shape !== null && isDataChange(fact)) shapes.set(shape, fact);
+      return { ...base, fact, sqlite: node, parseError: null };
     } catch (error) {
       const offset = errorOffset(statement.sql, (error as Error).message);
       return { ...base, fact: { kind: 'unparsed' }, sqlite: null, parseError: firstLine((error as Error).message), ...(offset === undefined ? {} : { parseErrorOffset: offset }) };

@@ -48,7 +48,7 @@ const SERIAL = /^(small|big)?serial[248]?$/i;
 /** Identity, generated and serial columns compute their own value for existing rows. */
 function fillsItself(statement: LintStatement, action: AddColumn): boolean {
   const { pg, sqlite } = statement;
-  for (const { subtype, def } of alterTableCommands(pg)?.commands ?? []) {
+  for (const { subtype, def } of alterTableCommands(statement)?.commands ?? []) {
     if (subtype !== 'AT_AddColumn' || !def || !('ColumnDef' in def) || def.ColumnDef.colname !== action.column) continue;
     if (action.dataType && SERIAL.test(action.dataType)) return true;
     return (def.ColumnDef.constraints ?? []).some((c) => 'Constraint' in c && (c.Constraint.contype === 'CONSTR_IDENTITY' || c.Constraint.contype === 'CONSTR_GENERATED'));

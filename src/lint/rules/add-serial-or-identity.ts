@@ -13,7 +13,7 @@ export const addSerialOrIdentity: Rule = {
   severity: 'error',
   summary: 'ADD COLUMN of a serial type or GENERATED … AS IDENTITY on an existing table (full rewrite)',
   statement(statement, context) {
-    const alter = alterTableCommands(statement.pg);
+    const alter = alterTableCommands(statement);
     if (!alter || context.createdHere(alter.table)) return [];
     const { table, commands } = alter;
     const reports: Report[] = [];

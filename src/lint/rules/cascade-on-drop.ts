@@ -20,7 +20,7 @@ export const cascadeOnDrop: Rule = {
   summary: 'DROP TABLE of a parent whose children have ON DELETE CASCADE / SET NULL / SET DEFAULT, with foreign keys on',
   statement(statement, context) {
     const { fact } = statement;
-    if (fact.kind !== 'drop_table' || !context.sqlite || !foreignKeysOn(context)) return [];
+    if (fact.kind !== 'drop_table' || !context.sqlite || !foreignKeysOn(statement, context)) return [];
     const reports: Report[] = [];
     for (const parent of fact.tables) {
       const hits = children(context.sqlite, parent).filter((c) => !keptAside(c.child, statement, context) && !emptyHere(c.child, context));

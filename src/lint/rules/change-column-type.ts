@@ -15,7 +15,7 @@ export const changeColumnType: Rule = {
   severity: 'error',
   summary: 'ALTER COLUMN … TYPE on an existing table, unless PostgreSQL can skip the rewrite',
   statement(statement, context) {
-    const alter = alterTableCommands(statement.pg);
+    const alter = alterTableCommands(statement);
     if (!alter || context.createdHere(alter.table)) return [];
     const { table, commands } = alter;
     const reports: Report[] = [];

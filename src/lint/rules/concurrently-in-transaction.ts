@@ -1,4 +1,5 @@
-import { explicitTransactionOpen } from '../facts.js';
+import { explicitTransaction, isDataChange } from '../facts.js';
+import { stateBefore } from '../scan.js';
 import type { LintStatement, Rule } from '../types.js';
 
 /**
@@ -15,7 +16,7 @@ export const concurrentlyInTransaction: Rule = {
   statement(statement, context) {
     const what = concurrentForm(statement);
     if (!what) return [];
-    const explicit = explicitTransactionOpen(context.before);
+    const explicit = stateBefore(context.statements, statement.index, explicitTransaction);
     if (!context.inTransaction && !explicit) return [];
     const where = context.inTransaction ? 'this migration runs in a transaction' : 'it follows an explicit BEGIN';
     return [
@@ -31,7 +32,11 @@ export const concurrentlyInTransaction: Rule = {
 };
 
 /** The CONCURRENTLY form this statement is (with what it names), and where to point, or null. */
-function concurrentForm({ pg, sql, fact }: LintStatement): { label: string; offset: number } | null {
+function concurrentForm(statement: LintStatement): { label: string; offset: number } | null {
+  const { sql, fact } = statement;
+  // A data statement is none of these, and its tree may not even be parsed (parse/shape.ts): leave it unread.
+  if (isDataChange(fact)) return null;
+  const { pg } = statement;
   if (!pg) return null;
   if ('IndexStmt' in pg && pg.IndexStmt.concurrent === true && fact.kind === 'create_index') {
     return { label: `CREATE INDEX CONCURRENTLY${fact.index ? ` ${fact.index}` : ''} on "${fact.table}"`, offset: 0 };

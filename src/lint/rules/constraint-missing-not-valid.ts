@@ -15,7 +15,7 @@ export const constraintMissingNotValid: Rule = {
   severity: 'error',
   summary: 'ADD CONSTRAINT … FOREIGN KEY / CHECK on an existing table without NOT VALID',
   statement(statement, context) {
-    const alter = alterTableCommands(statement.pg);
+    const alter = alterTableCommands(statement);
     if (!alter || context.createdHere(alter.table)) return [];
     const { table, commands } = alter;
     const reports: Report[] = [];

@@ -1,5 +1,6 @@
 import type { Node as PgNode } from '@pgsql/types';
 import { lastName, walk } from '../parse/postgres.js';
+import { stateBefore, type Scan } from '../scan.js';
 import type { LintStatement, Report, Rule, StatementContext } from '../types.js';
 import type { PostgresSchema } from '../schema/postgres.js';
 
@@ -21,10 +22,13 @@ export const enumValueOrdering: Rule = {
   severity: 'warning',
   summary: 'ALTER TYPE … ADD VALUE with BEFORE/AFTER, or a new enum value used in the transaction that added it',
   statement(statement, context) {
+    const start = stateBefore(context.statements, statement.index, context.inTransaction ? TRANSACTION_IN_TRANSACTION : TRANSACTION_OUTSIDE);
+    const addedEarlier = start === null ? [] : valuesAdded(context.statements).filter((index) => index >= start && index < statement.index);
+    // Only an ALTER TYPE, or a statement after one in the same transaction, has anything to report: the others keep their parse trees unread.
+    if (!isAlterEnum(statement) && addedEarlier.length === 0) return [];
     const { pg } = statement;
     if (!pg) return [];
     const reports: Report[] = [];
-    const transaction = currentTransaction(context);
     const added = addedValue(pg);
     if (added) {
       const createdHere = enumsCreated(context.before).has(added.type);
@@ -35,14 +39,14 @@ export const enumValueOrdering: Rule = {
           help: `append the value at the end instead: ALTER TYPE ${added.type} ADD VALUE '${added.value}'; and where order matters, say it explicitly in the query rather than relying on the enum's declaration order`,
         });
       }
-      if (context.target.postgresVersion < 12 && transaction !== null && !createdHere) {
+      if (context.target.postgresVersion < 12 && start !== null && !createdHere) {
         reports.push({
           message: `ALTER TYPE ${added.type} ADD VALUE cannot run inside a transaction block before PostgreSQL 12, and this migration runs in one: it fails`,
           help: 'put it in a migration of its own marked -- cairn:no-transaction, and use the new value in a later migration',
         });
       }
     }
-    if (transaction !== null && context.target.postgresVersion >= 12) reports.push(...usesOfNewValues(statement, context, transaction));
+    if (start !== null && context.target.postgresVersion >= 12) reports.push(...usesOfNewValues(statement, context, start, addedEarlier));
     return reports;
   },
 };
@@ -62,46 +66,61 @@ function addedValue(pg: PgNode): AddedValue | null {
 }
 
 /**
- * The earlier statements that run in the same transaction as this one, or
- * null when it runs on its own (autocommit, in a no-transaction migration).
+ * Where the transaction this statement runs in started (the index of its
+ * first statement), or null when it runs on its own (autocommit, in a
+ * no-transaction migration).
  */
-function currentTransaction(context: StatementContext): readonly LintStatement[] | null {
-  let start = 0;
-  let open = context.inTransaction;
-  context.before.forEach((statement, index) => {
-    if (statement.fact.kind !== 'transaction') return;
-    if (statement.fact.action === 'begin') {
-      if (!open) start = index + 1;
-      open = true;
-    } else if (statement.fact.action === 'commit' || statement.fact.action === 'rollback') {
-      open = false;
-    }
-  });
-  return open ? context.before.slice(start) : null;
+function transactionStart(inTransaction: boolean): Scan<number | null> {
+  return {
+    initial: inTransaction ? 0 : null,
+    step(start, statement) {
+      if (statement.fact.kind !== 'transaction') return start;
+      if (statement.fact.action === 'begin') return start ?? statement.index + 1;
+      if (statement.fact.action === 'commit' || statement.fact.action === 'rollback') return null;
+      return start;
+    },
+  };
+}
+
+const TRANSACTION_IN_TRANSACTION = transactionStart(true);
+const TRANSACTION_OUTSIDE = transactionStart(false);
+
+function isAlterEnum(statement: LintStatement): boolean {
+  return statement.fact.kind === 'other' && statement.fact.name === 'AlterEnumStmt';
+}
+
+/** The indexes of the file's ALTER TYPE statements, found once per file. */
+const alterEnums = new WeakMap<readonly LintStatement[], readonly number[]>();
+
+function valuesAdded(statements: readonly LintStatement[]): readonly number[] {
+  let found = alterEnums.get(statements);
+  if (!found) alterEnums.set(statements, (found = statements.filter(isAlterEnum).map((s) => s.index)));
+  return found;
 }
 
 /** Reported additions per file, so each new value is reported at its first use only. */
 const reported = new WeakMap<readonly LintStatement[], Set<number>>();
 
-function usesOfNewValues(statement: LintStatement, context: StatementContext, transaction: readonly LintStatement[]): Report[] {
+function usesOfNewValues(statement: LintStatement, context: StatementContext, start: number, addedEarlier: readonly number[]): Report[] {
   const pg = statement.pg!;
   const done = reported.get(context.statements) ?? new Set<number>();
   reported.set(context.statements, done);
   const reports: Report[] = [];
-  transaction.forEach((earlier, position) => {
+  for (const index of addedEarlier) {
+    const earlier = context.statements[index]!;
     const added = earlier.pg ? addedValue(earlier.pg) : null;
-    if (!added || done.has(earlier.index)) return;
-    // PostgreSQL 17+ lets a transaction use values it added to an enum type it also created.
-    if (context.target.postgresVersion >= 17 && enumsCreated(transaction.slice(0, position)).has(added.type)) return;
+    if (!added || done.has(earlier.index)) continue;
     const offset = useOf(pg, added, context.postgres);
-    if (offset === null) return;
+    if (offset === null) continue;
+    // PostgreSQL 17+ lets a transaction use values it added to an enum type it also created.
+    if (context.target.postgresVersion >= 17 && enumsCreated(context.statements.slice(start, index)).has(added.type)) continue;
     done.add(earlier.index);
     reports.push({
       message: `'${added.value}' was added to enum ${added.type} on line ${earlier.line}, in the same transaction: PostgreSQL refuses to use a new enum value before the transaction that added it commits ("unsafe use of new value '${added.value}' of enum type ${added.type}"), so the migration fails here`,
       help: `add the value in a migration of its own that runs first (a separate file, or one marked -- cairn:no-transaction so ALTER TYPE commits on its own), and use '${added.value}' in a later migration`,
       offset,
     });
-  });
+  }
   return reports;
 }
 
@@ -143,5 +162,6 @@ function useOf(pg: PgNode, added: AddedValue, schema: PostgresSchema | null): nu
 }
 
 function enumsCreated(statements: readonly LintStatement[]): Set<string> {
-  return new Set(statements.flatMap((s) => (s.pg && 'CreateEnumStmt' in s.pg ? [lastName(s.pg.CreateEnumStmt.typeName)] : [])));
+  const creates = statements.filter((s) => s.fact.kind === 'other' && s.fact.name === 'CreateEnumStmt');
+  return new Set(creates.flatMap((s) => (s.pg && 'CreateEnumStmt' in s.pg ? [lastName(s.pg.CreateEnumStmt.typeName)] : [])));
 }

@@ -1,3 +1,4 @@
+import { stateBefore, type Scan } from '../scan.js';
 import type { LintStatement, Rule } from '../types.js';
 
 /**
@@ -21,7 +22,7 @@ export const foreignKeysPragma: Rule = {
     if (context.target.d1) {
       return [{ message: `${setting} does nothing on D1: D1 always enforces foreign keys and ignores this pragma`, help: defer }];
     }
-    const explicit = openedBefore(context.before);
+    const explicit = stateBefore(context.statements, statement.index, openedBefore);
     if (!context.inTransaction && !explicit) return [];
     const where = context.inTransaction ? 'inside the transaction Cairn runs this migration in' : `after the BEGIN on line ${explicit!.line}`;
     return [
@@ -34,14 +35,14 @@ export const foreignKeysPragma: Rule = {
 };
 
 /** The BEGIN (or outermost SAVEPOINT) of an explicit transaction still open at this point of the file, if any. */
-function openedBefore(before: readonly LintStatement[]): LintStatement | null {
-  let open: LintStatement | null = null;
-  for (const s of before) {
-    if (s.fact.kind !== 'transaction') continue;
+const openedBefore: Scan<LintStatement | null> = {
+  initial: null,
+  step(open, s) {
+    if (s.fact.kind !== 'transaction') return open;
     const { action } = s.fact;
-    if (action === 'begin' || (action === 'savepoint' && !open)) open = s;
-    else if (action === 'commit' || action === 'rollback') open = null;
-    else if (action === 'release' && open?.fact.kind === 'transaction' && open.fact.action === 'savepoint') open = null;
-  }
-  return open;
-}
+    if (action === 'begin' || (action === 'savepoint' && !open)) return s;
+    if (action === 'commit' || action === 'rollback') return null;
+    if (action === 'release' && open?.fact.kind === 'transaction' && open.fact.action === 'savepoint') return null;
+    return open;
+  },
+};

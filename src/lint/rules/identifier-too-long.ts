@@ -1,5 +1,6 @@
 import type { Node as PgNode } from '@pgsql/types';
 import { lastName, walk } from '../parse/postgres.js';
+import { isDataChange } from '../facts.js';
 import type { Report, Rule } from '../types.js';
 
 /**
@@ -19,6 +20,8 @@ export const identifierTooLong: Rule = {
   severity: 'error',
   summary: 'a name longer than 63 bytes, which PostgreSQL silently truncates',
   statement(statement) {
+    // A data statement defines no name, and its tree may not even be parsed (parse/shape.ts): leave it unread.
+    if (isDataChange(statement.fact)) return [];
     const { pg, sql } = statement;
     if (!pg) return [];
     const defined = definedNames(pg);

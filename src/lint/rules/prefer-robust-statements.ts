@@ -1,4 +1,5 @@
-import { explicitTransactionOpen } from '../facts.js';
+import { explicitTransaction, isDataChange } from '../facts.js';
+import { stateBefore } from '../scan.js';
 import { alterTableCommands, offsetOf } from '../parse/postgres.js';
 import type { Report, Rule } from '../types.js';
 
@@ -18,7 +19,9 @@ export const preferRobustStatements: Rule = {
   summary: 'CREATE/DROP/ADD COLUMN/DROP COLUMN without IF [NOT] EXISTS in a migration that runs outside a transaction',
   statement(statement, context) {
     // Between an explicit BEGIN and its COMMIT/ROLLBACK, a failure rolls back the block: nothing to re-run.
-    if (context.inTransaction || explicitTransactionOpen(context.before)) return [];
+    if (context.inTransaction || stateBefore(context.statements, statement.index, explicitTransaction)) return [];
+    // A data statement is none of these, and its tree may not even be parsed (parse/shape.ts): leave it unread.
+    if (isDataChange(statement.fact)) return [];
     const { pg, sql } = statement;
     if (!pg) return [];
     const rerun = 'if a later statement fails, this one has already happened and the migration cannot simply be run again';
@@ -64,7 +67,7 @@ export const preferRobustStatements: Rule = {
       const concurrently = fact.concurrently ? ' CONCURRENTLY' : '';
       return [report(`DROP INDEX ${fact.indexes.join(', ')} without IF EXISTS: ${rerun} ("index does not exist")`, `DROP INDEX${concurrently} IF EXISTS ${fact.indexes.join(', ')}`, offsetOf(sql, /\bINDEX\b/i))];
     }
-    const alter = alterTableCommands(pg);
+    const alter = alterTableCommands(statement);
     if (alter) {
       const { table, commands } = alter;
       const reports: Report[] = [];

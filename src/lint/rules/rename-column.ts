@@ -12,7 +12,7 @@ export const renameColumn: Rule = {
   summary: 'ALTER TABLE … RENAME COLUMN on a table that existed before the migration',
   statement(statement, context) {
     const { fact } = statement;
-    if (fact.kind !== 'alter_table' || context.createdHere(fact.table)) return [];
+    if (fact.kind !== 'alter_table' || context.createdHere(fact.table) || !fact.actions.some((a) => a.type === 'rename_column')) return [];
     // A column added earlier in this same migration is not used by any code yet.
     const addedHere = new Set(
       context.before.flatMap((s) => (s.fact.kind === 'alter_table' && s.fact.table === fact.table ? s.fact.actions.flatMap((a) => (a.type === 'add_column' ? [a.column] : [])) : [])),

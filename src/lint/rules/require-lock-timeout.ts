@@ -1,5 +1,6 @@
 import type { AlterTableCmd, Node as PgNode } from '@pgsql/types';
 import { walk } from '../parse/postgres.js';
+import { isDataChange } from '../facts.js';
 import type { LintStatement, Rule } from '../types.js';
 
 /**
@@ -59,6 +60,9 @@ function analyse(statements: readonly LintStatement[], inTransaction: boolean): 
   let first: Offender | null = null;
   let count = 0;
   for (const statement of statements) {
+    // A data statement takes no strong lock and creates nothing; it can only set lock_timeout through set_config(), which
+    // its text then names. Others' trees stay unread (they may not even be parsed, see parse/shape.ts).
+    if (isDataChange(statement.fact) && !/set_config|U&/i.test(statement.sql)) continue;
     const { pg } = statement;
     if (!pg) continue;
     const lock = strongLock(pg, created);

@@ -43,7 +43,21 @@ interface SchemaChange {
  * Creating new tables, views and indexes on new tables is not a change of
  * existing schema, and seeding a new table is not a change of existing data.
  */
-function changesOf(statements: readonly LintStatement[]): { schema: SchemaChange[]; data: LintStatement[] } {
+function changesOf(statements: readonly LintStatement[]): Changes {
+  // Asked at every data statement: walk the file once.
+  let changes = cache.get(statements);
+  if (!changes) cache.set(statements, (changes = findChanges(statements)));
+  return changes;
+}
+
+interface Changes {
+  readonly schema: readonly SchemaChange[];
+  readonly data: readonly LintStatement[];
+}
+
+const cache = new WeakMap<readonly LintStatement[], Changes>();
+
+function findChanges(statements: readonly LintStatement[]): Changes {
   const created = new Set<string>();
   const schema: SchemaChange[] = [];
   const data: LintStatement[] = [];

@@ -13,7 +13,7 @@ export const setNotNullScan: Rule = {
   severity: 'error',
   summary: 'ALTER COLUMN … SET NOT NULL on an existing table (full scan under ACCESS EXCLUSIVE)',
   statement(statement, context) {
-    const alter = alterTableCommands(statement.pg);
+    const alter = alterTableCommands(statement);
     if (!alter || context.createdHere(alter.table)) return [];
     const { table, commands } = alter;
     const reports: Report[] = [];

@@ -24,7 +24,7 @@ export const sqliteAddColumnIllegal: Rule = {
     const columns = context.sqlite.prepare('SELECT name, hidden FROM pragma_table_xinfo(?)').all(fact.table) as { name: string; hidden: number }[];
     if (columns.length === 0) return [];
     const actions = ((statement.sqlite as unknown as Loose | null)?.actions as Loose | undefined)?.items as Loose[] | undefined;
-    const foreignKeys = foreignKeysOn(context);
+    const foreignKeys = foreignKeysOn(statement, context);
     const reports: Report[] = [];
     fact.actions.forEach((action, index) => {
       if (action.type !== 'add_column') return;

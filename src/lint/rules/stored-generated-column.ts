@@ -13,7 +13,7 @@ export const storedGeneratedColumn: Rule = {
   severity: 'error',
   summary: 'ALTER TABLE … ADD COLUMN … GENERATED ALWAYS AS (…) STORED on an existing table',
   statement(statement, context) {
-    const alter = alterTableCommands(statement.pg);
+    const alter = alterTableCommands(statement);
     if (!alter || context.createdHere(alter.table)) return [];
     const { table, commands } = alter;
     const virtual = context.target.postgresVersion >= 18;

@@ -14,7 +14,7 @@ export const uniqueConstraintLocks: Rule = {
   severity: 'error',
   summary: 'ADD CONSTRAINT … UNIQUE / PRIMARY KEY on an existing table without USING INDEX',
   statement(statement, context) {
-    const alter = alterTableCommands(statement.pg);
+    const alter = alterTableCommands(statement);
     if (!alter || context.createdHere(alter.table)) return [];
     const { table, commands } = alter;
     const reports: Report[] = [];

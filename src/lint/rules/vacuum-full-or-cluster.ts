@@ -13,6 +13,8 @@ export const vacuumFullOrCluster: Rule = {
   severity: 'error',
   summary: 'VACUUM FULL or CLUSTER, which rewrite a table under ACCESS EXCLUSIVE',
   statement(statement, context) {
+    // Only VACUUM and CLUSTER: other trees stay unread (a data statement's may not even be parsed, see parse/shape.ts).
+    if (statement.fact.kind !== 'other') return [];
     const { pg } = statement;
     if (!pg) return [];
     const repack = context.target.postgresVersion >= 19 ? 'use REPACK (CONCURRENTLY) (PostgreSQL 19+), pg_repack or pg_squeeze' : 'use pg_repack (or pg_squeeze)';

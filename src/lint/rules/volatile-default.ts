@@ -15,7 +15,7 @@ export const volatileDefault: Rule = {
   severity: 'error',
   summary: 'ADD COLUMN … DEFAULT that rewrites an existing table (volatile default; any default before PostgreSQL 11)',
   statement(statement, context) {
-    const alter = alterTableCommands(statement.pg);
+    const alter = alterTableCommands(statement);
     if (!alter || context.createdHere(alter.table)) return [];
     const { table, commands } = alter;
     const version = context.target.postgresVersion;
