@@ -133,7 +133,7 @@ export function createCairn(options: CairnOptions = {}) {
      * (`bail`: stop there); `summary` counts what was checked, what failed by kind, what was not reached.
      */
     verify: async (
-      verifyOptions: { readonly scratchUrl?: string; readonly schema?: string | false; readonly from?: string; readonly baseline?: string; readonly generated?: boolean; readonly bail?: boolean } = {},
+      verifyOptions: { readonly scratchUrl?: string; readonly schema?: string | false; readonly from?: string; readonly baseline?: string; readonly generated?: boolean; readonly bail?: boolean; readonly signal?: AbortSignal } = {},
     ): Promise<VerifyReport> => {
       const config = await resolved();
       const path = (file: string | undefined) => (file === undefined ? undefined : resolve(options.cwd ?? process.cwd(), file));
@@ -144,6 +144,7 @@ export function createCairn(options: CairnOptions = {}) {
         baseline: path(verifyOptions.baseline),
         generated: verifyOptions.generated,
         bail: verifyOptions.bail,
+        signal: verifyOptions.signal,
       });
     },
 

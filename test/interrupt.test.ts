@@ -1,9 +1,11 @@
 import Database from 'better-sqlite3';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, postgresUnavailable, REQUIRE_PG, runCli, tempDir, writeMigrations, type TestDatabase } from './support/databases.js';
 import { killLeftovers, startCli } from './support/processes.js';
+import { lockKey } from '../src/drivers/postgres/lock.js';
 
 /** Ctrl-C (SIGINT) and SIGTERM during `up`, `down` and `verify`, sent to a real cairn process while a long statement runs. */
 const USERS = '-- migrate:up\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE users;\n';
@@ -96,6 +98,45 @@ describe('interrupting cairn on PostgreSQL', () => {
       await db.drop();
     }
   });
+
+  it('SIGINT while waiting for the lock stops the wait at once', { timeout: 60_000 }, async () => {
+    const db = await postgres();
+    if (!db) return;
+    const holder = new pg.Client({ connectionString: db.url });
+    try {
+      await holder.connect();
+      await holder.query('SELECT pg_advisory_lock($1::bigint)', [lockKey('cairn_migrations')]);
+      const root = tempDir();
+      writeMigrations(root, { '0001_users.sql': USERS });
+      const run = startCli(['up', '--url', db.url, '--lock-timeout', '60'], root);
+      await waitUntilRunning(db, 'pg_try_advisory_lock', false);
+      process.kill(run.pid, 'SIGINT');
+      const exit = await run.exited;
+      expect(exit.code).toBe(130);
+      expect(exit.stderr).toContain('error[INTERRUPTED]: interrupted while waiting for the migration lock; nothing was applied');
+    } finally {
+      await holder.end();
+      await db.drop();
+    }
+  });
+
+  it('SIGINT during verify cancels the replay and drops the scratch database', { timeout: 60_000 }, async () => {
+    const db = await postgres();
+    if (!db) return;
+    try {
+      const root = tempDir();
+      writeMigrations(root, { '0001_users.sql': USERS, '0002_slow.sql': '-- migrate:up\nCREATE TABLE c (id int);\nSELECT pg_sleep(30);\n-- migrate:down\nDROP TABLE c;\n' });
+      const run = startCli(['verify', '--url', db.url], root);
+      await waitUntilRunning(db, 'pg_sleep');
+      process.kill(run.pid, 'SIGINT');
+      const exit = await run.exited;
+      expect(exit.code).toBe(130);
+      expect(exit.stderr).toContain('error[INTERRUPTED]: interrupted: verify stopped at 0002_slow after checking 1 migration; the scratch database was dropped');
+      expect(await db.query(`SELECT datname FROM pg_database WHERE datname LIKE 'cairn_scratch_${run.pid}_%'`)).toEqual([]);
+    } finally {
+      await db.drop();
+    }
+  });
 });
 
 describe('interrupting cairn on SQLite', () => {
@@ -122,13 +163,36 @@ describe('interrupting cairn on SQLite', () => {
     expect(next.stderr).not.toContain('stale');
     expect(next.stdout).toContain('0003_rows … ok');
   });
+
+  it('SIGINT during verify stops after the running step and removes the scratch file', { timeout: 60_000 }, async () => {
+    const root = tempDir();
+    const tmp = tempDir('cairn-tmp-');
+    const big = '-- migrate:up\nCREATE TABLE big AS WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000000) SELECT x FROM n;\n-- migrate:down\nDROP TABLE big;\n';
+    writeMigrations(root, { '0001_users.sql': USERS, '0002_big.sql': big, '0003_rows.sql': ROWS });
+    const run = startCli(['verify', '--url', 'sqlite:app.db'], root, { TMPDIR: tmp });
+    await waitFor(() => readdirSync(tmp).length > 0);
+    process.kill(run.pid, 'SIGINT');
+    const exit = await run.exited;
+    expect(exit.code).toBe(130);
+    expect(exit.stderr).toMatch(/error\[INTERRUPTED\]: interrupted: verify stopped at 000\d_\w+ after checking \d migrations?; the scratch database was dropped/);
+    expect(readdirSync(tmp)).toEqual([]);
+    expect(existsSync(join(root, 'app.db'))).toBe(false);
+  });
 });
 
+async function waitFor(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** Until a statement containing `text` runs on the database (from another session). */
-async function waitUntilRunning(db: TestDatabase, text: string): Promise<void> {
+async function waitUntilRunning(db: TestDatabase, text: string, active = true): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    const rows = await db.query(`SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%${text}%' AND query NOT LIKE '%pg_stat_activity%'`);
+    const rows = await db.query(`SELECT pid FROM pg_stat_activity WHERE ${active ? "state = 'active' AND " : ''}query LIKE '%${text}%' AND query NOT LIKE '%pg_stat_activity%'`);
     if (rows.length > 0) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
