@@ -45,6 +45,8 @@ export interface LockOptions {
   readonly owner: string;
   /** Told about anything worth a warning, e.g. a stale lock taken over. */
   readonly onNotice?: (message: string) => void;
+  /** Stop waiting (Ctrl-C): the wait ends with INTERRUPTED. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface HeldLock {
@@ -76,6 +78,13 @@ export interface Driver {
   dump(options: SnapshotOptions): Promise<string>;
   /** Takes the migration lock for `table`'s history, waiting up to timeoutMs. Throws LOCK_TIMEOUT. */
   lock(table: string, options: LockOptions): Promise<HeldLock>;
+  /**
+   * Cancels the statement running on this connection right now, if any (from
+   * outside it: a second connection), so that it fails and its transaction
+   * rolls back. Absent where a statement cannot be stopped from outside
+   * (SQLite runs it synchronously): an interrupt then waits for the step to end.
+   */
+  cancel?(): Promise<void>;
   close(): Promise<void>;
   /** Saving and restoring tables' rows, for backups before destructive migrations. A driver without it cannot back up. */
   readonly backup?: BackupSupport;
