@@ -146,31 +146,36 @@ function dropDatabase(name) {
 
 const cairn = (dir, url, command) => run(process.execPath, [CLI, '--url', url, '--dir', dir, ...command], { what: `cairn ${command.join(' ')}`, okCodes: command[0] === 'lint' ? [0, 1] : [0] });
 
-/** Every command on one case: a folder of migrations, and the raw script of its up sections. */
+/** Every command on one case: a folder of migrations, and the raw script of its up sections. A failure is a result. */
 function measure(engine, dir, script) {
   const e = engines[engine];
   const row = {};
+  const attempt = (key, work) => {
+    try {
+      row[key] = work();
+    } catch (error) {
+      row[key] = { error: error.message.split('\n').slice(0, 2).join(' ') };
+    }
+  };
   const db = e.fresh();
   try {
-    if (options.commands.includes('lint')) row.lint = cairn(dir, db.url, ['lint', '--format', 'json']);
-    if (options.commands.some((c) => c !== 'lint')) row.up = cairn(dir, db.url, ['up']);
-    if (options.commands.includes('status')) row.status = cairn(dir, db.url, ['status']);
+    if (options.commands.includes('lint')) attempt('lint', () => cairn(dir, db.url, ['lint', '--format', 'json']));
+    if (options.commands.some((c) => c !== 'lint')) attempt('up', () => cairn(dir, db.url, ['up']));
+    if (options.commands.includes('status')) attempt('status', () => cairn(dir, db.url, ['status']));
   } finally {
     db.drop();
   }
   if (options.commands.includes('verify')) {
     const scratch = e.fresh(); // verify needs a configured database; it replays in a scratch one of its own
     try {
-      row.verify = cairn(dir, scratch.url, ['verify', '--no-schema']);
-    } catch (error) {
-      row.verify = { error: error.message.split('\n')[0] };
+      attempt('verify', () => cairn(dir, scratch.url, ['verify', '--no-schema']));
     } finally {
       scratch.drop();
     }
   }
   const raw = e.fresh();
   try {
-    row.raw = e.rawApply(raw, script);
+    attempt('raw', () => e.rawApply(raw, script));
   } finally {
     raw.drop();
   }
