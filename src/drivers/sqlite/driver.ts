@@ -5,7 +5,7 @@ import { CairnError } from '../../core/errors.js';
 import { resolveCommand, StatementError, type Driver, type HeldLock, type LockOptions, type SqlCommand, type SqlFlavor } from '../types.js';
 import { sqliteBackup } from './backup.js';
 import { dumpSqlite } from './dump.js';
-import { introspectSqlite, queryOf } from './introspect.js';
+import { introspectSqlite, queryOf, sqliteUserTables } from './introspect.js';
 import { acquireSqliteLock } from './lock.js';
 
 export const sqliteFlavor: SqlFlavor = {
@@ -74,6 +74,8 @@ export function openSqlite(path: string, display: string, options: SqliteOpenOpt
     async tableExists(table) {
       return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
     },
+
+    userTables: (options) => sqliteUserTables(queryOf(db), options.exclude),
 
     async snapshot(options) {
       return introspectSqlite(queryOf(db), options);
