@@ -1,7 +1,8 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, tempDir, writeMigrations } from './support/databases.js';
 
 /** What a user's bad input meets at the CLI: an error with file, line and fix, exit code, nothing applied. */
@@ -37,5 +38,46 @@ describe('bytes that are not UTF-8', () => {
     const unknown = runCli(['status'], { cwd: root });
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('encoding "klingon" is not an encoding Cairn can read');
+  });
+});
+
+describe('a read-only SQLite database', () => {
+  // Root ignores file modes, so as root the file is made immutable (chattr +i) instead; undone after each test.
+  const undo: (() => void)[] = [];
+  afterEach(() => undo.splice(0).forEach((step) => step()));
+  const makeReadOnly = (path: string) => {
+    if (process.getuid?.() === 0) {
+      expect(spawnSync('chattr', ['+i', path]).status).toBe(0);
+      undo.push(() => spawnSync('chattr', ['-i', path]));
+    } else {
+      chmodSync(path, 0o555);
+      undo.push(() => chmodSync(path, 0o755));
+    }
+  };
+
+  it('is a CONNECTION error with the path and the fix, not an internal error; reading still works', () => {
+    const root = tempDir();
+    const dir = writeMigrations(root, { '0001_users.sql': USERS });
+    expect(runCli(['up'], { cwd: root }).status).toBe(0);
+    writeFileSync(join(dir, '0002_posts.sql'), 'CREATE TABLE posts (id INTEGER PRIMARY KEY);\n');
+    makeReadOnly(join(root, 'cairn.db'));
+    const up = runCli(['up'], { cwd: root });
+    expect(up.status).toBe(3);
+    expect(up.stderr).toContain(`error[CONNECTION]: cannot write to SQLite database sqlite:cairn.db: ${join(root, 'cairn.db')} is read-only`);
+    expect(up.stderr).toContain('chmod u+w');
+    expect(up.stderr).not.toContain('internal error');
+    const status = runCli(['status'], { cwd: root });
+    expect(status.status).toBe(0);
+    expect(status.stdout).toContain('0002');
+  });
+
+  it('in a read-only directory says which directory', () => {
+    const root = tempDir();
+    writeMigrations(root, { '0001_users.sql': USERS });
+    mkdirSync(join(root, 'data'));
+    makeReadOnly(join(root, 'data'));
+    const up = runCli(['up', '--url', 'sqlite:data/app.db', '--json'], { cwd: root });
+    expect(up.status).toBe(3);
+    expect(JSON.parse(up.stdout).error).toMatchObject({ code: 'CONNECTION', details: { path: join(root, 'data') } });
   });
 });
