@@ -74,8 +74,8 @@ export function createCairn(options: CairnOptions = {}) {
     up: async (upOptions: CairnUpOptions = {}): Promise<CairnUpResult> => {
       // A bad --to is known from the files alone: say so before opening (and creating) the database.
       if (upOptions.to !== undefined) {
-        const { migrationsDir, root } = await resolved();
-        assertKnownVersion(readMigrations(migrationsDir, root), upOptions.to);
+        const { migrationsDir, root, encoding } = await resolved();
+        assertKnownVersion(readMigrations(migrationsDir, root, encoding), upOptions.to);
       }
       // Gate (production follows qa) and confirmation (protected) come after planning, under the lock.
       const config = await resolved();
@@ -110,7 +110,7 @@ export function createCairn(options: CairnOptions = {}) {
     validate: async (): Promise<ValidationReport> => {
       const resolvedConfig = await resolved();
       try {
-        readMigrations(resolvedConfig.migrationsDir, resolvedConfig.root);
+        readMigrations(resolvedConfig.migrationsDir, resolvedConfig.root, resolvedConfig.encoding);
       } catch (error) {
         const problems = fileProblems(error);
         return { valid: false, problems };
@@ -204,7 +204,7 @@ export function createCairn(options: CairnOptions = {}) {
      */
     lint: async (lintOptions: { readonly files?: readonly string[]; readonly pending?: boolean } = {}): Promise<LintReport> => {
       const resolvedConfig = await resolved();
-      const migrations = readMigrations(resolvedConfig.migrationsDir, resolvedConfig.root);
+      const migrations = readMigrations(resolvedConfig.migrationsDir, resolvedConfig.root, resolvedConfig.encoding);
       let selected: Set<string> | undefined;
       if (lintOptions.files && lintOptions.files.length > 0) {
         const cwd = options.cwd ?? process.cwd();

@@ -203,10 +203,10 @@ ALTER TABLE items_new RENAME TO items;`;
 
   it('backs up the table the migration names: any case on SQLite, the schema it writes on PostgreSQL (not a namesake on the search_path)', async () => {
     const db = current();
+    const p = await project(db, kind, kind === 'postgres' ? 'DELETE FROM billing.items;' : 'DELETE FROM ITEMS WHERE id > 2;');
     if (kind === 'postgres') {
       await db.query("CREATE SCHEMA billing; CREATE TABLE billing.items (id bigint PRIMARY KEY, note text); INSERT INTO billing.items VALUES (1, 'a'), (2, 'b')");
     }
-    const p = await project(db, kind, kind === 'postgres' ? 'DELETE FROM billing.items;' : 'DELETE FROM ITEMS WHERE id > 2;');
     await p.cairn().up();
     const [backup] = await p.cairn().backups();
     expect(backup!.tables.map((t) => [t.table, t.rows])).toEqual([kind === 'postgres' ? ['billing.items', 2] : ['items', 5]]);

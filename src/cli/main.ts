@@ -65,6 +65,7 @@ Exit codes: 0 ok, 1 the database (or the linter) rejected a migration, 2 bad inp
 (or a protected environment not confirmed), 3 history problem (edited, deleted, failed or
 out-of-order migrations; unreachable database; not yet applied on the environment this one
 follows), 4 another migration holds the lock, 5 applied, but the health check failed,
+6 the database has tables but no migration history (\`cairn baseline\`, or up --allow-non-empty),
 130 interrupted (Ctrl-C, SIGTERM): the running migration rolled back, the lock released.`,
     );
   for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDrift, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore]) {

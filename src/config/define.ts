@@ -10,6 +10,8 @@ export interface CairnConfig {
   readonly d1?: string | D1Config;
   /** Directory of migration files, relative to the config file. Default `migrations`. */
   readonly migrations?: string;
+  /** How the migration files are encoded, for a legacy history: `'latin1'`, `'windows-1252'`, … (WHATWG labels). Default UTF-8; bytes invalid in it are an error, never replaced. */
+  readonly encoding?: string;
   /** History table. Default `cairn_migrations`. */
   readonly table?: string;
   /** Seconds to wait for another migration's lock. Default 60. */

@@ -33,6 +33,8 @@ export interface ResolvedConfig {
   /** Wrangler's history table: adopted from when it exists, kept in step, and created when the database is a wrangler binding. */
   readonly wranglerTable: { readonly name: string; readonly create: boolean };
   readonly migrationsDir: string;
+  /** How migration files are decoded (`encoding`, default utf-8). */
+  readonly encoding: string;
   readonly table: string;
   readonly lockTimeoutMs: number;
   readonly allowOutOfOrder: boolean;
@@ -85,7 +87,7 @@ export interface ConfigOverrides {
 
 export const CONFIG_FILES = ['cairn.config.ts', 'cairn.config.mts', 'cairn.config.js', 'cairn.config.mjs', 'cairn.config.json'];
 export const DEFAULT_DATABASE = 'sqlite:cairn.db';
-const KNOWN_KEYS = ['database', 'd1', 'migrations', 'table', 'lockTimeout', 'allowOutOfOrder', 'lint', 'environments', 'schema', 'dumpAfterUp'];
+const KNOWN_KEYS = ['database', 'd1', 'migrations', 'encoding', 'table', 'lockTimeout', 'allowOutOfOrder', 'lint', 'environments', 'schema', 'dumpAfterUp'];
 const ENVIRONMENT_KEYS = ['protected', 'follows', 'healthCheck'];
 const LINT_KEYS = ['dialect', 'postgresVersion', 'sqliteVersion', 'd1', 'rules'];
 
@@ -148,6 +150,7 @@ export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<Re
     wrangler: d1?.source ?? null,
     wranglerTable: { name: d1?.table ?? DEFAULT_WRANGLER_TABLE, create: d1 !== null },
     migrationsDir: overrides.dir ? resolve(cwd, overrides.dir) : d1 ? d1MigrationsDir(d1, merged.migrations, root, configFile ?? 'config') : resolve(root, merged.migrations ?? 'migrations'),
+    encoding: resolveEncoding(merged.encoding),
     table: overrides.table ?? merged.table ?? 'cairn_migrations',
     lockTimeoutMs: Math.round(lockTimeout * 1000),
     allowOutOfOrder: overrides.allowOutOfOrder ?? merged.allowOutOfOrder ?? false,
@@ -156,6 +159,17 @@ export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<Re
     dumpAfterUp: merged.dumpAfterUp === true,
     environmentSettings: cairnEnvironment ? resolveEnvironment(file, cairnEnvironment, configFile) : null,
   });
+}
+
+/** The WHATWG name of the migration files' encoding (`latin1` is windows-1252 there, as browsers read it). */
+function resolveEncoding(encoding: unknown): string {
+  try {
+    return new TextDecoder(encoding === undefined ? 'utf-8' : String(encoding)).encoding;
+  } catch {
+    throw new CairnError('CONFIG', `encoding "${String(encoding)}" is not an encoding Cairn can read`, {
+      hint: "leave it out for UTF-8, or name the files' encoding, e.g. 'latin1', 'windows-1252' or 'shift_jis'",
+    });
+  }
 }
 
 function resolveLint(lint: LintConfig, database: DatabaseUrl, configFile: string | null): ResolvedLintConfig {

@@ -107,7 +107,7 @@ export async function readFollowedHistory(followed: ResolvedConfig, environment:
     const history = await new TrackingTable(driver, followed.table).read();
     // What wrangler applied there counts too (it records no checksum: the file as it is now stands in).
     const wranglerRows = await new WranglerTable(driver, followed.wranglerTable).load(false);
-    return [...history, ...adoptWranglerRows(wranglerRows, history, readMigrations(followed.migrationsDir, followed.root)).records];
+    return [...history, ...adoptWranglerRows(wranglerRows, history, readMigrations(followed.migrationsDir, followed.root, followed.encoding)).records];
   } catch (error) {
     throw unreachable(name, followed, environment, error);
   } finally {

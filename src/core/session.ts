@@ -36,7 +36,7 @@ export interface SessionOptions {
  * so what we plan from cannot change under us. Always releases and closes.
  */
 export async function withSession<T>(config: ResolvedConfig, options: SessionOptions, work: (session: Session) => Promise<T>): Promise<T> {
-  const migrations = readMigrations(config.migrationsDir, config.root);
+  const migrations = readMigrations(config.migrationsDir, config.root, config.encoding);
   const driver = await openDriver(config.database, { create: options.write });
   const appliedBy = `${userInfo().username}@${hostname()}`;
   try {

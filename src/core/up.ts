@@ -7,6 +7,7 @@ import { cancellable, interrupted, interruptedRun } from './interrupt.js';
 import { runStep, runStepGroup, StepFailed, stepGroup, type MigrationFailure, type StepResult } from './migrator.js';
 import { chooseRollback, planDown, planUp, type DownPlanOptions, type UpPlanOptions } from './planner.js';
 import type { Session } from './session.js';
+import { bookkeepingTables } from './tracking.js';
 
 /** A step as --dry-run shows it: what would run, and how. */
 export interface PlannedStep {
@@ -57,6 +58,8 @@ export interface UpOptions extends UpPlanOptions {
   readonly noBackup?: boolean | undefined;
   /** Abort (Ctrl-C) cancels the running step, which rolls back, and stops the run with INTERRUPTED (core/interrupt.ts). */
   readonly signal?: AbortSignal | undefined;
+  /** Apply from the first migration even though the database has tables and no history (NON_EMPTY_DATABASE otherwise). */
+  readonly allowNonEmpty?: boolean | undefined;
 }
 
 export interface DownOptions extends Omit<DownPlanOptions, 'generatedDowns'> {
@@ -74,6 +77,7 @@ export interface DownOptions extends Omit<DownPlanOptions, 'generatedDowns'> {
 export async function up(session: Session, options: UpOptions): Promise<RunResult> {
   const started = performance.now();
   const migrations = planUp(session.statuses, { to: options.to, allowOutOfOrder: options.allowOutOfOrder ?? session.config.allowOutOfOrder });
+  if (migrations.length > 0 && !options.allowNonEmpty) await refuseUnknownDatabase(session, options.dryRun === true);
   const lint = migrations.length > 0 ? (await lintProject(session.migrations, session.config.lint, new Set(migrations.map((m) => m.version)))).files : [];
   const errors = lint.flatMap((file) => file.findings.filter((f) => f.severity === 'error'));
   const unsafe = errors.length > 0 && options.unsafe === true;
@@ -98,6 +102,25 @@ export async function down(session: Session, options: DownOptions): Promise<RunR
   }
   const result = await run(session, migrations, 'down', options.dryRun ?? false, started, { lint: [], unsafe: false, details: () => ({}), beforeApply: options.beforeApply, signal: options.signal });
   return generated.size === 0 ? result : { ...result, plan: result.plan.map((step) => (generated.has(step.version) ? { ...step, generated: true } : step)) };
+}
+
+/**
+ * Tables but no history (ours or an adopted one such as wrangler's): replaying
+ * from the first migration would run it against a schema it never made.
+ * Flyway refuses the same way without `baseline`. A dry run says it and goes on.
+ */
+async function refuseUnknownDatabase(session: Session, dryRun: boolean): Promise<void> {
+  if (session.statuses.some((status) => status.record !== null)) return;
+  const tables = await session.driver.userTables({ exclude: bookkeepingTables(session.config) });
+  if (tables.length === 0) return;
+  const shown = `${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ` and ${tables.length - 5} more` : ''}`;
+  const message = `${session.driver.target} already has ${tables.length} table${tables.length > 1 ? 's' : ''} (${shown}) but no migration history in ${session.config.table}`;
+  const hint = 'if the migrations up to some version already made this schema, record them without running them: `cairn baseline --to <version>`, then `cairn up`; to run every migration on it anyway, pass --allow-non-empty';
+  if (dryRun) {
+    session.onEvent({ type: 'notice', message: `${message}: a real run refuses (NON_EMPTY_DATABASE); ${hint}` });
+    return;
+  }
+  throw new CairnError('NON_EMPTY_DATABASE', `${message}; nothing was applied`, { hint, details: { tables, table: session.config.table } });
 }
 
 function lintRefusal(errors: readonly Finding[]): CairnError {

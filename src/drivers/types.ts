@@ -68,6 +68,12 @@ export interface Driver {
   /** Runs commands as one unit: all commit or none do. Throws StatementError naming the failing index. */
   atomic(commands: readonly AtomicCommand[]): Promise<void>;
   tableExists(table: string): Promise<boolean>;
+  /**
+   * The tables that hold the user's data, sorted: not the engine's own, not an
+   * extension's, not the `exclude`d ones (Cairn's history and lock, wrangler's).
+   * Schema-qualified where the engine has schemas and the table is not in the default one.
+   */
+  userTables(options: SnapshotOptions): Promise<string[]>;
   /** The schema as a normalized, comparable snapshot (tables, columns, keys, indexes, views, …). */
   snapshot(options: SnapshotOptions): Promise<Snapshot>;
   /**

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CairnError } from '../core/errors.js';
+import { decodeMigration, decoderFor } from './decode.js';
 import { formatProblem, type Migration, type Section, type SourceProblem } from './migration.js';
 import { checksumOf, parseMigrationText } from './parse.js';
 import { splitStatements } from './split.js';
@@ -26,8 +27,9 @@ interface FileEntry {
   readonly kind: 'main' | 'down';
 }
 
-/** Reads every migration in `dir`, or throws one SOURCE error listing every problem found. */
-export function readMigrations(dir: string, root: string = process.cwd()): Migration[] {
+/** Reads every migration in `dir`, or throws one SOURCE error listing every problem found. `encoding`: of the files, default UTF-8. */
+export function readMigrations(dir: string, root: string = process.cwd(), encoding?: string): Migration[] {
+  const decoder = decoderFor(encoding);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new CairnError('SOURCE', `migrations directory ${relative(root, dir) || dir} does not exist`, {
       hint: 'run `cairn init` to create it, or point to yours with --dir or `migrations` in cairn.config.ts',
@@ -55,7 +57,7 @@ export function readMigrations(dir: string, root: string = process.cwd()): Migra
   for (const entry of entries.filter((e) => e.kind === 'main')) {
     const sibling = downs.get(`${entry.version}_${entry.name}`);
     downs.delete(`${entry.version}_${entry.name}`);
-    const migration = readOne(dir, root, entry, sibling, problems);
+    const migration = readOne(dir, root, entry, sibling, problems, decoder);
     if (migration) migrations.push(migration);
   }
   for (const orphan of downs.values()) {
@@ -79,9 +81,17 @@ export function readMigrations(dir: string, root: string = process.cwd()): Migra
   return migrations;
 }
 
-function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEntry | undefined, problems: SourceProblem[]): Migration | null {
+function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEntry | undefined, problems: SourceProblem[], decoder: TextDecoder): Migration | null {
   const file = relative(root, join(dir, entry.fileName));
-  const parsed = parseMigrationText(readFileSync(join(dir, entry.fileName), 'utf8'), file);
+  const read = (fileName: string): string | null => {
+    const decoded = decodeMigration(readFileSync(join(dir, fileName)), relative(root, join(dir, fileName)), decoder);
+    if (decoded.problem) problems.push(decoded.problem);
+    return decoded.text;
+  };
+  const text = read(entry.fileName);
+  const downText = downEntry ? read(downEntry.fileName) : null;
+  if (text === null || (downEntry && downText === null)) return null;
+  const parsed = parseMigrationText(text, file);
   problems.push(...parsed.problems);
   let down: Section | null = parsed.down ? section(file, parsed.down) : null;
   if (downEntry) {
@@ -89,7 +99,7 @@ function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEnt
     if (parsed.down) {
       problems.push({ file, message: `has a down section and a sibling ${downEntry.fileName}`, fix: 'keep one of the two' });
     } else {
-      down = section(downFile, { text: readFileSync(join(dir, downEntry.fileName), 'utf8'), firstLine: 1 });
+      down = section(downFile, { text: downText!, firstLine: 1 });
     }
   }
   const up = section(file, parsed.up);

@@ -20,6 +20,7 @@ export function registerUp(program: Command): void {
     .option('--yes', 'apply to a protected environment without asking')
     .option('--skip-health-check', "do not request the environment's health check afterwards")
     .option('--no-backup', 'do not back up the rows a destructive migration can destroy (said, and recorded)')
+    .option('--allow-non-empty', 'apply from the first migration although the database has tables and no history (otherwise: `cairn baseline`)')
     .addHelpText(
       'after',
       `
@@ -43,13 +44,13 @@ Examples:
                                  no prompt: what CI needs (without a terminal, required)
   cairn up --url postgres://app@db.internal/app --lock-timeout 120`,
     )
-    .action(async (options: { to?: string; dryRun?: boolean; allowOutOfOrder?: boolean; unsafe?: boolean; yes?: boolean; skipHealthCheck?: boolean; backup?: boolean }, command: Command) => {
+    .action(async (options: { to?: string; dryRun?: boolean; allowOutOfOrder?: boolean; unsafe?: boolean; yes?: boolean; skipHealthCheck?: boolean; backup?: boolean; allowNonEmpty?: boolean }, command: Command) => {
       const { cairn, out } = contextFor(command, { allowOutOfOrder: options.allowOutOfOrder });
       const config = await cairn.config();
       if (!options.dryRun) printEnvironmentBanner(config, out);
       if (!out.json) out.line(`${options.dryRun ? 'Plan for' : 'Migrating'} ${config.database.display}${config.environment ? ` (environment ${config.environment})` : ''}`);
       const signal = options.dryRun ? undefined : interruptSignal(out);
-      const result = await cairn.up({ to: options.to, dryRun: options.dryRun, unsafe: options.unsafe, skipHealthCheck: options.skipHealthCheck, noBackup: options.backup === false, signal, ...confirmOptions(config, options.yes) });
+      const result = await cairn.up({ to: options.to, dryRun: options.dryRun, unsafe: options.unsafe, skipHealthCheck: options.skipHealthCheck, noBackup: options.backup === false, allowNonEmpty: options.allowNonEmpty, signal, ...confirmOptions(config, options.yes) });
       process.exitCode = report(result, out, 'up', config);
     });
 }

@@ -1,7 +1,7 @@
 import type { D1Location } from '../../config/url.js';
 import { sqliteFlavor } from '../sqlite/driver.js';
 import { dumpSqlite } from '../sqlite/dump.js';
-import { introspectSqlite, type SqliteQuery } from '../sqlite/introspect.js';
+import { introspectSqlite, sqliteUserTables, type SqliteQuery } from '../sqlite/introspect.js';
 import { resolveCommand, StatementError, type Driver, type HeldLock, type LockOptions, type SqlCommand } from '../types.js';
 import { d1Backup } from './backup.js';
 import { acquireD1Lock } from './lock.js';
@@ -68,6 +68,8 @@ export function d1Driver(transport: D1Transport, display: string, local: boolean
     async tableExists(table) {
       return (await query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [table])).length > 0;
     },
+
+    userTables: async (options) => sqliteUserTables(query, [...options.exclude, ...(await internalTables())]),
 
     async snapshot(options) {
       return introspectSqlite(query, { exclude: [...options.exclude, ...(await internalTables())] });

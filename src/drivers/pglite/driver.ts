@@ -7,7 +7,7 @@ import { CairnError } from '../../core/errors.js';
 import { loadOptional } from '../optional.js';
 import { postgresFlavor } from '../postgres/driver.js';
 import { dumpPostgres } from '../postgres/dump.js';
-import { introspectPostgres } from '../postgres/introspect.js';
+import { introspectPostgres, postgresUserTables } from '../postgres/introspect.js';
 import { postgresStatements } from '../postgres/statements.js';
 import { StatementError, type Driver, type HeldLock, type LockOptions, type SqlCommand } from '../types.js';
 import { acquireDirLock, type DirLock } from './lock.js';
@@ -98,6 +98,8 @@ export async function openPglite(dataDir: string | null, display: string, option
       const rows = await run({ sql: 'SELECT to_regclass($1) IS NOT NULL AS present', params: [table] });
       return (rows[0] as { present?: boolean } | undefined)?.present === true;
     },
+
+    userTables: async (options) => (absent && instance === null ? [] : postgresUserTables(await ready(), options.exclude)),
 
     snapshot: async (options) => introspectPostgres(await ready(), options),
 

@@ -4,7 +4,7 @@ import { CairnError } from '../../core/errors.js';
 import { StatementError, type Driver, type SqlCommand, type SqlFlavor } from '../types.js';
 import { postgresBackup } from './backup.js';
 import { dumpPostgres, incrementalPostgresDump } from './dump.js';
-import { introspectPostgres } from './introspect.js';
+import { introspectPostgres, postgresUserTables } from './introspect.js';
 import { acquireAdvisoryLock } from './lock.js';
 import { installChangeLog } from './scratch.js';
 import { batchedAtomic, postgresStatements } from './statements.js';
@@ -70,6 +70,8 @@ export async function openPostgres(url: string, display: string, secrets: readon
       const { rows } = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [table]);
       return rows[0]?.present === true;
     },
+
+    userTables: (options) => postgresUserTables(client, options.exclude),
 
     snapshot: (options) => introspectPostgres(client, options),
 

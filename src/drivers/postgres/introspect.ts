@@ -66,6 +66,17 @@ export async function readingAsPublic<T>(client: PgQueryable, exclude: readonly 
   }
 }
 
+/** Ordinary and partitioned tables in user schemas, not an extension's (PostGIS's spatial_ref_sys) nor the `exclude`d ones. */
+export async function postgresUserTables(client: PgQueryable, exclude: readonly string[]): Promise<string[]> {
+  const { rows: excluded } = await client.query<{ oid: string | null }>('SELECT to_regclass(name)::oid::text AS oid FROM unnest($1::text[]) AS name', [[...exclude]]);
+  const { rows } = await client.query<{ oid: string; schema: string; name: string }>(
+    `SELECT c.oid::text AS oid, n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${userSchema('n.nspname')} AND NOT ${memberOfExtension('pg_class', 'c.oid')}`,
+  );
+  const skip = new Set(excluded.map((row) => row.oid));
+  return rows.filter((row) => !skip.has(row.oid)).map((row) => qualify(row.schema, row.name)).sort();
+}
+
 /** A catalog object that belongs to an extension (pg_depend deptype 'e'). `$catalog` is the object's catalog. */
 const memberOfExtension = (catalog: string, oid: string) =>
   `EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '${catalog}'::regclass AND e.objid = ${oid} AND e.deptype = 'e')`;

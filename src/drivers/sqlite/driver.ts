@@ -1,12 +1,40 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CairnError } from '../../core/errors.js';
 import { resolveCommand, StatementError, type Driver, type HeldLock, type LockOptions, type SqlCommand, type SqlFlavor } from '../types.js';
 import { sqliteBackup } from './backup.js';
 import { dumpSqlite } from './dump.js';
-import { introspectSqlite, queryOf } from './introspect.js';
+import { introspectSqlite, queryOf, sqliteUserTables } from './introspect.js';
 import { acquireSqliteLock } from './lock.js';
+
+/**
+ * A writer needs the file and its directory (SQLite puts its journal next to
+ * the file): a read-only one is the user's to fix, said before anything is tried.
+ */
+function assertWritable(path: string, display: string): void {
+  const directory = dirname(path);
+  const refuse = (what: string, error: unknown) =>
+    new CairnError('CONNECTION', `cannot write to SQLite database ${display}: ${what} is read-only (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, {
+      hint: `make ${what} writable for this user (\`chmod u+w ${what}\`, or \`chattr -i\` if it is immutable; on a read-only mount, copy the database elsewhere); SQLite also writes its journal into ${directory}. Reading commands (status, dump, lint) work without writing`,
+      details: { path: what },
+      cause: error,
+    });
+  try {
+    mkdirSync(directory, { recursive: true });
+  } catch (error) {
+    let existing = directory;
+    while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+    throw refuse(existing, error);
+  }
+  for (const target of existsSync(path) ? [path, directory] : [directory]) {
+    try {
+      accessSync(target, constants.W_OK);
+    } catch (error) {
+      throw refuse(target, error);
+    }
+  }
+}
 
 export const sqliteFlavor: SqlFlavor = {
   param: () => '?',
@@ -27,7 +55,7 @@ export function openSqlite(path: string, display: string, options: SqliteOpenOpt
   if (path !== ':memory:' && !options.create && !existsSync(path)) {
     db = new Database(':memory:');
   } else {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:' && options.create) assertWritable(path, display);
     try {
       db = new Database(path, { timeout: 5000 });
     } catch (error) {
@@ -74,6 +102,8 @@ export function openSqlite(path: string, display: string, options: SqliteOpenOpt
     async tableExists(table) {
       return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
     },
+
+    userTables: (options) => sqliteUserTables(queryOf(db), options.exclude),
 
     async snapshot(options) {
       return introspectSqlite(queryOf(db), options);

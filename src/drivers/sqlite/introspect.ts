@@ -32,6 +32,13 @@ export function queryOf(db: Database.Database): SqliteQuery {
   return async (sql, params = []) => db.prepare(sql).all(...params) as Record<string, unknown>[];
 }
 
+/** Tables other than SQLite's own (sqlite_sequence, sqlite_stat1, …) and the `exclude`d ones, sorted. */
+export async function sqliteUserTables(query: SqliteQuery, exclude: readonly string[]): Promise<string[]> {
+  const rows = await query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name");
+  const skip = new Set(exclude.map((name) => name.replace(/^main\./i, '').toLowerCase()));
+  return rows.map((row) => String(row.name)).filter((name) => !skip.has(name.toLowerCase()));
+}
+
 export async function introspectSqlite(query: SqliteQuery, options: { exclude: readonly string[] }): Promise<Snapshot> {
   const excluded = new Set(options.exclude.map((name) => name.replace(/^main\./i, '').toLowerCase()));
   const skip = (name: string) => excluded.has(name.toLowerCase()) || /^sqlite_/i.test(name);
