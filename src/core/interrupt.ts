@@ -12,19 +12,13 @@ import type { Direction, MigrationFailure, StepResult } from './migrator.js';
  */
 export async function cancellable<T>(driver: Driver, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
   if (!signal || !driver.cancel) return work();
-  let retry: NodeJS.Timeout | undefined;
-  const cancel = () => void driver.cancel?.().catch(() => undefined);
-  // The abort may land between two statements of the step, when there is nothing to cancel yet: ask again until the step ends.
-  const onAbort = () => {
-    cancel();
-    retry = setInterval(cancel, 500);
-  };
+  // (Landing between two statements of a step, the cancel stops the step at its next statement: Driver.cancel.)
+  const onAbort = () => void driver.cancel?.().catch(() => undefined);
   signal.addEventListener('abort', onAbort, { once: true });
   try {
     return await work();
   } finally {
     signal.removeEventListener('abort', onAbort);
-    clearInterval(retry);
   }
 }
 

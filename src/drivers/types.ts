@@ -86,9 +86,11 @@ export interface Driver {
   lock(table: string, options: LockOptions): Promise<HeldLock>;
   /**
    * Cancels the statement running on this connection right now, if any (from
-   * outside it: a second connection), so that it fails and its transaction
-   * rolls back. Absent where a statement cannot be stopped from outside
-   * (SQLite runs it synchronously): an interrupt then waits for the step to end.
+   * outside it: a second connection), and the rest of the atomic unit in
+   * progress, so that it fails and its transaction rolls back. The next
+   * `atomic` call runs normally (e.g. recording the failure). Absent where a
+   * statement cannot be stopped from outside (SQLite runs it synchronously):
+   * an interrupt then waits for the step to end.
    */
   cancel?(): Promise<void>;
   close(): Promise<void>;

@@ -1,7 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import pg from 'pg';
 import { CairnError } from '../../core/errors.js';
-import { StatementError, type Driver, type SqlCommand, type SqlFlavor } from '../types.js';
+import { resolveCommand, StatementError, type Driver, type SqlCommand, type SqlFlavor } from '../types.js';
 import { postgresBackup } from './backup.js';
 import { dumpPostgres, incrementalPostgresDump } from './dump.js';
 import { introspectPostgres, postgresUserTables } from './introspect.js';
@@ -53,10 +53,20 @@ export async function openPostgres(url: string, display: string, secrets: readon
 
   const failed = (error: unknown, index: number) => asStatementError(error, index, secrets);
   const statements = postgresStatements(run, failed);
+  // After cancel() (Ctrl-C), the unit being run sends none of its remaining commands (nor runs them again one by one): it rolls back.
+  let cancelled = false;
+  const guarded = (commands: Parameters<Driver['atomic']>[0]) =>
+    commands.map((command) => () => {
+      if (cancelled) throw new Error('canceling statement due to user request (interrupted before it was sent)');
+      return resolveCommand(command);
+    });
+  const oneByOne: Driver['atomic'] = (commands) => statements.atomic(guarded(commands));
   // A scratch database (verify's replay): a step's statements in one round trip, one by one again on any error (statements.ts).
-  const atomic = options.scratch
-    ? batchedAtomic((sql) => client.query(sql), (value) => literal(client, value), statements.atomic, failed)
-    : statements.atomic;
+  const atomicUnit = options.scratch ? batchedAtomic((sql) => client.query(sql), (value) => literal(client, value), oneByOne, failed) : oneByOne;
+  const atomic: Driver['atomic'] = (commands) => {
+    cancelled = false;
+    return atomicUnit(commands);
+  };
 
   return {
     capabilities: { transactionalDdl: true, advisoryLocks: true, batchOnlyAtomicity: false, savepoints: true },
@@ -81,6 +91,7 @@ export async function openPostgres(url: string, display: string, secrets: readon
 
     // The server cancels what this connection's backend is running; asked over a second connection, as psql's Ctrl-C does.
     async cancel() {
+      cancelled = true;
       const pid = (client as unknown as { processID: number | null }).processID;
       if (!pid) return;
       const other = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: 'cairn (cancel)' });
