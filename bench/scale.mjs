@@ -202,8 +202,9 @@ function historyCase(n) {
   return { dir, script };
 }
 
-// Ctrl-C (or a kill) reaches the running child too: it dies, run() throws, nothing more starts,
-// and the finally below drops the scratch databases and the work folder.
+// Ctrl-C reaches the running child too: it dies and counts as failed; no further case starts
+// (a signal is seen between cases), and the finally below drops the scratch databases and the
+// work folder.
 let stopped = false;
 process.on('SIGINT', () => (stopped = true));
 process.on('SIGTERM', () => (stopped = true));
@@ -226,6 +227,8 @@ try {
   for (const c of cases) {
     const { dir, script } = c.make();
     for (const engine of options.engines.filter((e) => !c.only || c.only.includes(e))) {
+      // Commands run synchronously: let a pending signal's handler run between cases.
+      await new Promise((resolve) => setImmediate(resolve));
       if (stopped) throw new Error('stopped by a signal');
       log(`${engine}: ${c.group}, ${c.n} …`);
       const row = measure(engine, dir, script);
