@@ -92,6 +92,7 @@ const GNU_TIME = existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-f'
 
 /** Runs a command once; returns wall ms and peak RSS in MB (null when unknown). Throws with its output on failure. */
 function run(command, args, { stdin, what, okCodes = [0] } = {}) {
+  if (stopped) throw new Error('stopped');
   const rssFile = join(work, 'rss');
   rmSync(rssFile, { force: true });
   const node = command === process.execPath;
@@ -201,10 +202,12 @@ function historyCase(n) {
   return { dir, script };
 }
 
-// Ctrl-C (or a kill) reaches the running child too: it dies, run() throws, and the finally below
-// drops the scratch databases and the work folder.
-process.on('SIGINT', () => undefined);
-process.on('SIGTERM', () => undefined);
+// Ctrl-C reaches the running child too: it dies and counts as failed; no further case starts
+// (a signal is seen between cases), and the finally below drops the scratch databases and the
+// work folder.
+let stopped = false;
+process.on('SIGINT', () => (stopped = true));
+process.on('SIGTERM', () => (stopped = true));
 
 // ---- main -----------------------------------------------------------------------------------
 
@@ -224,6 +227,9 @@ try {
   for (const c of cases) {
     const { dir, script } = c.make();
     for (const engine of options.engines.filter((e) => !c.only || c.only.includes(e))) {
+      // Commands run synchronously: let a pending signal's handler run between cases.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (stopped) throw new Error('stopped by a signal');
       log(`${engine}: ${c.group}, ${c.n} …`);
       const row = measure(engine, dir, script);
       log(`  ${Object.entries(row).map(([k, v]) => `${k} ${v.error ? 'failed' : `${Math.round(v.ms)} ms`}`).join(', ')}`);

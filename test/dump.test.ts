@@ -141,6 +141,15 @@ describeEachDatabase('cairn dump', (current, kind) => {
     }
   });
 
+  if (kind === 'sqlite') {
+    it("keeps an FTS5 table and leaves out its shadow tables (the module recreates them)", async () => {
+      await current().query('CREATE VIRTUAL TABLE docs USING fts5(title, body)');
+      const dumped = await withDriver(current(), (driver) => driver.dump(EXCLUDE));
+      expect(dumped).toMatch(/CREATE VIRTUAL TABLE docs USING fts5\(title, body\);/);
+      expect(dumped).not.toMatch(/docs_(data|idx|content|docsize|config)/);
+    });
+  }
+
   it('is deterministic and diff-friendly: same text twice, one statement per object', async () => {
     for (const statement of schema) await current().query(statement);
     const [first, second] = await withDriver(current(), async (driver) => [await driver.dump(EXCLUDE), await driver.dump(EXCLUDE)]);

@@ -21,15 +21,18 @@ import type { SqliteQuery } from './introspect.js';
 export async function dumpSqlite(query: SqliteQuery, options: { readonly exclude: readonly string[] }): Promise<string> {
   const excluded = new Set(options.exclude.map((name) => name.replace(/^main\./i, '').toLowerCase()));
   const skip = (name: string) => excluded.has(name.toLowerCase()) || /^sqlite_/i.test(name);
-  const shadow = new Set(
-    ((await query("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'")) as { name: string }[]).map((row) => row.name),
-  );
   const rows = (await query("SELECT type, name, tbl_name AS tableName, sql FROM main.sqlite_master WHERE sql IS NOT NULL")) as {
     type: string;
     name: string;
     tableName: string;
     sql: string;
   }[];
+  // Only a virtual table has shadow tables; pragma_table_list reads every table's
+  // definition, so it is asked only then (verify dumps after every step).
+  const virtual = rows.some((row) => row.type === 'table' && /^\s*create\s+virtual\s+table\b/i.test(row.sql));
+  const shadow = new Set(
+    virtual ? ((await query("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'")) as { name: string }[]).map((row) => row.name) : [],
+  );
   const rank: Record<string, number> = { table: 0, index: 1, view: 2, trigger: 3 };
   const statements = rows
     .filter((row) => row.type in rank && !skip(row.name) && !skip(row.tableName) && !shadow.has(row.name) && !shadow.has(row.tableName))
