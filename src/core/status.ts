@@ -26,6 +26,8 @@ export interface StatusEntry {
   readonly classification: { readonly type: string; readonly risk: string } | null;
   /** The `-- Type:` its header declares, if any. */
   readonly declaredType: string | null;
+  /** A batched migration that is `running` (or failed part-way): where it is. */
+  readonly progress: { readonly line: number; readonly rows: number; readonly total: number | null; readonly percent: number | null } | null;
 }
 
 export interface StatusReport {
@@ -62,11 +64,19 @@ export async function status(session: Session): Promise<StatusReport> {
       outOfOrder: s.outOfOrder,
       transaction: s.migration?.transaction ?? null,
       hasDown: s.migration ? s.migration.down !== null : null,
-      error: s.record?.state === 'running' ? 'started and never finished (process died, or still running)' : (s.record?.error ?? null),
+      progress: progressOf(s.record?.state !== 'applied' ? s.record?.details.progress : undefined),
+      error: s.state === 'running' ? null : s.record?.state === 'running' ? 'started and never finished (process died, or still running)' : (s.record?.error ?? null),
       classification: s.migration ? pick(classes.get(s.migration.version)) : null,
       declaredType: s.migration?.header.type ?? null,
     })),
   };
+}
+
+function progressOf(value: unknown): StatusEntry['progress'] {
+  if (!value || typeof value !== 'object') return null;
+  const { line, rows, total } = value as { line?: number; rows?: number; total?: number | null };
+  const percent = typeof total === 'number' && total > 0 ? Math.min(100, Math.floor(((rows ?? 0) / total) * 100)) : null;
+  return { line: line ?? 0, rows: rows ?? 0, total: total ?? null, percent };
 }
 
 function pick(classification: { type: string; risk: string } | undefined): { type: string; risk: string } | null {

@@ -2,6 +2,7 @@ import { formatFinding, lintProject, type FileLint, type Finding } from '../lint
 import { backupGuard, type StepGuard } from '../safety/backup.js';
 import { generateDowns } from '../safety/generate-down.js';
 import type { Migration } from '../source/migration.js';
+import { batchesOf } from '../source/batch.js';
 import { CairnError } from './errors.js';
 import { runStep, runStepGroup, StepFailed, stepGroup, type MigrationFailure, type StepResult } from './migrator.js';
 import { chooseRollback, planDown, planUp, type DownPlanOptions, type UpPlanOptions } from './planner.js';
@@ -16,6 +17,8 @@ export interface PlannedStep {
   /** False when it would run outside a transaction. */
   readonly transaction: boolean;
   readonly statements: readonly { readonly sql: string; readonly line: number }[];
+  /** The statements that run in batches (`-- cairn:batch`), each batch committed on its own. */
+  readonly batches?: readonly { readonly line: number; readonly table: string; readonly size: number; readonly pauseMs: number }[];
   /** True for a down Cairn generated because the file has none (`down --generated`). */
   readonly generated?: boolean;
 }
@@ -159,12 +162,14 @@ function keptApplied(error: CairnError, applied: readonly StepResult[]): CairnEr
 
 function planned(migration: Migration, direction: 'up' | 'down', transactionalDdl: boolean): PlannedStep {
   const section = direction === 'up' ? migration.up : migration.down!;
+  const batches = [...batchesOf(migration, section).batches.values()].map((b) => ({ line: b.line, table: b.statement.table, size: b.options.size, pauseMs: b.options.pauseMs }));
   return {
     version: migration.version,
     name: migration.name,
     file: section.file,
     direction,
-    transaction: migration.transaction && transactionalDdl,
+    transaction: migration.transaction && transactionalDdl && batches.length === 0,
     statements: section.statements.map((s) => ({ sql: s.sql, line: s.line })),
+    ...(batches.length > 0 ? { batches } : {}),
   };
 }

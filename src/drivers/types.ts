@@ -12,6 +12,8 @@ export interface Capabilities {
   /** No interactive transactions; the atomic unit is one batch of statements (D1). */
   readonly batchOnlyAtomicity: boolean;
   readonly savepoints: boolean;
+  /** A key every row has when its table declares none (SQLite's `rowid`): batched statements walk it. Null when there is none. */
+  readonly rowKey: string | null;
 }
 
 /** One statement with its parameters. */

@@ -52,6 +52,7 @@ function label(m: StatusEntry): string {
 }
 
 function note(m: StatusEntry): string {
+  if (m.state === 'running') return `batches in progress at line ${m.progress?.line ?? '?'}: ${m.progress?.rows ?? 0}${m.progress?.total !== null && m.progress?.total !== undefined ? `/${m.progress.total} rows (${m.progress.percent ?? 0}%)` : ' rows'}; \`cairn up\` resumes it`;
   if (m.state === 'failed') return m.error ?? '';
   if (m.state === 'changed') return 'file edited after it was applied';
   if (m.state === 'missing') return 'file deleted';

@@ -59,7 +59,7 @@ export async function openPostgres(url: string, display: string, secrets: readon
     : statements.atomic;
 
   return {
-    capabilities: { transactionalDdl: true, advisoryLocks: true, batchOnlyAtomicity: false, savepoints: true },
+    capabilities: { transactionalDdl: true, advisoryLocks: true, batchOnlyAtomicity: false, savepoints: true, rowKey: null },
     flavor: postgresFlavor,
     target: display,
 
