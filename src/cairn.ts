@@ -16,6 +16,7 @@ import { status, type StatusReport } from './core/status.js';
 import { down, up, type BeforeApply, type DownOptions, type RunResult, type UpOptions } from './core/up.js';
 import { fileProblems, historyProblems, type ValidationReport } from './core/validate.js';
 import { verify, type VerifyReport } from './core/verify.js';
+import { planChange, type PlannedChange, type PlanResult } from './evolve/plan/index.js';
 import { lintProject, type LintReport } from './lint/index.js';
 import { listBackups, restoreBackup, type BackupInfo, type RestoreOptions, type RestoreResult } from './safety/backup.js';
 import { sectionsFromUp, type GeneratedDown } from './safety/generate-down.js';
@@ -69,6 +70,9 @@ export function createCairn(options: CairnOptions = {}) {
     config: resolved,
 
     status: (): Promise<StatusReport> => read(status),
+
+    /** Writes the expand, backfill and contract migrations of a change (`cairn plan`), from the table as the database has it now. */
+    plan: (change: PlannedChange): Promise<PlanResult> => read((session) => planChange(session, change)),
 
     /** Applies pending migrations in order; stops at the first failure, which is rolled back whole. */
     up: async (upOptions: CairnUpOptions = {}): Promise<CairnUpResult> => {
