@@ -7,6 +7,7 @@ import { registerBaseline, registerRepair, registerValidate } from './commands/h
 import { registerDrift } from './commands/drift.js';
 import { registerDump } from './commands/dump.js';
 import { registerLint } from './commands/lint.js';
+import { registerPhase } from './commands/phase.js';
 import { registerPlan } from './commands/plan.js';
 import { registerDown, registerUp } from './commands/run.js';
 import { registerInit, registerNew } from './commands/scaffold.js';
@@ -67,7 +68,7 @@ Exit codes: 0 ok, 1 the database (or the linter) rejected a migration, 2 bad inp
 out-of-order migrations; unreachable database; not yet applied on the environment this one
 follows), 4 another migration holds the lock, 5 applied, but the health check failed.`,
     );
-  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDrift, registerPlan, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore]) {
+  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDrift, registerPlan, registerPhase, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore]) {
     register(program);
   }
   for (const command of program.commands) command.exitOverride();

@@ -5,6 +5,7 @@ import type { Migration } from '../source/migration.js';
 import { batchesOf } from '../source/batch.js';
 import { CairnError } from './errors.js';
 import { runStep, runStepGroup, StepFailed, stepGroup, type MigrationFailure, type StepResult } from './migrator.js';
+import { contractProblems, contractRefusal } from './phases.js';
 import { chooseRollback, planDown, planUp, type DownPlanOptions, type UpPlanOptions } from './planner.js';
 import type { Session } from './session.js';
 
@@ -73,6 +74,10 @@ export interface DownOptions extends Omit<DownPlanOptions, 'generatedDowns'> {
 export async function up(session: Session, options: UpOptions): Promise<RunResult> {
   const started = performance.now();
   const migrations = planUp(session.statuses, { to: options.to, allowOutOfOrder: options.allowOutOfOrder ?? session.config.allowOutOfOrder });
+  // A contract migration waits for its expand to be deployed (core/phases.ts); a dry run says what a real run would refuse.
+  const waiting = contractProblems(session.statuses, migrations, session.config.environmentSettings, new Date());
+  if (waiting.length > 0 && !options.dryRun) throw contractRefusal(waiting, session.config.environmentSettings);
+  if (waiting.length > 0) session.onEvent({ type: 'notice', message: contractRefusal(waiting, session.config.environmentSettings).message.replace('nothing was applied', '`cairn up` would refuse') });
   const lint = migrations.length > 0 ? (await lintProject(session.migrations, session.config.lint, new Set(migrations.map((m) => m.version)))).files : [];
   const errors = lint.flatMap((file) => file.findings.filter((f) => f.severity === 'error'));
   const unsafe = errors.length > 0 && options.unsafe === true;
