@@ -64,7 +64,10 @@ describeEachDatabase('batched backfill, killed and resumed', (current, kind) => 
     expect(runCli(['up', '--url', db.url], { cwd }).stdout).toMatch(/Nothing to apply/);
   }, 240_000);
 
-  it('dry run says the file runs outside one transaction; down runs in batches too', async () => {
+});
+
+describeEachDatabase('batched statements', (current, kind) => {
+  it('dry run says the file runs outside one transaction; up and down run in batches', async () => {
     const db = current();
     const cwd = tempDir();
     writeMigrations(cwd, files(kind));
@@ -77,4 +80,4 @@ describeEachDatabase('batched backfill, killed and resumed', (current, kind) => 
     const counts = await db.query<{ counter: number | string; n: number | string }>('SELECT counter, count(*) AS n FROM items GROUP BY counter');
     expect(counts.map((c) => [Number(c.counter), Number(c.n)])).toEqual([[0, ROWS]]);
   }, 120_000);
-});
+}, { d1: true });

@@ -94,17 +94,24 @@ async function runBatches(context: StepContext, migration: Migration, section: S
   event(false);
   for (;;) {
     const range = after(key);
-    const found = await driver.query<Record<string, unknown>>({ sql: `SELECT ${columns} FROM ${plan.statement.tableSql}${range.sql} ORDER BY ${keys.join(', ')} LIMIT ${plan.options.size}`, params: range.params });
-    if (found.length === 0) break;
-    const upper = keys.map((_, i) => found.at(-1)![`_k${i}`]);
+    const from = `FROM ${plan.statement.tableSql}${range.sql}`;
+    // The range's upper key: the size-th key after the checkpoint; past the end, the last key (and how many are left).
+    let found = await driver.query<Record<string, unknown>>({ sql: `SELECT ${columns} ${from} ORDER BY ${keys.join(', ')} LIMIT 1 OFFSET ${plan.options.size - 1}`, params: range.params });
+    let count = plan.options.size;
+    if (found.length === 0) {
+      found = await driver.query<Record<string, unknown>>({ sql: `SELECT ${columns} ${from} ORDER BY ${keys.map((k) => `${k} DESC`).join(', ')} LIMIT 1`, params: range.params });
+      if (found.length === 0) break;
+      count = Number((await driver.query<{ n: number | string }>({ sql: `SELECT count(*) AS n ${from}`, params: range.params }))[0]?.n ?? 0);
+    }
+    const upper = keys.map((_, i) => found[0]![`_k${i}`]);
     const sql = rangeSql(plan.statement, keySql, key ? tuple(0) : null, tuple(key ? keys.length : 0));
-    const next: BatchProgress = { statement: plan.index, key: upper, rows: rows + found.length, total, line: plan.line };
+    const next: BatchProgress = { statement: plan.index, key: upper, rows: rows + count, total, line: plan.line };
     await driver.atomic([{ sql, params: [...(key ?? []), ...upper] }, ...checkpoint(next)]);
     key = upper;
-    rows += found.length;
+    rows += count;
     batches++;
     event(false);
-    if (found.length < plan.options.size) break;
+    if (count < plan.options.size) break;
     if (plan.options.pauseMs > 0) await sleep(plan.options.pauseMs);
   }
   event(true);
