@@ -12,8 +12,8 @@ import { describeEachDatabase, it } from './support/each-database.js';
 
 const ROWS = 3000;
 
-describeEachDatabase('cairn plan rename-column', (current, kind) => {
-  it('expand, both apps see each other, backfill, contract: no row lost, and the files pass lint and verify', async () => {
+describeEachDatabase('cairn plan', (current, kind) => {
+  it('rename-column: expand, both apps see each other, backfill, contract: no row lost, and the files pass lint and verify', async () => {
     const db = current();
     const cwd = tempDir();
     const fill =
@@ -66,4 +66,38 @@ describeEachDatabase('cairn plan rename-column', (current, kind) => {
     const sample = await db.query<{ display_name: string }>('SELECT display_name FROM users WHERE id = 42');
     expect(sample[0]!.display_name).toBe('user 42');
   }, 180_000);
+
+  it('rename-table: the old app through the view and the new app through the table see each other; contract drops the view', async () => {
+    const db = current();
+    const cwd = tempDir();
+    writeMigrations(cwd, {
+      '0001_create_customers.sql': `-- Migration: create customers\n-- Type: additive\n-- Rollback: drops customers\n-- migrate:up\nCREATE TABLE customers (id integer PRIMARY KEY, name text NOT NULL);\nINSERT INTO customers (id, name) VALUES (1, 'ann'), (2, 'bob'), (3, 'cy');\n-- migrate:down\nDROP TABLE customers;\n`,
+    });
+    const cli = (...args: string[]) => runCli([...args, '--url', db.url], { cwd });
+    expect(cli('up').status).toBe(0);
+    const planned = cli('plan', 'rename-table', 'customers', 'clients');
+    expect(planned.status, planned.stderr).toBe(0);
+    expect(planned.stdout).toMatch(/expand +migrations\/0002_expand_rename_customers_to_clients\.sql\n +contract +migrations\/0003_contract_drop_customers_view\.sql/);
+    expect(cli('lint').status).toBe(0);
+    const verify = cli('verify');
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
+    expect(cli('up').status).toBe(3); // expand and contract in one run: refused
+
+    expect(cli('up', '--to', '0002').status).toBe(0);
+    await db.query(`INSERT INTO customers (id, name) VALUES (10, 'old app')`);
+    await db.query(`UPDATE customers SET name = 'ann (old app)' WHERE id = 1`);
+    await db.query(`DELETE FROM customers WHERE id = 3`);
+    await db.query(`INSERT INTO clients (id, name) VALUES (11, 'new app')`);
+    await db.query(`UPDATE clients SET name = 'bob (new app)' WHERE id = 2`);
+    const seenByOld = await db.query<{ id: number; name: string }>('SELECT id, name FROM customers ORDER BY id');
+    const seenByNew = await db.query<{ id: number; name: string }>('SELECT id, name FROM clients ORDER BY id');
+    const expected = [[1, 'ann (old app)'], [2, 'bob (new app)'], [10, 'old app'], [11, 'new app']];
+    expect(seenByOld.map((r) => [Number(r.id), r.name])).toEqual(expected);
+    expect(seenByNew.map((r) => [Number(r.id), r.name])).toEqual(expected);
+
+    const contract = cli('up');
+    expect(contract.status, contract.stderr).toBe(0);
+    await expect(db.query('SELECT * FROM customers')).rejects.toThrow(/customers/);
+    expect((await db.query<{ n: number | string }>('SELECT count(*) AS n FROM clients'))[0]!.n).toSatisfy((n: number | string) => Number(n) === 4);
+  }, 120_000);
 });

@@ -16,7 +16,8 @@ files: expand (the new shape, kept in step with the old by triggers), backfill
 Deploy the application that uses the new shape between expand and contract.
 
 Examples:
-  cairn plan rename-column users.name display_name`,
+  cairn plan rename-column users.name display_name
+  cairn plan rename-table customers clients`,
     );
   plan
     .command('rename-column <table.column> <new-name>')
@@ -30,5 +31,16 @@ Examples:
       out.line(`Planned ${result.change}:`);
       for (const file of result.files) out.line(`  ${file.phase.padEnd(8)}  ${file.file}`);
       out.line('\nApply expand and backfill (`cairn up --to <backfill version>`), deploy the app that reads and writes the new column, then `cairn up` runs the contract.');
+    });
+  plan
+    .command('rename-table <table> <new-name>')
+    .description('rename a table without downtime: rename it and keep a view under the old name, then drop the view')
+    .action(async (table: string, to: string, _options: unknown, command: Command) => {
+      const { cairn, out } = contextFor(command);
+      const result = await cairn.plan({ kind: 'rename-table', table, to });
+      if (out.json) return out.document(result);
+      out.line(`Planned ${result.change}:`);
+      for (const file of result.files) out.line(`  ${file.phase.padEnd(8)}  ${file.file}`);
+      out.line('\nApply the expand (`cairn up --to <expand version>`), deploy the app that uses the new name, then `cairn up` runs the contract.');
     });
 }

@@ -4,10 +4,13 @@ import { CairnError } from '../../core/errors.js';
 import { nextVersion } from '../../core/scaffold.js';
 import type { Session } from '../../core/session.js';
 import { renameColumnPhases } from './rename-column.js';
+import { renameTablePhases } from './rename-table.js';
 import type { PhaseFile, TableFacts } from './types.js';
 
 /** A change `cairn plan` knows how to split into phases. */
-export type PlannedChange = { readonly kind: 'rename-column'; readonly table: string; readonly column: string; readonly to: string };
+export type PlannedChange =
+  | { readonly kind: 'rename-column'; readonly table: string; readonly column: string; readonly to: string }
+  | { readonly kind: 'rename-table'; readonly table: string; readonly to: string };
 
 export interface PlanResult {
   readonly change: string;
@@ -21,11 +24,7 @@ export interface PlanResult {
  */
 export async function planChange(session: Session, change: PlannedChange): Promise<PlanResult> {
   const facts = await tableFacts(session, change.table);
-  if (!facts.columns.some((c) => c.name === change.column)) {
-    throw new CairnError('USAGE', `table ${change.table} has no column ${change.column}`, { hint: `its columns: ${facts.columns.map((c) => c.name).join(', ')}` });
-  }
-  if (facts.columns.some((c) => c.name === change.to)) throw new CairnError('USAGE', `table ${change.table} already has a column ${change.to}`, { hint: 'pick a new name' });
-  const phases = renameColumnPhases(facts, change.column, change.to);
+  const phases = change.kind === 'rename-column' ? renameColumn(facts, change) : renameTable(facts, change, await session.driver.tableExists(change.to));
   const dir = session.config.migrationsDir;
   if (!existsSync(dir)) throw new CairnError('SOURCE', `migrations directory ${relative(session.config.root, dir)} does not exist`, { hint: 'run `cairn init` first' });
   const versions = readdirSync(dir).map((f) => /^(\d{8,}_\d+|\d+)_/.exec(f)?.[1]).filter((v): v is string => v !== undefined);
@@ -41,6 +40,19 @@ export async function planChange(session: Session, change: PlannedChange): Promi
     written.push({ phase: phase.phase, version, file: relative(session.config.root, path) });
   }
   return { change: phases[0]!.change, files: written };
+}
+
+function renameColumn(facts: TableFacts, change: Extract<PlannedChange, { kind: 'rename-column' }>): PhaseFile[] {
+  if (!facts.columns.some((c) => c.name === change.column)) {
+    throw new CairnError('USAGE', `table ${change.table} has no column ${change.column}`, { hint: `its columns: ${facts.columns.map((c) => c.name).join(', ')}` });
+  }
+  if (facts.columns.some((c) => c.name === change.to)) throw new CairnError('USAGE', `table ${change.table} already has a column ${change.to}`, { hint: 'pick a new name' });
+  return renameColumnPhases(facts, change.column, change.to);
+}
+
+function renameTable(facts: TableFacts, change: Extract<PlannedChange, { kind: 'rename-table' }>, taken: boolean): PhaseFile[] {
+  if (taken) throw new CairnError('USAGE', `there is already a table ${change.to}`, { hint: 'pick a new name' });
+  return renameTablePhases(facts, change.to);
 }
 
 async function tableFacts(session: Session, table: string): Promise<TableFacts> {
