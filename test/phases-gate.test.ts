@@ -35,6 +35,10 @@ describeEachDatabase('contract gate', (current, kind) => {
     const young = cli('up', '--env', 'production');
     expect(young.status).toBe(3);
     expect(young.stderr).toMatch(/contractAfter says wait until/);
+    const inFlight = cli('status', '--env', 'production');
+    expect(inFlight.stdout).toMatch(/Changes in flight:\n  rename-column users\.name display_name: expand applied \d{4}-\d\d-\d\d; backfill 100%; contract pending \(waits: .*contractAfter says wait until/);
+    const json = JSON.parse(cli('status', '--env', 'production', '--json').stdout) as { changes: { change: string; contractWaitsFor: string | null }[] };
+    expect(json.changes).toEqual([expect.objectContaining({ change: 'rename-column users.name display_name', contractWaitsFor: expect.stringContaining('contractAfter') })]);
 
     // A day later (the expand's applied_at moved back 25 hours): it still waits for the confirmation.
     await db.query(

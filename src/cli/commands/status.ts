@@ -34,6 +34,7 @@ Examples:
       const counts = new Map<string, number>();
       for (const m of report.migrations) counts.set(m.state, (counts.get(m.state) ?? 0) + 1);
       out.line(`\n${[...counts].map(([state, n]) => `${n} ${state}`).join(', ')}`);
+      if (report.changes.length > 0) out.line(`\nChanges in flight:\n${report.changes.map((c) => `  ${c.summary}`).join('\n')}`);
       if (report.migrations.some((m) => ['changed', 'missing', 'failed'].includes(m.state))) {
         out.line('`cairn up` and `cairn down` refuse to run until this is resolved: `cairn validate` explains each problem.');
       }
