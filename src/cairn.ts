@@ -52,7 +52,7 @@ export function createCairn(options: CairnOptions = {}) {
   let config: Promise<ResolvedConfig> | undefined;
   const resolved = () => (config ??= resolveConfig(options));
   const read = async <T>(work: Parameters<typeof withSession<T>>[2]) => withSession(await resolved(), { write: false, onEvent }, work);
-  const write = async <T>(work: Parameters<typeof withSession<T>>[2]) => withSession(await resolved(), { write: true, onEvent }, work);
+  const write = async <T>(work: Parameters<typeof withSession<T>>[2], signal?: AbortSignal) => withSession(await resolved(), { write: true, onEvent, signal }, work);
   // `dumpAfterUp`: a successful up or down rewrites the schema dump, read once the run has released its lock.
   const dumpAfter = async (result: RunResult) => {
     const config = await resolved();
@@ -96,7 +96,7 @@ export function createCairn(options: CairnOptions = {}) {
       const result = await (upOptions.dryRun ? read : write)((s) => {
         before = s.statuses.filter((m) => m.state === 'applied').map((m) => m.version).sort(compareVersions).at(-1) ?? '0';
         return up(s, { ...upOptions, beforeApply });
-      });
+      }, upOptions.signal);
       await dumpAfter(result);
       const health = upOptions.skipHealthCheck ? null : await healthAfterUp(config, result, before, onEvent);
       return { ...result, health };
@@ -109,7 +109,7 @@ export function createCairn(options: CairnOptions = {}) {
       };
       // With nothing applied there is nothing to roll back: say so without creating the database or its history table.
       const nothingApplied = !downOptions.dryRun && (await read(async (s) => s.statuses.every((status) => status.record === null)));
-      const result = await (downOptions.dryRun || nothingApplied ? read : write)((s) => down(s, { ...downOptions, beforeApply }));
+      const result = await (downOptions.dryRun || nothingApplied ? read : write)((s) => down(s, { ...downOptions, beforeApply }), downOptions.signal);
       await dumpAfter(result);
       return result;
     },
@@ -141,7 +141,7 @@ export function createCairn(options: CairnOptions = {}) {
      * (`bail`: stop there); `summary` counts what was checked, what failed by kind, what was not reached.
      */
     verify: async (
-      verifyOptions: { readonly scratchUrl?: string; readonly schema?: string | false; readonly from?: string; readonly baseline?: string; readonly generated?: boolean; readonly bail?: boolean } = {},
+      verifyOptions: { readonly scratchUrl?: string; readonly schema?: string | false; readonly from?: string; readonly baseline?: string; readonly generated?: boolean; readonly bail?: boolean; readonly signal?: AbortSignal } = {},
     ): Promise<VerifyReport> => {
       const config = await resolved();
       const path = (file: string | undefined) => (file === undefined ? undefined : resolve(options.cwd ?? process.cwd(), file));
@@ -152,6 +152,7 @@ export function createCairn(options: CairnOptions = {}) {
         baseline: path(verifyOptions.baseline),
         generated: verifyOptions.generated,
         bail: verifyOptions.bail,
+        signal: verifyOptions.signal,
       });
     },
 

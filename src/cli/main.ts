@@ -66,7 +66,8 @@ A day with cairn:
 Exit codes: 0 ok, 1 the database (or the linter) rejected a migration, 2 bad input or config
 (or a protected environment not confirmed), 3 history problem (edited, deleted, failed or
 out-of-order migrations; unreachable database; not yet applied on the environment this one
-follows), 4 another migration holds the lock, 5 applied, but the health check failed.`,
+follows), 4 another migration holds the lock, 5 applied, but the health check failed,
+130 interrupted (Ctrl-C, SIGTERM): the running migration rolled back, the lock released.`,
     );
   for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDrift, registerPlan, registerPhase, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore]) {
     register(program);

@@ -21,9 +21,10 @@ export type ErrorCode =
   | 'CONFIRMATION_REQUIRED' // a protected environment, and no --yes and no "yes" at the prompt
   | 'PROMOTION' // `up` on an environment that follows another, with migrations that have not run there
   | 'PHASE' // a contract migration whose expand (or backfill) is not done, or not old or confirmed enough, here
-  | 'HEALTH_CHECK'; // migrations applied, then the environment's health check failed
+  | 'HEALTH_CHECK' // migrations applied, then the environment's health check failed
+  | 'INTERRUPTED'; // SIGINT/SIGTERM (Ctrl-C): the running step rolled back, the lock released
 
-/** Exit codes by code: 1 = the database or the linter said no, 2 = the user must fix input, 3 = history problem, 4 = busy, 5 = applied, but unhealthy. */
+/** Exit codes by code: 1 = the database or the linter said no, 2 = the user must fix input, 3 = history problem, 4 = busy, 5 = applied, but unhealthy, 130 = interrupted (128 + SIGINT, as shells report Ctrl-C). */
 export const exitCodes: Readonly<Record<ErrorCode, number>> = {
   MIGRATION_FAILED: 1,
   LINT: 1,
@@ -44,6 +45,7 @@ export const exitCodes: Readonly<Record<ErrorCode, number>> = {
   PHASE: 3,
   LOCK_TIMEOUT: 4,
   HEALTH_CHECK: 5,
+  INTERRUPTED: 130,
 };
 
 export interface CairnErrorOptions {

@@ -27,6 +27,8 @@ export interface SessionOptions {
   /** Take the migration lock and create the history table: for commands that write. */
   readonly write: boolean;
   readonly onEvent: (event: CairnEvent) => void;
+  /** Ctrl-C: stop waiting for the lock (core/interrupt.ts). */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**
@@ -44,6 +46,7 @@ export async function withSession<T>(config: ResolvedConfig, options: SessionOpt
           timeoutMs: config.lockTimeoutMs,
           owner: appliedBy,
           onNotice: (message) => options.onEvent({ type: 'notice', message }),
+          signal: options.signal,
         })
       : null;
     try {

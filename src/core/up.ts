@@ -4,6 +4,7 @@ import { generateDowns } from '../safety/generate-down.js';
 import type { Migration } from '../source/migration.js';
 import { batchesOf } from '../source/batch.js';
 import { CairnError } from './errors.js';
+import { cancellable, interrupted, interruptedRun } from './interrupt.js';
 import { runStep, runStepGroup, StepFailed, stepGroup, type MigrationFailure, type StepResult } from './migrator.js';
 import { contractProblems, contractRefusal } from './phases.js';
 import { chooseRollback, planDown, planUp, type DownPlanOptions, type UpPlanOptions } from './planner.js';
@@ -58,6 +59,8 @@ export interface UpOptions extends UpPlanOptions {
   readonly unsafe?: boolean | undefined;
   /** Do not back up the rows a destructive migration can destroy (said as a notice, recorded in the history row). */
   readonly noBackup?: boolean | undefined;
+  /** Abort (Ctrl-C) cancels the running step, which rolls back, and stops the run with INTERRUPTED (core/interrupt.ts). */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface DownOptions extends Omit<DownPlanOptions, 'generatedDowns'> {
@@ -65,6 +68,7 @@ export interface DownOptions extends Omit<DownPlanOptions, 'generatedDowns'> {
   /** For migrations without a down, use the inverse Cairn generates from the up, where there is one (saying so in a notice). */
   readonly generated?: boolean | undefined;
   readonly beforeApply?: BeforeApply | undefined;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**
@@ -89,7 +93,7 @@ export async function up(session: Session, options: UpOptions): Promise<RunResul
   };
   // Backups of the rows at risk are made right before each step that needs one (docs/backups.md).
   const guard = options.dryRun ? undefined : backupGuard(session, lint, { noBackup: options.noBackup === true });
-  return run(session, migrations, 'up', options.dryRun ?? false, started, { lint, unsafe, details, beforeApply: options.beforeApply, guard });
+  return run(session, migrations, 'up', options.dryRun ?? false, started, { lint, unsafe, details, beforeApply: options.beforeApply, guard, signal: options.signal });
 }
 
 export async function down(session: Session, options: DownOptions): Promise<RunResult> {
@@ -100,7 +104,7 @@ export async function down(session: Session, options: DownOptions): Promise<RunR
   for (const m of migrations.filter((m) => generated.has(m.version))) {
     session.onEvent({ type: 'notice', message: `${m.version}_${m.name} has no down; using the generated inverse: ${m.down!.statements.map((s) => s.sql).join('; ')}` });
   }
-  const result = await run(session, migrations, 'down', options.dryRun ?? false, started, { lint: [], unsafe: false, details: () => ({}), beforeApply: options.beforeApply });
+  const result = await run(session, migrations, 'down', options.dryRun ?? false, started, { lint: [], unsafe: false, details: () => ({}), beforeApply: options.beforeApply, signal: options.signal });
   return generated.size === 0 ? result : { ...result, plan: result.plan.map((step) => (generated.has(step.version) ? { ...step, generated: true } : step)) };
 }
 
@@ -117,6 +121,7 @@ interface RunExtras {
   readonly details: (migration: Migration) => Record<string, unknown>;
   readonly beforeApply: BeforeApply | undefined;
   readonly guard?: StepGuard | undefined;
+  readonly signal?: AbortSignal | undefined;
 }
 
 async function run(session: Session, migrations: readonly Migration[], direction: 'up' | 'down', dryRun: boolean, started: number, extras: RunExtras): Promise<RunResult> {
@@ -128,10 +133,11 @@ async function run(session: Session, migrations: readonly Migration[], direction
     let replayUntil = 0; // after a group failed: its steps, one at a time
     for (let index = 0; index < migrations.length; index++) {
       const migration = migrations[index]!;
+      if (await interrupted(extras.signal)) throw interruptedRun(direction, applied, null, migration);
       // Batch-only engines (D1): consecutive atomic steps share one batch, one round trip; a step that may need a backup first runs on its own.
       const group = index >= replayUntil ? stepGroup(session.driver, migrations, index, direction, (m) => !extras.guard?.covers(m)) : [];
       if (group.length > 1) {
-        const done = await runStepGroup(session, group, direction, extras.details);
+        const done = await cancellable(session.driver, extras.signal, () => runStepGroup(session, group, direction, extras.details));
         if (done) {
           applied.push(...done);
           index += group.length - 1;
@@ -142,11 +148,12 @@ async function run(session: Session, migrations: readonly Migration[], direction
       try {
         const guarded = await extras.guard?.before(migration);
         const details = { ...extras.details(migration), ...guarded?.details };
-        applied.push(await runStep(session, migration, direction, details));
+        applied.push(await cancellable(session.driver, extras.signal, () => runStep(session, migration, direction, details)));
         await guarded?.after(details);
       } catch (error) {
         if (error instanceof CairnError && applied.length > 0) throw keptApplied(error, applied);
         if (!(error instanceof StepFailed)) throw error;
+        if (extras.signal?.aborted) throw interruptedRun(direction, applied, error.failure, null);
         errors.push(error.failure);
         break;
       }

@@ -11,6 +11,7 @@ import type { Migration } from '../source/migration.js';
 import { checkSchemaFile, loadDump, prepareStart, startIndex, type FinalSchema, type SchemaCheck, type VerifyStart } from './dump.js';
 import { CairnError } from './errors.js';
 import { runStep, StepFailed, type Direction, type StepContext } from './migrator.js';
+import { cancellable, interrupted } from './interrupt.js';
 import { withScratch, withScratchHint } from './scratch.js';
 import { bookkeepingTables } from './tracking.js';
 
@@ -83,6 +84,8 @@ export interface VerifyOptions {
   readonly baseline?: string | undefined;
   /** Stop at the first down that fails (by default verify goes on from the state after up, which the failed down's rollback left). */
   readonly bail?: boolean | undefined;
+  /** Abort (Ctrl-C): cancel the running statement, stop with INTERRUPTED; the scratch database is dropped as always. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export async function verify(config: ResolvedConfig, options: VerifyOptions): Promise<VerifyReport> {
@@ -108,7 +111,11 @@ export async function verify(config: ResolvedConfig, options: VerifyOptions): Pr
     for (const [index, migration] of migrations.entries()) {
       if (index < start) continue;
       const generated = generatedDowns.get(migration.version);
-      const result = typeof generated === 'object' ? await replay.verify({ ...migration, down: generated }, 'generated', true) : await replay.verify(migration, kinds.get(migration.version) ?? 'transformative');
+      if (await interrupted(options.signal)) throw interruptedVerify(results.length, migration);
+      const result = await cancellable(context.driver, options.signal, () =>
+        typeof generated === 'object' ? replay.verify({ ...migration, down: generated }, 'generated', true) : replay.verify(migration, kinds.get(migration.version) ?? 'transformative'),
+      );
+      if (await interrupted(options.signal)) throw interruptedVerify(results.length, migration);
       results.push(result.verified);
       if (result.stop) {
         const notReached = migrations.slice(index + 1).map((m) => m.version);
@@ -121,6 +128,13 @@ export async function verify(config: ResolvedConfig, options: VerifyOptions): Pr
     throw withScratchHint(error, like);
   });
   return notice ? { ...report, notice } : report;
+}
+
+function interruptedVerify(checked: number, at: Migration): CairnError {
+  return new CairnError('INTERRUPTED', `interrupted: verify stopped at ${at.version}_${at.name} after checking ${checked} migration${checked === 1 ? '' : 's'}; the scratch database was dropped`, {
+    hint: 'run `cairn verify` again (or `cairn verify --from <version>` to start later)',
+    details: { checked, interruptedAt: at.version },
+  });
 }
 
 function summarize(results: readonly VerifiedMigration[], notReached: readonly string[]): VerifySummary {

@@ -1,3 +1,5 @@
+import { CairnError } from '../core/errors.js';
+
 /**
  * Who holds a migration lock, as every lock that stores its holder (SQLite's
  * and D1's lock row, PGlite's lock file) records and prints it.
@@ -37,4 +39,9 @@ export interface LockRow {
 
 export function describeLockRow(row: LockRow): string {
   return describeHolder({ owner: row.owner, pid: row.pid, host: row.host, since: String(row.acquired_at) });
+}
+
+/** Waiting for the lock ends at once when the run is interrupted (Ctrl-C). */
+export function throwIfInterrupted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CairnError('INTERRUPTED', 'interrupted while waiting for the migration lock; nothing was applied', { details: { waitingForLock: true } });
 }

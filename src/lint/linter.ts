@@ -62,17 +62,20 @@ export async function lintMigrations(migrations: readonly Migration[], options: 
       const reports: { rule: Rule | string; statement: LintStatement | null; report: Report }[] = [];
       const file: FileContext = { migration, statements, target, inTransaction: migration.transaction };
       const created = new Set<string>();
+      // One context for the whole file, pointed at each statement in turn (a rule must not keep it).
+      let current = 0;
+      const context: StatementContext = {
+        ...file,
+        // Copied only for the rule that asks (a statement it reports on): copying for every statement would be quadratic.
+        get before() {
+          return statements.slice(0, current);
+        },
+        createdHere: (table) => created.has(table),
+        postgres,
+        sqlite,
+      };
       for (const statement of statements) {
-        const context: StatementContext = {
-          ...file,
-          // Copied only for the rule that asks (a statement it reports on): copying for every statement would be quadratic.
-          get before() {
-            return statements.slice(0, statement.index);
-          },
-          createdHere: (table) => created.has(table),
-          postgres,
-          sqlite,
-        };
+        current = statement.index;
         const before = reports.length;
         for (const rule of rules) for (const report of rule.statement?.(statement, context) ?? []) reports.push({ rule, statement, report });
         if (statement.parseError && reports.length === before) {

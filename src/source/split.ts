@@ -24,6 +24,14 @@ const WORD_START = /[A-Za-z0-9_\u0080-\uffff]/;
 const WORD_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
 const DOLLAR_QUOTE = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
 const WHITESPACE = /\s/;
+
+// The same three classes by character code for ASCII, which is nearly all of
+// a file: a regular expression per character is most of the splitter's time
+// on a large seed file. Beyond ASCII, the expressions above decide.
+const isSpace = (c: string, code: number): boolean => (code < 0x80 ? code === 32 || (code >= 9 && code <= 13) : WHITESPACE.test(c));
+const isWordStart = (c: string, code: number): boolean =>
+  code < 0x80 ? (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) || code === 95 : WORD_START.test(c);
+const isWordPart = (c: string, code: number): boolean => (code < 0x80 ? isWordStart(c, code) || code === 36 : WORD_PART.test(c));
 // Characters that end a PostgreSQL expression or type name, so a `[` right
 // after them is an array subscript / `int[]`, not a SQLite [identifier].
 const SUBSCRIPTABLE = /[A-Za-z0-9_$\u0080-\uffff\])"]/;
@@ -83,12 +91,13 @@ export function splitStatements(text: string, options: { firstLine?: number } = 
   let i = 0;
   while (i < n) {
     const c = text[i]!;
+    const code = text.charCodeAt(i);
     const next = text[i + 1];
     if (c === ';') {
       // A plain `BEGIN;` also raises depth, but only bodies keep the `;`.
       if (!hasBody || depth === 0) flush(i);
       i++;
-    } else if (WHITESPACE.test(c)) {
+    } else if (isSpace(c, code)) {
       i++;
     } else if (c === '-' && next === '-') {
       while (i < n && text[i] !== '\n' && text[i] !== '\r') i++;
@@ -115,9 +124,9 @@ export function splitStatements(text: string, options: { firstLine?: number } = 
           const close = text.indexOf(tag, i + tag.length);
           i = close < 0 ? n : close + tag.length;
         }
-      } else if (WORD_START.test(c)) {
+      } else if (isWordStart(c, code)) {
         let j = i + 1;
-        while (j < n && WORD_PART.test(text[j]!)) j++;
+        while (j < n && isWordPart(text[j]!, text.charCodeAt(j))) j++;
         const word = text.slice(i, j);
         if ((word === 'E' || word === 'e') && text[j] === "'") {
           i = skipQuoted(text, j, true); // PostgreSQL E'...' escape string

@@ -32,10 +32,10 @@ export interface Running {
 /** Processes started here that have not exited yet. */
 const live = new Set<ChildProcess>();
 
-/** Starts the built CLI in `cwd`, with DATABASE_URL and CAIRN_ENV cleared. */
-export function startCli(args: readonly string[], cwd: string): Running {
+/** Starts the built CLI in `cwd`, with DATABASE_URL and CAIRN_ENV cleared (and `env` added). */
+export function startCli(args: readonly string[], cwd: string, env: Readonly<Record<string, string>> = {}): Running {
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, DATABASE_URL: '', CAIRN_ENV: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, DATABASE_URL: '', CAIRN_ENV: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let stdout = '';
   let stderr = '';

@@ -5,6 +5,7 @@ import type { RunResult } from '../../core/up.js';
 import { describeHealth, type HealthReport } from '../../core/health.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import { contextFor, parseCount } from '../context.js';
+import { interruptSignal } from '../interrupt.js';
 import { confirmOptions, environmentFields, printEnvironmentBanner } from '../environment.js';
 import type { Output } from '../output.js';
 
@@ -47,7 +48,8 @@ Examples:
       const config = await cairn.config();
       if (!options.dryRun) printEnvironmentBanner(config, out);
       if (!out.json) out.line(`${options.dryRun ? 'Plan for' : 'Migrating'} ${config.database.display}${config.environment ? ` (environment ${config.environment})` : ''}`);
-      const result = await cairn.up({ to: options.to, dryRun: options.dryRun, unsafe: options.unsafe, skipHealthCheck: options.skipHealthCheck, noBackup: options.backup === false, ...confirmOptions(config, options.yes) });
+      const signal = options.dryRun ? undefined : interruptSignal(out);
+      const result = await cairn.up({ to: options.to, dryRun: options.dryRun, unsafe: options.unsafe, skipHealthCheck: options.skipHealthCheck, noBackup: options.backup === false, signal, ...confirmOptions(config, options.yes) });
       process.exitCode = report(result, out, 'up', config);
     });
 }
@@ -83,7 +85,8 @@ Examples:
       const steps = options.steps === undefined ? undefined : parseCount(options.steps, '--steps');
       if (!options.dryRun) printEnvironmentBanner(config, out);
       if (!out.json) out.line(`${options.dryRun ? 'Rollback plan for' : 'Rolling back'} ${config.database.display}`);
-      const result = await cairn.down({ steps, to: options.to, dryRun: options.dryRun, generated: options.generated, ...confirmOptions(config, options.yes) });
+      const signal = options.dryRun ? undefined : interruptSignal(out);
+      const result = await cairn.down({ steps, to: options.to, dryRun: options.dryRun, generated: options.generated, signal, ...confirmOptions(config, options.yes) });
       process.exitCode = report(result, out, 'down', config);
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { VerifiedMigration, VerifyProblemKind, VerifyReport } from '../../core/verify.js';
 import { formatDifference } from '../../safety/snapshot.js';
 import { contextFor } from '../context.js';
+import { interruptSignal } from '../interrupt.js';
 
 export function registerVerify(program: Command): void {
   program
@@ -60,7 +61,7 @@ Examples:
     )
     .action(async (options: { scratchUrl?: string; schema?: string | false; from?: string; baseline?: string; generated: boolean; bail?: boolean }, command: Command) => {
       const { cairn, out } = contextFor(command);
-      const report = await cairn.verify({ scratchUrl: options.scratchUrl, schema: options.schema, from: options.from, baseline: options.baseline, generated: options.generated, bail: options.bail === true });
+      const report = await cairn.verify({ scratchUrl: options.scratchUrl, schema: options.schema, from: options.from, baseline: options.baseline, generated: options.generated, bail: options.bail === true, signal: interruptSignal(out) });
       process.exitCode = report.ok ? 0 : 1;
       if (out.json) return out.document(report);
       if (report.notice) out.line(report.notice);

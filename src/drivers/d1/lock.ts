@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError } from '../../core/errors.js';
 import type { LockOptions, SqlCommand } from '../types.js';
 import { D1QueryError, isBusy, type BatchOptions, type Row } from './transport.js';
-import { describeLockRow, processAlive, type LockRow } from '../lock-holder.js';
+import { describeLockRow, processAlive, type LockRow, throwIfInterrupted } from '../lock-holder.js';
 
 /**
  * D1 has neither advisory locks nor BEGIN IMMEDIATE, and several machines may
@@ -94,6 +94,7 @@ WHERE ${table}.expires_at < ${NOW} OR ${table}.owner = ?`,
         details: holder ? { holder: holder.owner.replace(/ #.*$/, ''), pid: holder.pid, host: holder.host, since: holder.acquired_at } : {},
       });
     }
+    throwIfInterrupted(options.signal);
     await sleep(Math.min(50 + attempt * 25, 250) + Math.random() * 50);
   }
 }

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError } from '../../core/errors.js';
 import type { LockOptions } from '../types.js';
-import { describeHolder, processAlive } from '../lock-holder.js';
+import { describeHolder, processAlive, throwIfInterrupted } from '../lock-holder.js';
 
 /**
  * PGlite is PostgreSQL in this process, without a postmaster: it does nothing
@@ -67,6 +67,7 @@ export async function acquireDirLock(dataDir: string, display: string, options: 
         details: holder ? { holder: holder.owner, pid: holder.pid, host: holder.host, since: holder.since, lockFile: path } : { lockFile: path },
       });
     }
+    throwIfInterrupted(options.signal);
     await sleep(Math.min(50 + attempt * 25, 250) + Math.random() * 50);
   }
 }

@@ -77,6 +77,20 @@ export async function openPostgres(url: string, display: string, secrets: readon
 
     lock: (table, options) => acquireAdvisoryLock(client, table, options),
 
+    // The server cancels what this connection's backend is running; asked over a second connection, as psql's Ctrl-C does.
+    async cancel() {
+      const pid = (client as unknown as { processID: number | null }).processID;
+      if (!pid) return;
+      const other = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: 'cairn (cancel)' });
+      other.on('error', () => undefined);
+      try {
+        await other.connect();
+        await other.query('SELECT pg_cancel_backend($1)', [pid]);
+      } finally {
+        await other.end().catch(() => undefined);
+      }
+    },
+
     async close() {
       await client.end().catch(() => undefined);
     },

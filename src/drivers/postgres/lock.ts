@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { CairnError } from '../../core/errors.js';
+import { throwIfInterrupted } from '../lock-holder.js';
 import type { HeldLock, LockOptions } from '../types.js';
 
 /**
@@ -19,6 +20,7 @@ export async function acquireAdvisoryLock(client: pg.Client, table: string, opti
       return { release: async () => void (await client.query('SELECT pg_advisory_unlock($1::bigint)', [key])) };
     }
     if (Date.now() >= deadline) throw await lockTimeout(client, key, Date.now() - (deadline - options.timeoutMs));
+    throwIfInterrupted(options.signal);
     await sleep(Math.min(50 + attempt * 25, 250) + Math.random() * 50);
   }
 }

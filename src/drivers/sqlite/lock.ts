@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import { CairnError } from '../../core/errors.js';
 import type { LockOptions, SqlCommand } from '../types.js';
-import { describeLockRow, processAlive, type LockRow } from '../lock-holder.js';
+import { describeLockRow, processAlive, type LockRow, throwIfInterrupted } from '../lock-holder.js';
 
 /**
  * SQLite has no advisory locks, so the lock is a row, written under
@@ -72,6 +72,7 @@ export async function acquireSqliteLock(db: Database.Database, lockTable: string
         details: holder ? { holder: holder.owner, pid: holder.pid, host: holder.host, since: holder.acquired_at } : {},
       });
     }
+    throwIfInterrupted(options.signal);
     await sleep(Math.min(50 + attempt * 25, 250) + Math.random() * 50);
   }
 }

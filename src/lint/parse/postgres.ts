@@ -2,7 +2,7 @@ import type { AlterTableCmd, ColumnDef, Constraint, Node as PgNode, RangeVar } f
 import type { SqlStatement } from '../../source/split.js';
 import { isDataChange, type AddColumn, type Fact, type TableAction } from '../facts.js';
 import type { LintStatement } from '../types.js';
-import { shapeOf, withLazyTree, type ParseOptions } from './shape.js';
+import { ShapedPostgresStatement, shapeOf, type ParseOptions } from './shape.js';
 
 /**
  * PostgreSQL statements through the real Postgres parser (libpg-query, WASM).
@@ -29,7 +29,7 @@ export async function parsePostgres(statements: readonly SqlStatement[], options
     const base = { index, sql: statement.sql, line: statement.line, column: statement.column, sqlite: null };
     const shape = options.fastPath === false ? null : shapeOf(statement.sql);
     const known = shape === null ? undefined : shapes.get(shape);
-    if (known) return withLazyTree({ ...base, fact: known, parseError: null }, 'pg', () => tree(statement.sql) as PgNode);
+    if (known) return new ShapedPostgresStatement(index, statement.sql, statement.line, statement.column, known, tree as (sql: string) => PgNode);
     try {
       const node = tree(statement.sql);
       if (!node) return { ...base, fact: { kind: 'other', name: 'empty' }, pg: null, parseError: null };

@@ -2,7 +2,7 @@ import type { Statement as SqliteNode } from 'sql-parser-cst';
 import type { SqlStatement } from '../../source/split.js';
 import { isDataChange, type AddColumn, type Fact, type TableAction } from '../facts.js';
 import type { LintStatement } from '../types.js';
-import { shapeOf, withLazyTree, type ParseOptions } from './shape.js';
+import { ShapedSqliteStatement, shapeOf, type ParseOptions } from './shape.js';
 
 /**
  * SQLite statements through a real SQLite grammar (sql-parser-cst). It
@@ -34,7 +34,7 @@ export async function parseSqlite(statements: readonly SqlStatement[], options: 
     const base = { index, sql: statement.sql, line: statement.line, column: statement.column, pg: null };
     const shape = options.fastPath === false ? null : shapeOf(statement.sql);
     const known = shape === null ? undefined : shapes.get(shape);
-    if (known) return withLazyTree({ ...base, fact: known, parseError: null }, 'sqlite', () => tree(statement.sql) as SqliteNode);
+    if (known) return new ShapedSqliteStatement(index, statement.sql, statement.line, statement.column, known, tree as (sql: string) => SqliteNode);
     try {
       const node = tree(statement.sql);
       if (!node || node.type === 'empty') return { ...base, fact: { kind: 'other', name: 'empty' }, sqlite: null, parseError: null };
