@@ -64,6 +64,26 @@ describeEachDatabase('batched backfill, killed and resumed', (current, kind) => 
     expect(runCli(['up', '--url', db.url], { cwd }).stdout).toMatch(/Nothing to apply/);
   }, 240_000);
 
+
+  it('Ctrl-C stops after the batch in hand: exit 130, the migration stays running, and the next up finishes it', async () => {
+    const db = current();
+    const cwd = tempDir();
+    writeMigrations(cwd, files(kind));
+    expect(runCli(['up', '--url', db.url, '--to', '0001'], { cwd }).status).toBe(0);
+    const up = startCli(['up', '--url', db.url, '--no-backup'], cwd);
+    await up.waitFor(/line 3: [1-9]\d*\/100000 rows/, 60_000);
+    process.kill(up.pid, 'SIGINT');
+    const exit = await up.exited;
+    expect(exit.code).toBe(130);
+    expect(exit.stderr).toMatch(/error\[INTERRUPTED\]/);
+    const entry = (JSON.parse(runCli(['status', '--url', db.url, '--json'], { cwd }).stdout) as { migrations: { version: string; state: string; progress: { rows: number } | null }[] }).migrations.find((m) => m.version === '0002')!;
+    expect(entry.state).toBe('running');
+    expect(entry.progress!.rows).toBeGreaterThan(0);
+    const last = runCli(['up', '--url', db.url, '--no-backup'], { cwd });
+    expect(last.status, last.stderr).toBe(0);
+    const counts = await db.query<{ counter: number | string; n: number | string }>('SELECT counter, count(*) AS n FROM items GROUP BY counter');
+    expect(counts.map((c) => [Number(c.counter), Number(c.n)])).toEqual([[1, ROWS]]);
+  }, 120_000);
 });
 
 describeEachDatabase('batched statements', (current, kind) => {

@@ -59,6 +59,8 @@ export interface StepContext {
    * Extra commands that belong to a step's atomic unit, e.g. the row in
    * wrangler's `d1_migrations` (core/wrangler-table.ts). They commit with the step or not at all.
    */
+  /** Ctrl-C: a batched step stops after the batch in hand, its checkpoint kept (core/batch/run.ts). */
+  readonly signal?: AbortSignal | undefined;
   readonly companions?: ((step: { readonly version: string; readonly file: string | null }, direction: Direction) => readonly SqlCommand[]) | undefined;
 }
 

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { StatementError, type Driver, type SqlCommand } from '../../drivers/types.js';
 import type { Migration, Section } from '../../source/migration.js';
 import { CairnError } from '../errors.js';
+import { interrupted } from '../interrupt.js';
 import { fail, type Direction, type StepContext } from '../migrator.js';
 import type { AppliedRecord } from '../tracking.js';
 import { batchesOf, rangeSql, type BatchPlan } from '../../source/batch.js';
@@ -55,9 +56,12 @@ export async function runBatchedStep(context: StepContext, migration: Migration,
     const plan = batches.get(index);
     const from = progress.statement === index ? progress : { statement: index, key: null, rows: 0, total: null, line: statement.line };
     try {
+      if (await interrupted(context.signal)) throw stopped(index);
       if (plan) await runBatches(context, migration, section, plan, from, checkpoint);
       else await driver.atomic([{ sql: statement.sql }, ...checkpoint({ statement: index + 1, key: null, rows: 0, total: null, line: section.statements[index + 1]?.line ?? statement.line })]);
     } catch (error) {
+      // Ctrl-C: the batch in hand rolled back, the ones before are checkpointed; the record stays `running` and the next `up` resumes.
+      if (context.signal?.aborted) throw fail(migration, direction, section, stopped(index), true);
       const failed = fail(migration, direction, section, error instanceof StatementError ? new StatementError(index, error.message, error.position, error.engineCode, { cause: error.cause }) : error, false);
       if (direction === 'up') {
         const { file, line, message } = failed.failure;
@@ -112,9 +116,14 @@ async function runBatches(context: StepContext, migration: Migration, section: S
     batches++;
     event(false);
     if (count < plan.options.size) break;
+    if (await interrupted(context.signal)) throw stopped(plan.index);
     if (plan.options.pauseMs > 0) await sleep(plan.options.pauseMs);
   }
   event(true);
+}
+
+function stopped(index: number): StatementError {
+  return new StatementError(index, 'interrupted between batches: the batches done are kept, and the next `cairn up` resumes from the last one', undefined, undefined);
 }
 
 /** The key to walk: the primary key (or a unique one), else the engine's row key (SQLite's rowid). */
