@@ -100,4 +100,33 @@ describeEachDatabase('cairn plan', (current, kind) => {
     await expect(db.query('SELECT * FROM customers')).rejects.toThrow(/customers/);
     expect((await db.query<{ n: number | string }>('SELECT count(*) AS n FROM clients'))[0]!.n).toSatisfy((n: number | string) => Number(n) === 4);
   }, 120_000);
+
+  it('set-not-null --fill: writes leaving it NULL are filled from the expand on, old rows by the backfill, then NULL is refused', async () => {
+    const db = current();
+    const cwd = tempDir();
+    writeMigrations(cwd, {
+      '0001_create_orders.sql': `-- Migration: create orders\n-- Type: additive\n-- Rollback: drops orders\n-- migrate:up\nCREATE TABLE orders (id integer PRIMARY KEY, currency text);\nINSERT INTO orders (id, currency) VALUES (1, 'USD'), (2, NULL), (3, NULL);\n-- migrate:down\nDROP TABLE orders;\n`,
+    });
+    const cli = (...args: string[]) => runCli([...args, '--url', db.url], { cwd });
+    expect(cli('up').status).toBe(0);
+    const planned = cli('plan', 'set-not-null', 'orders.currency', '--fill', "'EUR'");
+    expect(planned.status, planned.stderr).toBe(0);
+    expect(planned.stdout).toMatch(/expand +migrations\/0002_expand_orders_currency_not_null\.sql\n +backfill +migrations\/0003_backfill_orders_currency\.sql\n +contract +migrations\/0004_contract_orders_currency_not_null\.sql/);
+    const lint = cli('lint');
+    expect(lint.status, lint.stdout + lint.stderr).toBe(0);
+    const verify = cli('verify');
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
+
+    expect(cli('up', '--to', '0002').status).toBe(0);
+    await db.query(`INSERT INTO orders (id) VALUES (4)`); // the old app does not know the column must be set
+    await db.query(`UPDATE orders SET currency = NULL WHERE id = 1`);
+    expect(cli('up', '--to', '0003', '--no-backup').status).toBe(0);
+    const rows = await db.query<{ id: number; currency: string }>('SELECT id, currency FROM orders ORDER BY id');
+    expect(rows.map((r) => [Number(r.id), r.currency])).toEqual([[1, 'EUR'], [2, 'EUR'], [3, 'EUR'], [4, 'EUR']]);
+
+    const contract = cli('up');
+    expect(contract.status, contract.stderr).toBe(0);
+    await expect(db.query(`INSERT INTO orders (id, currency) VALUES (5, NULL)`)).rejects.toThrow(/null/i);
+    expect((await db.query<{ n: number | string }>('SELECT count(*) AS n FROM orders'))[0]!.n).toSatisfy((n: number | string) => Number(n) === 4);
+  }, 120_000);
 });

@@ -17,7 +17,8 @@ Deploy the application that uses the new shape between expand and contract.
 
 Examples:
   cairn plan rename-column users.name display_name
-  cairn plan rename-table customers clients`,
+  cairn plan rename-table customers clients
+  cairn plan set-not-null orders.currency --fill "'EUR'"`,
     );
   plan
     .command('rename-column <table.column> <new-name>')
@@ -42,5 +43,19 @@ Examples:
       out.line(`Planned ${result.change}:`);
       for (const file of result.files) out.line(`  ${file.phase.padEnd(8)}  ${file.file}`);
       out.line('\nApply the expand (`cairn up --to <expand version>`), deploy the app that uses the new name, then `cairn up` runs the contract.');
+    });
+  plan
+    .command('set-not-null <table.column>')
+    .description('make a column NOT NULL without a long lock: fill new writes and old rows, then constrain')
+    .option('--fill <sql>', "an SQL expression for rows and writes that leave the column NULL, e.g. \"'EUR'\"")
+    .action(async (target: string, options: { fill?: string }, command: Command) => {
+      const [table, column] = target.split('.', 2);
+      if (!table || !column) throw usage(`"${target}" is not table.column`, "e.g. cairn plan set-not-null orders.currency --fill \"'EUR'\"");
+      const { cairn, out } = contextFor(command);
+      const result = await cairn.plan({ kind: 'set-not-null', table, column, fill: options.fill ?? null });
+      if (out.json) return out.document(result);
+      out.line(`Planned ${result.change}:`);
+      for (const file of result.files) out.line(`  ${file.phase.padEnd(8)}  ${file.file}`);
+      out.line('\nApply the expand and backfill, deploy the app that always writes the column, then `cairn up` runs the contract.');
     });
 }

@@ -5,12 +5,15 @@ import { nextVersion } from '../../core/scaffold.js';
 import type { Session } from '../../core/session.js';
 import { renameColumnPhases } from './rename-column.js';
 import { renameTablePhases } from './rename-table.js';
+import { setNotNullPhases } from './set-not-null.js';
 import type { PhaseFile, TableFacts } from './types.js';
 
 /** A change `cairn plan` knows how to split into phases. */
 export type PlannedChange =
   | { readonly kind: 'rename-column'; readonly table: string; readonly column: string; readonly to: string }
-  | { readonly kind: 'rename-table'; readonly table: string; readonly to: string };
+  | { readonly kind: 'rename-table'; readonly table: string; readonly to: string }
+  /** `fill`: an SQL expression for the rows (and writes) that leave the column NULL. */
+  | { readonly kind: 'set-not-null'; readonly table: string; readonly column: string; readonly fill: string | null };
 
 export interface PlanResult {
   readonly change: string;
@@ -24,7 +27,12 @@ export interface PlanResult {
  */
 export async function planChange(session: Session, change: PlannedChange): Promise<PlanResult> {
   const facts = await tableFacts(session, change.table);
-  const phases = change.kind === 'rename-column' ? renameColumn(facts, change) : renameTable(facts, change, await session.driver.tableExists(change.to));
+  const phases =
+    change.kind === 'rename-column'
+      ? renameColumn(facts, change)
+      : change.kind === 'rename-table'
+        ? renameTable(facts, change, await session.driver.tableExists(change.to))
+        : setNotNull(facts, change);
   const dir = session.config.migrationsDir;
   if (!existsSync(dir)) throw new CairnError('SOURCE', `migrations directory ${relative(session.config.root, dir)} does not exist`, { hint: 'run `cairn init` first' });
   const versions = readdirSync(dir).map((f) => /^(\d{8,}_\d+|\d+)_/.exec(f)?.[1]).filter((v): v is string => v !== undefined);
@@ -34,7 +42,7 @@ export async function planChange(session: Session, change: PlannedChange): Promi
     const version = nextVersion([...versions, ...written.map((w) => w.version)], new Date());
     if (phase.phase === 'expand') expandVersion = version;
     const path = join(dir, `${version}_${phase.name}.sql`);
-    const contract = phase.phase === 'contract' ? `-- cairn:contract ${expandVersion}\n` : '';
+    const contract = phase.phase === 'contract' && expandVersion ? `-- cairn:contract ${expandVersion}\n` : '';
     const text = `-- Migration: ${phase.title}\n-- Type: ${phase.type}\n-- Rollback: ${phase.rollback}\n-- Phase: ${phase.phase} of ${phase.change}\n${contract}\n-- migrate:up\n${phase.up}\n\n-- migrate:down\n${phase.down}\n`;
     writeFileSync(path, text, { flag: 'wx' });
     written.push({ phase: phase.phase, version, file: relative(session.config.root, path) });
@@ -48,6 +56,13 @@ function renameColumn(facts: TableFacts, change: Extract<PlannedChange, { kind: 
   }
   if (facts.columns.some((c) => c.name === change.to)) throw new CairnError('USAGE', `table ${change.table} already has a column ${change.to}`, { hint: 'pick a new name' });
   return renameColumnPhases(facts, change.column, change.to);
+}
+
+function setNotNull(facts: TableFacts, change: Extract<PlannedChange, { kind: 'set-not-null' }>): PhaseFile[] {
+  if (!facts.columns.some((c) => c.name === change.column)) {
+    throw new CairnError('USAGE', `table ${change.table} has no column ${change.column}`, { hint: `its columns: ${facts.columns.map((c) => c.name).join(', ')}` });
+  }
+  return setNotNullPhases(facts, change.column, change.fill);
 }
 
 function renameTable(facts: TableFacts, change: Extract<PlannedChange, { kind: 'rename-table' }>, taken: boolean): PhaseFile[] {
