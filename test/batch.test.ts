@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { afterEach, expect } from 'vitest';
 import { runCli, tempDir, writeMigrations } from './support/databases.js';
 import { describeEachDatabase, it } from './support/each-database.js';
@@ -83,6 +84,39 @@ describeEachDatabase('batched backfill, killed and resumed', (current, kind) => 
     expect(last.status, last.stderr).toBe(0);
     const counts = await db.query<{ counter: number | string; n: number | string }>('SELECT counter, count(*) AS n FROM items GROUP BY counter');
     expect(counts.map((c) => [Number(c.counter), Number(c.n)])).toEqual([[1, ROWS]]);
+  }, 120_000);
+});
+
+describeEachDatabase('batched statements, bounded lock waits', (current, kind) => {
+  it('maxLockWait: a batch that meets a held row lock gives way and is retried (PostgreSQL); said to have no effect elsewhere', async () => {
+    const db = current();
+    const cwd = tempDir();
+    const fill = kind === 'postgres' ? 'INSERT INTO items (id) SELECT g FROM generate_series(1, 2000) AS g;' : 'INSERT INTO items (id) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000) SELECT x FROM c;';
+    writeMigrations(cwd, {
+      '0001_create_items.sql': `-- migrate:up\nCREATE TABLE items (id integer PRIMARY KEY, counter integer NOT NULL DEFAULT 0);\n${fill}\n`,
+      '0002_backfill_items.sql': `-- migrate:up\n-- cairn:batch size=500 maxLockWait=100ms\nUPDATE items SET counter = counter + 1 WHERE counter >= 0;\n`,
+    });
+    expect(runCli(['up', '--url', db.url, '--to', '0001'], { cwd }).status).toBe(0);
+    if (kind !== 'postgres') {
+      const result = runCli(['up', '--url', db.url, '--no-backup'], { cwd });
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stderr).toMatch(/maxLockWait has no effect on this database/);
+      return;
+    }
+    // Another transaction holds row 700 (in the second batch) for a while.
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query('UPDATE items SET counter = counter WHERE id = 700');
+    const up = startCli(['up', '--url', db.url, '--no-backup'], cwd);
+    await sleep(2500);
+    await holder.query('COMMIT');
+    await holder.end();
+    const exit = await up.exited;
+    expect(exit.code, exit.stderr).toBe(0);
+    expect(exit.stderr).toMatch(/line 3: a batch waited more than 100 ms for a lock and gave way; retry 1 of 8/);
+    const counts = await db.query<{ counter: number | string; n: number | string }>('SELECT counter, count(*) AS n FROM items GROUP BY counter');
+    expect(counts.map((c) => [Number(c.counter), Number(c.n)])).toEqual([[1, 2000]]);
   }, 120_000);
 });
 

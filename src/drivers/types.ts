@@ -38,6 +38,8 @@ export interface SqlFlavor {
   param(n: number): string;
   quoteIdentifier(name: string): string;
   readonly types: { readonly text: string; readonly integer: string; readonly timestamp: string };
+  /** How long a transaction may wait for a lock, where the engine can say so per transaction (PostgreSQL): the statement, and the error code of a wait that ran out. */
+  readonly lockTimeout?: { readonly set: (ms: number) => string; readonly code: string };
 }
 
 export interface LockOptions {

@@ -28,8 +28,8 @@ describe('parseBatchedStatement', () => {
   });
 
   it('reads size and pause, and rejects anything else', () => {
-    expect(parseBatchOptions({ args: 'size=500 pause=1.5s' })).toEqual({ size: 500, pauseMs: 1500 });
-    expect(parseBatchOptions({ args: '' })).toEqual({ size: 1000, pauseMs: 0 });
+    expect(parseBatchOptions({ args: 'size=500 pause=1.5s maxLockWait=200ms' })).toEqual({ size: 500, pauseMs: 1500, maxLockWaitMs: 200 });
+    expect(parseBatchOptions({ args: '' })).toEqual({ size: 1000, pauseMs: 0, maxLockWaitMs: null });
     expect(parseBatchOptions({ args: 'size=-1' })).toMatch(/positive whole number/);
     expect(parseBatchOptions({ args: 'rows=5' })).toMatch(/unknown batch option/);
   });

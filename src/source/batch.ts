@@ -12,9 +12,11 @@ export interface BatchOptions {
   readonly size: number;
   /** Sleep between batches, so replicas and other writers keep up. */
   readonly pauseMs: number;
+  /** Where the engine can bound it (PostgreSQL's lock_timeout): how long a batch may wait for a row lock before it gives way and is retried. */
+  readonly maxLockWaitMs: number | null;
 }
 
-export const DEFAULT_BATCH: BatchOptions = { size: 1000, pauseMs: 0 };
+export const DEFAULT_BATCH: BatchOptions = { size: 1000, pauseMs: 0, maxLockWaitMs: null };
 
 /** A statement to run in batches, as `rangeSql` rewrites it. */
 export interface BatchedStatement {
@@ -50,7 +52,7 @@ export function batchesOf(migration: Pick<Migration, 'directives'>, section: Sec
     const problem = (message: string, fix: string) => problems.push({ line: directive.line, message, fix });
     const options = parseBatchOptions(directive);
     if (typeof options === 'string') {
-      problem(options, 'write it as -- cairn:batch size=1000 pause=10ms (both optional)');
+      problem(options, 'write it as -- cairn:batch size=1000 pause=10ms maxLockWait=200ms (all optional)');
       continue;
     }
     if (!statement) {
@@ -77,7 +79,7 @@ export function hasBatches(migration: Pick<Migration, 'directives'>): boolean {
 }
 
 export function parseBatchOptions(directive: Pick<Directive, 'args'>): BatchOptions | string {
-  let { size, pauseMs } = DEFAULT_BATCH;
+  let { size, pauseMs, maxLockWaitMs } = DEFAULT_BATCH;
   for (const part of directive.args.split(/\s+/).filter(Boolean)) {
     const [key, value = ''] = part.split('=', 2) as [string, string?];
     if (key === 'size') {
@@ -87,11 +89,15 @@ export function parseBatchOptions(directive: Pick<Directive, 'args'>): BatchOpti
       const ms = parseDuration(value);
       if (ms === null) return `batch pause must be a duration such as 10ms or 1s, got "${value}"`;
       pauseMs = ms;
+    } else if (key === 'maxLockWait') {
+      const ms = parseDuration(value);
+      if (ms === null || ms < 1) return `batch maxLockWait must be a duration such as 200ms, got "${value}"`;
+      maxLockWaitMs = ms;
     } else {
       return `unknown batch option "${part}"`;
     }
   }
-  return { size, pauseMs };
+  return { size, pauseMs, maxLockWaitMs };
 }
 
 function parseDuration(text: string): number | null {

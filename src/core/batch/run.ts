@@ -96,6 +96,9 @@ async function runBatches(context: StepContext, migration: Migration, section: S
   const event = (finished: boolean) =>
     context.onEvent({ type: 'progress', version: migration.version, name: migration.name, file: section.file, line: plan.line, rows, total, batches, elapsedMs: Math.round(performance.now() - started), done: finished });
   event(false);
+  const bound = plan.options.maxLockWaitMs !== null ? driver.flavor.lockTimeout : undefined;
+  if (plan.options.maxLockWaitMs !== null && !bound) context.onEvent({ type: 'notice', message: `${section.file}:${plan.line}: maxLockWait has no effect on this database (it cannot bound a lock wait per transaction); batches wait as any statement does` });
+  const lockWait = bound ? [{ sql: bound.set(plan.options.maxLockWaitMs!) }] : [];
   for (;;) {
     const range = after(key);
     const from = `FROM ${plan.statement.tableSql}${range.sql}`;
@@ -110,7 +113,7 @@ async function runBatches(context: StepContext, migration: Migration, section: S
     const upper = keys.map((_, i) => found[0]![`_k${i}`]);
     const sql = rangeSql(plan.statement, keySql, key ? tuple(0) : null, tuple(key ? keys.length : 0));
     const next: BatchProgress = { statement: plan.index, key: upper, rows: rows + count, total, line: plan.line };
-    await driver.atomic([{ sql, params: [...(key ?? []), ...upper] }, ...checkpoint(next)]);
+    await withRetry(context, plan, () => driver.atomic([...lockWait, { sql, params: [...(key ?? []), ...upper] }, ...checkpoint(next)]));
     key = upper;
     rows += count;
     batches++;
@@ -120,6 +123,23 @@ async function runBatches(context: StepContext, migration: Migration, section: S
     if (plan.options.pauseMs > 0) await sleep(plan.options.pauseMs);
   }
   event(true);
+}
+
+const RETRIES = 8;
+
+/** A batch that gave way to a lock held too long (maxLockWait) runs again, after a growing pause; the last failure is the statement's. */
+async function withRetry(context: StepContext, plan: BatchPlan, work: () => Promise<void>): Promise<void> {
+  const code = context.driver.flavor.lockTimeout?.code;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (plan.options.maxLockWaitMs === null || !(error instanceof StatementError) || error.engineCode !== code || attempt > RETRIES || context.signal?.aborted) throw error;
+      const pause = Math.min(100 * 2 ** (attempt - 1), 5000);
+      context.onEvent({ type: 'notice', message: `line ${plan.line}: a batch waited more than ${plan.options.maxLockWaitMs} ms for a lock and gave way; retry ${attempt} of ${RETRIES} in ${pause} ms` });
+      await sleep(pause);
+    }
+  }
 }
 
 function stopped(index: number): StatementError {
