@@ -63,4 +63,4 @@ describeEachDatabase('contract gate', (current, kind) => {
     const rows = await db.query<{ id: number; display_name: string }>('SELECT id, display_name FROM users ORDER BY id');
     expect(rows.map((r) => [Number(r.id), r.display_name])).toEqual([[1, 'ann'], [2, 'bob']]);
   }, 120_000);
-});
+}, { d1: true });

@@ -129,4 +129,4 @@ describeEachDatabase('cairn plan', (current, kind) => {
     await expect(db.query(`INSERT INTO orders (id, currency) VALUES (5, NULL)`)).rejects.toThrow(/null/i);
     expect((await db.query<{ n: number | string }>('SELECT count(*) AS n FROM orders'))[0]!.n).toSatisfy((n: number | string) => Number(n) === 4);
   }, 120_000);
-});
+}, { d1: true });
