@@ -121,13 +121,15 @@ describeEachDatabase('batched statements, bounded lock waits', (current, kind) =
 });
 
 describeEachDatabase('batched statements', (current, kind) => {
-  it('dry run says the file runs outside one transaction; up and down run in batches', async () => {
+  it('dry run and lint say the file runs outside one transaction; up and down run in batches', async () => {
     const db = current();
     const cwd = tempDir();
     writeMigrations(cwd, files(kind));
     const dry = runCli(['up', '--url', db.url, '--dry-run'], { cwd });
     expect(dry.stdout).toMatch(/0002_backfill_items .*outside one transaction/);
     expect(dry.stdout).toMatch(/line 3, in batches of 200 rows on the key of items, 5 ms apart/);
+    const lint = runCli(['lint', '--url', db.url], { cwd });
+    expect(lint.stdout).toMatch(/0002_backfill_items .*\n +runs outside one transaction: line 3 in batches, each batch its own transaction/);
     expect(runCli(['up', '--url', db.url, '--no-backup'], { cwd }).status).toBe(0);
     const down = runCli(['down', '--url', db.url], { cwd });
     expect(down.status, down.stderr).toBe(0);
