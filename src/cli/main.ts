@@ -60,13 +60,15 @@ A day with cairn:
   cairn down --generated          roll back a file without a down with the inverse Cairn writes
   cairn up --env production       refuses what has not run cleanly on qa first (docs/environments.md)
   cairn up --d1 DB                the D1 database of wrangler.toml's binding DB, in step with wrangler (docs/wrangler.md)
+  cairn plan rename-column users.name display_name
+                                  expand, batched backfill, contract: the contract waits for the deploy (docs/phases.md)
   cairn backups                   the rows saved before each destructive migration
   cairn restore 0007              put the rows saved before 0007 back
 
 Exit codes: 0 ok, 1 the database (or the linter) rejected a migration, 2 bad input or config
 (or a protected environment not confirmed), 3 history problem (edited, deleted, failed or
 out-of-order migrations; unreachable database; not yet applied on the environment this one
-follows), 4 another migration holds the lock, 5 applied, but the health check failed,
+follows; a contract migration waiting for its expand), 4 another migration holds the lock, 5 applied, but the health check failed,
 130 interrupted (Ctrl-C, SIGTERM): the running migration rolled back, the lock released.`,
     );
   for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDrift, registerPlan, registerPhase, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore]) {
