@@ -8,6 +8,7 @@ import type { CairnEvent } from './core/events.js';
 import { healthAfterUp, type HealthReport } from './core/health.js';
 import { baseline, repair, type BaselineResult, type RepairResult } from './core/history.js';
 import { assertHistoryIntact, assertKnownVersion } from './core/planner.js';
+import { confirmPhase } from './core/phases.js';
 import { checkPromotion } from './core/promotion.js';
 import { confirmWrite, describeMigrations, type ConfirmOptions } from './core/protection.js';
 import { init, newMigration, UP_FIRST_LINE, type InitResult, type MigrationType, type NewMigrationResult } from './core/scaffold.js';
@@ -16,6 +17,7 @@ import { status, type StatusReport } from './core/status.js';
 import { down, up, type BeforeApply, type DownOptions, type RunResult, type UpOptions } from './core/up.js';
 import { fileProblems, historyProblems, type ValidationReport } from './core/validate.js';
 import { verify, type VerifyReport } from './core/verify.js';
+import { planChange, type PlannedChange, type PlanResult } from './evolve/plan/index.js';
 import { lintProject, type LintReport } from './lint/index.js';
 import { listBackups, restoreBackup, type BackupInfo, type RestoreOptions, type RestoreResult } from './safety/backup.js';
 import { sectionsFromUp, type GeneratedDown } from './safety/generate-down.js';
@@ -69,6 +71,12 @@ export function createCairn(options: CairnOptions = {}) {
     config: resolved,
 
     status: (): Promise<StatusReport> => read(status),
+
+    /** Writes the expand, backfill and contract migrations of a change (`cairn plan`), from the table as the database has it now. */
+    plan: (change: PlannedChange): Promise<PlanResult> => read((session) => planChange(session, change)),
+
+    /** `cairn phase confirm`: records (who, when) that the contract of the expand `version` (or of the contract `version` names) may run on this environment. */
+    confirmPhase: (version: string): Promise<{ readonly expand: string; readonly by: string; readonly at: string }> => write((session) => confirmPhase(session, version)),
 
     /** Applies pending migrations in order; stops at the first failure, which is rolled back whole. */
     up: async (upOptions: CairnUpOptions = {}): Promise<CairnUpResult> => {

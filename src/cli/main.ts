@@ -7,6 +7,8 @@ import { registerBaseline, registerRepair, registerValidate } from './commands/h
 import { registerDrift } from './commands/drift.js';
 import { registerDump } from './commands/dump.js';
 import { registerLint } from './commands/lint.js';
+import { registerPhase } from './commands/phase.js';
+import { registerPlan } from './commands/plan.js';
 import { registerDown, registerUp } from './commands/run.js';
 import { registerInit, registerNew } from './commands/scaffold.js';
 import { registerStatus } from './commands/status.js';
@@ -58,17 +60,19 @@ A day with cairn:
   cairn down --generated          roll back a file without a down with the inverse Cairn writes
   cairn up --env production       refuses what has not run cleanly on qa first (docs/environments.md)
   cairn up --d1 DB                the D1 database of wrangler.toml's binding DB, in step with wrangler (docs/wrangler.md)
+  cairn plan rename-column users.name display_name
+                                  expand, batched backfill, contract: the contract waits for the deploy (docs/phases.md)
   cairn backups                   the rows saved before each destructive migration
   cairn restore 0007              put the rows saved before 0007 back
 
 Exit codes: 0 ok, 1 the database (or the linter) rejected a migration, 2 bad input or config
 (or a protected environment not confirmed), 3 history problem (edited, deleted, failed or
 out-of-order migrations; unreachable database; not yet applied on the environment this one
-follows), 4 another migration holds the lock, 5 applied, but the health check failed,
+follows; a contract migration waiting for its expand), 4 another migration holds the lock, 5 applied, but the health check failed,
 6 the database has tables but no migration history (\`cairn baseline\`, or up --allow-non-empty),
 130 interrupted (Ctrl-C, SIGTERM): the running migration rolled back, the lock released.`,
     );
-  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDrift, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore]) {
+  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDrift, registerPlan, registerPhase, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore]) {
     register(program);
   }
   for (const command of program.commands) command.exitOverride();

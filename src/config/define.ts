@@ -36,6 +36,10 @@ export interface EnvironmentConfig extends Omit<CairnConfig, 'environments'> {
   readonly follows?: string;
   /** Requested after `up` applied something; a failure exits 5. */
   readonly healthCheck?: string | HealthCheckConfig;
+  /** A contract migration (`-- cairn:contract <expand>`) waits this long after its expand was applied here: '24h', '30m', '2d'. */
+  readonly contractAfter?: string;
+  /** A contract migration waits for `cairn phase confirm <expand version> --env <this>`. */
+  readonly confirmContract?: boolean;
 }
 
 export interface HealthCheckConfig {

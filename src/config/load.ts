@@ -54,6 +54,10 @@ export interface EnvironmentSettings {
   /** The environment whose history gates `up` here; checked to exist and not to loop. */
   readonly follows: string | null;
   readonly healthCheck: HealthCheck | null;
+  /** How long a contract migration waits after its expand was applied here, in ms; null: no wait. */
+  readonly contractAfterMs: number | null;
+  /** A contract migration waits for `cairn phase confirm`. */
+  readonly confirmContract: boolean;
 }
 
 export interface ResolvedLintConfig {
@@ -88,7 +92,7 @@ export interface ConfigOverrides {
 export const CONFIG_FILES = ['cairn.config.ts', 'cairn.config.mts', 'cairn.config.js', 'cairn.config.mjs', 'cairn.config.json'];
 export const DEFAULT_DATABASE = 'sqlite:cairn.db';
 const KNOWN_KEYS = ['database', 'd1', 'migrations', 'encoding', 'table', 'lockTimeout', 'allowOutOfOrder', 'lint', 'environments', 'schema', 'dumpAfterUp'];
-const ENVIRONMENT_KEYS = ['protected', 'follows', 'healthCheck'];
+const ENVIRONMENT_KEYS = ['protected', 'follows', 'healthCheck', 'contractAfter', 'confirmContract'];
 const LINT_KEYS = ['dialect', 'postgresVersion', 'sqliteVersion', 'd1', 'rules'];
 
 export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<ResolvedConfig> {
@@ -247,7 +251,18 @@ function resolveEnvironment(config: CairnConfig, name: string, configFile: strin
     }
     chain.push(current);
   }
-  return { name, protected: chosen.protected ?? false, follows: chosen.follows ?? null, healthCheck: resolveHealthCheck(chosen.healthCheck, where) };
+  if (chosen.confirmContract !== undefined && typeof chosen.confirmContract !== 'boolean') throw new CairnError('CONFIG', `${where}: confirmContract must be true or false`);
+  const contractAfterMs = chosen.contractAfter === undefined ? null : parseDuration(chosen.contractAfter);
+  if (contractAfterMs === undefined) throw new CairnError('CONFIG', `${where}: contractAfter must be a duration such as '24h', '30m' or '2d', got ${JSON.stringify(chosen.contractAfter)}`);
+  return { name, protected: chosen.protected ?? false, follows: chosen.follows ?? null, healthCheck: resolveHealthCheck(chosen.healthCheck, where), contractAfterMs, confirmContract: chosen.confirmContract ?? false };
+}
+
+/** '24h', '30m', '90s', '2d' → milliseconds; undefined when it is not one. */
+function parseDuration(text: unknown): number | undefined {
+  const match = typeof text === 'string' ? /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(text.trim()) : null;
+  if (!match) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Math.round(Number(match[1]) * unit);
 }
 
 function resolveHealthCheck(check: EnvironmentConfig['healthCheck'], where: string): HealthCheck | null {

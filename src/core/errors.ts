@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'VALIDATION' // `cairn validate` found problems
   | 'CONFIRMATION_REQUIRED' // a protected environment, and no --yes and no "yes" at the prompt
   | 'PROMOTION' // `up` on an environment that follows another, with migrations that have not run there
+  | 'PHASE' // a contract migration whose expand (or backfill) is not done, or not old or confirmed enough, here
   | 'HEALTH_CHECK' // migrations applied, then the environment's health check failed
   | 'NON_EMPTY_DATABASE' // `up` on a database with tables but no migration history (baseline it first)
   | 'INTERRUPTED'; // SIGINT/SIGTERM (Ctrl-C): the running step rolled back, the lock released
@@ -42,6 +43,7 @@ export const exitCodes: Readonly<Record<ErrorCode, number>> = {
   OUT_OF_ORDER: 3,
   VALIDATION: 3,
   PROMOTION: 3,
+  PHASE: 3,
   LOCK_TIMEOUT: 4,
   HEALTH_CHECK: 5,
   NON_EMPTY_DATABASE: 6,

@@ -2,6 +2,8 @@ import type { Driver, SqlCommand } from '../drivers/types.js';
 import { StatementError } from '../drivers/types.js';
 import type { Migration, Section } from '../source/migration.js';
 import type { SqlStatement } from '../source/split.js';
+import { runBatchedStep } from './batch/run.js';
+import { hasBatches } from '../source/batch.js';
 import type { CairnEvent } from './events.js';
 import type { AppliedRecord, TrackingTable } from './tracking.js';
 
@@ -57,18 +59,22 @@ export interface StepContext {
    * Extra commands that belong to a step's atomic unit, e.g. the row in
    * wrangler's `d1_migrations` (core/wrangler-table.ts). They commit with the step or not at all.
    */
+  /** Ctrl-C: a batched step stops after the batch in hand, its checkpoint kept (core/batch/run.ts). */
+  readonly signal?: AbortSignal | undefined;
   readonly companions?: ((step: { readonly version: string; readonly file: string | null }, direction: Direction) => readonly SqlCommand[]) | undefined;
 }
 
 /** `details` go into the history row (e.g. that it was applied with --unsafe, and over which findings). */
 export async function runStep(context: StepContext, migration: Migration, direction: Direction, details: Record<string, unknown> = {}): Promise<StepResult> {
   const section = direction === 'up' ? migration.up : migration.down!;
-  const atomic = migration.transaction && context.driver.capabilities.transactionalDdl;
+  const batched = hasBatches(migration);
+  const atomic = migration.transaction && context.driver.capabilities.transactionalDdl && !batched;
   context.onEvent({ type: 'start', direction, version: migration.version, name: migration.name, file: section.file, atomic });
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const record = { ...appliedRecord(context, migration), details };
-  if (atomic) await runAtomic(context, migration, direction, section, record, elapsed);
+  if (batched) await runBatchedStep(context, migration, direction, section, record, elapsed);
+  else if (atomic) await runAtomic(context, migration, direction, section, record, elapsed);
   else await runUnguarded(context, migration, direction, section, record, elapsed);
   const result = { version: migration.version, name: migration.name, file: section.file, direction, durationMs: elapsed() };
   context.onEvent({ type: 'done', ...result });
@@ -91,7 +97,7 @@ export function stepGroup(driver: Driver, migrations: readonly Migration[], star
   let statements = 0;
   let chars = 0;
   for (const migration of migrations.slice(start, start + GROUP_LIMITS.steps)) {
-    if (!migration.transaction || !groupable(migration)) break;
+    if (!migration.transaction || hasBatches(migration) || !groupable(migration)) break;
     const section = direction === 'up' ? migration.up : migration.down!;
     statements += section.statements.length + 1;
     chars += section.statements.reduce((sum, s) => sum + s.sql.length, 0);
@@ -198,7 +204,7 @@ function withIndex(error: StatementError, index: number): StatementError {
 }
 
 /** Maps the engine's error to the file, line and statement a human has to look at. */
-function fail(migration: Migration, direction: Direction, section: Section, error: unknown, rolledBack: boolean): StepFailed {
+export function fail(migration: Migration, direction: Direction, section: Section, error: unknown, rolledBack: boolean): StepFailed {
   const index = error instanceof StatementError ? error.index : -1;
   const statement: SqlStatement | undefined = section.statements[index];
   const position = error instanceof StatementError ? error.position : undefined;

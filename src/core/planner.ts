@@ -1,4 +1,5 @@
 import type { Migration, Section } from '../source/migration.js';
+import { hasBatches } from '../source/batch.js';
 import { canonicalVersion, compareVersions } from '../source/version.js';
 import { CairnError } from './errors.js';
 import type { AppliedRecord } from './tracking.js';
@@ -7,7 +8,8 @@ import type { AppliedRecord } from './tracking.js';
  * Pure functions of (files on disk × rows in the history table × target).
  * No database, no I/O: everything here is tested with plain data.
  */
-export type MigrationState = 'applied' | 'pending' | 'changed' | 'missing' | 'failed';
+/** `running`: a batched migration (`-- cairn:batch`) that started and has not finished; the next `up` resumes it from its checkpoint. */
+export type MigrationState = 'applied' | 'pending' | 'changed' | 'missing' | 'failed' | 'running';
 
 export interface MigrationStatus {
   readonly version: string;
@@ -34,7 +36,9 @@ export function reconcile(available: readonly Migration[], applied: readonly App
       const name = migration?.name ?? record!.name;
       const state: MigrationState = !record
         ? 'pending'
-        : record.state !== 'applied'
+        : record.state === 'running' && migration && hasBatches(migration) && migration.checksum === record.checksum
+          ? 'running'
+          : record.state !== 'applied'
           ? 'failed'
           : !migration
             ? 'missing'
@@ -88,7 +92,8 @@ export interface UpPlanOptions {
 export function planUp(statuses: readonly MigrationStatus[], options: UpPlanOptions = {}): Migration[] {
   assertHistoryIntact(statuses);
   if (options.to !== undefined) assertKnownVersion(statuses, options.to);
-  const pending = statuses.filter((s) => s.state === 'pending' && (options.to === undefined || compareVersions(s.version, options.to) <= 0));
+  // An interrupted batched migration goes on where it stopped, in its place in the order.
+  const pending = statuses.filter((s) => (s.state === 'pending' || s.state === 'running') && (options.to === undefined || compareVersions(s.version, options.to) <= 0));
   const early = pending.filter((s) => s.outOfOrder);
   if (early.length > 0 && !options.allowOutOfOrder) {
     const newest = statuses.filter((s) => s.state === 'applied').at(-1)!;

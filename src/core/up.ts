@@ -2,9 +2,11 @@ import { formatFinding, lintProject, type FileLint, type Finding } from '../lint
 import { backupGuard, type StepGuard } from '../safety/backup.js';
 import { generateDowns } from '../safety/generate-down.js';
 import type { Migration } from '../source/migration.js';
+import { batchesOf } from '../source/batch.js';
 import { CairnError } from './errors.js';
 import { cancellable, interrupted, interruptedRun } from './interrupt.js';
 import { runStep, runStepGroup, StepFailed, stepGroup, type MigrationFailure, type StepResult } from './migrator.js';
+import { contractProblems, contractRefusal } from './phases.js';
 import { chooseRollback, planDown, planUp, type DownPlanOptions, type UpPlanOptions } from './planner.js';
 import type { Session } from './session.js';
 import { bookkeepingTables } from './tracking.js';
@@ -18,6 +20,8 @@ export interface PlannedStep {
   /** False when it would run outside a transaction. */
   readonly transaction: boolean;
   readonly statements: readonly { readonly sql: string; readonly line: number }[];
+  /** The statements that run in batches (`-- cairn:batch`), each batch committed on its own. */
+  readonly batches?: readonly { readonly line: number; readonly table: string; readonly size: number; readonly pauseMs: number }[];
   /** True for a down Cairn generated because the file has none (`down --generated`). */
   readonly generated?: boolean;
 }
@@ -78,6 +82,10 @@ export async function up(session: Session, options: UpOptions): Promise<RunResul
   const started = performance.now();
   const migrations = planUp(session.statuses, { to: options.to, allowOutOfOrder: options.allowOutOfOrder ?? session.config.allowOutOfOrder });
   if (migrations.length > 0 && !options.allowNonEmpty) await refuseUnknownDatabase(session, options.dryRun === true);
+  // A contract migration waits for its expand to be deployed (core/phases.ts); a dry run says what a real run would refuse.
+  const waiting = contractProblems(session.statuses, migrations, session.config.environmentSettings, new Date());
+  if (waiting.length > 0 && !options.dryRun) throw contractRefusal(waiting, session.config.environmentSettings);
+  if (waiting.length > 0) session.onEvent({ type: 'notice', message: contractRefusal(waiting, session.config.environmentSettings).message.replace('nothing was applied', '`cairn up` would refuse') });
   const lint = migrations.length > 0 ? (await lintProject(session.migrations, session.config.lint, new Set(migrations.map((m) => m.version)))).files : [];
   const errors = lint.flatMap((file) => file.findings.filter((f) => f.severity === 'error'));
   const unsafe = errors.length > 0 && options.unsafe === true;
@@ -163,7 +171,7 @@ async function run(session: Session, migrations: readonly Migration[], direction
       try {
         const guarded = await extras.guard?.before(migration);
         const details = { ...extras.details(migration), ...guarded?.details };
-        applied.push(await cancellable(session.driver, extras.signal, () => runStep(session, migration, direction, details)));
+        applied.push(await cancellable(session.driver, extras.signal, () => runStep({ ...session, signal: extras.signal }, migration, direction, details)));
         await guarded?.after(details);
       } catch (error) {
         if (error instanceof CairnError && applied.length > 0) throw keptApplied(error, applied);
@@ -189,12 +197,14 @@ function keptApplied(error: CairnError, applied: readonly StepResult[]): CairnEr
 
 function planned(migration: Migration, direction: 'up' | 'down', transactionalDdl: boolean): PlannedStep {
   const section = direction === 'up' ? migration.up : migration.down!;
+  const batches = [...batchesOf(migration, section).batches.values()].map((b) => ({ line: b.line, table: b.statement.table, size: b.options.size, pauseMs: b.options.pauseMs }));
   return {
     version: migration.version,
     name: migration.name,
     file: section.file,
     direction,
-    transaction: migration.transaction && transactionalDdl,
+    transaction: migration.transaction && transactionalDdl && batches.length === 0,
     statements: section.statements.map((s) => ({ sql: s.sql, line: s.line })),
+    ...(batches.length > 0 ? { batches } : {}),
   };
 }

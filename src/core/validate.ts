@@ -42,6 +42,7 @@ export function historyProblems(statuses: readonly MigrationStatus[]): Validatio
       case 'pending':
         return s.outOfOrder ? [{ ...base, kind: 'out-of-order', message: `${s.version}_${s.name} is pending but numbered below the newest applied migration`, fix: 'renumber it, or apply with --allow-out-of-order' }] : [];
       case 'applied':
+      case 'running': // an interrupted batched migration: `up` resumes it
         return [];
     }
   });

@@ -12,6 +12,8 @@ export interface Capabilities {
   /** No interactive transactions; the atomic unit is one batch of statements (D1). */
   readonly batchOnlyAtomicity: boolean;
   readonly savepoints: boolean;
+  /** A key every row has when its table declares none (SQLite's `rowid`): batched statements walk it. Null when there is none. */
+  readonly rowKey: string | null;
 }
 
 /** One statement with its parameters. */
@@ -36,6 +38,8 @@ export interface SqlFlavor {
   param(n: number): string;
   quoteIdentifier(name: string): string;
   readonly types: { readonly text: string; readonly integer: string; readonly timestamp: string };
+  /** How long a transaction may wait for a lock, where the engine can say so per transaction (PostgreSQL): the statement, and the error code of a wait that ran out. */
+  readonly lockTimeout?: { readonly set: (ms: number) => string; readonly code: string };
 }
 
 export interface LockOptions {

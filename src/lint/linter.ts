@@ -1,3 +1,4 @@
+import { batchesOf } from '../source/batch.js';
 import Database from 'better-sqlite3';
 import type { Migration } from '../source/migration.js';
 import { classify, tablesAtRisk, withFindings, type Classification } from './classify.js';
@@ -26,6 +27,8 @@ export interface FileLint {
   readonly classification: Classification;
   /** Tables whose existing rows this migration can destroy: what `cairn up` backs up first. */
   readonly tablesAtRisk: readonly string[];
+  /** Lines of the up section's `-- cairn:batch` statements: the file then runs outside one transaction. */
+  readonly batched: readonly number[];
   readonly findings: readonly Finding[];
   /** Findings an `-- cairn:allow` covered, with its reason. */
   readonly allowed: readonly (Finding & { readonly reason: string })[];
@@ -144,7 +147,7 @@ function settle(
   });
   findings.sort((a, b) => a.line - b.line || a.column - b.column);
   const classification = withFindings(classify(statements), [...findings, ...allowed].map((f) => f.severity));
-  return { file: migration.file, version: migration.version, name: migration.name, classification, tablesAtRisk: tablesAtRisk(statements), findings, allowed };
+  return { file: migration.file, version: migration.version, name: migration.name, classification, tablesAtRisk: tablesAtRisk(statements), batched: [...batchesOf(migration, migration.up).batches.values()].map((b) => b.line), findings, allowed };
 }
 
 /** An offset inside a statement → file line and column. */

@@ -1,5 +1,6 @@
 import { addRequiredColumn } from './rules/add-required-column.js';
 import { addSerialOrIdentity } from './rules/add-serial-or-identity.js';
+import { batchDirective } from './rules/batch-directive.js';
 import { cascadeOnDrop } from './rules/cascade-on-drop.js';
 import { changeColumnType } from './rules/change-column-type.js';
 import { concurrentlyInTransaction } from './rules/concurrently-in-transaction.js';
@@ -44,6 +45,7 @@ export const rules: readonly Rule[] = [
   renameColumn,
   addRequiredColumn,
   unbatchedDataChange,
+  batchDirective,
   schemaAndDataMixed,
   transactionControl,
   uncommittedTransaction,

@@ -20,7 +20,7 @@ const DBMATE_MARKER = /^--\s*migrate:(up|down)\b(.*)$/i;
 const PLAIN_MARKER = /^--\s*(up|down)\s*$/i;
 const DIRECTIVE = /^--\s*cairn:([a-z-]*)\s*(.*)$/i;
 const HEADER_FIELD = /^--\s*([A-Za-z][A-Za-z ]*?)\s*:\s*(.*)$/;
-export const KNOWN_DIRECTIVES = ['no-transaction', 'allow', 'idempotent'] as const;
+export const KNOWN_DIRECTIVES = ['no-transaction', 'allow', 'idempotent', 'batch', 'contract'] as const;
 
 interface Marker {
   readonly direction: 'up' | 'down';

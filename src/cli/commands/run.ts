@@ -101,8 +101,13 @@ function report(result: RunResult & { readonly health?: HealthReport | null }, o
   if (result.dryRun) {
     if (result.plan.length === 0) out.line(direction === 'up' ? 'Nothing to apply: the database is up to date.' : 'Nothing to roll back.');
     for (const step of result.plan) {
-      out.line(`\n${direction} ${step.version}_${step.name}  (${step.file}${step.generated ? ', generated down' : ''}${step.transaction ? '' : ', outside a transaction'})`);
-      for (const statement of step.statements) out.line(`  -- line ${statement.line}\n  ${statement.sql.replace(/\n/g, '\n  ')};`);
+      const batched = step.batches && step.batches.length > 0 ? ', outside one transaction: each statement commits on its own, batched ones one batch at a time' : '';
+      out.line(`\n${direction} ${step.version}_${step.name}  (${step.file}${step.generated ? ', generated down' : ''}${batched || (step.transaction ? '' : ', outside a transaction')})`);
+      for (const statement of step.statements) {
+        const batch = step.batches?.find((b) => b.line === statement.line);
+        const how = batch ? `, in batches of ${batch.size} rows on the key of ${batch.table}${batch.pauseMs > 0 ? `, ${batch.pauseMs} ms apart` : ''}, each its own transaction` : '';
+        out.line(`  -- line ${statement.line}${how}\n  ${statement.sql.replace(/\n/g, '\n  ')};`);
+      }
     }
     if (result.plan.length > 0) out.line(`\nDry run: ${result.plan.length} migration${result.plan.length > 1 ? 's' : ''} would ${direction === 'up' ? 'be applied' : 'be rolled back'}; nothing was changed.`);
     return 0;

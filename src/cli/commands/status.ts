@@ -34,6 +34,7 @@ Examples:
       const counts = new Map<string, number>();
       for (const m of report.migrations) counts.set(m.state, (counts.get(m.state) ?? 0) + 1);
       out.line(`\n${[...counts].map(([state, n]) => `${n} ${state}`).join(', ')}`);
+      if (report.changes.length > 0) out.line(`\nChanges in flight:\n${report.changes.map((c) => `  ${c.summary}`).join('\n')}`);
       if (report.migrations.some((m) => ['changed', 'missing', 'failed'].includes(m.state))) {
         out.line('`cairn up` and `cairn down` refuse to run until this is resolved: `cairn validate` explains each problem.');
       }
@@ -52,6 +53,7 @@ function label(m: StatusEntry): string {
 }
 
 function note(m: StatusEntry): string {
+  if (m.state === 'running') return `batches in progress at line ${m.progress?.line ?? '?'}: ${m.progress?.rows ?? 0}${m.progress?.total !== null && m.progress?.total !== undefined ? `/${m.progress.total} rows (${m.progress.percent ?? 0}%)` : ' rows'}; \`cairn up\` resumes it`;
   if (m.state === 'failed') return m.error ?? '';
   if (m.state === 'changed') return 'file edited after it was applied';
   if (m.state === 'missing') return 'file deleted';

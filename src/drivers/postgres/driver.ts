@@ -13,6 +13,7 @@ export const postgresFlavor: SqlFlavor = {
   param: (n) => `$${n}`,
   quoteIdentifier: (name) => `"${name.replace(/"/g, '""')}"`,
   types: { text: 'text', integer: 'bigint', timestamp: 'timestamptz' },
+  lockTimeout: { set: (ms) => `SET LOCAL lock_timeout = '${Math.max(1, Math.round(ms))}ms'`, code: '55P03' },
 };
 
 export interface PostgresOpenOptions {
@@ -69,7 +70,7 @@ export async function openPostgres(url: string, display: string, secrets: readon
   };
 
   return {
-    capabilities: { transactionalDdl: true, advisoryLocks: true, batchOnlyAtomicity: false, savepoints: true },
+    capabilities: { transactionalDdl: true, advisoryLocks: true, batchOnlyAtomicity: false, savepoints: true, rowKey: null },
     flavor: postgresFlavor,
     target: display,
 

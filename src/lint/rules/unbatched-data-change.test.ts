@@ -11,7 +11,7 @@ describe.each(['postgres', 'sqlite'] as const)('unbatched-data-change [%s]', (di
     const sql = '-- migrate:up\nUPDATE users SET email_lower = lower(email);\n\nDELETE FROM countries;\n';
     const findings = await findingsFor(sql, options);
     expect(brief(findings)).toEqual(['unbatched-data-change@2', 'unbatched-data-change@4']);
-    expect(findings[0]).toMatchObject({ severity: 'error', message: expect.stringContaining('UPDATE of every row of "users"'), help: expect.stringContaining('WHERE id BETWEEN') });
+    expect(findings[0]).toMatchObject({ severity: 'error', message: expect.stringContaining('UPDATE of every row of "users"'), help: expect.stringContaining('-- cairn:batch size=1000') });
     expect(findings[1]).toMatchObject({ message: expect.stringContaining('DELETE of every row of "countries"'), help: expect.stringContaining('cairn:allow unbatched-data-change') });
   });
 

@@ -20,7 +20,7 @@ export const unbatchedDataChange: Rule = {
       return [
         {
           message: `UPDATE of every row of "${fact.table}" in one statement ${locks}`,
-          help: `backfill in batches, each its own short transaction: in a migration marked -- cairn:no-transaction, UPDATE ${fact.table} SET … WHERE id BETWEEN 1 AND 10000; then WHERE id BETWEEN 10001 AND 20000; …, or from a script that loops over id ranges after deploy`,
+          help: `backfill in batches, each its own short transaction: put -- cairn:batch size=1000 on the line before, and give the UPDATE a WHERE that skips rows already done (UPDATE ${fact.table} SET … WHERE <column> IS NULL); Cairn walks the primary key, checkpoints each batch and resumes after a crash`,
         },
       ];
     }

@@ -1,0 +1,77 @@
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { CairnError } from '../../core/errors.js';
+import { nextVersion } from '../../core/scaffold.js';
+import type { Session } from '../../core/session.js';
+import { renameColumnPhases } from './rename-column.js';
+import { renameTablePhases } from './rename-table.js';
+import { setNotNullPhases } from './set-not-null.js';
+import type { PhaseFile, TableFacts } from './types.js';
+
+/** A change `cairn plan` knows how to split into phases. */
+export type PlannedChange =
+  | { readonly kind: 'rename-column'; readonly table: string; readonly column: string; readonly to: string }
+  | { readonly kind: 'rename-table'; readonly table: string; readonly to: string }
+  /** `fill`: an SQL expression for the rows (and writes) that leave the column NULL. */
+  | { readonly kind: 'set-not-null'; readonly table: string; readonly column: string; readonly fill: string | null };
+
+export interface PlanResult {
+  readonly change: string;
+  readonly files: readonly { readonly phase: PhaseFile['phase']; readonly version: string; readonly file: string }[];
+}
+
+/**
+ * Writes the next-numbered migration files for each phase of `change`, each
+ * headed with its phase and change; the contract file names its expand
+ * (`-- cairn:contract <version>`), which is what makes `up` wait for the deploy.
+ */
+export async function planChange(session: Session, change: PlannedChange): Promise<PlanResult> {
+  const facts = await tableFacts(session, change.table);
+  const phases =
+    change.kind === 'rename-column'
+      ? renameColumn(facts, change)
+      : change.kind === 'rename-table'
+        ? renameTable(facts, change, await session.driver.tableExists(change.to))
+        : setNotNull(facts, change);
+  const dir = session.config.migrationsDir;
+  if (!existsSync(dir)) throw new CairnError('SOURCE', `migrations directory ${relative(session.config.root, dir)} does not exist`, { hint: 'run `cairn init` first' });
+  const versions = readdirSync(dir).map((f) => /^(\d{8,}_\d+|\d+)_/.exec(f)?.[1]).filter((v): v is string => v !== undefined);
+  const written: { phase: PhaseFile['phase']; version: string; file: string }[] = [];
+  let expandVersion = '';
+  for (const phase of phases) {
+    const version = nextVersion([...versions, ...written.map((w) => w.version)], new Date());
+    if (phase.phase === 'expand') expandVersion = version;
+    const path = join(dir, `${version}_${phase.name}.sql`);
+    const contract = phase.phase === 'contract' && expandVersion ? `-- cairn:contract ${expandVersion}\n` : '';
+    const text = `-- Migration: ${phase.title}\n-- Type: ${phase.type}\n-- Rollback: ${phase.rollback}\n-- Phase: ${phase.phase} of ${phase.change}\n${contract}\n-- migrate:up\n${phase.up}\n\n-- migrate:down\n${phase.down}\n`;
+    writeFileSync(path, text, { flag: 'wx' });
+    written.push({ phase: phase.phase, version, file: relative(session.config.root, path) });
+  }
+  return { change: phases[0]!.change, files: written };
+}
+
+function renameColumn(facts: TableFacts, change: Extract<PlannedChange, { kind: 'rename-column' }>): PhaseFile[] {
+  if (!facts.columns.some((c) => c.name === change.column)) {
+    throw new CairnError('USAGE', `table ${change.table} has no column ${change.column}`, { hint: `its columns: ${facts.columns.map((c) => c.name).join(', ')}` });
+  }
+  if (facts.columns.some((c) => c.name === change.to)) throw new CairnError('USAGE', `table ${change.table} already has a column ${change.to}`, { hint: 'pick a new name' });
+  return renameColumnPhases(facts, change.column, change.to);
+}
+
+function setNotNull(facts: TableFacts, change: Extract<PlannedChange, { kind: 'set-not-null' }>): PhaseFile[] {
+  if (!facts.columns.some((c) => c.name === change.column)) {
+    throw new CairnError('USAGE', `table ${change.table} has no column ${change.column}`, { hint: `its columns: ${facts.columns.map((c) => c.name).join(', ')}` });
+  }
+  return setNotNullPhases(facts, change.column, change.fill);
+}
+
+function renameTable(facts: TableFacts, change: Extract<PlannedChange, { kind: 'rename-table' }>, taken: boolean): PhaseFile[] {
+  if (taken) throw new CairnError('USAGE', `there is already a table ${change.to}`, { hint: 'pick a new name' });
+  return renameTablePhases(facts, change.to);
+}
+
+async function tableFacts(session: Session, table: string): Promise<TableFacts> {
+  const shape = await session.driver.backup?.describe(table);
+  if (!shape) throw new CairnError('USAGE', `table ${table} does not exist in ${session.driver.target}`, { hint: 'apply the migrations that create it first (`cairn up`), or check the name' });
+  return { dialect: session.config.lint.dialect, table, columns: shape.columns, key: shape.key, q: session.driver.flavor.quoteIdentifier };
+}
