@@ -16,6 +16,7 @@ import { status, type StatusReport } from './core/status.js';
 import { down, up, type BeforeApply, type DownOptions, type RunResult, type UpOptions } from './core/up.js';
 import { fileProblems, historyProblems, type ValidationReport } from './core/validate.js';
 import { verify, type VerifyReport } from './core/verify.js';
+import { diff, type DiffOptions, type DiffResult } from './evolve/diff.js';
 import { lintProject, type LintReport } from './lint/index.js';
 import { listBackups, restoreBackup, type BackupInfo, type RestoreOptions, type RestoreResult } from './safety/backup.js';
 import { sectionsFromUp, type GeneratedDown } from './safety/generate-down.js';
@@ -225,6 +226,14 @@ export function createCairn(options: CairnOptions = {}) {
     },
 
     /** Writes cairn.config.ts, migrations/ and .gitignore entries in the working directory. */
+    /**
+     * Writes the next migration from the schema you want (`to`, a file of CREATE
+     * statements, relative to cwd): the migrations replayed in a scratch database
+     * (or the live one, `fromDb`) compared with it. `print`: write nothing, return the text.
+     */
+    diff: async (name: string, diffOptions: Omit<DiffOptions, 'name'>): Promise<DiffResult> =>
+      diff(await resolved(), { ...diffOptions, name, to: resolve(options.cwd ?? process.cwd(), diffOptions.to) }),
+
     init: (): InitResult => init(options.cwd ?? process.cwd()),
 
     /**

@@ -4,6 +4,7 @@ import v8 from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { registerBackups, registerRestore } from './commands/backups.js';
 import { registerBaseline, registerRepair, registerValidate } from './commands/history.js';
+import { registerDiff } from './commands/diff.js';
 import { registerDrift } from './commands/drift.js';
 import { registerDump } from './commands/dump.js';
 import { registerLint } from './commands/lint.js';
@@ -55,6 +56,7 @@ A day with cairn:
   cairn verify                    replay all in a scratch DB: up, down, up; schemas compared
   cairn drift                     what was changed by hand, next to what the migrations made
   cairn dump                      schema.sql: the schema as SQL, sorted, diff-friendly
+  cairn diff add_check --to schema.sql   the next migration, written from the schema you want
   cairn down --generated          roll back a file without a down with the inverse Cairn writes
   cairn up --env production       refuses what has not run cleanly on qa first (docs/environments.md)
   cairn up --d1 DB                the D1 database of wrangler.toml's binding DB, in step with wrangler (docs/wrangler.md)
@@ -66,7 +68,7 @@ Exit codes: 0 ok, 1 the database (or the linter) rejected a migration, 2 bad inp
 out-of-order migrations; unreachable database; not yet applied on the environment this one
 follows), 4 another migration holds the lock, 5 applied, but the health check failed.`,
     );
-  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDrift, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore]) {
+  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDiff, registerDrift, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore]) {
     register(program);
   }
   for (const command of program.commands) command.exitOverride();
