@@ -220,3 +220,29 @@ describe('cairn diff: SQLite', () => {
     expect(result.stdout).toContain('No changes');
   });
 });
+
+describe('cairn diff: the README workflow', () => {
+  it('runs as the README shows it: dump, edit, diff, lint, verify, up', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const block = /### `cairn diff`[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1]!;
+    const root = tempDir();
+    writeMigrations(root, {
+      '0001_create_items.sql': '-- Migration: create items\n-- Type: additive\n-- Rollback: drops it\n\n-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price INTEGER NOT NULL);\nCREATE TABLE item_events (id INTEGER PRIMARY KEY, item_id INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE);\n\n-- migrate:down\nDROP TABLE item_events;\nDROP TABLE items;\n',
+    });
+    writeFileSync(join(root, 'cairn.config.json'), JSON.stringify({ database: 'sqlite:app.db', migrations: 'migrations' }));
+    expect(runCli(['up'], { cwd: root }).status).toBe(0);
+    const lines = block.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter(Boolean);
+    expect(lines.map((l) => l.split(' ').slice(0, 2).join(' '))).toEqual(['cairn dump', "sed -i", 'cairn diff', 'cairn lint', 'cairn verify', 'cairn up']);
+    for (const line of lines) {
+      if (line.startsWith('sed ')) {
+        const path = join(root, 'schema.sql');
+        writeFileSync(path, readFileSync(path, 'utf8').replace('price INTEGER NOT NULL', 'price INTEGER NOT NULL CHECK (price >= 0)'));
+        continue;
+      }
+      const args = line.split(/\s+/).slice(1);
+      const result = runCli(args, { cwd: root });
+      expect({ line, status: result.status, stderr: result.stderr }).toMatchObject({ line, status: 0 });
+    }
+    expect(readFileSync(join(root, 'migrations/0002_add_price_check.sql'), 'utf8')).toContain('CHECK (price >= 0)');
+  });
+});
