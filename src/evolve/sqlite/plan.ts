@@ -126,7 +126,9 @@ async function plan(current: SqliteSchema, desired: SqliteSchema, options: Sqlit
   const altered = new Set([...inPlace.map((t) => t.table.toLowerCase()), ...rebuilt.map((t) => t.table.name.toLowerCase()), ...removed.map((t) => t.name.toLowerCase())]);
   const rebuiltNames = new Set(rebuilt.map((t) => t.table.name.toLowerCase()));
   const goneWithTable = (o: SqliteObject) => o.type !== 'view' && (rebuiltNames.has(o.table.toLowerCase()) || removed.some((t) => same(t.name, o.table)));
-  const counterpart = (o: SqliteObject, list: readonly SqliteObject[]) => list.find((d) => d.type === o.type && same(d.name, o.name));
+  const index = (list: readonly SqliteObject[]) => new Map(list.map((o) => [`${o.type} ${o.name.toLowerCase()}`, o]));
+  const [currentIndex, desiredIndex] = [index(currentObjects), index(desiredObjects)];
+  const counterpart = (o: SqliteObject, list: readonly SqliteObject[]) => (list === currentObjects ? currentIndex : desiredIndex).get(`${o.type} ${o.name.toLowerCase()}`);
   const dependents = [...currentObjects, ...desiredObjects].filter((o) => o.type === 'view' || o.type === 'trigger');
   const affected = new Set<string>(); // `type name`, lower-cased
   const key = (o: SqliteObject) => `${o.type} ${o.name.toLowerCase()}`;

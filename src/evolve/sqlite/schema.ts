@@ -41,18 +41,27 @@ export class SqliteSchema {
   static load(sql: string, file: string): SqliteSchema {
     const db = new Database(':memory:');
     db.pragma('foreign_keys = off');
+    try {
+      db.exec(sql);
+      return new SqliteSchema(db);
+    } catch {
+      // Again statement by statement, to say which line SQLite rejects.
+      db.close();
+    }
+    const retry = new Database(':memory:');
+    retry.pragma('foreign_keys = off');
     for (const statement of splitStatements(sql)) {
       try {
-        db.exec(statement.sql);
+        retry.exec(statement.sql);
       } catch (error) {
-        db.close();
+        retry.close();
         throw new CairnError('USAGE', `${file}:${statement.line} does not load in SQLite: ${(error as Error).message}`, {
           hint: 'the desired schema is plain CREATE TABLE / INDEX / VIEW / TRIGGER statements, as `cairn dump` writes them',
           details: { file, line: statement.line },
         });
       }
     }
-    return new SqliteSchema(db);
+    return new SqliteSchema(retry);
   }
 
   close(): void {
