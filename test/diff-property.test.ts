@@ -20,7 +20,7 @@ const SEED = Number(process.env.CAIRN_DIFF_SEED ?? 20261205);
 const ROWS = 3;
 
 const column = fc.record({ present: fc.boolean(), notNull: fc.boolean(), check: fc.boolean(), unique: fc.boolean(), index: fc.constantFrom('none', 'plain', 'partial', 'expression') });
-const table = fc.record({ a: column, b: column, parent: fc.record({ present: fc.boolean(), action: fc.constantFrom('CASCADE', 'SET NULL', 'NO ACTION', 'RESTRICT') }), view: fc.boolean() });
+const table = fc.record({ a: column, b: column, parent: fc.record({ present: fc.boolean(), action: fc.constantFrom('CASCADE', 'SET NULL', 'NO ACTION', 'RESTRICT') }), view: fc.boolean(), trigger: fc.boolean() });
 const schema = fc.record({ tables: fc.tuple(table, table, table), extra: fc.boolean() });
 type Schema = typeof schema extends fc.Arbitrary<infer T> ? T : never;
 
@@ -45,6 +45,8 @@ function render(s: Schema): string {
       statements.push(`CREATE INDEX t${i}_${name} ON t${i} ${on}${c.index === 'partial' ? ` WHERE ${name} IS NOT NULL` : ''};`);
     }
     if (t.view) statements.push(`CREATE VIEW v${i} AS SELECT id${t.a.present ? ', a' : ''} FROM t${i};`);
+    // A trigger that reads the table before it: rebuilding that one must not break it.
+    if (t.trigger) statements.push(`CREATE TRIGGER t${i}_seen AFTER UPDATE ON t${i} BEGIN SELECT count(*) FROM t${Math.max(0, i - 1)}; END;`);
   });
   if (s.extra) statements.push('CREATE TABLE t3 (id INTEGER PRIMARY KEY, note TEXT);');
   return statements.join('\n');

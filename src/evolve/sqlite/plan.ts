@@ -151,7 +151,8 @@ async function plan(current: SqliteSchema, desired: SqliteSchema, options: Sqlit
   }
 
   const statements: string[] = [...head];
-  const drops = currentObjects.filter((o) => o.type !== 'table' && affected.has(key(o)) && !goneWithTable(o)).reverse();
+  // Triggers go explicitly even when their table is rebuilt: until then, one that names another rebuilt table blocks its rename.
+  const drops = currentObjects.filter((o) => o.type !== 'table' && affected.has(key(o)) && (o.type === 'trigger' || !goneWithTable(o))).reverse();
   for (const o of [...drops.filter((o) => o.type === 'trigger'), ...drops.filter((o) => o.type === 'view'), ...drops.filter((o) => o.type === 'index')]) {
     statements.push(`DROP ${o.type.toUpperCase()} ${quote(o.name)}`);
     if (!counterpart(o, desiredObjects)) changes.push({ kind: `drop-${o.type}` as ChangeKind, object: o.name });
