@@ -1,21 +1,23 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { introspectSqlite, queryOf } from '../src/drivers/sqlite/introspect.js';
+import { parseDatabaseUrl } from '../src/config/url.js';
+import { openDriver } from '../src/drivers/index.js';
 import { SqliteSchema } from '../src/evolve/sqlite/schema.js';
 import { createCairn } from '../src/index.js';
-import { tempDir, writeMigrations } from './support/databases.js';
+import { createD1Database, createSqliteDatabase, tempDir, writeMigrations, type TestDatabase } from './support/databases.js';
 
 /**
  * For random pairs of schemas A and B (seeded, reproducible): the migration
  * `cairn diff` writes from A to B, applied to a real SQLite file holding A
  * with rows in every table, gives exactly B's schema and keeps every row and
  * every value of the columns both have; its down gives A back, rows included.
- * CAIRN_DIFF_RUNS=500 for a longer search, CAIRN_DIFF_SEED to replay one.
+ * CAIRN_DIFF_RUNS=500 for a longer search (CAIRN_DIFF_D1_RUNS on D1, slower:
+ * miniflare), CAIRN_DIFF_SEED to replay one.
  */
 const RUNS = Number(process.env.CAIRN_DIFF_RUNS ?? 20);
+const D1_RUNS = Number(process.env.CAIRN_DIFF_D1_RUNS ?? 3);
 const SEED = Number(process.env.CAIRN_DIFF_SEED ?? 20261205);
 const ROWS = 3;
 
@@ -52,34 +54,42 @@ function render(s: Schema): string {
   return statements.join('\n');
 }
 
-function fill(db: Database.Database, s: Schema): void {
-  s.tables.forEach((t, i) => {
+const literal = (value: unknown) => (typeof value === 'string' ? `'${value}'` : String(value));
+
+async function fill(db: TestDatabase, s: Schema): Promise<void> {
+  for (const [i, t] of s.tables.entries()) {
     for (let row = 1; row <= ROWS; row++) {
       const values: Record<string, unknown> = { id: row };
       if (t.a.present) values.a = row * 10;
       if (t.b.present) values.b = `v${row}`;
       if (i > 0 && t.parent.present) values.p = row;
-      db.prepare(`INSERT INTO t${i} (${Object.keys(values).join(', ')}) VALUES (${Object.keys(values).map(() => '?').join(', ')})`).run(...Object.values(values));
+      await db.query(`INSERT INTO t${i} (${Object.keys(values).join(', ')}) VALUES (${Object.values(values).map(literal).join(', ')})`);
     }
-  });
-  if (s.extra) db.prepare("INSERT INTO t3 (id, note) VALUES (1, 'kept')").run();
+  }
+  if (s.extra) await db.query("INSERT INTO t3 (id, note) VALUES (1, 'kept')");
 }
 
 /** Rows of the columns both schemas have, per table both have. */
-function shared(db: Database.Database, a: Schema, b: Schema): Record<string, unknown[]> {
+async function shared(db: TestDatabase, a: Schema, b: Schema): Promise<Record<string, unknown[]>> {
   const result: Record<string, unknown[]> = {};
-  a.tables.forEach((t, i) => {
+  for (const [i, t] of a.tables.entries()) {
     const u = b.tables[i]!;
     const columns = ['id', ...(['a', 'b'] as const).filter((c) => t[c].present && u[c].present), ...(i > 0 && t.parent.present && u.parent.present ? ['p'] : [])];
-    result[`t${i}`] = db.prepare(`SELECT ${columns.join(', ')} FROM t${i} ORDER BY id`).all();
-  });
-  if (a.extra && b.extra) result.t3 = db.prepare('SELECT * FROM t3').all();
+    result[`t${i}`] = await db.query(`SELECT ${columns.join(', ')} FROM t${i} ORDER BY id`);
+  }
+  if (a.extra && b.extra) result.t3 = await db.query('SELECT * FROM t3');
   return result;
 }
 
-async function schemaOf(db: Database.Database): Promise<Record<string, string>> {
-  const exclude = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'cairn%'").pluck().all() as string[]);
-  return { ...(await introspectSqlite(queryOf(db), { exclude })).objects };
+/** The schema as the engine's own driver describes it, Cairn's tables left out. */
+async function schemaOf(db: TestDatabase, root: string): Promise<Record<string, string>> {
+  const driver = await openDriver(parseDatabaseUrl(db.url, root), { create: false });
+  try {
+    const exclude = (await driver.query<{ name: string }>({ sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND (name LIKE 'cairn%' OR name LIKE 'd1%' OR name LIKE '_cf%')" })).map((r) => r.name);
+    return { ...(await driver.snapshot({ exclude })).objects };
+  } finally {
+    await driver.close();
+  }
 }
 
 async function expected(sql: string): Promise<Record<string, string>> {
@@ -91,39 +101,45 @@ async function expected(sql: string): Promise<Record<string, string>> {
   }
 }
 
-describe('cairn diff: random schema pairs on SQLite', () => {
-  it(`A → B → A keeps the schema and the rows (${RUNS} pairs, seed ${SEED})`, { timeout: 600_000 }, async () => {
-    await fc.assert(
-      fc.asyncProperty(schema, schema, async (a, b) => {
-        const root = tempDir();
-        writeMigrations(root, { '0001_create_tables.sql': `-- migrate:up\n${render(a)}\n` });
-        writeFileSync(join(root, 'schema.sql'), render(b));
-        const path = join(root, 'app.db');
-        const cairn = createCairn({ url: `sqlite:${path}`, cwd: root, envVars: {} });
-        await cairn.up();
-        const db = new Database(path);
-        try {
-          fill(db, a);
-          const before = shared(db, a, b);
-          const aSchema = await schemaOf(db);
-          const diff = await cairn.diff('change_tables', { to: 'schema.sql', allowDrop: true, reason: 'property test' });
-          if (!diff.changed) {
-            expect(aSchema).toEqual(await expected(render(b)));
-            return;
+const ENGINES = [
+  { kind: 'sqlite', create: createSqliteDatabase, runs: RUNS },
+  { kind: 'd1', create: createD1Database, runs: D1_RUNS },
+] as const;
+
+for (const engine of ENGINES) {
+  describe(`cairn diff: random schema pairs [${engine.kind}]`, () => {
+    it(`A → B → A keeps the schema and the rows (${engine.runs} pairs, seed ${SEED})`, { timeout: 900_000 }, async () => {
+      await fc.assert(
+        fc.asyncProperty(schema, schema, async (a, b) => {
+          const root = tempDir();
+          writeMigrations(root, { '0001_create_tables.sql': `-- migrate:up\n${render(a)}\n` });
+          writeFileSync(join(root, 'schema.sql'), render(b));
+          const db = await engine.create();
+          try {
+            const cairn = createCairn({ url: db.url, cwd: root, envVars: {} });
+            await cairn.up();
+            await fill(db, a);
+            const before = await shared(db, a, b);
+            const aSchema = await schemaOf(db, root);
+            const diff = await cairn.diff('change_tables', { to: 'schema.sql', allowDrop: true, reason: 'property test' });
+            if (!diff.changed) {
+              expect(aSchema).toEqual(await expected(render(b)));
+              return;
+            }
+            const up = await cairn.up({ unsafe: true });
+            expect(up.errors).toEqual([]);
+            expect(await schemaOf(db, root)).toEqual(await expected(render(b)));
+            expect(await shared(db, a, b)).toEqual(before);
+            const down = await cairn.down();
+            expect(down.errors).toEqual([]);
+            expect(await schemaOf(db, root)).toEqual(aSchema);
+            expect(await shared(db, a, b)).toEqual(before);
+          } finally {
+            await db.drop();
           }
-          const up = await cairn.up({ unsafe: true });
-          expect(up.errors).toEqual([]);
-          expect(await schemaOf(db)).toEqual(await expected(render(b)));
-          expect(shared(db, a, b)).toEqual(before);
-          const down = await cairn.down();
-          expect(down.errors).toEqual([]);
-          expect(await schemaOf(db)).toEqual(aSchema);
-          expect(shared(db, a, b)).toEqual(before);
-        } finally {
-          db.close();
-        }
-      }),
-      { numRuns: RUNS, seed: SEED },
-    );
+        }),
+        { numRuns: engine.runs, seed: SEED },
+      );
+    });
   });
-});
+}

@@ -119,7 +119,10 @@ function allows(plan: SqlitePlan, reason: string | undefined): string[] {
     if (change.kind === 'drop-table') rules.add('drop-table');
     if (change.kind === 'drop-column') rules.add('drop-column');
   }
-  return [...rules].map((rule) => `-- cairn:allow ${rule} ${reason ?? ''}`.trimEnd());
+  const drops = [...rules].map((rule) => `-- cairn:allow ${rule} ${reason ?? ''}`.trimEnd());
+  // A rename the user named with --rename is asked for, as a drop is with --allow-drop; the linter's warning about running code stays in the header comment.
+  const renamed = new Set(plan.changes.filter((c) => c.kind === 'rename-column' || c.kind === 'rename-table').map((c) => c.kind));
+  return [...drops, ...[...renamed].map((rule) => `-- cairn:allow ${rule} ${reason ?? 'asked for with cairn diff --rename; deploy code that uses the new name first'}`)];
 }
 
 function parseRename(text: string): Rename {

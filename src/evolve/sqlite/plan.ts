@@ -120,7 +120,7 @@ async function plan(current: SqliteSchema, desired: SqliteSchema, options: Sqlit
   }
 
   // Where children are copied aside and put back, their triggers must not fire on the way: dropped first, recreated after.
-  const rebuild = new Rebuilder(current, desired, options);
+  const rebuild = new Rebuilder(current, desired, options, inPlace.map((t) => t.table));
   const families = new Set(options.copyAside ? rebuilt.flatMap((t) => rebuild.family(t.table.name).map((f) => f.table.toLowerCase())) : []);
   // Tables whose shape changes: views and other tables' triggers that name them are dropped first and recreated after.
   const altered = new Set([...inPlace.map((t) => t.table.toLowerCase()), ...rebuilt.map((t) => t.table.name.toLowerCase()), ...removed.map((t) => t.name.toLowerCase())]);
@@ -303,7 +303,11 @@ class Rebuilder {
     private readonly current: SqliteSchema,
     private readonly desired: SqliteSchema,
     private readonly options: SqlitePlanOptions,
-  ) {}
+    /** Tables altered in place before any rebuild runs: already in their desired shape by then. */
+    altered: readonly string[],
+  ) {
+    for (const table of altered) this.done.add(table.toLowerCase());
+  }
 
   private columnsNow(table: string): ColumnInfo[] {
     return this.done.has(table.toLowerCase()) || !this.current.find('table', table) ? this.desired.columns(table) : this.current.columns(table);
