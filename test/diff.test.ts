@@ -196,6 +196,7 @@ describe('cairn diff: SQLite', () => {
     const renamed = runCli(['diff', 'rename_name', '--to', 'schema.sql', '--rename', 'users.name=display_name', '--print', '--url', 'sqlite:app.db'], { cwd: root });
     expect(renamed.stdout).toContain('ALTER TABLE "users" RENAME COLUMN "name" TO "display_name";');
     expect(renamed.stdout).toContain('expand–contract');
+    expect(renamed.stdout).toContain('-- cairn:allow rename-column asked for with cairn diff --rename');
     const dropped = runCli(['diff', 'replace_name', '--to', 'schema.sql', '--allow-drop', '--reason', 'name moved to profiles', '--url', 'sqlite:app.db'], { cwd: root });
     expect(dropped.status).toBe(0);
     const text = readFileSync(join(root, 'migrations/0002_replace_name.sql'), 'utf8');
