@@ -17,6 +17,7 @@ import { status, type StatusReport } from './core/status.js';
 import { down, up, type BeforeApply, type DownOptions, type RunResult, type UpOptions } from './core/up.js';
 import { fileProblems, historyProblems, type ValidationReport } from './core/validate.js';
 import { verify, type VerifyReport } from './core/verify.js';
+import { diff, type DiffOptions, type DiffResult } from './evolve/diff.js';
 import { planChange, type PlannedChange, type PlanResult } from './evolve/plan/index.js';
 import { lintProject, type LintReport } from './lint/index.js';
 import { listBackups, restoreBackup, type BackupInfo, type RestoreOptions, type RestoreResult } from './safety/backup.js';
@@ -237,6 +238,14 @@ export function createCairn(options: CairnOptions = {}) {
     },
 
     /** Writes cairn.config.ts, migrations/ and .gitignore entries in the working directory. */
+    /**
+     * Writes the next migration from the schema you want (`to`, a file of CREATE
+     * statements, relative to cwd): the migrations replayed in a scratch database
+     * (or the live one, `fromDb`) compared with it. `print`: write nothing, return the text.
+     */
+    diff: async (name: string, diffOptions: Omit<DiffOptions, 'name'>): Promise<DiffResult> =>
+      diff(await resolved(), { ...diffOptions, name, to: resolve(options.cwd ?? process.cwd(), diffOptions.to) }),
+
     init: (): InitResult => init(options.cwd ?? process.cwd()),
 
     /**

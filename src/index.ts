@@ -19,3 +19,5 @@ export { generateDown, type GeneratedDown } from './safety/generate-down.js';
 export type { DumpResult } from './core/dump.js';
 export type { VerifiedMigration, VerifyOptions, VerifyReport } from './core/verify.js';
 export type { DriftReport } from './core/drift.js';
+export type { DiffOptions, DiffResult } from './evolve/diff.js';
+export type { Change as DiffChange, ChangeKind as DiffChangeKind } from './evolve/sqlite/plan.js';

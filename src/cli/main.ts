@@ -4,6 +4,7 @@ import v8 from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { registerBackups, registerRestore } from './commands/backups.js';
 import { registerBaseline, registerRepair, registerValidate } from './commands/history.js';
+import { registerDiff } from './commands/diff.js';
 import { registerDrift } from './commands/drift.js';
 import { registerDump } from './commands/dump.js';
 import { registerLint } from './commands/lint.js';
@@ -57,6 +58,7 @@ A day with cairn:
   cairn verify                    replay all in a scratch DB: up, down, up; schemas compared
   cairn drift                     what was changed by hand, next to what the migrations made
   cairn dump                      schema.sql: the schema as SQL, sorted, diff-friendly
+  cairn diff add_check --to schema.sql   the next migration, written from the schema you want
   cairn down --generated          roll back a file without a down with the inverse Cairn writes
   cairn up --env production       refuses what has not run cleanly on qa first (docs/environments.md)
   cairn up --d1 DB                the D1 database of wrangler.toml's binding DB, in step with wrangler (docs/wrangler.md)
@@ -72,7 +74,7 @@ follows; a contract migration waiting for its expand), 4 another migration holds
 6 the database has tables but no migration history (\`cairn baseline\`, or up --allow-non-empty),
 130 interrupted (Ctrl-C, SIGTERM): the running migration rolled back, the lock released.`,
     );
-  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDrift, registerPlan, registerPhase, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore]) {
+  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDiff, registerDrift, registerPlan, registerPhase, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore]) {
     register(program);
   }
   for (const command of program.commands) command.exitOverride();

@@ -169,6 +169,8 @@ async function runUnguarded(context: StepContext, migration: Migration, directio
       const failed = fail(migration, direction, section, error instanceof StatementError ? withIndex(error, index) : error, false);
       const { file, line, message } = failed.failure;
       const outcome = { state: 'failed' as const, durationMs: elapsed(), error: message, details: { ...record.details, file, line, direction } };
+      // A BEGIN of the file's own may still be open: undo it, so the failure record is not written into it (an error here means none was open).
+      await driver.query({ sql: 'ROLLBACK' }).catch(() => undefined);
       // A down that fails half-way leaves the migration neither applied nor rolled back: record that too.
       await driver.atomic([tracking.finish(migration.version, outcome)]);
       throw failed;

@@ -68,6 +68,8 @@ export interface MigrationBody {
   readonly up: string;
   readonly down: string;
   readonly rollback: string;
+  /** More header lines after Rollback, e.g. `-- cairn:no-transaction`. */
+  readonly header?: readonly string[];
 }
 
 /** Writes the next-numbered migration with its header and markers, and `body` under them if given. */
@@ -79,12 +81,14 @@ export function newMigration(dir: string, root: string, rawName: string, type: M
   const fileName = `${version}_${name}.sql`;
   const path = join(dir, fileName);
   const title = name.replace(/_/g, ' ');
-  writeFileSync(
-    path,
-    `-- Migration: ${title}\n-- Type: ${type}\n-- Rollback: ${body?.rollback ?? 'what the down section undoes, and what data it cannot bring back'}\n\n-- migrate:up\n${body?.up ?? ''}\n\n-- migrate:down\n${body?.down ?? ''}\n`,
-    { flag: 'wx' },
-  );
+  writeFileSync(path, migrationText(title, type, body), { flag: 'wx' });
   return { version, file: relative(root, path), path };
+}
+
+/** A migration file's text: header, markers, and `body` under them. */
+export function migrationText(title: string, type: MigrationType, body?: MigrationBody): string {
+  const header = (body?.header ?? []).map((line) => `${line}\n`).join('');
+  return `-- Migration: ${title}\n-- Type: ${type}\n-- Rollback: ${body?.rollback ?? 'what the down section undoes, and what data it cannot bring back'}\n${header}\n-- migrate:up\n${body?.up ?? ''}\n\n-- migrate:down\n${body?.down ?? ''}\n`;
 }
 
 /** One more than the newest, in the same style: `0007` after `0006`, `20261122_002` after `20261122_001`. */

@@ -44,6 +44,17 @@ describe.each(['postgres', 'sqlite'] as const)('drop-table [%s]', (dialect) => {
     expect(await findingsFor(sql, options)).toEqual([]);
   });
 
+  it('does not flag the copy-aside rebuild that fills the new table after the rename (cascade-on-drop)', async () => {
+    const sql = [
+      'CREATE TABLE users_copy AS SELECT id, email FROM users;',
+      'CREATE TABLE users_new (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE);',
+      'DROP TABLE users;',
+      'ALTER TABLE users_new RENAME TO users;',
+      'INSERT INTO users (id, email) SELECT id, email FROM users_copy;',
+    ].join('\n');
+    expect(await findingsFor(sql, options)).toEqual([]);
+  });
+
   it('still flags a "rebuild" that never copies the rows', async () => {
     const sql = 'CREATE TABLE users_new (id INTEGER PRIMARY KEY, email TEXT);\nDROP TABLE users;\nALTER TABLE users_new RENAME TO users;\n';
     expect(brief(await findingsFor(sql, options))).toEqual(['drop-table@2']);

@@ -39,10 +39,11 @@ function isRebuild(table: string, drop: LintStatement, context: StatementContext
   const renames = (s: LintStatement, to: string): string | null =>
     s.fact.kind === 'alter_table' && s.fact.actions.some((a) => a.type === 'rename_table' && a.to === to) ? s.fact.table : null;
 
-  // New table swapped in after the drop.
-  for (const statement of after) {
+  // New table swapped in after the drop, filled before it or, from a copy of the old rows, after the rename (cascade-on-drop's copy-aside form).
+  for (const [index, statement] of after.entries()) {
     const replacement = renames(statement, table);
-    if (replacement && createdBefore(replacement) && filledBefore(replacement)) return true;
+    const filledAfter = () => after.slice(index + 1).some((s) => s.fact.kind === 'insert' && s.fact.table === table);
+    if (replacement && createdBefore(replacement) && (filledBefore(replacement) || filledAfter())) return true;
   }
   // Old table renamed out of the way, its name recreated and filled, then dropped.
   for (const [index, statement] of before.entries()) {

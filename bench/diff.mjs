@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+// cairn diff: (1) the SQLite table rebuild it writes, next to the same 12 steps written by hand
+// and run by the sqlite3 CLI; (2) how long `cairn diff` takes over a schema of many tables.
+//
+//   npm run build && node bench/diff.mjs [--rows 1000000] [--tables 500] [--runs 3] [--json]
+//
+// (1) `items` (id, name, price, category; two indexes) with --rows rows, and `item_events`
+// (--rows rows, ON DELETE CASCADE to items). The desired schema adds CHECK (price >= 0) to items,
+// which ALTER TABLE cannot do: a rebuild. Timed on copies of the same database file:
+//   cairn     `cairn up --no-backup` running the file `cairn diff` wrote (process start, lock,
+//             history row, PRAGMA foreign_keys, the rebuild, the count and foreign_key_check guards)
+//   by hand   `sqlite3 db < steps.sql`: PRAGMA foreign_keys=off; BEGIN; CREATE items_new; INSERT …
+//             SELECT; DROP; RENAME; two CREATE INDEX; PRAGMA foreign_key_check; COMMIT (no guards)
+// The backup Cairn takes before a destructive step by default is left out (--no-backup): it is
+// measured by bench/backup.mjs. Both scale with the rows copied and the indexes rebuilt.
+// (2) --tables tables of 4 columns, an index each, every 10th referencing the previous one; the
+// desired schema changes one column type in every 50th table (rebuilds) and adds a column to every
+// 25th. Timed: `cairn diff --print` as a user runs it (replay of the one migration in a scratch
+// file included). Grows linearly with the tables (each is read once per schema). Best of --runs.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { CLI, flags, log, root } from './common.mjs';
+
+const { value, has } = flags(process.argv.slice(2), 'node bench/diff.mjs [--rows 1000000] [--tables 500] [--runs 3] [--json]');
+const options = { rows: Number(value('--rows', '1000000')), tables: Number(value('--tables', '500')), runs: Number(value('--runs', '3')), json: has('--json') };
+const Database = createRequire(join(root, 'package.json'))('better-sqlite3');
+
+if (spawnSync('sqlite3', ['--version']).status !== 0) {
+  log('bench: needs the sqlite3 CLI (apt-get install sqlite3)');
+  process.exit(2);
+}
+const cli = (args, cwd) => {
+  const started = performance.now();
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CAIRN_ENV: '' } });
+  if (result.status !== 0) throw new Error(`cairn ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`);
+  return { ms: performance.now() - started, stdout: result.stdout };
+};
+const best = (values) => Math.min(...values);
+
+const SCHEMA = `CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price INTEGER NOT NULL, category TEXT);
+CREATE TABLE item_events (id INTEGER PRIMARY KEY, item_id INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE, kind TEXT NOT NULL);
+CREATE INDEX items_name ON items (name);
+CREATE INDEX items_category_price ON items (category, price);
+`;
+const DESIRED = SCHEMA.replace('price INTEGER NOT NULL,', 'price INTEGER NOT NULL CHECK (price >= 0),');
+const BY_HAND = `PRAGMA foreign_keys = off;
+BEGIN;
+CREATE TABLE items_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price INTEGER NOT NULL CHECK (price >= 0), category TEXT);
+INSERT INTO items_new (id, name, price, category) SELECT id, name, price, category FROM items;
+DROP TABLE items;
+ALTER TABLE items_new RENAME TO items;
+CREATE INDEX items_name ON items (name);
+CREATE INDEX items_category_price ON items (category, price);
+PRAGMA foreign_key_check;
+COMMIT;
+PRAGMA foreign_keys = on;
+`;
+
+function rebuild() {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-diff-'));
+  try {
+    mkdirSync(join(dir, 'migrations'));
+    writeFileSync(join(dir, 'migrations', '0001_create_items.sql'), `-- Migration: create items\n-- Type: additive\n-- Rollback: drop them\n\n-- migrate:up\n${SCHEMA}`);
+    writeFileSync(join(dir, 'schema.sql'), DESIRED);
+    const seed = join(dir, 'seed.db');
+    cli(['up', '--url', `sqlite:${seed}`], dir);
+    log(`filling ${options.rows} items and ${options.rows} item_events …`);
+    const db = new Database(seed);
+    db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${options.rows})
+      INSERT INTO items (id, name, price, category) SELECT i, 'item ' || i, i % 1000, 'c' || (i % 97) FROM n;
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${options.rows})
+      INSERT INTO item_events (id, item_id, kind) SELECT i, i, 'created' FROM n;`);
+    db.close();
+    cli(['diff', 'add_price_check', '--to', 'schema.sql', '--url', `sqlite:${seed}`], dir);
+    writeFileSync(join(dir, 'by-hand.sql'), BY_HAND);
+    const samples = { cairn: [], byHand: [] };
+    for (let run = 0; run < options.runs; run++) {
+      const a = join(dir, `cairn-${run}.db`);
+      copyFileSync(seed, a);
+      samples.cairn.push(cli(['up', '--no-backup', '--url', `sqlite:${a}`], dir).ms);
+      const kept = new Database(a).prepare('SELECT count(*) AS n FROM item_events').get().n;
+      if (kept !== options.rows) throw new Error(`the generated rebuild lost item_events: ${kept} of ${options.rows}`);
+      rmSync(a);
+      const b = join(dir, `hand-${run}.db`);
+      copyFileSync(seed, b);
+      const started = performance.now();
+      const result = spawnSync('sqlite3', [b], { input: BY_HAND, encoding: 'utf8' });
+      samples.byHand.push(performance.now() - started);
+      if (result.status !== 0) throw new Error(`sqlite3 failed: ${result.stderr}`);
+      rmSync(b);
+      log(`  run ${run + 1}: cairn ${samples.cairn.at(-1).toFixed(0)} ms, by hand ${samples.byHand.at(-1).toFixed(0)} ms`);
+    }
+    return { rows: options.rows, cairnMs: best(samples.cairn), byHandMs: best(samples.byHand), ratio: best(samples.cairn) / best(samples.byHand), samples };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function manyTables() {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-diff-'));
+  try {
+    mkdirSync(join(dir, 'migrations'));
+    const table = (i, changed) => {
+      const type = changed && i % 50 === 0 ? 'TEXT' : 'INTEGER';
+      const extra = changed && i % 25 === 0 ? ', note TEXT' : '';
+      const parent = i % 10 === 0 && i > 0 ? `, parent_id INTEGER REFERENCES t_${String(i - 1).padStart(4, '0')} (id) ON DELETE CASCADE` : '';
+      const name = `t_${String(i).padStart(4, '0')}`;
+      return `CREATE TABLE ${name} (id INTEGER PRIMARY KEY, title TEXT NOT NULL, amount ${type}, created_at TEXT${parent}${extra});\nCREATE INDEX ${name}_title ON ${name} (title);`;
+    };
+    const all = (changed) => Array.from({ length: options.tables }, (_, i) => table(i, changed)).join('\n');
+    writeFileSync(join(dir, 'migrations', '0001_create_tables.sql'), `-- Migration: create tables\n-- Type: additive\n-- Rollback: none\n\n-- migrate:up\n${all(false)}\n`);
+    writeFileSync(join(dir, 'schema.sql'), all(true));
+    const samples = [];
+    let changes = 0;
+    for (let run = 0; run < options.runs; run++) {
+      const { ms, stdout } = cli(['diff', 'change_tables', '--to', 'schema.sql', '--print', '--url', `sqlite:${join(dir, 'app.db')}`, '--json'], dir);
+      changes = JSON.parse(stdout).changes.length;
+      samples.push(ms);
+      log(`  diff over ${options.tables} tables: ${ms.toFixed(0)} ms (${changes} changes)`);
+    }
+    return { tables: options.tables, changes, diffMs: best(samples), samples };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const machine = { cpus: cpus().length, load: loadavg()[0].toFixed(2), sqlite3: spawnSync('sqlite3', ['--version'], { encoding: 'utf8' }).stdout.split(' ')[0] };
+log(`rebuild of a ${options.rows}-row table with a ${options.rows}-row child …`);
+const rebuilt = rebuild();
+log(`diff over ${options.tables} tables …`);
+const diffed = manyTables();
+const report = { machine, rebuild: rebuilt, diff: diffed };
+if (options.json) console.log(JSON.stringify(report, null, 2));
+else {
+  console.log(`rebuild, ${rebuilt.rows} rows + ${rebuilt.rows} child rows: cairn up ${rebuilt.cairnMs.toFixed(0)} ms, sqlite3 by hand ${rebuilt.byHandMs.toFixed(0)} ms, ratio ${rebuilt.ratio.toFixed(2)}×`);
+  console.log(`cairn diff over ${diffed.tables} tables (${diffed.changes} changes): ${diffed.diffMs.toFixed(0)} ms`);
+  console.log(`(machine: ${machine.cpus} cpus, load ${machine.load}, sqlite3 ${machine.sqlite3})`);
+}
+
