@@ -19,3 +19,6 @@ export { generateDown, type GeneratedDown } from './safety/generate-down.js';
 export type { DumpResult } from './core/dump.js';
 export type { VerifiedMigration, VerifyOptions, VerifyReport } from './core/verify.js';
 export type { DriftReport } from './core/drift.js';
+export type { FleetEvent, FleetUpOptions, FleetUpResult, TargetError, TargetOutcome, TargetResult } from './fleet/up.js';
+export type { FleetStatusReport, TargetState, TargetStatus } from './fleet/status.js';
+export type { FleetConfig, FleetGroup } from './config/define.js';

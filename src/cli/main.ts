@@ -6,6 +6,7 @@ import { registerBackups, registerRestore } from './commands/backups.js';
 import { registerBaseline, registerRepair, registerValidate } from './commands/history.js';
 import { registerDrift } from './commands/drift.js';
 import { registerDump } from './commands/dump.js';
+import { registerFleet } from './commands/fleet.js';
 import { registerLint } from './commands/lint.js';
 import { registerDown, registerUp } from './commands/run.js';
 import { registerInit, registerNew } from './commands/scaffold.js';
@@ -60,6 +61,7 @@ A day with cairn:
   cairn up --d1 DB                the D1 database of wrangler.toml's binding DB, in step with wrangler (docs/wrangler.md)
   cairn backups                   the rows saved before each destructive migration
   cairn restore 0007              put the rows saved before 0007 back
+  cairn fleet up                  every tenant database of cairn.config.ts's fleet, bounded, resumable (docs/fleet.md)
 
 Exit codes: 0 ok, 1 the database (or the linter) rejected a migration, 2 bad input or config
 (or a protected environment not confirmed), 3 history problem (edited, deleted, failed or
@@ -67,7 +69,7 @@ out-of-order migrations; unreachable database; not yet applied on the environmen
 follows), 4 another migration holds the lock, 5 applied, but the health check failed,
 130 interrupted (Ctrl-C, SIGTERM): the running migration rolled back, the lock released.`,
     );
-  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDrift, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore]) {
+  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDrift, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore, registerFleet]) {
     register(program);
   }
   for (const command of program.commands) command.exitOverride();

@@ -1,0 +1,167 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli, tempDir, writeMigrations } from './support/databases.js';
+import { killLeftovers, startCli } from './support/processes.js';
+
+/**
+ * `cairn fleet` over many SQLite tenant files, as real processes: every
+ * migration exactly once per file, the failure policy, status naming what
+ * failed, a kill -9 in the middle, two fleets at once.
+ */
+
+afterEach(killLeftovers);
+
+/** Each migration logs itself: a second run of any would show as a count of 2 (and CREATE would fail). */
+const MIGRATIONS: Record<string, string> = {
+  '0001_users.sql': `-- migrate:up
+CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
+CREATE TABLE applied_log (version TEXT NOT NULL);
+INSERT INTO applied_log (version) VALUES ('0001');
+-- migrate:down
+DROP TABLE applied_log;
+DROP TABLE users;
+`,
+  '0002_posts.sql': `-- migrate:up
+CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id), title TEXT NOT NULL);
+INSERT INTO applied_log (version) VALUES ('0002');
+-- migrate:down
+DROP TABLE posts;
+`,
+};
+
+/** Fails where two users share an email: the new constraint the data violates. */
+const UNIQUE_EMAIL = `-- migrate:up
+CREATE UNIQUE INDEX users_email ON users (email);
+INSERT INTO applied_log (version) VALUES ('0003');
+-- migrate:down
+DROP INDEX users_email;
+`;
+
+function project(tenants: number, migrations: Record<string, string> = MIGRATIONS): { dir: string; files: string[] } {
+  const dir = tempDir('cairn-fleet-');
+  writeMigrations(dir, migrations);
+  writeFileSync(join(dir, 'cairn.config.json'), JSON.stringify({ fleet: { tenants: 'tenants/*.db' } }));
+  mkdirSync(join(dir, 'tenants'));
+  const files = Array.from({ length: tenants }, (_, i) => join(dir, 'tenants', `t${String(i + 1).padStart(4, '0')}.db`));
+  for (const file of files) new Database(file).close();
+  return { dir, files };
+}
+
+function query<Row>(file: string, sql: string): Row[] {
+  const db = new Database(file);
+  try {
+    const statement = db.prepare(sql);
+    return (statement.reader ? statement.all() : (statement.run(), [])) as Row[];
+  } finally {
+    db.close();
+  }
+}
+
+/** Every tenant has exactly `versions`, each applied once, in its log and in its history. */
+function expectExactlyOnce(files: readonly string[], versions: readonly string[]): void {
+  for (const file of files) {
+    const log = query<{ version: string; n: number }>(file, 'SELECT version, count(*) AS n FROM applied_log GROUP BY version ORDER BY version');
+    expect(log, file).toEqual(versions.map((version) => ({ version, n: 1 })));
+    const history = query<{ version: string }>(file, "SELECT version FROM cairn_migrations WHERE state = 'applied' ORDER BY version");
+    expect(history.map((row) => row.version), file).toEqual(versions);
+  }
+}
+
+describe('cairn fleet on SQLite tenant files', () => {
+  it('applies everything exactly once to 200 files; a failing tenant stops the run, status names it, and after the fix a second run finishes', () => {
+    const { dir, files } = project(200);
+    const first = runCli(['fleet', 'up'], { cwd: dir });
+    expect(first.stderr).toBe('');
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/\[200\/200\]/);
+    expect(first.stdout).toMatch(/applied\s+200/);
+    expectExactlyOnce(files, ['0001', '0002']);
+
+    // Tenant 50's data violates the constraint 0003 adds.
+    for (const file of files) query(file, "INSERT INTO users (email) VALUES ('a@example.com')");
+    query(files[49]!, "INSERT INTO users (email) VALUES ('a@example.com')");
+    writeMigrations(dir, { '0003_unique_email.sql': UNIQUE_EMAIL });
+    const failing = runCli(['fleet', 'up', '--concurrency', '2'], { cwd: dir });
+    expect(failing.status).toBe(1);
+    expect(failing.stderr).toMatch(/tenants\/t0050\.db: MIGRATION_FAILED: .*0003_unique_email\.sql.*UNIQUE/);
+    expect(failing.stdout).toMatch(/Failed:\n.*\n\s+tenants\/t0050\.db\s+MIGRATION_FAILED/);
+    expect(failing.stdout).toMatch(/not-started\s+\d+/);
+    const notStarted = Number(/not-started\s+(\d+)/.exec(failing.stdout)![1]);
+    expect(notStarted).toBeGreaterThan(100); // no new target started after the failure (at most the one running beside it finished)
+    expect(query(files[0]!, "SELECT count(*) AS n FROM applied_log WHERE version = '0003'")).toEqual([{ n: 1 }]);
+    expect(query(files[49]!, "SELECT count(*) AS n FROM applied_log WHERE version = '0003'")).toEqual([{ n: 0 }]);
+    expect(query(files[199]!, "SELECT count(*) AS n FROM applied_log WHERE version = '0003'")).toEqual([{ n: 0 }]);
+
+    const status = runCli(['fleet', 'status'], { cwd: dir });
+    expect(status.status).toBe(0);
+    expect(status.stdout).toMatch(/0003\s+unique_email\s+\d+\/200/);
+    expect(status.stdout).toMatch(/Failed:\n.*\n\s+tenants\/t0050\.db\s+0002\s+0003\s+last fleet up .*MIGRATION_FAILED.*UNIQUE/);
+    const json = JSON.parse(runCli(['fleet', 'status', '--json'], { cwd: dir }).stdout) as { counts: Record<string, number>; targets: { target: string; state: string; pending: string[] }[] };
+    expect(json.targets.find((t) => t.target === 'tenants/t0050.db')).toMatchObject({ state: 'failed', pending: ['0003'] });
+    expect(json.counts).toMatchObject({ failed: 1, behind: notStarted, 'up-to-date': 199 - notStarted });
+
+    // Fix the data; the next run finishes what is behind and repeats nothing.
+    query(files[49]!, "DELETE FROM users WHERE id = (SELECT max(id) FROM users)");
+    const again = runCli(['fleet', 'up'], { cwd: dir });
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(new RegExp(`applied\\s+${notStarted + 1}\\n\\s+up-to-date\\s+${199 - notStarted}\\n`));
+    expectExactlyOnce(files, ['0001', '0002', '0003']);
+    expect(runCli(['fleet', 'status', '--exit-code'], { cwd: dir }).stdout).toMatch(/200 up to date, 0 behind, 0 failed, 0 locked/);
+  });
+
+  it('--keep-going applies to every other tenant and reports every failure; --canary stops before the rest when a canary fails', () => {
+    const { dir, files } = project(12, { ...MIGRATIONS, '0003_unique_email.sql': UNIQUE_EMAIL });
+    writeMigrations(dir, MIGRATIONS);
+    // Two tenants already have duplicate emails: apply 0001 on them first, then their data.
+    for (const index of [1, 7]) {
+      expect(runCli(['up', '--url', `sqlite:${files[index]!}`, '--to', '0001'], { cwd: dir }).status).toBe(0);
+      query(files[index]!, "INSERT INTO users (email) VALUES ('same@example.com'), ('same@example.com')");
+    }
+    const canary = runCli(['fleet', 'up', '--canary', '3', '--json'], { cwd: dir });
+    expect(canary.status).toBe(1);
+    const canaryResult = JSON.parse(canary.stdout) as { stopped: string; counts: Record<string, number> };
+    expect(canaryResult.stopped).toBe('canary');
+    expect(canaryResult.counts).toEqual({ applied: 2, 'up-to-date': 0, failed: 1, 'not-started': 9 });
+
+    const all = runCli(['fleet', 'up', '--keep-going', '--json'], { cwd: dir });
+    expect(all.status).toBe(1);
+    const result = JSON.parse(all.stdout) as { stopped: null; counts: Record<string, number>; targets: { target: string; outcome: string; error: { code: string } | null }[] };
+    expect(result.counts).toEqual({ applied: 8, 'up-to-date': 2, failed: 2, 'not-started': 0 });
+    expect(result.targets.filter((t) => t.outcome === 'failed').map((t) => [t.target, t.error?.code])).toEqual([
+      ['tenants/t0002.db', 'MIGRATION_FAILED'],
+      ['tenants/t0008.db', 'MIGRATION_FAILED'],
+    ]);
+    // The failing ones keep what came before the failing migration.
+    expect(query(files[1]!, 'SELECT version FROM applied_log ORDER BY version')).toEqual([{ version: '0001' }, { version: '0002' }]);
+  });
+
+  it('kill -9 in the middle of a fleet run, then fleet up again: every tenant fully migrated, none twice', async () => {
+    const slow = { ...MIGRATIONS, '0003_bulk.sql': `-- migrate:up\nCREATE TABLE bulk (n INTEGER NOT NULL);\nINSERT INTO bulk (n) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c;\nINSERT INTO applied_log (version) VALUES ('0003');\n` };
+    const { dir, files } = project(80, slow);
+    const run = startCli(['fleet', 'up', '--concurrency', '3'], dir);
+    await run.waitFor(/\[\s*20\/80\]/);
+    run.kill();
+    const killed = await run.exited;
+    expect(killed.signal).toBe('SIGKILL');
+    expect(killed.stdout).not.toMatch(/\[80\/80\]/);
+
+    const again = runCli(['fleet', 'up'], { cwd: dir });
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/up-to-date\s+\d+/);
+    expectExactlyOnce(files, ['0001', '0002', '0003']);
+  });
+
+  it('two fleet up at once: each database\'s lock keeps every migration exactly once', async () => {
+    const { dir, files } = project(80);
+    const [a, b] = [startCli(['fleet', 'up', '--json'], dir), startCli(['fleet', 'up', '--json'], dir)];
+    const results = await Promise.all([a.exited, b.exited]);
+    for (const exit of results) expect(exit.code, exit.stderr).toBe(0);
+    const counts = results.map((exit) => (JSON.parse(exit.stdout) as { counts: Record<string, number> }).counts);
+    // Every tenant was migrated by one of the two; the other found it up to date.
+    expect(counts[0]!.applied! + counts[1]!.applied!).toBe(80);
+    expect(counts[0]!['up-to-date']! + counts[1]!['up-to-date']!).toBe(80);
+    expectExactlyOnce(files, ['0001', '0002']);
+  });
+});
