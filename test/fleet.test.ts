@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, tempDir, writeMigrations } from './support/databases.js';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createPostgresDatabase, postgresUnavailable, REQUIRE_PG, runCli, tempDir, writeMigrations, type TestDatabase } from './support/databases.js';
 import { killLeftovers, startCli } from './support/processes.js';
 
 /**
@@ -163,5 +163,119 @@ describe('cairn fleet on SQLite tenant files', () => {
     expect(counts[0]!.applied! + counts[1]!.applied!).toBe(80);
     expect(counts[0]!['up-to-date']! + counts[1]!['up-to-date']!).toBe(80);
     expectExactlyOnce(files, ['0001', '0002']);
+  });
+});
+
+/** The same migrations for PostgreSQL: each tenant schema logs what ran in it. */
+const PG_MIGRATIONS: Record<string, string> = {
+  '0001_users.sql': `-- migrate:up
+CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text);
+CREATE TABLE applied_log (version text NOT NULL);
+INSERT INTO applied_log (version) VALUES ('0001');
+-- migrate:down
+DROP TABLE applied_log;
+DROP TABLE users;
+`,
+  '0002_posts.sql': `-- migrate:up
+CREATE TABLE posts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, title text NOT NULL);
+INSERT INTO applied_log (version) VALUES ('0002');
+-- migrate:down
+DROP TABLE posts;
+`,
+};
+
+/** Fails in a schema where a user has no email: the new constraint the data violates. */
+const EMAIL_REQUIRED = `-- migrate:up
+SET lock_timeout = '5s';
+-- cairn:allow set-not-null-scan tenant tables are small
+ALTER TABLE users ALTER COLUMN email SET NOT NULL;
+INSERT INTO applied_log (version) VALUES ('0003');
+-- migrate:down
+ALTER TABLE users ALTER COLUMN email DROP NOT NULL;
+`;
+
+describe('cairn fleet on PostgreSQL: a schema per tenant, and a list of URLs', () => {
+  let unavailable: string | null = null;
+  const dropped: TestDatabase[] = [];
+  beforeAll(async () => {
+    unavailable = await postgresUnavailable();
+    if (unavailable && REQUIRE_PG) throw new Error(`PostgreSQL is required (CAIRN_REQUIRE_PG=1) but unreachable: ${unavailable}`);
+  });
+  beforeEach((context) => {
+    if (unavailable) context.skip();
+  });
+  afterEach(async () => {
+    for (const db of dropped.splice(0)) await db.drop();
+  });
+
+  /** One database with `schemas` tenant schemas (tenant_01 …), and `regions` more databases listed by URL. */
+  async function pgProject(schemas: number, regions = 0): Promise<{ dir: string; server: TestDatabase; tenants: string[]; regionDbs: TestDatabase[] }> {
+    const server = await createPostgresDatabase();
+    dropped.push(server);
+    const tenants = Array.from({ length: schemas }, (_, i) => `tenant_${String(i + 1).padStart(2, '0')}`);
+    await server.query(tenants.map((schema) => `CREATE SCHEMA ${schema};`).join('\n'));
+    await server.query('CREATE SCHEMA other'); // not a tenant: the pattern leaves it out
+    const regionDbs: TestDatabase[] = [];
+    for (let i = 0; i < regions; i++) regionDbs.push(await createPostgresDatabase());
+    dropped.push(...regionDbs);
+    const dir = tempDir('cairn-fleet-pg-');
+    writeMigrations(dir, PG_MIGRATIONS);
+    const fleet = { tenants: { url: server.url, schemas: 'tenant\\_%' }, ...(regions > 0 ? { regions: regionDbs.map((db) => db.url) } : {}) };
+    writeFileSync(join(dir, 'cairn.config.json'), JSON.stringify({ fleet }));
+    return { dir, server, tenants, regionDbs };
+  }
+
+  async function expectSchemasOnce(server: TestDatabase, tenants: readonly string[], versions: readonly string[]): Promise<void> {
+    const union = tenants.map((schema) => `SELECT '${schema}' AS tenant, version, count(*)::int AS n FROM ${schema}.applied_log GROUP BY version`).join(' UNION ALL ');
+    const rows = await server.query<{ tenant: string; version: string; n: number }>(`${union} ORDER BY tenant, version`);
+    expect(rows).toEqual(tenants.flatMap((tenant) => versions.map((version) => ({ tenant, version, n: 1 }))));
+    const history = tenants.map((schema) => `SELECT '${schema}' AS tenant, count(*)::int AS n FROM ${schema}.cairn_migrations WHERE state = 'applied'`).join(' UNION ALL ');
+    expect(await server.query(`${history} ORDER BY tenant`)).toEqual(tenants.map((tenant) => ({ tenant, n: versions.length })));
+  }
+
+  it('50 schemas and 2 databases: everything exactly once, each schema its own history; a failing schema stops the run, status names it; after the fix it finishes', async () => {
+    const { dir, server, tenants, regionDbs } = await pgProject(50, 2);
+    const first = runCli(['fleet', 'up', '--json'], { cwd: dir });
+    expect(first.status, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ success: true, total: 52, counts: { applied: 52 } });
+    await expectSchemasOnce(server, tenants, ['0001', '0002']);
+    expect(await server.query("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema IN ('public', 'other')")).toEqual([{ n: 0 }]);
+    for (const db of regionDbs) expect(await db.query('SELECT version FROM applied_log ORDER BY version')).toEqual([{ version: '0001' }, { version: '0002' }]);
+
+    await server.query("INSERT INTO tenant_20.users (email) VALUES (NULL)");
+    writeMigrations(dir, { '0003_email_required.sql': EMAIL_REQUIRED });
+    const failing = runCli(['fleet', 'up', '--group', 'tenants', '--concurrency', '2'], { cwd: dir });
+    expect(failing.status).toBe(1);
+    expect(failing.stdout).toMatch(/Failed:\n.*\n\s+\S+\?schema=tenant_20\s+MIGRATION_FAILED\s+.*0003_email_required\.sql:4:1: column "email" of relation "users" contains null values/);
+    expect(failing.stdout).toMatch(/not-started\s+\d+/);
+
+    const status = JSON.parse(runCli(['fleet', 'status', '--json'], { cwd: dir }).stdout) as { counts: Record<string, number>; versions: { version: string; applied: number }[]; targets: { target: string; state: string; reason: string | null }[] };
+    const failed = status.targets.filter((t) => t.state === 'failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.target).toMatch(/\?schema=tenant_20$/);
+    expect(failed[0]!.reason).toMatch(/MIGRATION_FAILED.*null values/);
+    expect(status.versions.find((v) => v.version === '0003')!.applied).toBe(status.counts['up-to-date']);
+    expect(status.counts.behind).toBeGreaterThan(0); // the regions and the schemas never started
+
+    await server.query('DELETE FROM tenant_20.users WHERE email IS NULL');
+    const again = runCli(['fleet', 'up'], { cwd: dir });
+    expect(again.status, again.stderr).toBe(0);
+    await expectSchemasOnce(server, tenants, ['0001', '0002', '0003']);
+    expect(runCli(['fleet', 'status'], { cwd: dir }).stdout).toMatch(/52 up to date, 0 behind, 0 failed, 0 locked/);
+  });
+
+  it('kill -9 in the middle, then fleet up again; and two fleet up at once: every schema fully migrated, each migration once', async () => {
+    const slow = { ...PG_MIGRATIONS, '0003_slow.sql': "-- migrate:up\nSELECT pg_sleep(0.05);\nINSERT INTO applied_log (version) VALUES ('0003');\n" };
+    const { dir, server, tenants } = await pgProject(50);
+    writeMigrations(dir, slow);
+    const run = startCli(['fleet', 'up', '--concurrency', '2'], dir);
+    await run.waitFor(/\[\s*10\/50\]/);
+    run.kill();
+    expect((await run.exited).signal).toBe('SIGKILL');
+
+    const [a, b] = [startCli(['fleet', 'up', '--json'], dir), startCli(['fleet', 'up', '--json'], dir)];
+    const results = await Promise.all([a.exited, b.exited]);
+    for (const exit of results) expect(exit.code, exit.stderr).toBe(0);
+    await expectSchemasOnce(server, tenants, ['0001', '0002', '0003']);
   });
 });

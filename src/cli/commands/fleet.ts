@@ -107,7 +107,7 @@ function progressPrinter(out: Output): (event: FleetEvent) => void {
         return;
       case 'target-done': {
         const { result, done, total, failed, perSecond } = event;
-        if (result.error) out.warn(`${result.target}: ${result.error.code}: ${result.error.message}`);
+        if (result.error) out.warn(`${result.target}: ${result.error.code}: ${firstLine(result.error.message)}`);
         if (out.json) return;
         const what = result.outcome === 'applied' ? `applied ${result.applied.length}` : result.outcome;
         out.line(`[${String(done).padStart(String(total).length)}/${total}] ${result.target}: ${what} (${result.durationMs} ms) · ${failed} failed · ${perSecond.toFixed(1)} db/s`);
@@ -136,8 +136,11 @@ function printSummary(result: FleetUpResult, out: Output): void {
   const failed = result.targets.filter((t) => t.outcome === 'failed');
   if (failed.length > 0) {
     out.line('\nFailed:');
-    table(out, ['TARGET', 'CODE', 'ERROR'], failed.map((t) => [t.target, t.error!.code, t.error!.message.split('\n')[0]!]));
-    if (failed[0]!.error!.hint) out.line(`hint: ${failed[0]!.error!.hint}`);
+    table(out, ['TARGET', 'CODE', 'ERROR'], failed.map((t) => [t.target, t.error!.code, firstLine(t.error!.message)]));
+    const first = failed[0]!.error!;
+    // The whole message once (a lint refusal is the same on every target), with its fix.
+    if (first.message.includes('\n')) out.warn(`\n${failed[0]!.target}: ${first.message}`);
+    if (first.hint) out.line(`hint: ${first.hint}`);
   }
   if (result.counts['not-started'] > 0) out.line(`\n${result.counts['not-started']} target${result.counts['not-started'] === 1 ? ' was' : 's were'} not started: fix the failure and run \`cairn fleet up\` again; each database's history says what it still needs.`);
   if (result.total === 0) out.line('No targets: the fleet groups match no database yet.');
@@ -152,10 +155,14 @@ function printStatus(report: FleetStatusReport, out: Output, all: boolean): void
     if (listed.length === 0) continue;
     const shown = all ? listed : listed.slice(0, 20);
     out.line(`\n${state[0]!.toUpperCase()}${state.slice(1)}:`);
-    table(out, ['TARGET', 'AT', 'PENDING', ''], shown.map((t) => [t.target, t.latest ?? '(none)', pendingText(t), t.reason ?? '']));
+    table(out, ['TARGET', 'AT', 'PENDING', ''], shown.map((t) => [t.target, t.latest ?? '(none)', pendingText(t), firstLine(t.reason ?? '')]));
     if (shown.length < listed.length) out.line(`… ${listed.length - shown.length} more (--all, or --json, lists them all)`);
   }
   if (counts.behind + counts.failed > 0) out.line('\n`cairn fleet up` applies what is behind.');
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!.replace(/:$/, '');
 }
 
 function pendingText(status: TargetStatus): string {
