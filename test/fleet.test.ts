@@ -1,8 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { localD1File } from '../src/drivers/d1/local.js';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createPostgresDatabase, postgresUnavailable, REQUIRE_PG, runCli, tempDir, writeMigrations, type TestDatabase } from './support/databases.js';
+import { CLI, createPostgresDatabase, postgresUnavailable, REQUIRE_PG, runCli, tempDir, writeMigrations, type TestDatabase } from './support/databases.js';
 import { killLeftovers, startCli } from './support/processes.js';
 
 /**
@@ -137,6 +139,35 @@ describe('cairn fleet on SQLite tenant files', () => {
     expect(query(files[1]!, 'SELECT version FROM applied_log ORDER BY version')).toEqual([{ version: '0001' }, { version: '0002' }]);
   });
 
+  it('--targets takes one URL a line; mistakes in the selection are errors that say what to do', () => {
+    const { dir, files } = project(3);
+    writeFileSync(join(dir, 'targets.txt'), `# two of the three\nsqlite:${files[0]!}\n\ntenants/t0003.db   # a bare path, relative to the project\n`);
+    const result = JSON.parse(runCli(['fleet', 'up', '--targets', 'targets.txt', '--json'], { cwd: dir }).stdout) as { targets: { target: string; group: string; outcome: string }[] };
+    expect(result.targets).toEqual([expect.objectContaining({ target: 'tenants/t0001.db', group: 'targets', outcome: 'applied' }), expect.objectContaining({ target: 'tenants/t0003.db', outcome: 'applied' })]);
+    expect(query(files[1]!, "SELECT count(*) AS n FROM sqlite_master WHERE name = 'users'")).toEqual([{ n: 0 }]);
+
+    const unknown = runCli(['fleet', 'up', '--group', 'nope'], { cwd: dir });
+    expect([unknown.status, unknown.stderr]).toEqual([2, expect.stringMatching(/fleet group "nope" is not defined\n\s+hint: groups in .*cairn\.config\.json: tenants/)]);
+    const url = runCli(['fleet', 'up', '--url', `sqlite:${files[1]!}`], { cwd: dir });
+    expect([url.status, url.stderr]).toEqual([2, expect.stringMatching(/--url names one database/)]);
+    const none = runCli(['fleet', 'status'], { cwd: tempDir() });
+    expect([none.status, none.stderr]).toEqual([2, expect.stringMatching(/no fleet targets[\s\S]*hint: add `fleet: \{ tenants: 'tenants\/\*\.db' \}`/)]);
+  });
+
+  it("runs the README's example as written, and prints what the README shows", () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Many databases: `cairn fleet`'));
+    const [script, shown] = [...section.matchAll(/```(?:sh)?\n([\s\S]*?)```/g)].map((match) => match[1]!);
+    const dir = tempDir('cairn-fleet-readme-');
+    writeMigrations(dir, MIGRATIONS);
+    const result = spawnSync('bash', ['-euo', 'pipefail', '-c', `cairn() { "${process.execPath}" "${CLI}" "$@"; }\n${script}`], { cwd: dir, encoding: 'utf8', env: { ...process.env, DATABASE_URL: '', CAIRN_ENV: '' } });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const normalize = (text: string) => text.replace(/\d+(\.\d+)? (ms|s|db\/s|databases\/s)/g, 'N $2').replace(/\[\d\/3\] tenants\/\w+\.db/g, '[n/3] tenants/x.db');
+    expect(normalize(result.stdout)).toContain(normalize(shown!.trim()));
+    expect(result.stdout).toMatch(/3 up to date, 0 behind, 0 failed, 0 locked/);
+  });
+
   it('kill -9 in the middle of a fleet run, then fleet up again: every tenant fully migrated, none twice', async () => {
     const slow = { ...MIGRATIONS, '0003_bulk.sql': `-- migrate:up\nCREATE TABLE bulk (n INTEGER NOT NULL);\nINSERT INTO bulk (n) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c;\nINSERT INTO applied_log (version) VALUES ('0003');\n` };
     const { dir, files } = project(80, slow);
@@ -151,6 +182,17 @@ describe('cairn fleet on SQLite tenant files', () => {
     expect(again.status).toBe(0);
     expect(again.stdout).toMatch(/up-to-date\s+\d+/);
     expectExactlyOnce(files, ['0001', '0002', '0003']);
+  });
+
+  it('fleet status names a tenant whose lock another migration holds right now, and who holds it', async () => {
+    const slow = { ...MIGRATIONS, '0003_slow.sql': `-- migrate:up\nCREATE TABLE total (n INTEGER NOT NULL);\nINSERT INTO total (n) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000000) SELECT sum(x) FROM c;\n` };
+    const { dir, files } = project(5, slow);
+    const single = startCli(['up', '--url', `sqlite:${files[2]!}`], dir);
+    await single.waitFor(/0003_slow … /);
+    const status = JSON.parse(runCli(['fleet', 'status', '--json'], { cwd: dir }).stdout) as { counts: Record<string, number>; targets: { target: string; state: string; reason: string }[] };
+    expect((await single.exited).code).toBe(0);
+    expect(status.targets[2]).toMatchObject({ target: 'tenants/t0003.db', state: 'locked', reason: expect.stringMatching(new RegExp(`held by .*pid ${single.pid}`)) });
+    expect(status.counts).toEqual({ 'up-to-date': 0, behind: 4, failed: 0, locked: 1 });
   });
 
   it('two fleet up at once: each database\'s lock keeps every migration exactly once', async () => {
@@ -277,5 +319,32 @@ describe('cairn fleet on PostgreSQL: a schema per tenant, and a list of URLs', (
     const results = await Promise.all([a.exited, b.exited]);
     for (const exit of results) expect(exit.code, exit.stderr).toBe(0);
     await expectSchemasOnce(server, tenants, ['0001', '0002', '0003']);
+  });
+});
+
+describe('cairn fleet on local D1 databases (miniflare)', () => {
+  it('20 D1 databases: everything exactly once; a failing one stops the run and status names it; after the fix it finishes', { timeout: 180_000 }, () => {
+    const dir = tempDir('cairn-fleet-d1-');
+    writeMigrations(dir, MIGRATIONS);
+    const ids = Array.from({ length: 20 }, (_, i) => `tenant-${String(i + 1).padStart(2, '0')}`);
+    writeFileSync(join(dir, 'cairn.config.json'), JSON.stringify({ fleet: { edge: { d1: ids, persistTo: '.state' } } }));
+    const file = (id: string) => localD1File(join(dir, '.state'), id);
+    const first = runCli(['fleet', 'up'], { cwd: dir });
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/applied\s+20/);
+    expectExactlyOnce(ids.map(file), ['0001', '0002']);
+
+    query(file(ids[4]!), "INSERT INTO users (email) VALUES ('same@example.com'), ('same@example.com')");
+    writeMigrations(dir, { '0003_unique_email.sql': UNIQUE_EMAIL });
+    const failing = runCli(['fleet', 'up', '--concurrency', '1'], { cwd: dir });
+    expect(failing.status).toBe(1);
+    expect(failing.stdout).toMatch(/Failed:\n.*\n\s+d1 local tenant-05 \(\.state\)\s+MIGRATION_FAILED\s+.*UNIQUE/);
+    expect(failing.stdout).toMatch(/applied\s+4\n\s+failed\s+1\n\s+not-started\s+15/);
+    expect(runCli(['fleet', 'status'], { cwd: dir }).stdout).toMatch(/Failed:\n.*\n\s+d1 local tenant-05 \(\.state\)\s+0002\s+0003\s+last fleet up .*UNIQUE/);
+
+    query(file(ids[4]!), 'DELETE FROM users');
+    const again = runCli(['fleet', 'up'], { cwd: dir });
+    expect(again.status, again.stderr).toBe(0);
+    expectExactlyOnce(ids.map(file), ['0001', '0002', '0003']);
   });
 });

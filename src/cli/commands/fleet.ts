@@ -4,9 +4,9 @@ import { FLEET_CONCURRENCY_HELP } from '../../drivers/index.js';
 import type { FleetEvent, FleetUpResult } from '../../fleet/up.js';
 import type { FleetStatusReport, TargetStatus } from '../../fleet/status.js';
 import { contextFor, parseCount } from '../context.js';
-import { confirmOptions, printEnvironmentBanner } from '../environment.js';
+import { confirmOptions } from '../environment.js';
 import { interruptSignal } from '../interrupt.js';
-import type { Output } from '../output.js';
+import { usage, type Output } from '../output.js';
 
 interface SelectionFlags {
   targets?: string;
@@ -61,8 +61,9 @@ Examples:
     )
     .action(async (options: SelectionFlags & { canary?: string; keepGoing?: boolean; to?: string; unsafe?: boolean; backup?: boolean; yes?: boolean }, command: Command) => {
       const { cairn, out } = contextFor(command);
+      refuseOneDatabase(command);
+      // Only for the prompt of a protected environment (asked once for the fleet); a fleet needs no single database.
       const config = await cairn.config().catch(() => null);
-      if (config) printEnvironmentBanner(config, out);
       const progress = progressPrinter(out);
       const result = await cairn.fleet.up({
         ...selectionOptions(options),
@@ -87,11 +88,18 @@ Examples:
     .addHelpText('after', `${TARGETS_HELP}\n\nReads only: creates no database and no history table.\n\nExamples:\n  cairn fleet status\n  cairn fleet status --json | jq '.targets[] | select(.state != "up-to-date")'`)
     .action(async (options: SelectionFlags & { exitCode?: boolean; all?: boolean }, command: Command) => {
       const { cairn, out } = contextFor(command);
+      refuseOneDatabase(command);
       const report = await cairn.fleet.status(selectionOptions(options));
       if (options.exitCode && report.counts['up-to-date'] < report.total) process.exitCode = 1;
       if (out.json) return out.document(report);
       printStatus(report, out, options.all ?? false);
     });
+}
+
+/** --url and --d1 name one database; a fleet's come from its groups or --targets: saying so beats ignoring them. */
+function refuseOneDatabase(command: Command): void {
+  const { url, d1 } = command.optsWithGlobals<{ url?: string; d1?: string }>();
+  if (url !== undefined || d1 !== undefined) throw usage(`${url !== undefined ? '--url' : '--d1'} names one database; cairn fleet takes its databases from \`fleet\` in cairn.config.ts or --targets <file>`, 'put the URL in a --targets file (one a line), or run `cairn up --url …` for one database');
 }
 
 function selectionOptions(options: SelectionFlags) {
