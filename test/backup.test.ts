@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createCairn, type CairnError } from '../src/index.js';
 import type { CairnEvent } from '../src/core/events.js';
 import { runCli, tempDir, writeMigrations, type TestDatabase } from './support/databases.js';
@@ -227,6 +227,63 @@ ALTER TABLE items_new RENAME TO items;`;
     expect(await db.query('SELECT n FROM item_count')).toEqual([{ n: 0 }]);
     await db.query("INSERT INTO items (name) VALUES ('new')");
     expect(await db.query('SELECT n FROM item_count')).toEqual([{ n: 1 }]);
+  });
+
+  describe('destructive migration → down → restore gives the original rows back', () => {
+    const NOTE_TYPE = { sqlite: '', postgres: ' text' };
+    const KEPT = { sqlite: 'id, name, data, big, price, at', postgres: 'id, name, data, big, price, at, amount, tags, doc' };
+    const cases = (kind: 'sqlite' | 'postgres') => ({
+      'drop column': { up: 'ALTER TABLE items DROP COLUMN note;', down: `ALTER TABLE items ADD COLUMN note${NOTE_TYPE[kind]};` },
+      'drop table': { up: 'DROP TABLE items;', down: SCHEMA[kind] },
+      // The SQLite way to drop a column: a new table without it, the rows copied, the old one dropped, the new one renamed.
+      'table rebuild': {
+        up:
+          kind === 'sqlite'
+            ? `CREATE TABLE items_new (id INTEGER PRIMARY KEY, name TEXT, data BLOB, big INTEGER, price REAL, at TEXT);\nINSERT INTO items_new (${KEPT.sqlite}) SELECT ${KEPT.sqlite} FROM items;\nDROP TABLE items;\nALTER TABLE items_new RENAME TO items;\nCREATE INDEX items_name ON items (name);`
+            : `CREATE TABLE items_new (LIKE items INCLUDING DEFAULTS INCLUDING CONSTRAINTS);\nALTER TABLE items_new DROP COLUMN note;\nINSERT INTO items_new (${KEPT.postgres}) SELECT ${KEPT.postgres} FROM items;\nDROP TABLE items;\nALTER TABLE items_new RENAME TO items;\n-- cairn:allow unique-constraint-locks tested: a new table\nALTER TABLE items ADD PRIMARY KEY (id);\n-- cairn:allow index-not-concurrent tested: a new table\nCREATE INDEX items_name ON items (name);`,
+        down: `ALTER TABLE items ADD COLUMN note${NOTE_TYPE[kind]};`,
+      },
+    });
+    for (const name of ['drop column', 'drop table', 'table rebuild'] as const) {
+      it(name, async () => {
+        const db = current();
+        const change = cases(kind)[name];
+        const p = await project(db, kind, `${change.up}\n-- migrate:down\n${change.down}`);
+        const before = await checksum(db, 'items');
+        expect((await p.cairn().up()).success).toBe(true);
+        expect((await p.cairn().down()).success).toBe(true);
+        const restored = await p.cairn().restore('0002');
+        expect(await checksum(db, 'items')).toBe(before);
+        if (name === 'drop table') {
+          expect(restored.tables[0]).toMatchObject({ action: 'missing-rows', inserted: 5 });
+        } else {
+          // Rows 1–5 are all there with note NULL; rows 1, 2, 4, 5 had a note (row 3 had none).
+          expect(restored.tables[0]).toMatchObject({ action: 'missing-rows', inserted: 0, filled: expect.objectContaining({ note: 4 }) });
+          expect(restored.tables[0]!.message).toContain('filled from the backup where they were NULL: note in 4 rows');
+        }
+        // New rows get fresh ids past the restored ones.
+        if (name !== 'table rebuild' || kind === 'sqlite') {
+          await db.query("INSERT INTO items (name) VALUES ('after restore')");
+          expect(await db.query("SELECT id FROM items WHERE name = 'after restore'")).toEqual([{ id: kind === 'postgres' ? '6' : 6 }]);
+        }
+      });
+    }
+
+    it('never overwrites a value that is there now, unless --overwrite', async () => {
+      const db = current();
+      const p = await project(db, kind, `ALTER TABLE items DROP COLUMN note;\n-- migrate:down\nALTER TABLE items ADD COLUMN note${NOTE_TYPE[kind]};`);
+      const before = await checksum(db, 'items');
+      await p.cairn().up();
+      await p.cairn().down();
+      await db.query("UPDATE items SET note = 'changed since' WHERE id = 1");
+      const kept = await p.cairn().restore('0002');
+      expect(kept.tables[0]!.filled).toMatchObject({ note: 3 });
+      expect(await db.query('SELECT note FROM items WHERE id = 1')).toEqual([{ note: 'changed since' }]);
+      const cli = runCli(['--url', db.url, 'restore', '0002', '--overwrite'], { cwd: p.root });
+      expect(cli.status).toBe(0);
+      expect(cli.stdout).toContain('set from the backup where they differed: note in 1 row');
+      expect(await checksum(db, 'items')).toBe(before);
+    });
   });
 
   it('does not back up on --dry-run, or for an additive migration', async () => {

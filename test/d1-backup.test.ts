@@ -166,6 +166,28 @@ describe('backups on a local D1', () => {
     expect(checksum(file, 'items_restored_0002')).toBe(before);
   });
 
+  for (const [name, up, down] of [
+    ['drop column', 'ALTER TABLE items DROP COLUMN note;', 'ALTER TABLE items ADD COLUMN note;'],
+    ['drop table', 'DROP TABLE items;', SCHEMA.split('\n').slice(0, 2).join('\n')],
+    [
+      'table rebuild',
+      'CREATE TABLE items_new (id INTEGER PRIMARY KEY, name TEXT, data BLOB, big INTEGER, price REAL, at TEXT);\nINSERT INTO items_new SELECT id, name, data, big, price, at FROM items;\nDROP TABLE items;\nALTER TABLE items_new RENAME TO items;\nCREATE INDEX items_name ON items (name);',
+      'ALTER TABLE items ADD COLUMN note;',
+    ],
+  ] as const) {
+    it(`${name} → down → restore gives the original rows back`, { timeout: 120_000 }, async () => {
+      const p = await prepared(`${up}\n-- migrate:down\n${down}`);
+      const before = checksum(file, 'items');
+      const notes = Number((await db.query<{ n: number }>('SELECT count(note) AS n FROM items'))[0]!.n);
+      expect((await p.cairn().up()).success).toBe(true);
+      expect((await p.cairn().down()).success).toBe(true);
+      const restored = await p.cairn().restore('0002');
+      if (name === 'drop table') expect(restored.tables[0]).toMatchObject({ action: 'missing-rows', inserted: 25316 });
+      else expect(restored.tables[0]).toMatchObject({ action: 'missing-rows', inserted: 0, filled: expect.objectContaining({ note: notes }) });
+      expect(checksum(file, 'items')).toBe(before);
+    });
+  }
+
   it('leaves nothing behind when the restore fails in its final step', { timeout: 120_000 }, async () => {
     const p = await prepared('DROP TABLE items;');
     await p.cairn().up();

@@ -122,8 +122,13 @@ export interface SavedTable extends TableShape {
 export type RestoreAction =
   /** The table is gone: recreate it from the saved definition and fill it. */
   | { readonly kind: 'recreate' }
-  /** Same columns and a key: insert the saved rows whose key is not there. */
-  | { readonly kind: 'missing-rows' }
+  /**
+   * Same columns and a key: insert the saved rows whose key is not there; in
+   * the rows whose key is there, set each `fill` column from the saved row
+   * where it is NULL now and not NULL in the backup (`overwrite`: wherever
+   * it differs from the saved value).
+   */
+  | { readonly kind: 'missing-rows'; readonly key: readonly string[]; readonly fill: readonly string[]; readonly overwrite: boolean }
   /** Into a new table `into` with the saved columns, all saved rows. */
   | { readonly kind: 'side-table'; readonly into: string };
 
@@ -136,8 +141,28 @@ export interface BackupSupport {
   count(table: string): Promise<number | null>;
   /** Copies the rows of `tables` (which exist) into files in `dir`, all from one consistent snapshot. */
   save(tables: readonly string[], dir: string): Promise<SavedTable[]>;
-  /** Puts saved rows back in one transaction; returns how many rows each request inserted. */
-  restore(dir: string, requests: readonly { readonly saved: SavedTable; readonly action: RestoreAction }[]): Promise<number[]>;
+  /** Puts saved rows back in one transaction; returns, for each request, how many rows it inserted and how many it filled per column. */
+  restore(dir: string, requests: readonly { readonly saved: SavedTable; readonly action: RestoreAction }[]): Promise<RestoreCount[]>;
+}
+
+export interface RestoreCount {
+  readonly inserted: number;
+  /** Rows whose column was set from the backup, by column (missing-rows only). */
+  readonly filled: Readonly<Record<string, number>>;
+}
+
+/**
+ * The UPDATEs that fill columns of `target` from `source` (the saved rows) by key, one per
+ * column so that each reports its own count. UPDATE … FROM, a join (not a subquery per row,
+ * which is quadratic on an unindexed copy): SQL both SQLite (3.33+) and PostgreSQL read.
+ */
+export function fillStatements(target: string, source: string, action: Extract<RestoreAction, { kind: 'missing-rows' }>, q: (name: string) => string): { column: string; sql: string }[] {
+  const match = action.key.map((k) => `s.${q(k)} = ${target}.${q(k)}`).join(' AND ');
+  return action.fill.map((column) => {
+    const c = q(column);
+    const when = action.overwrite ? `s.${c} IS DISTINCT FROM ${target}.${c}` : `${target}.${c} IS NULL AND s.${c} IS NOT NULL`;
+    return { column, sql: `UPDATE ${target} SET ${c} = s.${c} FROM ${source} s WHERE ${match} AND ${when}` };
+  });
 }
 
 /** A statement the database rejected, with which one it was. */

@@ -55,19 +55,29 @@ describe('planTable (restore decisions)', () => {
   it('recreates a table that is gone', () => {
     const plan = planTable(saved, null, '0002');
     expect(plan.action).toEqual({ kind: 'recreate' });
-    expect(plan.message(3)).toBe('users: was gone; recreated from the saved definition with 3 rows.');
+    expect(plan.message({ inserted: 3, filled: {} })).toBe('users: was gone; recreated from the saved definition with 3 rows.');
   });
 
   it('inserts the missing rows into a table with the same columns and a key', () => {
     const plan = planTable(saved, { columns: [...saved.columns].reverse(), key: ['id'] }, '0002');
-    expect(plan.action).toEqual({ kind: 'missing-rows' });
-    expect(plan.message(1)).toMatch(/^users: 1 row that were missing inserted; 2 rows already there kept as they are now/);
+    expect(plan.action).toEqual({ kind: 'missing-rows', key: ['id'], fill: ['email', 'legacy'], overwrite: false });
+    expect(plan.message({ inserted: 1, filled: {} })).toMatch(/^users: 1 row that were missing inserted; 2 rows already there kept as they are now/);
+  });
+
+  it('fills the columns that are NULL now in rows with the same key, and says which and how many', () => {
+    const plan = planTable(saved, { columns: saved.columns, key: ['id'] }, '0002');
+    expect(plan.message({ inserted: 0, filled: { email: 0, legacy: 3 } })).toBe(
+      'users: 0 rows that were missing inserted; filled from the backup where they were NULL: legacy in 3 rows; other values of the 3 rows already there kept as they are now (`--overwrite` replaces them with the saved ones).',
+    );
+    const overwrite = planTable(saved, { columns: saved.columns, key: ['id'] }, '0002', { overwrite: true });
+    expect(overwrite.action).toMatchObject({ overwrite: true });
+    expect(overwrite.message({ inserted: 0, filled: { email: 1, legacy: 0 } })).toBe('users: 0 rows that were missing inserted; set from the backup where they differed: email in 1 row; 3 rows already there now hold the saved values.');
   });
 
   it('uses a side table when the columns changed, and shows how to copy a dropped column back', () => {
     const plan = planTable(saved, { columns: saved.columns.slice(0, 2), key: ['id'] }, '0002');
     expect(plan.action).toEqual({ kind: 'side-table', into: 'users_restored_0002' });
-    const message = plan.message(3);
+    const message = plan.message({ inserted: 3, filled: {} });
     expect(message).toContain('its columns changed since the backup');
     expect(message).toContain('ALTER TABLE users ADD COLUMN legacy TEXT;');
     expect(message).toContain('UPDATE users SET legacy = (SELECT r.legacy FROM users_restored_0002 r WHERE r.id = users.id);');

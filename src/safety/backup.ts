@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join, relative, sep } from 'node:path';
 import { CairnError } from '../core/errors.js';
 import type { Session } from '../core/session.js';
-import type { BackupSupport, RestoreAction, SavedTable, TableShape } from '../drivers/types.js';
+import type { BackupSupport, RestoreAction, RestoreCount, SavedTable, TableShape } from '../drivers/types.js';
 import type { FileLint } from '../lint/index.js';
 import type { Migration } from '../source/migration.js';
 import { compareVersions } from '../source/version.js';
@@ -163,6 +163,8 @@ export function listBackups(root: string): BackupInfo[] {
 export interface RestoreOptions {
   /** Put every table's rows into a side table, never into the table itself. */
   readonly intoSideTable?: boolean | undefined;
+  /** In rows that are there, replace values that differ from the saved ones too, not only NULLs. */
+  readonly overwrite?: boolean | undefined;
 }
 
 export interface RestoredTable {
@@ -173,6 +175,8 @@ export interface RestoredTable {
   /** Rows in the backup. */
   readonly saved: number;
   readonly inserted: number;
+  /** missing-rows: rows whose column was set from the backup, by column (NULL now, or with --overwrite any other value). */
+  readonly filled: Readonly<Record<string, number>>;
   /** What happened and, for a side table, why and how to copy columns back. */
   readonly message: string;
 }
@@ -204,7 +208,7 @@ export async function restoreBackup(session: Session, version: string, options: 
   if (support.format !== backup.format) {
     throw new CairnError('BACKUP', `${backup.path} holds ${backup.format} data, which ${session.driver.target} cannot load`, { hint: 'restore it into the kind of database it was taken from (--url)' });
   }
-  const plans: { saved: SavedTable; action: RestoreAction; message: (inserted: number) => string }[] = [];
+  const plans: { saved: SavedTable; action: RestoreAction; message: (count: RestoreCount) => string }[] = [];
   for (const saved of backup.tables) {
     const plan = planTable(saved, await support.describe(saved.table), backup.version, options);
     if (plan.action.kind === 'side-table' && (await support.describe(plan.action.into))) {
@@ -214,9 +218,9 @@ export async function restoreBackup(session: Session, version: string, options: 
     }
     plans.push({ saved, ...plan });
   }
-  let inserted: number[];
+  let counts: RestoreCount[];
   try {
-    inserted = await support.restore(join(session.config.root, backup.path), plans);
+    counts = await support.restore(join(session.config.root, backup.path), plans);
   } catch (error) {
     throw new CairnError('BACKUP', `restoring ${backup.path} failed, nothing was restored: ${error instanceof Error ? error.message : String(error)}`, {
       hint: 'the database rejected the saved rows or definition (a foreign key to a table that is gone, a type that was dropped, …); fix that, or restore --into-side-table',
@@ -226,21 +230,22 @@ export async function restoreBackup(session: Session, version: string, options: 
   const tables = plans.map((plan, i): RestoredTable => {
     const kind = plan.action.kind === 'recreate' ? 'recreated' : plan.action.kind;
     const into = plan.action.kind === 'side-table' ? plan.action.into : plan.saved.table;
-    return { table: plan.saved.table, action: kind, into, saved: plan.saved.rows, inserted: inserted[i] ?? 0, message: plan.message(inserted[i] ?? 0) };
+    const count = counts[i] ?? { inserted: 0, filled: {} };
+    return { table: plan.saved.table, action: kind, into, saved: plan.saved.rows, inserted: count.inserted, filled: count.filled, message: plan.message(count) };
   });
   return { version: backup.version, name: backup.name, path: backup.path, createdAt: backup.createdAt, tables };
 }
 
 /** The restore decision for one table, from its saved shape and its shape now (null: it is gone). Pure. */
-export function planTable(saved: SavedTable, now: TableShape | null, version: string, options: RestoreOptions = {}): { action: RestoreAction; message: (inserted: number) => string } {
+export function planTable(saved: SavedTable, now: TableShape | null, version: string, options: RestoreOptions = {}): { action: RestoreAction; message: (count: RestoreCount) => string } {
   const rows = (n: number) => `${n} row${n === 1 ? '' : 's'}`;
   const into = `${saved.table}_restored_${version}`;
-  const side = (why: string, howBack: string): { action: RestoreAction; message: (inserted: number) => string } => ({
+  const side = (why: string, howBack: string): { action: RestoreAction; message: (count: RestoreCount) => string } => ({
     action: { kind: 'side-table', into },
-    message: (n) => `${saved.table}: ${why}; ${rows(n)} restored into side table ${into}. ${howBack}`,
+    message: ({ inserted: n }) => `${saved.table}: ${why}; ${rows(n)} restored into side table ${into}. ${howBack}`,
   });
   if (options.intoSideTable) return side('as asked (--into-side-table)', `Compare with ${saved.table} and copy what you need.`);
-  if (!now) return { action: { kind: 'recreate' }, message: (n) => `${saved.table}: was gone; recreated from the saved definition with ${rows(n)}.` };
+  if (!now) return { action: { kind: 'recreate' }, message: ({ inserted: n }) => `${saved.table}: was gone; recreated from the saved definition with ${rows(n)}.` };
   const columns = (shape: TableShape) => shape.columns.map((c) => `${c.name} ${c.type.toLowerCase()}`).sort().join(', ');
   if (columns(saved) !== columns(now)) {
     const missing = saved.columns.filter((c) => !now.columns.some((n) => n.name === c.name));
@@ -255,11 +260,21 @@ export function planTable(saved: SavedTable, now: TableShape | null, version: st
     const list = saved.columns.map((c) => ident(c.name)).join(', ');
     return side('it has no primary or unique key, so rows still there cannot be told from missing ones', `To add the rows that are not there:\n  INSERT INTO ${ident(saved.table)} (${list}) SELECT ${list} FROM ${ident(into)} EXCEPT SELECT ${list} FROM ${ident(saved.table)};`);
   }
+  const overwrite = options.overwrite === true;
+  const fill = saved.columns.map((c) => c.name).filter((name) => !now.key.includes(name));
   return {
-    action: { kind: 'missing-rows' },
-    message: (n) =>
-      `${saved.table}: ${rows(n)} that were missing inserted; ${rows(saved.rows - n)} already there kept as they are now` +
-      (saved.rows - n > 0 ? ' (`--into-side-table` shows their saved values).' : '.'),
+    action: { kind: 'missing-rows', key: now.key, fill, overwrite },
+    message: ({ inserted: n, filled }) => {
+      const columns = Object.entries(filled).filter(([, count]) => count > 0);
+      const how = overwrite ? 'set from the backup where they differed' : 'filled from the backup where they were NULL';
+      const fills = columns.length > 0 ? `; ${how}: ${columns.map(([column, count]) => `${column} in ${rows(count)}`).join(', ')}` : '';
+      const kept = saved.rows - n;
+      let rest = '.';
+      if (kept > 0 && overwrite) rest = `; ${rows(kept)} already there now hold the saved values.`;
+      else if (kept > 0 && columns.length > 0) rest = `; other values of the ${rows(kept)} already there kept as they are now (\`--overwrite\` replaces them with the saved ones).`;
+      else if (kept > 0) rest = `; ${rows(kept)} already there kept as they are now (\`--into-side-table\` shows their saved values).`;
+      return `${saved.table}: ${rows(n)} that were missing inserted${fills}${rest}`;
+    },
   };
 }
 

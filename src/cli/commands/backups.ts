@@ -38,14 +38,17 @@ export function registerRestore(program: Command): void {
     .description('put the rows saved before a migration back')
     .argument('<version>', 'the migration whose backup to restore (its newest backup)')
     .option('--into-side-table', 'put every table\'s rows into <table>_restored_<version>, never into the table itself')
+    .option('--overwrite', 'in rows that are there, replace every value that differs from the saved one (default: fill only what is NULL now)')
     .option('--yes', 'restore into a protected environment without asking')
     .addHelpText(
       'after',
       `
 Per table, in one transaction under the migration lock:
   - gone:                         recreated from the saved definition, with all saved rows
-  - same columns, with a key:     the saved rows that are missing are inserted;
-                                  rows still there are left as they are now
+  - same columns, with a key:     the saved rows that are missing are inserted; in rows
+                                  still there, columns that are NULL now get their saved
+                                  value (a column dropped, then added back by a down);
+                                  other values are left as they are (--overwrite: replaced)
   - columns changed, or no key:   all saved rows go into <table>_restored_<version>,
                                   with how to copy them back
 The history is not changed: restore puts data back, it does not undo a migration
@@ -53,13 +56,14 @@ The history is not changed: restore puts data back, it does not undo a migration
 
 Examples:
   cairn restore 0007
+  cairn restore 0007 --overwrite
   cairn restore 0007 --into-side-table
   cairn restore 0007 --json`,
     )
-    .action(async (version: string, options: { intoSideTable?: boolean; yes?: boolean }, command: Command) => {
+    .action(async (version: string, options: { intoSideTable?: boolean; overwrite?: boolean; yes?: boolean }, command: Command) => {
       const { cairn, out } = contextFor(command);
       const config = await cairn.config();
-      const result = await cairn.restore(version, { intoSideTable: options.intoSideTable, ...confirmOptions(config, options.yes) });
+      const result = await cairn.restore(version, { intoSideTable: options.intoSideTable, overwrite: options.overwrite, ...confirmOptions(config, options.yes) });
       if (out.json) return out.document(result);
       out.line(`Restored ${result.path} (${result.version}_${result.name}, made ${result.createdAt}) into ${config.database.display}`);
       for (const table of result.tables) out.line(`  ${table.message.replace(/\n/g, '\n    ')}`);

@@ -1,5 +1,5 @@
 import { BACKUP_DATA_FILE, createBackupFile, readBackupFile, splitTriggers, SQLITE_BACKUP_FORMAT, type BackupRowsSink } from '../sqlite/backup.js';
-import type { BackupColumn, BackupSupport, RestoreAction, SavedTable, SqlCommand, TableShape } from '../types.js';
+import { fillStatements, type BackupColumn, type BackupSupport, type RestoreAction, type SavedTable, type SqlCommand, type TableShape } from '../types.js';
 import type { Row } from './transport.js';
 
 /**
@@ -118,11 +118,13 @@ export function d1Backup(runner: D1BatchRunner): BackupSupport {
         const counts = requests.map(({ saved, action }, i) => {
           const { rows, after } = placeRows(saved, action, staging[i]!);
           const at = final.push(...rows, { sql: 'SELECT changes() AS n' }) - 1;
+          const fills = (action.kind === 'missing-rows' ? fillStatements(`main.${q(saved.table)}`, `main.${q(staging[i]!)}`, action, q) : []).map(({ column, sql }) => ({ column, at: final.push({ sql }, { sql: 'SELECT changes() AS n' }) - 1 }));
           final.push(...after);
-          return at;
+          return { at, fills };
         });
         const results = await run([...final, ...dropStaging()]);
-        return counts.map((at) => Number(results[at]?.[0]?.n ?? 0));
+        const count = (at: number) => Number(results[at]?.[0]?.n ?? 0);
+        return counts.map(({ at, fills }) => ({ inserted: count(at), filled: Object.fromEntries(fills.map((fill) => [fill.column, count(fill.at)])) }));
       } catch (error) {
         await run(dropStaging()).catch(() => undefined);
         throw error;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import type { BackupSupport, SavedTable, TableShape } from '../types.js';
+import { fillStatements, type BackupSupport, type RestoreCount, type SavedTable, type TableShape } from '../types.js';
 
 /**
  * Backups as one file per table in COPY's text format, written by
@@ -86,7 +86,7 @@ export function postgresBackup(client: pg.Client): BackupSupport {
 
     restore: (dir, requests) =>
       transaction('BEGIN', async () => {
-        const inserted: number[] = [];
+        const counts: RestoreCount[] = [];
         for (const { saved, action } of requests) {
           const columns = saved.columns.map((c) => q(c.name)).join(', ');
           const load = async (target: string): Promise<number> => {
@@ -97,24 +97,28 @@ export function postgresBackup(client: pg.Client): BackupSupport {
           if (action.kind === 'recreate') {
             for (const statement of saved.definition) await client.query(statement);
             const resolved = (await resolve(saved.table))!;
-            inserted.push(await load(resolved.qualified));
+            counts.push({ inserted: await load(resolved.qualified), filled: {} });
             await resetIdentities(client, resolved);
           } else if (action.kind === 'side-table') {
             const schema = (await resolve(saved.table))?.schema ?? 'public';
             const target = `${q(schema)}.${q(action.into)}`;
             await client.query(`CREATE TABLE ${target} (${saved.columns.map((c) => `${q(c.name)} ${c.type}`).join(', ')})`);
-            inserted.push(await load(target));
+            counts.push({ inserted: await load(target), filled: {} });
           } else {
             // COPY cannot skip conflicting rows: load into a scratch copy, then insert what is missing.
             const resolved = (await resolve(saved.table))!;
             await client.query(`CREATE TEMP TABLE cairn_restore ON COMMIT DROP AS SELECT ${columns} FROM ${resolved.qualified} WITH NO DATA`);
             await load('cairn_restore');
             const result = await client.query(`INSERT INTO ${resolved.qualified} (${columns}) OVERRIDING SYSTEM VALUE SELECT ${columns} FROM cairn_restore ON CONFLICT DO NOTHING`);
+            const filled: Record<string, number> = {};
+            for (const { column, sql } of fillStatements(resolved.qualified, 'cairn_restore', action, q)) filled[column] = (await client.query(sql)).rowCount ?? 0;
             await client.query('DROP TABLE cairn_restore');
-            inserted.push(result.rowCount ?? 0);
+            // Rows inserted with their saved ids: the sequences continue after the highest one.
+            await resetIdentities(client, resolved);
+            counts.push({ inserted: result.rowCount ?? 0, filled });
           }
         }
-        return inserted;
+        return counts;
       }),
   };
 }
@@ -178,10 +182,16 @@ async function definitionOf(client: pg.Client, table: Resolved): Promise<string[
   return [`CREATE TABLE ${table.qualified} (\n  ${body}\n)`, ...indexes.map((i) => i.definition)];
 }
 
-/** After loading rows with their saved ids, identity columns continue after the highest one. */
+/** After loading rows with their saved ids, identity and serial columns continue after the highest one (never backwards). */
 async function resetIdentities(client: pg.Client, table: Resolved): Promise<void> {
-  const { rows } = await client.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = $1 AND attidentity <> '' AND NOT attisdropped`, [table.oid]);
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT attname AS name FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND pg_get_serial_sequence($2, attname) IS NOT NULL`,
+    [table.oid, table.qualified],
+  );
   for (const { name } of rows) {
-    await client.query(`SELECT setval(pg_get_serial_sequence($1, $2), max(${q(name)})) FROM ${table.qualified} HAVING max(${q(name)}) IS NOT NULL`, [table.qualified, name]);
+    await client.query(
+      `SELECT setval(pg_get_serial_sequence($1, $2), greatest(max(${q(name)}), pg_sequence_last_value(pg_get_serial_sequence($1, $2)::regclass))) FROM ${table.qualified} HAVING max(${q(name)}) IS NOT NULL`,
+      [table.qualified, name],
+    );
   }
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import type { BackupColumn, BackupSupport, SavedTable, TableShape } from '../types.js';
+import { fillStatements, type BackupColumn, type BackupSupport, type SavedTable, type TableShape } from '../types.js';
 
 /**
  * Backups as one SQLite database file per backup (`data.sqlite`), one table
@@ -56,7 +56,11 @@ export function sqliteBackup(db: Database.Database): BackupSupport {
           } else conflict = ' WHERE true ON CONFLICT DO NOTHING'; // (WHERE true: SQLite's parser needs it before ON CONFLICT after a SELECT)
           const inserted = db.prepare(`INSERT INTO main.${q(target)} (${columns}) SELECT ${columns} FROM ${SCHEMA}.${q(saved.table)}${conflict}`).run().changes;
           if (action.kind === 'recreate') for (const statement of triggers) db.exec(statement);
-          return inserted;
+          const filled: Record<string, number> = {};
+          if (action.kind === 'missing-rows') {
+            for (const { column, sql } of fillStatements(`main.${q(target)}`, `${SCHEMA}.${q(saved.table)}`, action, q)) filled[column] = db.prepare(sql).run().changes;
+          }
+          return { inserted, filled };
         }),
       );
     },

@@ -3,19 +3,6 @@ import type { Statement as SqliteNode } from 'sql-parser-cst';
 import type { Fact } from '../facts.js';
 import type { LintStatement } from '../types.js';
 
-/**
- * The shape of a data statement: its text with every string and number
- * constant replaced by a marker of its kind (and runs of whitespace by one
- * space). A seed file repeats one INSERT shape thousands of times, and two
- * statements of the same shape parse alike: both or neither, into trees that
- * differ only in constants, so with the same facts. The parsers parse one
- * statement of each shape for its facts and leave the tree of the others to be
- * parsed only if a rule asks for it.
- *
- * Null for anything but INSERT / REPLACE / UPDATE / DELETE, and for text the
- * scanner does not fully understand (comments, parameters, dollar quotes,
- * prefixed strings like E'…' or X'…'): those are always parsed.
- */
 export interface ParseOptions {
   /** False: parse every statement in full (the fast path's findings are checked against this). */
   readonly fastPath?: boolean;
@@ -34,6 +21,19 @@ function isSpace(code: number): boolean {
   return code === 32 || code === 10 || code === 13 || code === 9;
 }
 
+/**
+ * The shape of a data statement: its text with every string and number
+ * constant replaced by a marker of its kind (and runs of whitespace by one
+ * space). A seed file repeats one INSERT shape thousands of times, and two
+ * statements of the same shape parse alike: both or neither, into trees that
+ * differ only in constants, so with the same facts. The parsers parse one
+ * statement of each shape for its facts and leave the tree of the others to be
+ * parsed only if a rule asks for it.
+ *
+ * Null for anything but INSERT / REPLACE / UPDATE / DELETE, and for text the
+ * scanner does not fully understand (comments, parameters, dollar quotes,
+ * prefixed strings like E'…' or X'…'): those are always parsed.
+ */
 export function shapeOf(sql: string): string | null {
   if (!DATA_CHANGE.test(sql) || sql.includes('\0')) return null;
   let shape = '';
