@@ -184,6 +184,26 @@ describe('cairn fleet on SQLite tenant files', () => {
     expectExactlyOnce(files, ['0001', '0002', '0003']);
   });
 
+  it('Ctrl-C stops the fleet: no new tenant starts, exit 130; the next run finishes', async () => {
+    const slow = { ...MIGRATIONS, '0003_bulk.sql': `-- migrate:up\nCREATE TABLE bulk (n INTEGER NOT NULL);\nINSERT INTO bulk (n) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c;\nINSERT INTO applied_log (version) VALUES ('0003');\n` };
+    const { dir, files } = project(40, slow);
+    const run = startCli(['fleet', 'up', '--json'], dir);
+    // --json prints nothing until the end: wait for the first tenant to be done on disk.
+    while (query<{ n: number }>(files[0]!, "SELECT count(*) AS n FROM sqlite_master WHERE name = 'cairn_migrations'")[0]!.n === 0 || query<{ n: number }>(files[0]!, 'SELECT count(*) AS n FROM cairn_migrations')[0]!.n < 3) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    process.kill(run.pid, 'SIGINT');
+    const exit = await run.exited;
+    expect(exit.code).toBe(130);
+    expect(exit.stderr).toMatch(/stopping: interrupted; no new target starts/);
+    const result = JSON.parse(exit.stdout) as { stopped: string; counts: Record<string, number> };
+    expect(result.stopped).toBe('interrupted');
+    expect(result.counts['not-started']).toBeGreaterThan(0);
+
+    expect(runCli(['fleet', 'up'], { cwd: dir }).status).toBe(0);
+    expectExactlyOnce(files, ['0001', '0002', '0003']);
+  });
+
   it('fleet status names a tenant whose lock another migration holds right now, and who holds it', async () => {
     const slow = { ...MIGRATIONS, '0003_slow.sql': `-- migrate:up\nCREATE TABLE total (n INTEGER NOT NULL);\nINSERT INTO total (n) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000000) SELECT sum(x) FROM c;\n` };
     const { dir, files } = project(5, slow);
@@ -311,9 +331,20 @@ describe('cairn fleet on PostgreSQL: a schema per tenant, and a list of URLs', (
     const { dir, server, tenants } = await pgProject(50);
     writeMigrations(dir, slow);
     const run = startCli(['fleet', 'up', '--concurrency', '2'], dir);
-    await run.waitFor(/\[\s*10\/50\]/);
+    // Never more than --concurrency connections of this run on the server at once.
+    let most = 0;
+    let reached = false;
+    const waited = run.waitFor(/\[\s*10\/50\]/).finally(() => (reached = true));
+    const database = new URL(server.url).pathname.slice(1);
+    while (!reached) {
+      const [row] = await server.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = '${database}' AND application_name LIKE 'cairn%pid ${run.pid}'`);
+      most = Math.max(most, row!.n);
+    }
+    await waited;
     run.kill();
     expect((await run.exited).signal).toBe('SIGKILL');
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(2);
 
     const [a, b] = [startCli(['fleet', 'up', '--json'], dir), startCli(['fleet', 'up', '--json'], dir)];
     const results = await Promise.all([a.exited, b.exited]);

@@ -59,6 +59,7 @@ export interface FleetUpResult {
 /** Progress, as it happens. */
 export type FleetEvent =
   | { readonly type: 'fleet-start'; readonly total: number; readonly concurrency: number; readonly canary: number }
+  | { readonly type: 'target-start'; readonly target: string; readonly group: string }
   | { readonly type: 'target-done'; readonly result: TargetResult; readonly done: number; readonly total: number; readonly failed: number; readonly perSecond: number }
   /** A target's own events (steps started and done, notices such as a stale lock taken over). */
   | { readonly type: 'target-event'; readonly target: string; readonly event: CairnEvent }
@@ -87,12 +88,14 @@ export async function fleetUp(overrides: ConfigOverrides, options: FleetUpOption
   onEvent({ type: 'fleet-start', total: targets.length, concurrency, canary: canary.length });
 
   const runOne = async (target: FleetTarget) => {
+    onEvent({ type: 'target-start', target: target.name, group: target.group });
     const result = await upOne(target, await configFor(target), options, onEvent);
     results.set(target.name, result);
     if (result.outcome === 'failed') failed++;
     const seconds = (performance.now() - started) / 1000;
     onEvent({ type: 'target-done', result, done: results.size, total: targets.length, failed, perSecond: seconds > 0 ? results.size / seconds : 0 });
-    if (result.outcome === 'failed' && stopped === null && !options.keepGoing) stop('failure', target.name);
+    if (stopped === null && options.signal?.aborted) stop('interrupted', null);
+    else if (result.outcome === 'failed' && stopped === null && !options.keepGoing) stop('failure', target.name);
   };
   const stop = (reason: NonNullable<FleetUpResult['stopped']>, target: string | null) => {
     stopped = reason;
