@@ -58,3 +58,11 @@ describe('cairn.fleet', () => {
     expect(result.targets[2]!.error).toMatchObject({ code: expect.any(String), message: expect.stringMatching(/not a database/) });
   });
 });
+
+describe('the progress bar on a terminal', () => {
+  it('shows done/total, failures, rate and what is left', async () => {
+    const { progressBar } = await import('../cli/commands/fleet.js');
+    expect(progressBar(100, 400, 1, 50)).toBe('[█████░░░░░░░░░░░░░░░] 100/400 · 1 failed · 50.0 db/s · ETA 6 s');
+    expect(progressBar(400, 400, 0, 80)).toBe('[████████████████████] 400/400 · 0 failed · 80.0 db/s');
+  });
+});

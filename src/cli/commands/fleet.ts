@@ -106,9 +106,22 @@ function selectionOptions(options: SelectionFlags) {
   return { targetsFile: options.targets, groups: options.group, concurrency: options.concurrency === undefined ? undefined : parseCount(options.concurrency, '--concurrency') };
 }
 
-/** One line per target done (a plain log, fine in CI); failures and notices on stderr as they happen. */
+/**
+ * On a terminal, one progress bar rewritten in place; elsewhere (CI, a pipe) one
+ * plain line per target done. Failures and notices on stderr as they happen.
+ */
 function progressPrinter(out: Output): (event: FleetEvent) => void {
+  const bar = process.stdout.isTTY === true && !out.json;
+  let drawn = false;
+  let last = 0;
+  const clear = () => {
+    if (drawn) out.write('\r\x1b[K');
+    drawn = false;
+  };
   return (event) => {
+    // The bar is redrawn at most ten times a second; lines to print clear it first.
+    const redraw = event.type === 'target-done' && (event.done === event.total || performance.now() - last >= 100 || event.result.error !== null);
+    if (bar && (redraw || event.type === 'stopping' || (event.type === 'target-event' && event.event.type === 'notice'))) clear();
     switch (event.type) {
       case 'fleet-start':
         if (!out.json) out.line(`Fleet: ${event.total} target${event.total === 1 ? '' : 's'}, at most ${event.concurrency} at once${event.canary > 0 ? `, ${event.canary} canary first` : ''}`);
@@ -117,6 +130,14 @@ function progressPrinter(out: Output): (event: FleetEvent) => void {
         const { result, done, total, failed, perSecond } = event;
         if (result.error) out.warn(`${result.target}: ${result.error.code}: ${firstLine(result.error.message)}`);
         if (out.json) return;
+        if (bar) {
+          if (!redraw) return;
+          last = performance.now();
+          out.write(progressBar(done, total, failed, perSecond));
+          drawn = done < total;
+          if (!drawn) out.line();
+          return;
+        }
         const what = result.outcome === 'applied' ? `applied ${result.applied.length}` : result.outcome;
         out.line(`[${String(done).padStart(String(total).length)}/${total}] ${result.target}: ${what} (${result.durationMs} ms) · ${failed} failed · ${perSecond.toFixed(1)} db/s`);
         return;
@@ -134,6 +155,14 @@ function progressPrinter(out: Output): (event: FleetEvent) => void {
         );
     }
   };
+}
+
+/** `[██████░░░░░░░░░░░░░░] 120/400 · 1 failed · 45.2 db/s · ETA 6 s` */
+export function progressBar(done: number, total: number, failed: number, perSecond: number): string {
+  const width = 20;
+  const filled = total > 0 ? Math.round((done / total) * width) : width;
+  const eta = perSecond > 0 && done < total ? ` · ETA ${Math.ceil((total - done) / perSecond)} s` : '';
+  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${done}/${total} · ${failed} failed · ${perSecond.toFixed(1)} db/s${eta}`;
 }
 
 function printSummary(result: FleetUpResult, out: Output): void {
