@@ -53,6 +53,11 @@ export function fleetConcurrency(url: DatabaseUrl): number {
   }
 }
 
+/** True where the driver waits for the disk on the calling thread (better-sqlite3): a fleet runs such targets in worker threads so those waits overlap. */
+export function blocksThread(url: DatabaseUrl): boolean {
+  return url.scheme === 'sqlite';
+}
+
 /** The defaults of fleetConcurrency, as `cairn fleet --help` says them. */
 export const FLEET_CONCURRENCY_HELP = 'SQLite 4, PostgreSQL 8, local D1 4, remote D1 10';
 

@@ -4,9 +4,10 @@ import type { CairnEvent } from '../core/events.js';
 import { confirmWrite, type ConfirmOptions } from '../core/protection.js';
 import { withSession } from '../core/session.js';
 import { up } from '../core/up.js';
-import { fleetConcurrency } from '../drivers/index.js';
+import { blocksThread, fleetConcurrency } from '../drivers/index.js';
 import { recordLastRun, type LastRunEntry } from './last-run.js';
 import { runBounded } from './pool.js';
+import { threadPool } from './threads.js';
 import { fleetTargets, type FleetTarget, type TargetSelection } from './targets.js';
 
 export interface FleetUpOptions extends Omit<TargetSelection, 'cwd'>, ConfirmOptions {
@@ -24,6 +25,9 @@ export interface FleetUpOptions extends Omit<TargetSelection, 'cwd'>, ConfirmOpt
   readonly signal?: AbortSignal | undefined;
   readonly onEvent?: ((event: FleetEvent) => void) | undefined;
 }
+
+/** What each target's `up` is told (plain data: it is sent to worker threads). */
+export type RunSettings = Pick<FleetUpOptions, 'to' | 'unsafe' | 'noBackup'>;
 
 export type TargetOutcome = 'applied' | 'up-to-date' | 'failed' | 'not-started';
 
@@ -87,9 +91,14 @@ export async function fleetUp(overrides: ConfigOverrides, options: FleetUpOption
   let stopped: FleetUpResult['stopped'] = null;
   onEvent({ type: 'fleet-start', total: targets.length, concurrency, canary: canary.length });
 
+  const settings: RunSettings = { to: options.to, unsafe: options.unsafe, noBackup: options.noBackup };
+  const threads = concurrency > 1 && targets.some((t) => blocksThread(t.url)) ? threadPool(concurrency) : null;
+  const abortThreads = () => threads?.abort();
+  options.signal?.addEventListener('abort', abortThreads);
   const runOne = async (target: FleetTarget) => {
     onEvent({ type: 'target-start', target: target.name, group: target.group });
-    const result = await upOne(target, await configFor(target), options, onEvent);
+    const config = await configFor(target);
+    const result = threads && blocksThread(target.url) ? await threads.run(target, config, settings, onEvent) : await upOne(target, config, { ...settings, signal: options.signal }, onEvent);
     results.set(target.name, result);
     if (result.outcome === 'failed') failed++;
     const seconds = (performance.now() - started) / 1000;
@@ -106,7 +115,8 @@ export async function fleetUp(overrides: ConfigOverrides, options: FleetUpOption
     return stopped !== null;
   };
 
-  if (canary.length > 0) {
+  const runAll = async () => {
+    if (canary.length === 0) return void (await runBounded(targets, concurrency, runOne, halted));
     const canaryNames = new Set(canary.map((t) => t.name));
     await runBounded(canary, concurrency, runOne, () => halted() || failed > 0);
     if (failed > 0 && stopped !== 'interrupted') {
@@ -114,8 +124,12 @@ export async function fleetUp(overrides: ConfigOverrides, options: FleetUpOption
       else stopped = 'canary';
     }
     if (stopped === null) await runBounded(targets.filter((t) => !canaryNames.has(t.name)), concurrency, runOne, halted);
-  } else {
-    await runBounded(targets, concurrency, runOne, halted);
+  };
+  try {
+    await runAll();
+  } finally {
+    options.signal?.removeEventListener('abort', abortThreads);
+    await threads?.close();
   }
 
   const all = targets.map((t): TargetResult => results.get(t.name) ?? { target: t.name, group: t.group, outcome: 'not-started', applied: [], durationMs: 0, error: null });
@@ -139,7 +153,7 @@ export function fleetConfig(overrides: ConfigOverrides): Promise<ResolvedConfig>
 }
 
 /** The ordinary single-database `up`, on one target; whatever goes wrong becomes its result, never the fleet's exception. */
-async function upOne(target: FleetTarget, config: ResolvedConfig, options: FleetUpOptions, onEvent: (event: FleetEvent) => void): Promise<TargetResult> {
+export async function upOne(target: FleetTarget, config: ResolvedConfig, options: RunSettings & { readonly signal?: AbortSignal | undefined }, onEvent: (event: FleetEvent) => void): Promise<TargetResult> {
   const started = performance.now();
   const relay = (event: CairnEvent) => onEvent({ type: 'target-event', target: target.name, event });
   const done = (outcome: TargetOutcome, applied: readonly string[], error: TargetError | null): TargetResult => ({ target: target.name, group: target.group, outcome, applied, durationMs: Math.round(performance.now() - started), error });
