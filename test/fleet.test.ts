@@ -160,7 +160,7 @@ describe('cairn fleet on SQLite tenant files', () => {
     const [script, shown] = [...section.matchAll(/```(?:sh)?\n([\s\S]*?)```/g)].map((match) => match[1]!);
     const dir = tempDir('cairn-fleet-readme-');
     writeMigrations(dir, MIGRATIONS);
-    const result = spawnSync('bash', ['-euo', 'pipefail', '-c', `cairn() { "${process.execPath}" "${CLI}" "$@"; }\n${script}`], { cwd: dir, encoding: 'utf8', env: { ...process.env, DATABASE_URL: '', CAIRN_ENV: '' } });
+    const result = spawnSync('bash', ['--norc', '--noprofile', '-eo', 'pipefail', '-c', `cairn() { "${process.execPath}" "${CLI}" "$@"; }\n${script}`], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DATABASE_URL: '', CAIRN_ENV: '', BASH_ENV: '' } });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     const normalize = (text: string) => text.replace(/\d+(\.\d+)? (ms|s|db\/s|databases\/s)/g, 'N $2').replace(/\[\d\/3\] tenants\/\w+\.db/g, '[n/3] tenants/x.db');

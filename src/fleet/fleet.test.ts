@@ -59,6 +59,32 @@ describe('cairn.fleet', () => {
   });
 });
 
+describe('backups in a fleet', () => {
+  it('restore on one tenant takes that tenant\'s backup, not the newest of the same migration from another tenant', async () => {
+    const dir = tempDir('cairn-fleet-backup-');
+    writeMigrations(dir, { '0001_items.sql': 'CREATE TABLE items (id INTEGER PRIMARY KEY, owner TEXT NOT NULL);' });
+    mkdirSync(join(dir, 'tenants'));
+    writeFileSync(join(dir, 'cairn.config.json'), JSON.stringify({ fleet: { tenants: 'tenants/*.db' } }));
+    for (const tenant of ['a', 'b']) new Database(join(dir, 'tenants', `${tenant}.db`)).close();
+    await createCairn({ cwd: dir }).fleet.up();
+    for (const tenant of ['a', 'b']) {
+      const db = new Database(join(dir, 'tenants', `${tenant}.db`));
+      db.prepare('INSERT INTO items (owner) VALUES (?)').run(`row of ${tenant}`);
+      db.close();
+    }
+    writeMigrations(dir, { '0002_drop_items.sql': '-- cairn:allow drop-table items move elsewhere\nDROP TABLE items;' });
+    expect((await createCairn({ cwd: dir }).fleet.up({ concurrency: 1 })).counts.applied).toBe(2);
+
+    const notices: string[] = [];
+    const restored = await createCairn({ cwd: dir, url: 'sqlite:tenants/a.db', onEvent: (e) => e.type === 'notice' && notices.push(e.message) }).restore('0002');
+    expect(restored.tables[0]).toMatchObject({ table: 'items', inserted: 1 });
+    const db = new Database(join(dir, 'tenants', 'a.db'));
+    expect(db.prepare('SELECT owner FROM items').all()).toEqual([{ owner: 'row of a' }]);
+    db.close();
+    expect(notices).toEqual([]);
+  });
+});
+
 describe('the progress bar on a terminal', () => {
   it('shows done/total, failures, rate and what is left', async () => {
     const { progressBar } = await import('../cli/commands/fleet.js');

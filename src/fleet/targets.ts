@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import type { FleetConfig, FleetGroup } from '../config/define.js';
 import type { ResolvedConfig } from '../config/load.js';
@@ -109,7 +109,13 @@ async function expandEntry(config: ResolvedConfig, entry: string): Promise<strin
   const path = scheme === 'sqlite' || scheme === 'file' ? text.slice(scheme.length + 1).replace(/^\/\/(?=\/)/, '') : scheme && scheme.length > 1 ? null : text;
   if (path === null || !isDynamicPattern(path)) return [text];
   const files = await glob(path, { cwd: config.root, absolute: true, onlyFiles: true, expandDirectories: false });
-  return files.sort().map((file) => `sqlite:${file}`);
+  // Relative to the project where they are in it: the same URL (and display, which backups record) as `--url tenants/a.db`.
+  return files.sort().map((file) => `sqlite:${isInside(config.root, file) ? relative(config.root, file) : file}`);
+}
+
+function isInside(root: string, file: string): boolean {
+  const path = relative(root, file);
+  return path !== '' && !path.startsWith('..') && !isAbsolute(path);
 }
 
 /** Every schema of one PostgreSQL database whose name matches `like`, as a URL with ?schema=. */
