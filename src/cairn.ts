@@ -19,6 +19,8 @@ import { fileProblems, historyProblems, type ValidationReport } from './core/val
 import { verify, type VerifyReport } from './core/verify.js';
 import { diff, type DiffOptions, type DiffResult } from './evolve/diff.js';
 import { planChange, type PlannedChange, type PlanResult } from './evolve/plan/index.js';
+import { fleetStatus, type FleetStatusReport } from './fleet/status.js';
+import { fleetUp, type FleetUpOptions, type FleetUpResult } from './fleet/up.js';
 import { lintProject, type LintReport } from './lint/index.js';
 import { listBackups, restoreBackup, type BackupInfo, type RestoreOptions, type RestoreResult } from './safety/backup.js';
 import { sectionsFromUp, type GeneratedDown } from './safety/generate-down.js';
@@ -235,6 +237,19 @@ export function createCairn(options: CairnOptions = {}) {
         selected = new Set([...pending].filter((v) => !selected || selected.has(v)));
       }
       return lintProject(migrations, resolvedConfig.lint, selected);
+    },
+
+    /**
+     * Many databases that take the same migrations (docs/fleet.md): the config's
+     * `fleet` groups, or `targetsFile` (one URL a line). `up` runs the ordinary
+     * `up` on each (lint check, lock, history table per database), at most
+     * `concurrency` at once, `canary` first; a failure stops new targets unless
+     * `keepGoing`. Returns every target's result; never throws for one target.
+     */
+    fleet: {
+      up: (fleetOptions: FleetUpOptions = {}): Promise<FleetUpResult> => fleetUp(options, fleetOptions),
+      /** Per migration, how many targets have it; per target, up to date, behind, failed or locked. Reads only. */
+      status: (statusOptions: Pick<FleetUpOptions, 'targetsFile' | 'groups' | 'concurrency'> = {}): Promise<FleetStatusReport> => fleetStatus(options, statusOptions),
     },
 
     /** Writes cairn.config.ts, migrations/ and .gitignore entries in the working directory. */

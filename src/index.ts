@@ -21,3 +21,6 @@ export type { VerifiedMigration, VerifyOptions, VerifyReport } from './core/veri
 export type { DriftReport } from './core/drift.js';
 export type { DiffOptions, DiffResult } from './evolve/diff.js';
 export type { Change as DiffChange, ChangeKind as DiffChangeKind } from './evolve/sqlite/plan.js';
+export type { FleetEvent, FleetUpOptions, FleetUpResult, TargetError, TargetOutcome, TargetResult } from './fleet/up.js';
+export type { FleetStatusReport, TargetState, TargetStatus } from './fleet/status.js';
+export type { FleetConfig, FleetGroup } from './config/define.js';

@@ -7,6 +7,7 @@ import { registerBaseline, registerRepair, registerValidate } from './commands/h
 import { registerDiff } from './commands/diff.js';
 import { registerDrift } from './commands/drift.js';
 import { registerDump } from './commands/dump.js';
+import { registerFleet } from './commands/fleet.js';
 import { registerLint } from './commands/lint.js';
 import { registerPhase } from './commands/phase.js';
 import { registerPlan } from './commands/plan.js';
@@ -66,6 +67,7 @@ A day with cairn:
                                   expand, batched backfill, contract: the contract waits for the deploy (docs/phases.md)
   cairn backups                   the rows saved before each destructive migration
   cairn restore 0007              put the rows saved before 0007 back
+  cairn fleet up                  every tenant database of cairn.config.ts's fleet, bounded, resumable (docs/fleet.md)
 
 Exit codes: 0 ok, 1 the database (or the linter) rejected a migration, 2 bad input or config
 (or a protected environment not confirmed), 3 history problem (edited, deleted, failed or
@@ -74,7 +76,7 @@ follows; a contract migration waiting for its expand), 4 another migration holds
 6 the database has tables but no migration history (\`cairn baseline\`, or up --allow-non-empty),
 130 interrupted (Ctrl-C, SIGTERM): the running migration rolled back, the lock released.`,
     );
-  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDiff, registerDrift, registerPlan, registerPhase, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore]) {
+  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDiff, registerDrift, registerPlan, registerPhase, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore, registerFleet]) {
     register(program);
   }
   for (const command of program.commands) command.exitOverride();

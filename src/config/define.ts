@@ -24,6 +24,8 @@ export interface CairnConfig {
   readonly dumpAfterUp?: boolean;
   /** What `cairn lint` (and the check before `cairn up`) assumes about the target. */
   readonly lint?: LintConfig;
+  /** Many databases that take the same migrations (`cairn fleet`): named groups of targets (docs/fleet.md). */
+  readonly fleet?: FleetConfig;
   /** Named environments, chosen with --env; each may override any field above. */
   readonly environments?: Readonly<Record<string, EnvironmentConfig>>;
 }
@@ -62,6 +64,21 @@ export interface D1Config {
   /** Path to the wrangler config, relative to this file. Default: wrangler.json, wrangler.jsonc or wrangler.toml here. */
   readonly wranglerConfig?: string;
 }
+
+/** `cairn fleet`'s targets, in named groups: `{ tenants: 'tenants/*.db', eu: { url: 'postgres://…/app', schemas: 'tenant_%' } }`. */
+export type FleetConfig = Readonly<Record<string, FleetGroup>>;
+
+/**
+ * One group of fleet targets: a SQLite glob (`'tenants/*.db'`, relative to
+ * this file) or a database URL; a list of those; every schema of one
+ * PostgreSQL database whose name matches a LIKE pattern, each with its own
+ * history table and run with that `search_path`; or local D1 databases by id.
+ */
+export type FleetGroup =
+  | string
+  | readonly string[]
+  | { readonly url: string; readonly schemas: string }
+  | { readonly d1: readonly string[]; readonly persistTo?: string };
 
 export interface LintConfig {
   /** Default: from the database URL (postgres:// → postgres, otherwise sqlite). */

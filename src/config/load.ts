@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CairnError } from '../core/errors.js';
 import type { HealthCheck } from '../core/health.js';
-import type { CairnConfig, EnvironmentConfig, LintConfig } from './define.js';
+import type { CairnConfig, EnvironmentConfig, FleetConfig, LintConfig } from './define.js';
 import { parseDatabaseUrl, redactUrl, type DatabaseUrl } from './url.js';
 import { d1Choice, d1InForce, d1MigrationsDir, DEFAULT_WRANGLER_TABLE, resolveD1, type WranglerSource } from './wrangler.js';
 
@@ -45,6 +45,8 @@ export interface ResolvedConfig {
   readonly dumpAfterUp: boolean;
   /** What the chosen environment says about itself; null without --env / CAIRN_ENV. */
   readonly environmentSettings: EnvironmentSettings | null;
+  /** `fleet` as written (checked by fleet/targets.ts when a fleet command runs); null when there is none. */
+  readonly fleet: FleetConfig | null;
 }
 
 /** The environment-only settings (docs/environments.md). */
@@ -91,7 +93,7 @@ export interface ConfigOverrides {
 
 export const CONFIG_FILES = ['cairn.config.ts', 'cairn.config.mts', 'cairn.config.js', 'cairn.config.mjs', 'cairn.config.json'];
 export const DEFAULT_DATABASE = 'sqlite:cairn.db';
-const KNOWN_KEYS = ['database', 'd1', 'migrations', 'encoding', 'table', 'lockTimeout', 'allowOutOfOrder', 'lint', 'environments', 'schema', 'dumpAfterUp'];
+const KNOWN_KEYS = ['database', 'd1', 'migrations', 'encoding', 'table', 'lockTimeout', 'allowOutOfOrder', 'lint', 'environments', 'schema', 'dumpAfterUp', 'fleet'];
 const ENVIRONMENT_KEYS = ['protected', 'follows', 'healthCheck', 'contractAfter', 'confirmContract'];
 const LINT_KEYS = ['dialect', 'postgresVersion', 'sqliteVersion', 'd1', 'rules'];
 
@@ -162,6 +164,7 @@ export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<Re
     schemaFile: resolve(root, merged.schema ?? 'schema.sql'),
     dumpAfterUp: merged.dumpAfterUp === true,
     environmentSettings: cairnEnvironment ? resolveEnvironment(file, cairnEnvironment, configFile) : null,
+    fleet: merged.fleet ?? null,
   });
 }
 

@@ -16,6 +16,13 @@ describe('database URLs', () => {
     expect(parseDatabaseUrl('postgresql://app@db/app', '/proj')).toMatchObject({ scheme: 'postgres', display: 'postgresql://app@db/app' });
   });
 
+  it('takes ?schema= out of a PostgreSQL URL: the driver runs with that search_path, pg never sees the option', () => {
+    const url = parseDatabaseUrl('postgres://app:pw@db/app?sslmode=disable&schema=tenant_7', '/proj');
+    expect(url).toMatchObject({ scheme: 'postgres', schema: 'tenant_7', url: 'postgres://app:pw@db/app?sslmode=disable', display: 'postgres://app:***@db/app?sslmode=disable&schema=tenant_7' });
+    expect(parseDatabaseUrl('postgres://app@db/app', '/proj')).not.toHaveProperty('schema');
+    expect(() => parseDatabaseUrl('postgres://app@db/app?schema=', '/proj')).toThrow(/empty \?schema=/);
+  });
+
   it('rejects unknown schemes and empty input with a hint', () => {
     expect(() => parseDatabaseUrl('mysql://root@localhost/db', '/proj')).toThrow(/unsupported database URL scheme "mysql:"/);
     expect(() => parseDatabaseUrl('  ', '/proj')).toThrow(/empty/);

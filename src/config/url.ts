@@ -4,7 +4,8 @@ import { CairnError } from '../core/errors.js';
 /** A database location, parsed once; `display` is always safe to print. */
 export type DatabaseUrl =
   | { readonly scheme: 'sqlite'; readonly path: string; readonly display: string }
-  | { readonly scheme: 'postgres'; readonly url: string; readonly display: string; readonly secrets: readonly string[] }
+  /** `schema` (from `?schema=`, as Prisma spells it): the one schema on the search_path, where the history table lives too. */
+  | { readonly scheme: 'postgres'; readonly url: string; readonly display: string; readonly secrets: readonly string[]; readonly schema?: string | undefined }
   /** PGlite (PostgreSQL in WASM, in this process): a data directory, or null for memory. */
   | { readonly scheme: 'pglite'; readonly dataDir: string | null; readonly display: string }
   | { readonly scheme: 'd1'; readonly d1: D1Location; readonly display: string };
@@ -67,7 +68,12 @@ function parsePostgres(text: string): DatabaseUrl {
     });
   }
   const secrets = url.password ? [url.password, decodeURIComponent(url.password)] : [];
-  return { scheme: 'postgres', url: text, display: redactUrl(text), secrets };
+  // `?schema=tenant_1` is Cairn's (pg would pass it to the server as an unknown setting): taken out here, applied by the driver.
+  const schema = url.searchParams.get('schema');
+  if (schema === null) return { scheme: 'postgres', url: text, display: redactUrl(text), secrets };
+  if (schema === '') throw new CairnError('CONFIG', `PostgreSQL URL has an empty ?schema=: ${redactUrl(text)}`, { hint: 'name the schema, e.g. ?schema=tenant_1, or leave the option out' });
+  url.searchParams.delete('schema');
+  return { scheme: 'postgres', url: url.toString(), display: redactUrl(text), secrets, schema };
 }
 
 /** The directory wrangler keeps local state in when not given --persist-to, relative to the project. */

@@ -27,13 +27,39 @@ export async function openDriver(url: DatabaseUrl, options: OpenOptions): Promis
     case 'sqlite':
       return (await import('./sqlite/driver.js')).openSqlite(url.path, url.display, { ...options, scratch: scratchUrls.has(url) });
     case 'postgres':
-      return (await import('./postgres/driver.js')).openPostgres(url.url, url.display, url.secrets, { scratch: scratchUrls.has(url) });
+      return (await import('./postgres/driver.js')).openPostgres(url.url, url.display, url.secrets, { scratch: scratchUrls.has(url), schema: url.schema });
     case 'pglite':
       return (await import('./pglite/driver.js')).openPglite(url.dataDir, url.display, options);
     case 'd1':
       return (await import('./d1/driver.js')).openD1(url.d1, url.display, options);
   }
 }
+
+/**
+ * How many databases of this kind `cairn fleet` keeps open at once unless told:
+ * SQLite and local D1 run in this process (the work is CPU and disk, a few
+ * overlap waits); PostgreSQL and remote D1 wait on the network, one connection each.
+ */
+export function fleetConcurrency(url: DatabaseUrl): number {
+  switch (url.scheme) {
+    case 'sqlite':
+      return 4;
+    case 'postgres':
+      return 8;
+    case 'pglite':
+      return 1;
+    case 'd1':
+      return url.d1.kind === 'local' ? 4 : 10;
+  }
+}
+
+/** True where the driver waits for the disk on the calling thread (better-sqlite3): a fleet runs such targets in worker threads so those waits overlap. */
+export function blocksThread(url: DatabaseUrl): boolean {
+  return url.scheme === 'sqlite';
+}
+
+/** The defaults of fleetConcurrency, as `cairn fleet --help` says them. */
+export const FLEET_CONCURRENCY_HELP = 'SQLite 4, PostgreSQL 8, local D1 4, remote D1 10';
 
 export interface ScratchDatabase {
   readonly url: DatabaseUrl;

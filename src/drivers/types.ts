@@ -88,6 +88,8 @@ export interface Driver {
   dump(options: SnapshotOptions): Promise<string>;
   /** Takes the migration lock for `table`'s history, waiting up to timeoutMs. Throws LOCK_TIMEOUT. */
   lock(table: string, options: LockOptions): Promise<HeldLock>;
+  /** Who holds the migration lock for `table`'s history right now (a stale holder does not count), without taking it; absent where it cannot be told. */
+  lockHolder?(table: string): Promise<string | null>;
   /**
    * Cancels the statement running on this connection right now, if any (from
    * outside it: a second connection), and the rest of the atomic unit in
@@ -98,6 +100,8 @@ export interface Driver {
    */
   cancel?(): Promise<void>;
   close(): Promise<void>;
+  /** Names of the schemas matching a LIKE pattern (`tenant_%`), sorted: for schema-per-tenant fleets. Absent where the database has no schemas. */
+  schemas?(like: string): Promise<string[]>;
   /** Saving and restoring tables' rows, for backups before destructive migrations. A driver without it cannot back up. */
   readonly backup?: BackupSupport;
 }

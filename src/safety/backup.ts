@@ -197,7 +197,10 @@ export interface RestoreResult {
  */
 export async function restoreBackup(session: Session, version: string, options: RestoreOptions = {}): Promise<RestoreResult> {
   const backups = listBackups(session.config.root);
-  const backup = backups.filter((b) => compareVersions(b.version, version) === 0).at(-1);
+  const ofVersion = backups.filter((b) => compareVersions(b.version, version) === 0);
+  // Backups of many databases sit side by side (`cairn fleet`, several --url): this database's own come first.
+  const backup = ofVersion.filter((b) => b.database === session.driver.target).at(-1) ?? ofVersion.at(-1);
+  if (backup && backup.database !== session.driver.target) session.onEvent({ type: 'notice', message: `no backup of ${version} was taken from ${session.driver.target}; restoring ${backup.path}, taken from ${backup.database}` });
   if (!backup) {
     throw new CairnError('TARGET', `no backup of migration ${version} in ${portable(BACKUPS_DIR)}`, {
       hint: backups.length > 0 ? `backups exist for ${[...new Set(backups.map((b) => b.version))].join(', ')}; \`cairn backups\` lists them` : '`cairn up` makes one before each migration that can destroy rows',

@@ -5,7 +5,7 @@ import { resolveCommand, StatementError, type Driver, type SqlCommand, type SqlF
 import { postgresBackup } from './backup.js';
 import { dumpPostgres, incrementalPostgresDump } from './dump.js';
 import { introspectPostgres, postgresUserTables } from './introspect.js';
-import { acquireAdvisoryLock } from './lock.js';
+import { acquireAdvisoryLock, advisoryLockHolder } from './lock.js';
 import { installChangeLog } from './scratch.js';
 import { batchedAtomic, postgresStatements } from './statements.js';
 
@@ -19,6 +19,8 @@ export const postgresFlavor: SqlFlavor = {
 export interface PostgresOpenOptions {
   /** A scratch database Cairn made, written only through this connection: dumps re-read only what changed since the last one. */
   readonly scratch?: boolean;
+  /** Run with `search_path` = this schema alone (schema-per-tenant): unqualified names, the history table included, live there. */
+  readonly schema?: string | undefined;
 }
 
 /**
@@ -43,8 +45,23 @@ export async function openPostgres(url: string, display: string, secrets: readon
     });
   }
 
+  if (options.schema !== undefined) {
+    // Only this schema: with public behind it, a tenant without a history table yet would read public's.
+    const { rows } = await client.query<{ present: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS present', [options.schema]);
+    if (rows[0]?.present !== true) {
+      await client.end().catch(() => undefined);
+      throw new CairnError('CONNECTION', `schema "${options.schema}" does not exist in ${display}`, {
+        hint: 'create it first (CREATE SCHEMA …), or correct ?schema= in the URL',
+        details: { target: display, schema: options.schema },
+      });
+    }
+    await client.query("SELECT set_config('search_path', $1, false)", [postgresFlavor.quoteIdentifier(options.schema)]);
+  }
+
   // A scratch database: a log of what each DDL command touched, where the user may keep one (scratch.ts).
   const changeLog = options.scratch ? await installChangeLog(client).catch(() => false) : false;
+
+  const lockName = (table: string) => (options.schema === undefined ? table : `${options.schema}.${table}`);
 
   const run = async (command: SqlCommand) => {
     const result = await client.query({ text: command.sql, values: command.params as unknown[] | undefined });
@@ -88,7 +105,9 @@ export async function openPostgres(url: string, display: string, secrets: readon
 
     dump: options.scratch ? incrementalPostgresDump(client, { changeLog }) : (dumpOptions) => dumpPostgres(client, dumpOptions),
 
-    lock: (table, options) => acquireAdvisoryLock(client, table, options),
+    // Tenants in schemas of one database each have their own history, so each its own lock.
+    lock: (table, lockOptions) => acquireAdvisoryLock(client, lockName(table), lockOptions),
+    lockHolder: (table) => advisoryLockHolder(client, lockName(table)),
 
     // The server cancels what this connection's backend is running; asked over a second connection, as psql's Ctrl-C does.
     async cancel() {
@@ -107,6 +126,11 @@ export async function openPostgres(url: string, display: string, secrets: readon
 
     async close() {
       await client.end().catch(() => undefined);
+    },
+
+    async schemas(like) {
+      const { rows } = await client.query<{ name: string }>('SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE $1 ORDER BY nspname COLLATE "C"', [like]);
+      return rows.map((row) => row.name);
     },
 
     backup: postgresBackup(client),

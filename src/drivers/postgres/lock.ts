@@ -30,7 +30,25 @@ export function lockKey(table: string): string {
   return BigInt.asIntN(64, BigInt(`0x${createHash('sha256').update(`cairn:${table}`).digest('hex').slice(0, 16)}`)).toString();
 }
 
-async function lockTimeout(client: pg.Client, key: string, waitedMs: number): Promise<CairnError> {
+/** Who holds the advisory lock of `table`'s history now, described; null when nobody does. */
+export async function advisoryLockHolder(client: pg.Client, table: string): Promise<string | null> {
+  const holder = await findHolder(client, lockKey(table));
+  return holder ? describe(holder) : null;
+}
+
+interface Holder {
+  pid: number;
+  application_name: string;
+  client_addr: string | null;
+  backend_start: Date;
+  state: string;
+}
+
+function describe(holder: Holder): string {
+  return `${holder.application_name || 'a session'} (server pid ${holder.pid}${holder.client_addr ? ` from ${holder.client_addr}` : ''}, connected since ${holder.backend_start.toISOString()})`;
+}
+
+async function findHolder(client: pg.Client, key: string): Promise<Holder | undefined> {
   // pg_locks shows a bigint advisory key as two halves: classid (high) and objid (low).
   const value = BigInt.asUintN(64, BigInt(key));
   const { rows } = await client.query(
@@ -40,10 +58,12 @@ async function lockTimeout(client: pg.Client, key: string, waitedMs: number): Pr
         AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid AND l.objsubid = 1`,
     [(value >> 32n).toString(), (value & 0xffffffffn).toString()],
   );
-  const holder = rows[0] as { pid: number; application_name: string; client_addr: string | null; backend_start: Date; state: string } | undefined;
-  const who = holder
-    ? `${holder.application_name || 'a session'} (server pid ${holder.pid}${holder.client_addr ? ` from ${holder.client_addr}` : ''}, connected since ${holder.backend_start.toISOString()})`
-    : 'another session';
+  return rows[0] as Holder | undefined;
+}
+
+async function lockTimeout(client: pg.Client, key: string, waitedMs: number): Promise<CairnError> {
+  const holder = await findHolder(client, key);
+  const who = holder ? describe(holder) : 'another session';
   return new CairnError('LOCK_TIMEOUT', `another migration holds the lock on this database: ${who} (waited ${(waitedMs / 1000).toFixed(1)} s)`, {
     hint: holder
       ? `wait for it to finish or retry with a longer --lock-timeout; if that session is stuck, end it with SELECT pg_terminate_backend(${holder.pid})`

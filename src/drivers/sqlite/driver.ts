@@ -6,7 +6,7 @@ import { resolveCommand, StatementError, type Driver, type HeldLock, type LockOp
 import { sqliteBackup } from './backup.js';
 import { dumpSqlite } from './dump.js';
 import { introspectSqlite, queryOf, sqliteUserTables } from './introspect.js';
-import { acquireSqliteLock } from './lock.js';
+import { acquireSqliteLock, sqliteLockHolder } from './lock.js';
 
 /**
  * A writer needs the file and its directory (SQLite puts its journal next to
@@ -120,6 +120,10 @@ export function openSqlite(path: string, display: string, options: SqliteOpenOpt
           held.release();
         },
       };
+    },
+
+    async lockHolder(table) {
+      return sqliteLockHolder(db, `${table}_lock`);
     },
 
     async close() {

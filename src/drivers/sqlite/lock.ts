@@ -77,6 +77,12 @@ export async function acquireSqliteLock(db: Database.Database, lockTable: string
   }
 }
 
+/** The live holder of the lock row, described; null when free or stale. Reads only. */
+export function sqliteLockHolder(db: Database.Database, lockTable: string): string | null {
+  const holder = readHolder(db, `"${lockTable.replace(/"/g, '""')}"`);
+  return holder && !staleReason(holder) ? describeLockRow(holder) : null;
+}
+
 function readHolder(db: Database.Database, table: string): LockRow | undefined {
   try {
     return db.prepare(`SELECT owner, pid, host, acquired_at, expires_at FROM ${table} WHERE id = 1`).get() as LockRow | undefined;
