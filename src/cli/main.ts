@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { registerBackups, registerRestore } from './commands/backups.js';
+import { registerCodegen } from './commands/codegen.js';
 import { registerBaseline, registerRepair, registerValidate } from './commands/history.js';
 import { registerDrift } from './commands/drift.js';
 import { registerDump } from './commands/dump.js';
@@ -67,7 +68,7 @@ out-of-order migrations; unreachable database; not yet applied on the environmen
 follows), 4 another migration holds the lock, 5 applied, but the health check failed,
 130 interrupted (Ctrl-C, SIGTERM): the running migration rolled back, the lock released.`,
     );
-  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDrift, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore]) {
+  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDrift, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore, registerCodegen]) {
     register(program);
   }
   for (const command of program.commands) command.exitOverride();

@@ -22,6 +22,8 @@ export interface CairnConfig {
   readonly dumpAfterUp?: boolean;
   /** What `cairn lint` (and the check before `cairn up`) assumes about the target. */
   readonly lint?: LintConfig;
+  /** `cairn codegen`: where the TypeScript types go (default src/db/schema.ts), and whether `up`/`down` rewrite them (docs/codegen.md). */
+  readonly codegen?: { readonly out?: string; readonly afterUp?: boolean };
   /** Named environments, chosen with --env; each may override any field above. */
   readonly environments?: Readonly<Record<string, EnvironmentConfig>>;
 }
