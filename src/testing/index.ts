@@ -121,8 +121,9 @@ function templateKey(config: ResolvedConfig, like: DatabaseUrl): string {
   } catch {
     names = []; // withSession reports the missing directory with its hint
   }
+  const dir = `${config.migrationsDir}/`;
   for (const name of names) {
-    const path = join(config.migrationsDir, name);
+    const path = dir + name; // not path.join: this runs for every file on every call
     const stat = statSync(path);
     if (!stat.isFile()) continue;
     const stamp = `${stat.size}:${stat.mtimeMs}`;
