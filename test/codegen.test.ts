@@ -189,6 +189,17 @@ for (const kind of ['sqlite', 'postgres'] as const) {
   });
 }
 
+describe('cairn codegen, a migration that fails', () => {
+  it('names the file and line, and writes nothing', () => {
+    const root = project('sqlite', false);
+    writeFileSync(join(root, 'migrations/0003_bad.sql'), 'CREATE TABLE ok (id INTEGER);\nINSERT INTO missing VALUES (1);\n');
+    const failed = cairn(root, '--url', 'sqlite:app.db', 'codegen');
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toContain('replaying the migrations in a scratch database failed at migrations/0003_bad.sql:2');
+    expect(() => readFileSync(join(root, 'src/db/schema.ts'))).toThrow();
+  });
+});
+
 describe('cairn codegen.afterUp', () => {
   it('a file it cannot write is a notice; the migrations stay applied', () => {
     const root = project('sqlite', false);
