@@ -5,7 +5,8 @@
 //
 //   node bench/testing.mjs [--n 1000] [--copies 50] [--runs 3] [--engines sqlite,memory,postgres] [--pg-url URL] [--json]
 //
-// Engines: sqlite (a file copy per test), memory (SQLite `:memory:`, the template deserialized), postgres (CREATE DATABASE … TEMPLATE).
+// Engines: sqlite (a file copy per test), memory (SQLite `:memory:`, the template deserialized), postgres (CREATE DATABASE … TEMPLATE),
+// pglite (not by default: a copy of the template's data directory; migrating runs in PGlite in memory).
 //
 // Per engine, on the N generated migrations (bench/generate.mjs), in one process:
 //   - migrate: createCairn({ url: <fresh database> }).up(), median of --runs: the cost per test without a template;
@@ -57,12 +58,12 @@ async function pgAdmin(sql) {
 const rows = [];
 try {
   for (const engine of engines) {
-    const url = engine === 'postgres' ? pgUrl : engine === 'memory' ? ':memory:' : 'sqlite:';
+    const url = engine === 'postgres' ? pgUrl : engine === 'memory' ? ':memory:' : engine === 'pglite' ? 'pglite:' : 'sqlite:';
     log(`${engine}: migrating ${n} migrations into a fresh database, ${runs} runs`);
     const migrate = [];
     for (let run = 0; run < runs; run++) {
       const name = `cairn_bench_${process.pid}_testing_${run}`;
-      const target = engine === 'postgres' ? pgUrl.replace(/\/[^/?]*(\?.*)?$/, `/${name}`) : engine === 'memory' ? ':memory:' : `sqlite:${join(project, `migrate-${run}.db`)}`;
+      const target = engine === 'postgres' ? pgUrl.replace(/\/[^/?]*(\?.*)?$/, `/${name}`) : engine === 'memory' ? ':memory:' : engine === 'pglite' ? 'pglite:' : `sqlite:${join(project, `migrate-${run}.db`)}`;
       if (engine === 'postgres') await pgAdmin(`CREATE DATABASE ${name}`);
       try {
         const { ms, value } = await time(() => createCairn({ cwd: project, url: target, envVars: env }).up({ skipHealthCheck: true }));

@@ -247,3 +247,29 @@ describe('the examples/testing vitest fixture', () => {
     }
   }
 });
+
+describe('createTestDatabase [pglite, d1 local]', () => {
+  for (const url of ['pglite:', 'd1://local/app-db']) {
+    it(`copies a template directory per test database for ${url}`, async () => {
+      const { openDriver } = await import('../src/drivers/index.js');
+      const { parseDatabaseUrl } = await import('../src/config/url.js');
+      const cwd = project("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\nINSERT INTO users (id, email) VALUES (1, 'seed@example.com');\n");
+      const [a, b] = [await createTestDatabase({ cwd, url }), await createTestDatabase({ cwd, url })];
+      expect([a.template.built, b.template.built]).toEqual([true, false]);
+      const sql = async (db: string, text: string) => {
+        const driver = await openDriver(parseDatabaseUrl(db, cwd), { create: false });
+        try {
+          return await driver.query({ sql: text });
+        } finally {
+          await driver.close();
+        }
+      };
+      await sql(a.url, "INSERT INTO users (id, email) VALUES (2, 'only-in-a@example.com')");
+      expect((await sql(a.url, 'SELECT email FROM users ORDER BY id')).map((r) => r.email)).toEqual(['seed@example.com', 'only-in-a@example.com']);
+      expect((await sql(b.url, 'SELECT email FROM users ORDER BY id')).map((r) => r.email)).toEqual(['seed@example.com']);
+      await a.close();
+      await b.close();
+      expect(readdirSync(join(cwd, '.cairn/templates')).filter((name) => !name.endsWith('.lock'))).toEqual([`${url.startsWith('pglite') ? 'pglite' : 'd1'}-${a.template.key}`]);
+    });
+  }
+});

@@ -50,9 +50,13 @@ export async function templateStore(like: DatabaseUrl, project: TemplateProject)
     case 'postgres':
       return (await import('./postgres/template.js')).postgresTemplates(like, project);
     case 'pglite':
+      return (await import('./directory-template.js')).directoryTemplates(project, like);
     case 'd1':
-      throw new (await import('../core/errors.js')).CairnError('CONFIG', `createTestDatabase does not make ${like.scheme === 'd1' ? 'D1' : 'PGlite'} test databases yet`, {
-        hint: 'pass url: "sqlite:" for SQLite, or a postgres:// URL of a server where the user may CREATE DATABASE',
-      });
+      if (like.d1.kind === 'remote') {
+        throw new (await import('../core/errors.js')).CairnError('CONFIG', 'createTestDatabase makes local D1 test databases only', {
+          hint: 'pass url: "d1://local/<database_id>" (miniflare; nothing is created on Cloudflare)',
+        });
+      }
+      return (await import('./directory-template.js')).directoryTemplates(project, like);
   }
 }
