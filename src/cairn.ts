@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { codegen, type CodegenResult } from './codegen/index.js';
 import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from './config/load.js';
 import { parseDatabaseUrl } from './config/url.js';
 import { drift, type DriftReport } from './core/drift.js';
@@ -69,6 +70,18 @@ export function createCairn(options: CairnOptions = {}) {
     }
   };
 
+  // `codegen.afterUp`: the types follow the schema after a successful up or down, read from the database just migrated.
+  const codegenAfter = async (result: RunResult) => {
+    const config = await resolved();
+    if (!config.codegen.afterUp || result.dryRun || !result.success || result.filesExecuted === 0) return;
+    try {
+      const written = await codegen(config, { fromDb: true });
+      if (written.written) onEvent({ type: 'notice', message: `wrote ${written.file} (types as of ${written.asOf ?? 'none'})` });
+    } catch (error) {
+      onEvent({ type: 'notice', message: `could not rewrite ${config.codegen.out} (codegen.afterUp): ${(error as Error).message}; run \`cairn codegen\`` });
+    }
+  };
+
   return {
     /** The configuration every call uses (database URL redacted in `database.display`). */
     config: resolved,
@@ -101,6 +114,7 @@ export function createCairn(options: CairnOptions = {}) {
         return up(s, { ...upOptions, beforeApply });
       }, upOptions.signal);
       await dumpAfter(result);
+      await codegenAfter(result);
       const health = upOptions.skipHealthCheck ? null : await healthAfterUp(config, result, before, onEvent);
       return { ...result, health };
     },
@@ -114,6 +128,7 @@ export function createCairn(options: CairnOptions = {}) {
       const nothingApplied = !downOptions.dryRun && (await read(async (s) => s.statuses.every((status) => status.record === null)));
       const result = await (downOptions.dryRun || nothingApplied ? read : write)((s) => down(s, { ...downOptions, beforeApply }), downOptions.signal);
       await dumpAfter(result);
+      await codegenAfter(result);
       return result;
     },
 
@@ -252,7 +267,17 @@ export function createCairn(options: CairnOptions = {}) {
       status: (statusOptions: Pick<FleetUpOptions, 'targetsFile' | 'groups' | 'concurrency'> = {}): Promise<FleetStatusReport> => fleetStatus(options, statusOptions),
     },
 
-    /** Writes cairn.config.ts, migrations/ and .gitignore entries in the working directory. */
+    /**
+     * Writes TypeScript types of the schema after the migrations (docs/codegen.md) to
+     * `out` (relative to cwd; default `codegen.out`, src/db/schema.ts): from a scratch
+     * replay, or the configured database with `fromDb`. `check`: write nothing, say if stale.
+     */
+    codegen: async (codegenOptions: { readonly out?: string; readonly check?: boolean; readonly fromDb?: boolean } = {}): Promise<CodegenResult> => {
+      const config = await resolved();
+      const out = codegenOptions.out === undefined ? undefined : resolve(options.cwd ?? process.cwd(), codegenOptions.out);
+      return codegen(config, { out, check: codegenOptions.check, fromDb: codegenOptions.fromDb });
+    },
+
     /**
      * Writes the next migration from the schema you want (`to`, a file of CREATE
      * statements, relative to cwd): the migrations replayed in a scratch database
@@ -261,6 +286,7 @@ export function createCairn(options: CairnOptions = {}) {
     diff: async (name: string, diffOptions: Omit<DiffOptions, 'name'>): Promise<DiffResult> =>
       diff(await resolved(), { ...diffOptions, name, to: resolve(options.cwd ?? process.cwd(), diffOptions.to) }),
 
+    /** Writes cairn.config.ts, migrations/ and .gitignore entries in the working directory. */
     init: (): InitResult => init(options.cwd ?? process.cwd()),
 
     /**

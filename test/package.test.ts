@@ -73,6 +73,10 @@ describe('the published package', () => {
       join(project, 'app.ts'),
       [
         `import { createCairn, CairnError, isCairnError, type Cairn, type StatusReport } from 'cairn-migrate';`,
+        `import { createTestDatabase, type TestDatabase } from 'cairn-migrate/testing';`,
+        `const test: TestDatabase = await createTestDatabase({ url: ':memory:', open: true });`,
+        `console.log(test.url, test.template.built, test.db?.prepare('SELECT 1 AS one').get());`,
+        `await test.close();`,
         `const cairn: Cairn = createCairn({ url: 'sqlite:app.db', onEvent: (event) => console.log(event.type) });`,
         `try {`,
         `  const status: StatusReport = await cairn.status();`,

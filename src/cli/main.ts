@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { registerBackups, registerRestore } from './commands/backups.js';
+import { registerCodegen } from './commands/codegen.js';
 import { registerBaseline, registerRepair, registerValidate } from './commands/history.js';
 import { registerDiff } from './commands/diff.js';
 import { registerDrift } from './commands/drift.js';
@@ -76,7 +77,7 @@ follows; a contract migration waiting for its expand), 4 another migration holds
 6 the database has tables but no migration history (\`cairn baseline\`, or up --allow-non-empty),
 130 interrupted (Ctrl-C, SIGTERM): the running migration rolled back, the lock released.`,
     );
-  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDiff, registerDrift, registerPlan, registerPhase, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore, registerFleet]) {
+  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDiff, registerDrift, registerPlan, registerPhase, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore, registerFleet, registerCodegen]) {
     register(program);
   }
   for (const command of program.commands) command.exitOverride();

@@ -26,6 +26,8 @@ export interface CairnConfig {
   readonly lint?: LintConfig;
   /** Many databases that take the same migrations (`cairn fleet`): named groups of targets (docs/fleet.md). */
   readonly fleet?: FleetConfig;
+  /** `cairn codegen`: where the TypeScript types go (default src/db/schema.ts), and whether `up`/`down` rewrite them (docs/codegen.md). */
+  readonly codegen?: { readonly out?: string; readonly afterUp?: boolean };
   /** Named environments, chosen with --env; each may override any field above. */
   readonly environments?: Readonly<Record<string, EnvironmentConfig>>;
 }

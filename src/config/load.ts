@@ -43,6 +43,8 @@ export interface ResolvedConfig {
   readonly schemaFile: string;
   /** Rewrite the schema dump after a successful up or down. */
   readonly dumpAfterUp: boolean;
+  /** `cairn codegen`: the absolute path it writes, and whether a successful up or down rewrites it. */
+  readonly codegen: { readonly out: string; readonly afterUp: boolean };
   /** What the chosen environment says about itself; null without --env / CAIRN_ENV. */
   readonly environmentSettings: EnvironmentSettings | null;
   /** `fleet` as written (checked by fleet/targets.ts when a fleet command runs); null when there is none. */
@@ -93,7 +95,7 @@ export interface ConfigOverrides {
 
 export const CONFIG_FILES = ['cairn.config.ts', 'cairn.config.mts', 'cairn.config.js', 'cairn.config.mjs', 'cairn.config.json'];
 export const DEFAULT_DATABASE = 'sqlite:cairn.db';
-const KNOWN_KEYS = ['database', 'd1', 'migrations', 'encoding', 'table', 'lockTimeout', 'allowOutOfOrder', 'lint', 'environments', 'schema', 'dumpAfterUp', 'fleet'];
+const KNOWN_KEYS = ['database', 'd1', 'migrations', 'encoding', 'table', 'lockTimeout', 'allowOutOfOrder', 'lint', 'environments', 'schema', 'dumpAfterUp', 'fleet', 'codegen'];
 const ENVIRONMENT_KEYS = ['protected', 'follows', 'healthCheck', 'contractAfter', 'confirmContract'];
 const LINT_KEYS = ['dialect', 'postgresVersion', 'sqliteVersion', 'd1', 'rules'];
 
@@ -146,6 +148,10 @@ export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<Re
   if (merged.dumpAfterUp !== undefined && typeof merged.dumpAfterUp !== 'boolean') {
     throw new CairnError('CONFIG', `dumpAfterUp must be true or false, got ${JSON.stringify(merged.dumpAfterUp)}`);
   }
+  const codegen = merged.codegen ?? {};
+  if (typeof codegen !== 'object' || (codegen.out !== undefined && (typeof codegen.out !== 'string' || codegen.out === '')) || (codegen.afterUp !== undefined && typeof codegen.afterUp !== 'boolean')) {
+    throw new CairnError('CONFIG', `codegen must be { out?: 'src/db/schema.ts', afterUp?: true }, got ${JSON.stringify(merged.codegen)}`);
+  }
   const database = parseDatabaseUrl(databaseText, root);
   return Object.freeze({
     root,
@@ -163,6 +169,7 @@ export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<Re
     lint: resolveLint(d1 ? { dialect: 'sqlite', d1: true, ...merged.lint } : (merged.lint ?? {}), database, configFile),
     schemaFile: resolve(root, merged.schema ?? 'schema.sql'),
     dumpAfterUp: merged.dumpAfterUp === true,
+    codegen: { out: resolve(root, codegen.out ?? 'src/db/schema.ts'), afterUp: codegen.afterUp === true },
     environmentSettings: cairnEnvironment ? resolveEnvironment(file, cairnEnvironment, configFile) : null,
     fleet: merged.fleet ?? null,
   });

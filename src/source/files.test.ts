@@ -138,6 +138,21 @@ describe('reading migration files', () => {
     expect(() => readMigrations(join(tempDir(), 'migrations'))).toThrow(/does not exist/);
   });
 
+  it('reads a sibling NNNN_name_down.sql as the down section, and a lone *_down.sql as a migration of its own', () => {
+    const migrations = read({
+      '0001_a.sql': 'CREATE TABLE a (id INTEGER);',
+      '0001_a_down.sql': 'DROP TABLE a;',
+      '0002_slow_down.sql': 'CREATE TABLE slow_down (id INTEGER);',
+    });
+    expect(migrations.map((m) => [m.version, m.name, m.down?.file ?? null])).toEqual([
+      ['0001', 'a', 'migrations/0001_a_down.sql'],
+      ['0002', 'slow_down', null],
+    ]);
+    expect(problemsOf({ '0001_a.sql': 'SELECT 1;', '0001_a.down.sql': 'SELECT 2;', '0001_a_down.sql': 'SELECT 3;' })).toEqual([
+      'migrations/0001_a_down.sql is a second down file for 0001_a, next to 0001_a.down.sql',
+    ]);
+  });
+
   it('rejects a file with both a down section and a sibling down file', () => {
     const root = tempDir();
     const dir = writeMigrations(root, { '0001_a.sql': '-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT 2;\n' });

@@ -9,7 +9,7 @@ import { compareVersions } from './version.js';
 
 /**
  * `0001_create_users.sql`, `20240115_001_add_index.sql`, golang-migrate's
- * `0001_x.up.sql`, and a sibling `0001_x.down.sql` holding the down section.
+ * `0001_x.up.sql`, and a sibling `0001_x.down.sql` (or `0001_x_down.sql`) holding the down section.
  * The extension in any case (`0003_x.SQL`): a file skipped for its case would never run.
  */
 const FILE_NAME = /^(\d{8,}_\d+|\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*?)(?:\.(up|down))?\.sql$/i;
@@ -52,9 +52,22 @@ export function readMigrations(dir: string, root: string = process.cwd(), encodi
     entries.push({ fileName, version: match[1]!, name: match[2]!, kind: match[3]?.toLowerCase() === 'down' ? 'down' : 'main' });
   }
 
-  const downs = new Map(entries.filter((e) => e.kind === 'down').map((e) => [`${e.version}_${e.name}`, e]));
+  // `0001_a_down.sql` next to `0001_a.sql` is its down (a layout some teams use); with no such up file it is a migration named a_down.
+  const mains = new Set(entries.filter((e) => e.kind === 'main').map((e) => `${e.version}_${e.name.replace(/\.up$/i, '')}`));
+  const underscoreDown = (e: FileEntry): FileEntry => {
+    const base = /^(.+)_down$/i.exec(e.name)?.[1];
+    return e.kind === 'main' && base !== undefined && mains.has(`${e.version}_${base}`) ? { ...e, name: base, kind: 'down' } : e;
+  };
+  const downs = new Map<string, FileEntry>();
+  for (const entry of entries.map(underscoreDown)) {
+    if (entry.kind !== 'down') continue;
+    const key = `${entry.version}_${entry.name}`;
+    const other = downs.get(key);
+    if (other) problems.push({ file: relative(root, join(dir, entry.fileName)), message: `is a second down file for ${key}, next to ${other.fileName}`, fix: 'keep one of the two' });
+    else downs.set(key, entry);
+  }
   const migrations: Migration[] = [];
-  for (const entry of entries.filter((e) => e.kind === 'main')) {
+  for (const entry of entries.map(underscoreDown).filter((e) => e.kind === 'main')) {
     const sibling = downs.get(`${entry.version}_${entry.name}`);
     downs.delete(`${entry.version}_${entry.name}`);
     const migration = readOne(dir, root, entry, sibling, problems, decoder);

@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// createTestDatabase (cairn-migrate/testing) next to what a test suite does
+// without it: running every migration into a fresh database. And `cairn codegen`
+// on the same schema.
+//
+//   node bench/testing.mjs [--n 1000] [--copies 50] [--runs 3] [--engines sqlite,memory,postgres] [--pg-url URL] [--json]
+//
+// Engines: sqlite (a file copy per test), memory (SQLite `:memory:`, the template deserialized), postgres (CREATE DATABASE … TEMPLATE),
+// pglite (not by default: a copy of the template's data directory; migrating runs in PGlite in memory).
+//
+// Per engine, on the N generated migrations (bench/generate.mjs), in one process:
+//   - migrate: createCairn({ url: <fresh database> }).up(), median of --runs: the cost per test without a template;
+//   - template build: the first createTestDatabase (runs the migrations once, as `up` does);
+//   - fresh test database: median of --copies createTestDatabase() calls once the template exists (close() not counted);
+//   - close: median of the matching close() calls.
+// Then `cairn codegen` (a process, replaying the N migrations in a scratch SQLite file), median of --runs.
+// Scaling: a copy grows with the schema's size (a file copy, CREATE DATABASE … TEMPLATE),
+// not with the number of migrations; migrating and codegen grow linearly with N.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { CLI, DEFAULT_PG_URL, flags, log, median, root } from './common.mjs';
+import { generate } from './generate.mjs';
+
+const args = flags(process.argv.slice(2), 'node bench/testing.mjs [--n 1000] [--copies 50] [--runs 3] [--engines sqlite,memory,postgres] [--pg-url URL] [--json]');
+const n = Number(args.value('--n', '1000'));
+const copies = Number(args.value('--copies', '50'));
+const runs = Number(args.value('--runs', '3'));
+const engines = args.value('--engines', 'sqlite,memory,postgres').split(',');
+const pgUrl = args.value('--pg-url', DEFAULT_PG_URL);
+
+const { createCairn } = await import(join(root, 'dist/index.js'));
+const { createTestDatabase } = await import(join(root, 'dist/testing/index.js'));
+
+const project = mkdtempSync(join(tmpdir(), 'cairn-bench-testing-'));
+generate(join(project, 'migrations'), n);
+const env = { ...process.env, DATABASE_URL: '', CAIRN_ENV: '' };
+process.env.CAIRN_ENV = '';
+
+async function time(work) {
+  const started = performance.now();
+  const value = await work();
+  return { ms: performance.now() - started, value };
+}
+
+async function pgAdmin(sql) {
+  const client = new pg.Client({ connectionString: pgUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+const rows = [];
+try {
+  for (const engine of engines) {
+    const url = engine === 'postgres' ? pgUrl : engine === 'memory' ? ':memory:' : engine === 'pglite' ? 'pglite:' : 'sqlite:';
+    log(`${engine}: migrating ${n} migrations into a fresh database, ${runs} runs`);
+    const migrate = [];
+    for (let run = 0; run < runs; run++) {
+      const name = `cairn_bench_${process.pid}_testing_${run}`;
+      const target = engine === 'postgres' ? pgUrl.replace(/\/[^/?]*(\?.*)?$/, `/${name}`) : engine === 'memory' ? ':memory:' : engine === 'pglite' ? 'pglite:' : `sqlite:${join(project, `migrate-${run}.db`)}`;
+      if (engine === 'postgres') await pgAdmin(`CREATE DATABASE ${name}`);
+      try {
+        const { ms, value } = await time(() => createCairn({ cwd: project, url: target, envVars: env }).up({ skipHealthCheck: true }));
+        if (!value.success) throw new Error(`up failed: ${JSON.stringify(value.errors[0])}`);
+        migrate.push(ms);
+      } finally {
+        if (engine === 'postgres') await pgAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      }
+    }
+    log(`${engine}: building the template, then ${copies} test databases`);
+    const build = await time(() => createTestDatabase({ cwd: project, url }));
+    if (!build.value.template.built) log(`${engine}: the template already existed (SQLite files and :memory: share one): build time not measured`);
+    await build.value.close();
+    const create = [];
+    const close = [];
+    for (let i = 0; i < copies; i++) {
+      const made = await time(() => createTestDatabase({ cwd: project, url }));
+      create.push(made.ms);
+      close.push((await time(() => made.value.close())).ms);
+    }
+    rows.push({ engine, n, migrateMs: median(migrate), templateBuildMs: build.value.template.built ? build.ms : null, freshMs: median(create), closeMs: median(close), ratio: median(migrate) / median(create) });
+  }
+
+  log(`codegen: ${runs} runs of \`cairn codegen\` on ${n} migrations (SQLite scratch replay)`);
+  const codegen = [];
+  for (let run = 0; run < runs; run++) {
+    const started = performance.now();
+    const result = spawnSync(process.execPath, [CLI, '--url', 'sqlite:app.db', 'codegen', '--out', `schema-${run}.ts`], { cwd: project, env, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`codegen failed: ${result.stderr}`);
+    codegen.push(performance.now() - started);
+  }
+  const codegenMs = median(codegen);
+
+  if (args.has('--json')) {
+    console.log(JSON.stringify({ n, copies, runs, engines: rows, codegenMs }, null, 2));
+  } else {
+    const f = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 2 : 0)} ms`);
+    console.log(`${n} migrations (bench/generate.mjs); median of ${runs} migrate runs and ${copies} test databases\n`);
+    console.log('| engine | migrate into a fresh database | template build (once) | createTestDatabase | close() | faster |');
+    console.log('| --- | --- | --- | --- | --- | --- |');
+    for (const row of rows) console.log(`| ${row.engine} | ${f(row.migrateMs)} | ${row.templateBuildMs === null ? '— (shared)' : f(row.templateBuildMs)} | ${f(row.freshMs)} | ${f(row.closeMs)} | ${Math.round(row.ratio)}× |`);
+    console.log(`\n\`cairn codegen\` (process, scratch replay of ${n} migrations): ${f(codegenMs)}`);
+  }
+} finally {
+  // The templates this project left: its directory (SQLite) and, on the server, cairn_tpl_<project>_*.
+  if (engines.includes('postgres')) {
+    const { createHash } = await import('node:crypto');
+    const prefix = `cairn_tpl_${createHash('sha256').update(project).digest('hex').slice(0, 8)}_`;
+    const client = new pg.Client({ connectionString: pgUrl });
+    await client.connect();
+    const { rows: left } = await client.query('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [prefix]);
+    for (const { datname } of left) await client.query(`ALTER DATABASE "${datname}" IS_TEMPLATE false`).then(() => client.query(`DROP DATABASE "${datname}" WITH (FORCE)`)).catch(() => undefined);
+    await client.end();
+  }
+  rmSync(project, { recursive: true, force: true });
+}

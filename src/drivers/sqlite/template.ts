@@ -1,0 +1,80 @@
+import { constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { acquireFileLock, alive } from '../file-lock.js';
+import { createScratchDatabase } from '../index.js';
+import type { TemplateProject, TemplateStore } from '../template.js';
+
+/**
+ * SQLite templates: `<project>/.cairn/templates/sqlite-<key>.db`, built in a
+ * scratch file and renamed into place whole, so a reader never sees half a
+ * template. Each test database is a copy of the file in a fresh temporary
+ * directory (a reflink where the filesystem offers one), or for `:memory:`
+ * the template's bytes deserialized into a new in-memory database.
+ */
+export function sqliteTemplates(project: TemplateProject, options: { readonly memory: boolean }): TemplateStore {
+  const file = (key: string) => join(project.dir, `sqlite-${key}.db`);
+  return {
+    async ensure(key, migrate) {
+      if (existsSync(file(key))) return false;
+      mkdirSync(project.dir, { recursive: true });
+      const release = await acquireFileLock(join(project.dir, `sqlite-${key}.lock`), { timeoutMs: 10 * 60_000, what: 'another process building the test database template' });
+      try {
+        if (existsSync(file(key))) return false;
+        const scratch = await createScratchDatabase({ scheme: 'sqlite', path: '', display: '' });
+        try {
+          await migrate(scratch.url);
+          if (scratch.url.scheme !== 'sqlite') throw new Error('unreachable');
+          const building = `${file(key)}.build-${process.pid}`;
+          copyFileSync(scratch.url.path, building);
+          renameSync(building, file(key));
+        } finally {
+          await scratch.drop();
+        }
+        removeStale(project.dir, key);
+        return true;
+      } finally {
+        release();
+      }
+    },
+
+    async copy(key, copyOptions) {
+      if (options.memory) {
+        const db = new Database(templateBytes(file(key)));
+        return { url: 'sqlite::memory:', db, drop: async () => void db.close() };
+      }
+      const dir = mkdtempSync(join(tmpdir(), 'cairn-test-'));
+      const path = join(dir, 'test.db');
+      copyFileSync(file(key), path, constants.COPYFILE_FICLONE);
+      const db = copyOptions.open ? new Database(path) : undefined;
+      return {
+        url: `sqlite:${path}`,
+        ...(db ? { db } : {}),
+        drop: async () => {
+          db?.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+
+    close: async () => undefined,
+  };
+}
+
+/** The template's bytes, read once per process and key: a test that asks for `:memory:` copies nothing from disk. */
+const bytes = new Map<string, Buffer>();
+function templateBytes(path: string): Buffer {
+  let buffer = bytes.get(path);
+  if (!buffer) bytes.set(path, (buffer = readFileSync(path)));
+  return buffer;
+}
+
+/** Templates of other keys (migrations since changed), and builds a dead process left. A file another process is copying right now stays readable until it closes it. */
+function removeStale(dir: string, key: string): void {
+  for (const name of readdirSync(dir)) {
+    const build = /^sqlite-\w+\.db\.build-(\d+)$/.exec(name);
+    const stale = (/^sqlite-(\w+)\.db$/.exec(name)?.[1] ?? key) !== key || (build !== null && !alive(Number(build[1])));
+    if (stale) rmSync(join(dir, name), { force: true });
+  }
+}

@@ -1,0 +1,62 @@
+import type { DatabaseUrl } from '../config/url.js';
+
+/**
+ * Template databases for tests (src/testing): a database holding the schema
+ * of every migration, built once per key, and cheap copies of it. Each engine
+ * copies its own way (a file copy, CREATE DATABASE … TEMPLATE); the code in
+ * src/testing decides what the key is and how a template is migrated.
+ */
+export interface TemplateStore {
+  /**
+   * Makes sure template `key` exists: when it does not, builds it (an empty
+   * database, `migrate`, then published under its name), under a lock that
+   * every process building this project's templates takes. True when this
+   * call built it. Templates of other keys for the same project, and what a
+   * crashed build left, are removed after a build.
+   */
+  ensure(key: string, migrate: (url: DatabaseUrl) => Promise<void>): Promise<boolean>;
+  /** A new database copied from template `key` (which `ensure` made). */
+  copy(key: string, options: CopyOptions): Promise<TemplateCopy>;
+  close(): Promise<void>;
+}
+
+export interface CopyOptions {
+  /** SQLite: an open better-sqlite3 handle on the copy. */
+  readonly open: boolean;
+}
+
+export interface TemplateCopy {
+  /** A URL Cairn and the engine's own client accept. */
+  readonly url: string;
+  /** The open handle (SQLite with `open`, and always for `:memory:`). */
+  readonly db?: unknown;
+  /** Removes the copy (closing the handle first). */
+  drop(): Promise<void>;
+}
+
+/** Where a project's templates live, and the short id that keeps two projects' templates apart. */
+export interface TemplateProject {
+  /** Directory for file templates (`.cairn/templates` in the project). */
+  readonly dir: string;
+  /** A few hex digits of the project's path: part of every template's name. */
+  readonly id: string;
+}
+
+/** The template store for databases like `like`. Loaded on demand, as drivers are. */
+export async function templateStore(like: DatabaseUrl, project: TemplateProject): Promise<TemplateStore> {
+  switch (like.scheme) {
+    case 'sqlite':
+      return (await import('./sqlite/template.js')).sqliteTemplates(project, { memory: like.path === ':memory:' });
+    case 'postgres':
+      return (await import('./postgres/template.js')).postgresTemplates(like, project);
+    case 'pglite':
+      return (await import('./directory-template.js')).directoryTemplates(project, like);
+    case 'd1':
+      if (like.d1.kind === 'remote') {
+        throw new (await import('../core/errors.js')).CairnError('CONFIG', 'createTestDatabase makes local D1 test databases only', {
+          hint: 'pass url: "d1://local/<database_id>" (miniflare; nothing is created on Cloudflare)',
+        });
+      }
+      return (await import('./directory-template.js')).directoryTemplates(project, like);
+  }
+}

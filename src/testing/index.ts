@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Database } from 'better-sqlite3';
+import { resolveConfig, type ResolvedConfig } from '../config/load.js';
+import { parseDatabaseUrl, type DatabaseUrl } from '../config/url.js';
+import { CairnError } from '../core/errors.js';
+import type { CairnEvent } from '../core/events.js';
+import { withSession } from '../core/session.js';
+import { up } from '../core/up.js';
+import { templateStore } from '../drivers/template.js';
+
+export interface TestDatabaseOptions {
+  /**
+   * What kind of database, and where: `sqlite:` (a file in a temporary
+   * directory), `:memory:` (SQLite in memory, with `db` open on it), or a
+   * `postgres://` URL of a server where the user may CREATE DATABASE (its
+   * database is only connected to, never changed). Default: the kind of the
+   * project's configured database, on the same server.
+   */
+  readonly url?: string | undefined;
+  /** The migrations directory (default: the project's, from its config). */
+  readonly dir?: string | undefined;
+  /** The config file (default: cairn.config.* in `cwd`). */
+  readonly config?: string | undefined;
+  /** The project directory (default: process.cwd()). */
+  readonly cwd?: string | undefined;
+  /** SQLite: also return an open better-sqlite3 handle on the test database. */
+  readonly open?: boolean | undefined;
+  /** Notices while building the template (what `cairn up` would print as notices). */
+  readonly onEvent?: ((event: CairnEvent) => void) | undefined;
+}
+
+export interface TestDatabase {
+  /** The test database's URL: `sqlite:/tmp/…/test.db`, `sqlite::memory:`, or `postgres://…/cairn_test_…`. */
+  readonly url: string;
+  /** SQLite with `open: true` (always for `:memory:`): the open handle. */
+  readonly db?: Database;
+  /** The template it was copied from: its key, and whether this call had to build it. */
+  readonly template: { readonly key: string; readonly built: boolean };
+  /** Removes the test database (closing `db` first). */
+  close(): Promise<void>;
+}
+
+/**
+ * A fresh database holding the schema (and the rows) of every migration in the
+ * project, isolated from every other test database. The migrations run once,
+ * with the runner and lint rules `cairn up` uses, into a template keyed by the
+ * migration files' contents, Cairn's version and the engine; each call copies
+ * the template. A changed migration means a new key, so the next call rebuilds.
+ * Building takes a lock shared by every process (many vitest workers build once);
+ * copying takes none.
+ *
+ *   const test = await createTestDatabase({ url: ':memory:' });
+ *   test.db!.prepare('INSERT INTO users (email) VALUES (?)').run('a@example.com');
+ *   await test.close();
+ */
+export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
+  const config = await configFor(options);
+  const like = options.url === undefined ? config.database : engineUrl(options.url, config.root);
+  const key = templateKey(config, like);
+  const store = await templateStore(like, { dir: join(config.root, '.cairn', 'templates'), id: hash(config.root).slice(0, 8) });
+  try {
+    const built = await store.ensure(key, (url) => migrate(config, url, options.onEvent));
+    const copy = await store.copy(key, { open: options.open === true });
+    return { url: copy.url, ...(copy.db ? { db: copy.db as Database } : {}), template: { key, built }, close: () => copy.drop() };
+  } finally {
+    await store.close();
+  }
+}
+
+/** `sqlite:` alone (no path) means a SQLite test database wherever Cairn puts it. */
+function engineUrl(url: string, root: string): DatabaseUrl {
+  if (/^(sqlite3?|file):?$/i.test(url.trim())) return { scheme: 'sqlite', path: '', display: 'sqlite:' };
+  return parseDatabaseUrl(url, root);
+}
+
+/** The config, resolved once per process for the same options: tests call this many times. */
+const configs = new Map<string, Promise<ResolvedConfig>>();
+function configFor(options: TestDatabaseOptions): Promise<ResolvedConfig> {
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const id = JSON.stringify([cwd, options.config, options.dir, options.url === undefined]);
+  let config = configs.get(id);
+  if (!config) {
+    // A test database never follows CAIRN_ENV: no environment's gate, confirmation or health check applies to it.
+    config = resolveConfig({ cwd, config: options.config, dir: options.dir, envVars: { ...process.env, CAIRN_ENV: undefined } });
+    configs.set(id, config);
+    config.catch(() => configs.delete(id));
+  }
+  return config;
+}
+
+/** Runs every migration into the empty template, as `cairn up` would; a migration the database or the linter rejects fails the call. */
+async function migrate(config: ResolvedConfig, url: DatabaseUrl, onEvent: ((event: CairnEvent) => void) | undefined): Promise<void> {
+  const templateConfig: ResolvedConfig = { ...config, database: url, dumpAfterUp: false, environmentSettings: null };
+  const result = await withSession(templateConfig, { write: true, onEvent: onEvent ?? (() => undefined) }, (session) => up(session, {}));
+  const failure = result.errors[0];
+  if (!result.success && failure) {
+    throw new CairnError('MIGRATION_FAILED', `building the test database template: ${failure.version}_${failure.name} failed at ${failure.file}:${failure.line}: ${failure.message}`, {
+      hint: 'fix the migration (`cairn verify` replays them all in a scratch database); the template is rebuilt on the next call',
+      details: { failure },
+    });
+  }
+}
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** File contents by path, re-read only when a file's size or mtime changed: keying 1000 migrations stays a stat per file. */
+const contents = new Map<string, { readonly stamp: string; readonly digest: string }>();
+
+/**
+ * sha256 over Cairn's version, the engine, the history table's name, and every
+ * file in the migrations directory (name and contents): a changed, added or
+ * removed migration gives a new key.
+ */
+function templateKey(config: ResolvedConfig, like: DatabaseUrl): string {
+  const key = createHash('sha256').update(`cairn ${VERSION}\0${like.scheme}\0${config.table}\0`);
+  let names: string[];
+  try {
+    names = readdirSync(config.migrationsDir).sort();
+  } catch {
+    names = []; // withSession reports the missing directory with its hint
+  }
+  const dir = `${config.migrationsDir}/`;
+  for (const name of names) {
+    const path = dir + name; // not path.join: this runs for every file on every call
+    const stat = statSync(path);
+    if (!stat.isFile()) continue;
+    const stamp = `${stat.size}:${stat.mtimeMs}`;
+    let known = contents.get(path);
+    if (known?.stamp !== stamp) contents.set(path, (known = { stamp, digest: hash(readFileSync(path)) }));
+    key.update(`${name}\0${known.digest}\0`);
+  }
+  return key.digest('hex').slice(0, 16);
+}
+
+function hash(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
