@@ -99,7 +99,7 @@ export async function openPostgres(url: string, display: string, secrets: readon
       return rows[0]?.present === true;
     },
 
-    userTables: (options) => postgresUserTables(client, options.exclude),
+    userTables: (asked) => postgresUserTables(client, asked.exclude, options.schema),
 
     snapshot: (options) => introspectPostgres(client, options),
 

@@ -67,11 +67,14 @@ export async function readingAsPublic<T>(client: PgQueryable, exclude: readonly 
 }
 
 /** Ordinary and partitioned tables in user schemas, not an extension's (PostGIS's spatial_ref_sys) nor the `exclude`d ones. */
-export async function postgresUserTables(client: PgQueryable, exclude: readonly string[]): Promise<string[]> {
+/** Tables of the user's schemas; with `schema` (a tenant's schema), of that schema only: the other tenants' tables are not this database's. */
+export async function postgresUserTables(client: PgQueryable, exclude: readonly string[], schema?: string): Promise<string[]> {
   const { rows: excluded } = await client.query<{ oid: string | null }>('SELECT to_regclass(name)::oid::text AS oid FROM unnest($1::text[]) AS name', [[...exclude]]);
   const { rows } = await client.query<{ oid: string; schema: string; name: string }>(
     `SELECT c.oid::text AS oid, n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${userSchema('n.nspname')} AND NOT ${memberOfExtension('pg_class', 'c.oid')}`,
+      WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${userSchema('n.nspname')} AND NOT ${memberOfExtension('pg_class', 'c.oid')}
+        AND ($1::text IS NULL OR n.nspname = $1)`,
+    [schema ?? null],
   );
   const skip = new Set(excluded.map((row) => row.oid));
   return rows.filter((row) => !skip.has(row.oid)).map((row) => qualify(row.schema, row.name)).sort();
