@@ -69,7 +69,8 @@ export function d1Driver(transport: D1Transport, display: string, local: boolean
       return (await query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [table])).length > 0;
     },
 
-    userTables: async (options) => sqliteUserTables(query, [...options.exclude, ...(await internalTables())]),
+    // One request: D1's own _cf_ tables are left out by name here rather than asked for first.
+    userTables: async (options) => (await sqliteUserTables(query, options.exclude)).filter((name) => !/^_cf_/i.test(name)),
 
     async snapshot(options) {
       return introspectSqlite(query, { exclude: [...options.exclude, ...(await internalTables())] });
