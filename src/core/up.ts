@@ -3,6 +3,7 @@ import { backupGuard, type StepGuard } from '../safety/backup.js';
 import { generateDowns } from '../safety/generate-down.js';
 import type { Migration } from '../source/migration.js';
 import { batchesOf } from '../source/batch.js';
+import { assertFilled } from '../source/files.js';
 import { CairnError } from './errors.js';
 import { cancellable, interrupted, interruptedRun } from './interrupt.js';
 import { runStep, runStepGroup, StepFailed, stepGroup, type MigrationFailure, type StepResult } from './migrator.js';
@@ -80,6 +81,7 @@ export interface DownOptions extends Omit<DownPlanOptions, 'generatedDowns'> {
  */
 export async function up(session: Session, options: UpOptions): Promise<RunResult> {
   const started = performance.now();
+  assertFilled(session.migrations);
   const migrations = planUp(session.statuses, { to: options.to, allowOutOfOrder: options.allowOutOfOrder ?? session.config.allowOutOfOrder });
   if (migrations.length > 0 && !options.allowNonEmpty) await refuseUnknownDatabase(session, options.dryRun === true);
   // A contract migration waits for its expand to be deployed (core/phases.ts); a dry run says what a real run would refuse.
@@ -95,6 +97,9 @@ export async function up(session: Session, options: UpOptions): Promise<RunResul
     const mine = errors.filter((f) => f.file === migration.file);
     return unsafe && mine.length > 0 ? { unsafe: true, findings: mine.map((f) => `${f.rule}@${f.line}`) } : {};
   };
+  for (const m of migrations.filter((m) => m.up.statements.length === 0)) {
+    session.onEvent({ type: 'notice', message: `${m.version}_${m.name} has no statements, only comments: ${options.dryRun ? 'it would be' : 'it is'} recorded as applied, nothing runs` });
+  }
   // Backups of the rows at risk are made right before each step that needs one (docs/backups.md).
   const guard = options.dryRun ? undefined : backupGuard(session, lint, { noBackup: options.noBackup === true });
   return run(session, migrations, 'up', options.dryRun ?? false, started, { lint, unsafe, details, beforeApply: options.beforeApply, guard, signal: options.signal });
