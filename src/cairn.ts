@@ -16,7 +16,7 @@ import { init, newMigration, UP_FIRST_LINE, type InitResult, type MigrationType,
 import { withSession } from './core/session.js';
 import { status, type StatusReport } from './core/status.js';
 import { down, up, type BeforeApply, type DownOptions, type RunResult, type UpOptions } from './core/up.js';
-import { fileProblems, historyProblems, type ValidationReport } from './core/validate.js';
+import { asValidationProblems, fileProblems, historyProblems, type ValidationReport } from './core/validate.js';
 import { verify, type VerifyReport } from './core/verify.js';
 import { diff, type DiffOptions, type DiffResult } from './evolve/diff.js';
 import { planChange, type PlannedChange, type PlanResult } from './evolve/plan/index.js';
@@ -25,7 +25,7 @@ import { fleetUp, type FleetUpOptions, type FleetUpResult } from './fleet/up.js'
 import { lintProject, type LintReport } from './lint/index.js';
 import { listBackups, restoreBackup, type BackupInfo, type RestoreOptions, type RestoreResult } from './safety/backup.js';
 import { sectionsFromUp, type GeneratedDown } from './safety/generate-down.js';
-import { readMigrations } from './source/files.js';
+import { readMigrations, unfilledProblems } from './source/files.js';
 import { compareVersions } from './source/version.js';
 
 /** `up` as the library offers it: the environment's gate, confirmation and health check included. */
@@ -136,7 +136,8 @@ export function createCairn(options: CairnOptions = {}) {
     validate: async (): Promise<ValidationReport> => {
       const resolvedConfig = await resolved();
       try {
-        readMigrations(resolvedConfig.migrationsDir, resolvedConfig.root, resolvedConfig.encoding);
+        const unfilled = unfilledProblems(readMigrations(resolvedConfig.migrationsDir, resolvedConfig.root, resolvedConfig.encoding));
+        if (unfilled.length > 0) return { valid: false, problems: asValidationProblems(unfilled) };
       } catch (error) {
         const problems = fileProblems(error);
         return { valid: false, problems };

@@ -1,3 +1,4 @@
+import { assertFilled } from '../source/files.js';
 import { compareVersions } from '../source/version.js';
 import { CairnError } from './errors.js';
 import { assertHistoryIntact } from './planner.js';
@@ -10,6 +11,7 @@ export interface BaselineResult {
 
 /** Records every pending migration up to `to` as applied, running nothing: adopts an existing database. */
 export async function baseline(session: Session, options: { readonly to: string }): Promise<BaselineResult> {
+  assertFilled(session.migrations);
   assertHistoryIntact(session.statuses);
   if (!session.statuses.some((s) => s.migration && compareVersions(s.version, options.to) === 0)) {
     throw new CairnError('TARGET', `there is no migration file with version ${options.to}`, {

@@ -115,6 +115,8 @@ export interface DownPlanOptions {
    * version: the section to run instead, or why none could be generated.
    */
   readonly generatedDowns?: ReadonlyMap<string, Section | string> | undefined;
+  /** Return the migrations without a down too (their `down` stays null) instead of refusing: what a dry run shows. */
+  readonly allowMissingDown?: boolean | undefined;
 }
 
 /**
@@ -126,7 +128,7 @@ export function planDown(statuses: readonly MigrationStatus[], options: DownPlan
   const chosen = chooseRollback(statuses, options);
   const generated = (s: MigrationStatus) => options.generatedDowns?.get(s.version);
   const withoutDown = chosen.filter((s) => !s.migration!.down && typeof generated(s) !== 'object');
-  if (withoutDown.length > 0) {
+  if (withoutDown.length > 0 && !options.allowMissingDown) {
     const why = (s: MigrationStatus) => (typeof generated(s) === 'string' ? ` (no generated down either: ${generated(s)})` : '');
     throw new CairnError('NO_DOWN', `cannot roll back: ${withoutDown.length > 1 ? 'these migrations have' : 'this migration has'} no down section:\n${withoutDown.map((s) => `  ${s.migration!.file}${why(s)}`).join('\n')}`, {
       hint: options.generatedDowns

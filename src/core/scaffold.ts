@@ -2,6 +2,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, write
 import { join, relative } from 'node:path';
 import { CONFIG_FILES } from '../config/load.js';
 import { CairnError } from './errors.js';
+import { ROLLBACK_PLACEHOLDER } from '../source/migration.js';
 import { compareVersions } from '../source/version.js';
 
 /** `cairn init` and `cairn new`: files only, no database. */
@@ -88,7 +89,7 @@ export function newMigration(dir: string, root: string, rawName: string, type: M
 /** A migration file's text: header, markers, and `body` under them. */
 export function migrationText(title: string, type: MigrationType, body?: MigrationBody): string {
   const header = (body?.header ?? []).map((line) => `${line}\n`).join('');
-  return `-- Migration: ${title}\n-- Type: ${type}\n-- Rollback: ${body?.rollback ?? 'what the down section undoes, and what data it cannot bring back'}\n${header}\n-- migrate:up\n${body?.up ?? ''}\n\n-- migrate:down\n${body?.down ?? ''}\n`;
+  return `-- Migration: ${title}\n-- Type: ${type}\n-- Rollback: ${body?.rollback ?? ROLLBACK_PLACEHOLDER}\n${header}\n-- migrate:up\n${body?.up ?? ''}\n\n-- migrate:down\n${body?.down ?? ''}\n`;
 }
 
 /** One more than the newest, in the same style: `0007` after `0006`, `20261122_002` after `20261122_001`. */

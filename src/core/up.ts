@@ -3,6 +3,7 @@ import { backupGuard, type StepGuard } from '../safety/backup.js';
 import { generateDowns } from '../safety/generate-down.js';
 import type { Migration } from '../source/migration.js';
 import { batchesOf } from '../source/batch.js';
+import { assertFilled } from '../source/files.js';
 import { CairnError } from './errors.js';
 import { cancellable, interrupted, interruptedRun } from './interrupt.js';
 import { runStep, runStepGroup, StepFailed, stepGroup, type MigrationFailure, type StepResult } from './migrator.js';
@@ -10,6 +11,7 @@ import { contractProblems, contractRefusal } from './phases.js';
 import { chooseRollback, planDown, planUp, type DownPlanOptions, type UpPlanOptions } from './planner.js';
 import type { Session } from './session.js';
 import { bookkeepingTables } from './tracking.js';
+import { compareVersions } from '../source/version.js';
 
 /** A step as --dry-run shows it: what would run, and how. */
 export interface PlannedStep {
@@ -24,6 +26,8 @@ export interface PlannedStep {
   readonly batches?: readonly { readonly line: number; readonly table: string; readonly size: number; readonly pauseMs: number }[];
   /** True for a down Cairn generated because the file has none (`down --generated`). */
   readonly generated?: boolean;
+  /** A dry run's down of a migration that has none: shown, marked, and refused by a real `down` (NO_DOWN). */
+  readonly missingDown?: boolean;
 }
 
 /** What `up` and `down` report. A migration the database rejects is a result, not an exception. */
@@ -44,6 +48,9 @@ export interface RunResult {
   readonly lint: readonly FileLint[];
   /** True when error findings were overridden with --unsafe. */
   readonly unsafe: boolean;
+  /** `up --to`: the target, and the migrations still pending after it (empty without --to, and for down). */
+  readonly to?: string;
+  readonly remaining: readonly { readonly version: string; readonly name: string }[];
 }
 
 /**
@@ -80,6 +87,7 @@ export interface DownOptions extends Omit<DownPlanOptions, 'generatedDowns'> {
  */
 export async function up(session: Session, options: UpOptions): Promise<RunResult> {
   const started = performance.now();
+  assertFilled(session.migrations);
   const migrations = planUp(session.statuses, { to: options.to, allowOutOfOrder: options.allowOutOfOrder ?? session.config.allowOutOfOrder });
   if (migrations.length > 0 && !options.allowNonEmpty) await refuseUnknownDatabase(session, options.dryRun === true);
   // A contract migration waits for its expand to be deployed (core/phases.ts); a dry run says what a real run would refuse.
@@ -95,15 +103,23 @@ export async function up(session: Session, options: UpOptions): Promise<RunResul
     const mine = errors.filter((f) => f.file === migration.file);
     return unsafe && mine.length > 0 ? { unsafe: true, findings: mine.map((f) => `${f.rule}@${f.line}`) } : {};
   };
+  for (const m of migrations.filter((m) => m.up.statements.length === 0)) {
+    session.onEvent({ type: 'notice', message: `${m.version}_${m.name} has no statements, only comments: ${options.dryRun ? 'it would be' : 'it is'} recorded as applied, nothing runs` });
+  }
   // Backups of the rows at risk are made right before each step that needs one (docs/backups.md).
   const guard = options.dryRun ? undefined : backupGuard(session, lint, { noBackup: options.noBackup === true });
-  return run(session, migrations, 'up', options.dryRun ?? false, started, { lint, unsafe, details, beforeApply: options.beforeApply, guard, signal: options.signal });
+  const result = await run(session, migrations, 'up', options.dryRun ?? false, started, { lint, unsafe, details, beforeApply: options.beforeApply, guard, signal: options.signal });
+  if (options.to === undefined) return result;
+  const to = options.to;
+  const remaining = session.statuses.filter((s) => (s.state === 'pending' || s.state === 'running') && compareVersions(s.version, to) > 0).map((s) => ({ version: s.version, name: s.name }));
+  return { ...result, to, remaining };
 }
 
 export async function down(session: Session, options: DownOptions): Promise<RunResult> {
   const started = performance.now();
   const generatedDowns = options.generated ? await generateDowns(chooseRollback(session.statuses, options).map((s) => s.migration!), session.config.lint) : undefined;
-  const migrations = planDown(session.statuses, { ...options, generatedDowns });
+  // A dry run shows the whole plan, the migrations without a down marked in it; a real run refuses them before anything runs.
+  const migrations = planDown(session.statuses, { ...options, generatedDowns, allowMissingDown: options.dryRun === true });
   const generated = new Set(migrations.filter((m) => typeof generatedDowns?.get(m.version) === 'object').map((m) => m.version));
   for (const m of migrations.filter((m) => generated.has(m.version))) {
     session.onEvent({ type: 'notice', message: `${m.version}_${m.name} has no down; using the generated inverse: ${m.down!.statements.map((s) => s.sql).join('; ')}` });
@@ -182,7 +198,7 @@ async function run(session: Session, migrations: readonly Migration[], direction
       }
     }
   }
-  return { success: errors.length === 0, dryRun, filesExecuted: applied.length, applied, errors, plan, duration: Math.round(performance.now() - started), lint: extras.lint, unsafe: extras.unsafe };
+  return { success: errors.length === 0, dryRun, filesExecuted: applied.length, applied, errors, plan, duration: Math.round(performance.now() - started), lint: extras.lint, unsafe: extras.unsafe, remaining: [] };
 }
 
 /** An error between steps (a backup that failed) must not hide what this run already applied. */
@@ -196,7 +212,8 @@ function keptApplied(error: CairnError, applied: readonly StepResult[]): CairnEr
 }
 
 function planned(migration: Migration, direction: 'up' | 'down', transactionalDdl: boolean): PlannedStep {
-  const section = direction === 'up' ? migration.up : migration.down!;
+  const section = direction === 'up' ? migration.up : migration.down;
+  if (!section) return { version: migration.version, name: migration.name, file: migration.file, direction, transaction: false, statements: [], missingDown: true };
   const batches = [...batchesOf(migration, section).batches.values()].map((b) => ({ line: b.line, table: b.statement.table, size: b.options.size, pauseMs: b.options.pauseMs }));
   return {
     version: migration.version,

@@ -19,7 +19,11 @@ export interface ValidationReport {
 /** File problems come from reading the directory; history problems from comparing it with the database. */
 export function fileProblems(error: unknown): ValidationProblem[] {
   if (!(error instanceof CairnError) || error.code !== 'SOURCE' || !Array.isArray(error.details.problems)) throw error;
-  return (error.details.problems as SourceProblem[]).map((p) => ({
+  return asValidationProblems(error.details.problems as SourceProblem[]);
+}
+
+export function asValidationProblems(problems: readonly SourceProblem[]): ValidationProblem[] {
+  return problems.map((p) => ({
     kind: 'file',
     file: p.file,
     line: p.line ?? null,

@@ -1,9 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, writeMigrations } from '../../test/support/databases.js';
 import { CairnError } from '../core/errors.js';
-import { readMigrations } from './files.js';
+import { assertFilled, readMigrations, unfilledProblems } from './files.js';
+import { formatProblem } from './migration.js';
 import { checksumOf } from './parse.js';
 
 function read(files: Record<string, string>) {
@@ -127,11 +128,78 @@ describe('reading migration files', () => {
         'migrations/0003_d.sql:3 second "up" marker (first on line 1)',
         'migrations/0004_e.sql:2 "cairn:no-transaction" must be in the header, before the first statement',
         'migrations/0005_f.sql:1 unknown directive "cairn:no-transactoin"',
-        'migrations/0006_g.sql has no up statements',
         'migrations/0007_h.down.sql down file without a matching up file',
       ]),
     );
-    expect(problems).toHaveLength(8);
+    expect(problems).toHaveLength(7);
+  });
+
+  it('reads an unfilled file without refusing; applying it is what refuses', () => {
+    const root = tempDir();
+    const template = '-- Migration: add x\n-- Type: additive\n-- Rollback: what the down section undoes, and what data it cannot bring back\n\n-- migrate:up\n\n\n-- migrate:down\n\n';
+    const dir = writeMigrations(root, {
+      '0001_a.sql': 'CREATE TABLE a (id INTEGER);',
+      '0002_template.sql': template,
+      '0003_empty.sql': '-- migrate:up\n-- migrate:down\nSELECT 1;\n',
+      '0004_template_with_comment.sql': template.replace('-- migrate:up\n', '-- migrate:up\n-- Your SQL goes here\n'),
+    });
+    const migrations = readMigrations(dir, root);
+    expect(migrations.map((m) => [m.version, m.unfilled ?? false])).toEqual([
+      ['0001', false],
+      ['0002', true],
+      ['0003', true],
+      ['0004', true],
+    ]);
+    expect(unfilledProblems(migrations).map(formatProblem)).toEqual([
+      'migrations/0002_template.sql: has no up statements (add SQL after "-- migrate:up", or delete the file)',
+      'migrations/0003_empty.sql: has no up statements (add SQL after "-- migrate:up", or delete the file)',
+      'migrations/0004_template_with_comment.sql: has no up statements (add SQL after "-- migrate:up", or delete the file)',
+    ]);
+    expect(() => assertFilled(migrations)).toThrow(/migration files have 3 problems:\n {2}migrations\/0002_template.sql: has no up statements/);
+  });
+
+  it('reads an up of comments only as a no-op to record, and an empty down file as no down', () => {
+    const migrations = read({
+      '0001_placeholder.up.sql': '-- This file was automatically created by Diesel\n-- Your SQL goes here\n',
+      '0001_placeholder.down.sql': '',
+      '0002_b.sql': '-- migrate:up\nCREATE TABLE b (id INTEGER);\n-- migrate:down\n',
+    });
+    // Rolling back a no-op runs nothing either: its down is empty, not missing.
+    expect(migrations.map((m) => [m.version, m.up.statements.length, m.unfilled ?? false, m.down?.statements.length ?? null])).toEqual([
+      ['0001', 0, false, 0],
+      ['0002', 1, false, null],
+    ]);
+    expect(() => assertFilled(migrations)).not.toThrow();
+  });
+
+  it("reads diesel's layout: <version>_<name>/up.sql and down.sql, ordered as diesel orders versions", () => {
+    const root = tempDir();
+    const dir = join(root, 'migrations');
+    const layout: Record<string, Record<string, string>> = {
+      '00000000000000_diesel_initial_setup': { 'up.sql': '-- placeholder\n', 'down.sql': '-- placeholder\n' },
+      '2024-03-13-170000_create_users': { 'up.sql': 'CREATE TABLE users (id INTEGER);\n', 'down.sql': 'DROP TABLE users;\n' },
+      '20240314_add_email': { 'up.sql': 'ALTER TABLE users ADD COLUMN email TEXT;\n', 'down.sql': '' },
+      '20240313_create_teams': { 'up.sql': 'CREATE TABLE teams (id INTEGER);\n' },
+      '2024-03-13-180000_create_posts': { 'up.sql': 'CREATE TABLE posts (id INTEGER);\n', 'down.sql': 'DROP TABLE posts;\n' },
+      'notes': { 'README.md': 'not a migration' },
+    };
+    for (const [folder, files] of Object.entries(layout)) {
+      mkdirSync(join(dir, folder), { recursive: true });
+      for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, folder, name), text);
+    }
+    const migrations = readMigrations(dir, root);
+    // As text, like diesel: the day 20240314 comes after 2024-03-13 18:00, and 20240313 before 2024-03-13 17:00.
+    expect(migrations.map((m) => [m.version, m.name, m.file, m.down?.file ?? null])).toEqual([
+      ['00000000000000', 'diesel_initial_setup', 'migrations/00000000000000_diesel_initial_setup/up.sql', 'migrations/00000000000000_diesel_initial_setup/down.sql'],
+      ['20240313', 'create_teams', 'migrations/20240313_create_teams/up.sql', null],
+      ['20240313170000', 'create_users', 'migrations/2024-03-13-170000_create_users/up.sql', 'migrations/2024-03-13-170000_create_users/down.sql'],
+      ['20240313180000', 'create_posts', 'migrations/2024-03-13-180000_create_posts/up.sql', 'migrations/2024-03-13-180000_create_posts/down.sql'],
+      ['20240314', 'add_email', 'migrations/20240314_add_email/up.sql', null],
+    ]);
+    expect(migrations[0]!.unfilled).toBeUndefined();
+    mkdirSync(join(dir, '2024-03-15-000000_half'));
+    writeFileSync(join(dir, '2024-03-15-000000_half', 'down.sql'), 'SELECT 1;');
+    expect(() => readMigrations(dir, root)).toThrow(/migrations\/2024-03-15-000000_half: migration directory without an up.sql/);
   });
 
   it('says how to fix a missing directory', () => {

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CairnError } from '../core/errors.js';
 import { decodeMigration, decoderFor } from './decode.js';
-import { formatProblem, type Migration, type Section, type SourceProblem } from './migration.js';
+import { formatProblem, ROLLBACK_PLACEHOLDER, type Migration, type Section, type SourceProblem } from './migration.js';
 import { checksumOf, parseMigrationText } from './parse.js';
 import { splitStatements } from './split.js';
 import { compareVersions } from './version.js';
@@ -20,7 +20,11 @@ export function parseMigrationFileName(fileName: string): { version: string; nam
   return match ? { version: match[1]!, name: match[2]! } : null;
 }
 
+/** diesel's layout: `migrations/2024-03-13-170000_create_users/up.sql` (+ `down.sql`); the version is the part before the first `_`, without its dashes. */
+const DIESEL_DIR = /^(\d[\d-]*)_([A-Za-z0-9].*)$/;
+
 interface FileEntry {
+  /** Relative to the migrations directory: `0001_a.sql`, or `<dir>/up.sql` in diesel's layout. */
   readonly fileName: string;
   readonly version: string;
   readonly name: string;
@@ -39,6 +43,10 @@ export function readMigrations(dir: string, root: string = process.cwd(), encodi
   const problems: SourceProblem[] = [];
   const entries: FileEntry[] = [];
   for (const fileName of readdirSync(dir).sort()) {
+    if (statSync(join(dir, fileName)).isDirectory()) {
+      entries.push(...dieselEntries(dir, root, fileName, problems));
+      continue;
+    }
     if (!/\.sql$/i.test(fileName) || !statSync(join(dir, fileName)).isFile()) continue;
     const match = FILE_NAME.exec(fileName);
     if (!match) {
@@ -84,14 +92,43 @@ export function readMigrations(dir: string, root: string = process.cwd(), encodi
       problems.push({ file: current.file, message: `version ${current.version} is also used by ${previous.file}`, fix: 'give one of them the next free number (`cairn new` picks it)' });
     }
   }
-  if (problems.length > 0) {
-    const count = problems.length === 1 ? 'a problem' : `${problems.length} problems`;
-    throw new CairnError('SOURCE', `migration files have ${count}:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`, {
-      hint: 'fix the files named above; nothing was applied',
-      details: { problems },
-    });
-  }
+  if (problems.length > 0) throw sourceError(problems);
   return migrations;
+}
+
+function sourceError(problems: readonly SourceProblem[]): CairnError {
+  const count = problems.length === 1 ? 'a problem' : `${problems.length} problems`;
+  return new CairnError('SOURCE', `migration files have ${count}:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`, {
+    hint: 'fix the files named above; nothing was applied',
+    details: { problems },
+  });
+}
+
+/** The files left unfilled (see Migration.unfilled), as problems. */
+export function unfilledProblems(migrations: readonly Migration[]): SourceProblem[] {
+  return migrations.filter((m) => m.unfilled).map((m) => ({ file: m.file, message: 'has no up statements', fix: 'add SQL after "-- migrate:up", or delete the file' }));
+}
+
+/** What applies migrations (up, verify, baseline) calls first: an unfilled file blocks it; reading, listing and linting go on. */
+export function assertFilled(migrations: readonly Migration[]): void {
+  const problems = unfilledProblems(migrations);
+  if (problems.length > 0) throw sourceError(problems);
+}
+
+/** A directory in diesel's layout gives its up.sql (and down.sql); a directory not named like one is not a migration. */
+function dieselEntries(dir: string, root: string, dirName: string, problems: SourceProblem[]): FileEntry[] {
+  const match = DIESEL_DIR.exec(dirName);
+  if (!match) return [];
+  const files = readdirSync(join(dir, dirName));
+  const up = files.find((f) => f.toLowerCase() === 'up.sql');
+  if (!up) {
+    problems.push({ file: relative(root, join(dir, dirName)), message: 'migration directory without an up.sql', fix: 'add up.sql (and down.sql), as diesel lays them out, or move the directory out of the migrations directory' });
+    return [];
+  }
+  const version = match[1]!.replace(/-/g, '');
+  const down = files.find((f) => f.toLowerCase() === 'down.sql');
+  const entry = { version, name: match[2]!, fileName: join(dirName, up), kind: 'main' as const };
+  return down ? [entry, { ...entry, fileName: join(dirName, down), kind: 'down' as const }] : [entry];
 }
 
 function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEntry | undefined, problems: SourceProblem[], decoder: TextDecoder): Migration | null {
@@ -116,20 +153,22 @@ function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEnt
     }
   }
   const up = section(file, parsed.up);
-  if (up.statements.length === 0) {
-    problems.push({ file, message: 'has no up statements', fix: 'add SQL after "-- migrate:up", or delete the file' });
-  }
+  // Nothing at all under the up marker, or `cairn new`'s template untouched: unfilled. Only comments (diesel's placeholders): a no-op.
+  const unfilled = up.statements.length === 0 && (up.text.trim() === '' || parsed.header['rollback'] === ROLLBACK_PLACEHOLDER);
+  const noOp = up.statements.length === 0 && !unfilled;
   if (parsed.problems.length > 0) return null;
   return {
     version: entry.version,
     name: entry.name.replace(/\.up$/i, ''),
     file,
     up,
-    down: down && down.statements.length > 0 ? down : null,
+    // A no-op up needs no down: rolling it back removes its record, nothing else.
+    down: down && (down.statements.length > 0 || noOp) ? down : noOp ? up : null,
     checksum: checksumOf(parsed.up.text),
     transaction: parsed.transaction,
     header: parsed.header,
     directives: parsed.directives,
+    ...(unfilled ? { unfilled } : {}),
   };
 }
 

@@ -18,7 +18,7 @@ export interface Migration {
   /** Project-relative path of the up file. */
   readonly file: string;
   readonly up: Section;
-  /** Null when the file has no down section (or an empty one). */
+  /** Null when the file has no down section (or an empty one); an empty one for an up that is a no-op (comments only). */
   readonly down: Section | null;
   /** sha256 (hex) of the up section with line endings normalized to \n. */
   readonly checksum: string;
@@ -28,7 +28,15 @@ export interface Migration {
   readonly header: Readonly<Record<string, string>>;
   /** `-- cairn:<name> <args>` directives, in file order. */
   readonly directives: readonly Directive[];
+  /**
+   * True when the up holds nothing, not even a comment, or is `cairn new`'s template untouched:
+   * listed and linted, but applying refuses it (assertFilled). An up of comments only is a no-op that is recorded.
+   */
+  readonly unfilled?: boolean;
 }
+
+/** The Rollback line `cairn new` writes: still there, with no up statement, the file was never filled in. */
+export const ROLLBACK_PLACEHOLDER = 'what the down section undoes, and what data it cannot bring back';
 
 export interface Directive {
   readonly name: string;

@@ -13,12 +13,22 @@ export function canonicalVersion(version: string): string {
 }
 
 export function compareVersions(a: string, b: string): number {
-  const left = segments(a);
-  const right = segments(b);
+  const left = a.split('_');
+  const right = b.split('_');
   for (let i = 0; i < Math.max(left.length, right.length); i++) {
-    const l = left[i] ?? -1n;
-    const r = right[i] ?? -1n;
-    if (l !== r) return l < r ? -1 : 1;
+    if (left[i] === undefined || right[i] === undefined) return left[i] === undefined ? -1 : 1;
+    const order = compareSegments(left[i]!, right[i]!);
+    if (order !== 0) return order;
   }
   return 0;
+}
+
+/**
+ * Numerically; but two timestamps of different precision (8 digits or more each, as diesel's
+ * `20240314` and `20240313170000`) order as text, as diesel orders them: a day after the times within the day before.
+ */
+function compareSegments(a: string, b: string): number {
+  const [l, r] = [a.replace(/^0+(?=\d)/, ''), b.replace(/^0+(?=\d)/, '')];
+  if (l.length !== r.length && (l.length < 8 || r.length < 8)) return l.length < r.length ? -1 : 1;
+  return l === r ? 0 : l < r ? -1 : 1;
 }

@@ -99,8 +99,12 @@ function report(result: RunResult & { readonly health?: HealthReport | null }, o
   }
   reportFindings(result, out);
   if (result.dryRun) {
-    if (result.plan.length === 0) out.line(direction === 'up' ? 'Nothing to apply: the database is up to date.' : 'Nothing to roll back.');
+    if (result.plan.length === 0) out.line(nothingToDo(result, direction));
     for (const step of result.plan) {
+      if (step.missingDown) {
+        out.line(`\n${direction} ${step.version}_${step.name}  (${step.file})\n  -- NO DOWN: this file has no down section; a real \`cairn down\` refuses it`);
+        continue;
+      }
       const batched = step.batches && step.batches.length > 0 ? ', outside one transaction: each statement commits on its own, batched ones one batch at a time' : '';
       out.line(`\n${direction} ${step.version}_${step.name}  (${step.file}${step.generated ? ', generated down' : ''}${batched || (step.transaction ? '' : ', outside a transaction')})`);
       for (const statement of step.statements) {
@@ -109,7 +113,15 @@ function report(result: RunResult & { readonly health?: HealthReport | null }, o
         out.line(`  -- line ${statement.line}${how}\n  ${statement.sql.replace(/\n/g, '\n  ')};`);
       }
     }
-    if (result.plan.length > 0) out.line(`\nDry run: ${result.plan.length} migration${result.plan.length > 1 ? 's' : ''} would ${direction === 'up' ? 'be applied' : 'be rolled back'}; nothing was changed.`);
+    const missing = result.plan.filter((step) => step.missingDown);
+    const count = `${result.plan.length} migration${result.plan.length > 1 ? 's' : ''}`;
+    if (missing.length > 0) out.line(`\nDry run: ${count} to roll back, ${missing.length} of them without a down; nothing was changed.`);
+    else if (result.plan.length > 0) out.line(`\nDry run: ${count} would ${direction === 'up' ? 'be applied' : 'be rolled back'}; nothing was changed.${stillPending(result)}`);
+    if (missing.length > 0) {
+      out.warn(
+        `\`cairn down\` will refuse this plan (NO_DOWN): ${missing.map((step) => `${step.version}_${step.name}`).join(', ')} ${missing.length > 1 ? 'have' : 'has'} no down section; write one, or see \`cairn down --generated --dry-run\` for a generated inverse`,
+      );
+    }
     return 0;
   }
   const failure = result.errors[0];
@@ -118,10 +130,23 @@ function report(result: RunResult & { readonly health?: HealthReport | null }, o
     printFailure(failure, result, out);
     return 1;
   }
-  if (result.filesExecuted === 0) out.line(direction === 'up' ? 'Nothing to apply: the database is up to date.' : 'Nothing to roll back.');
-  else out.line(`${direction === 'up' ? 'Applied' : 'Rolled back'} ${result.filesExecuted} migration${result.filesExecuted > 1 ? 's' : ''} in ${result.duration} ms.`);
+  if (result.filesExecuted === 0) out.line(nothingToDo(result, direction));
+  else out.line(`${direction === 'up' ? 'Applied' : 'Rolled back'} ${result.filesExecuted} migration${result.filesExecuted > 1 ? 's' : ''} in ${result.duration} ms.${stillPending(result)}`);
   if (result.health) out.line(describeHealth(result.health));
   return 0;
+}
+
+function nothingToDo(result: RunResult, direction: 'up' | 'down'): string {
+  if (direction === 'down') return 'Nothing to roll back.';
+  if (result.to === undefined || result.remaining.length === 0) return 'Nothing to apply: the database is up to date.';
+  return `Nothing to apply: the database has reached ${result.to} (--to).${stillPending(result)}`;
+}
+
+/** After `up --to`: what the target leaves pending, so "up to date" is never claimed for it. */
+function stillPending(result: RunResult): string {
+  if (result.to === undefined || result.remaining.length === 0) return '';
+  const count = result.remaining.length;
+  return ` Still pending after ${result.to}: ${result.remaining.map((m) => `${m.version}_${m.name}`).join(', ')} (${count} migration${count > 1 ? 's' : ''}; \`cairn up\` applies ${count > 1 ? 'them' : 'it'}).`;
 }
 
 /** A dry run shows every finding; a real run shows errors it was told to ignore, and counts the warnings. */
