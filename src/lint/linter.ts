@@ -18,6 +18,8 @@ export interface LintOptions {
   readonly rules?: readonly Rule[];
   /** False: parse every statement in full, even a data statement whose shape was seen before (see parse/shape.ts). */
   readonly fastPath?: boolean;
+  /** 'required': header rules check every file; default 'opt-in': only files that carry a header field. */
+  readonly header?: 'opt-in' | 'required';
 }
 
 export interface FileLint {
@@ -63,7 +65,7 @@ export async function lintMigrations(migrations: readonly Migration[], options: 
       const parseOptions = { fastPath: options.fastPath ?? true };
       const statements = target.dialect === 'postgres' ? await parsePostgres(migration.up.statements, parseOptions) : await parseSqlite(migration.up.statements, parseOptions);
       const reports: { rule: Rule | string; statement: LintStatement | null; report: Report }[] = [];
-      const file: FileContext = { migration, statements, target, inTransaction: migration.transaction };
+      const file: FileContext = { migration, statements, target, inTransaction: migration.transaction, headerConvention: options.header === 'required' || hasHeaderField(migration) };
       const created = new Set<string>();
       // One context for the whole file, pointed at each statement in turn (a rule must not keep it).
       let current = 0;
@@ -97,6 +99,11 @@ export async function lintMigrations(migrations: readonly Migration[], options: 
   }
   const all = files.flatMap((f) => f.findings);
   return { target, files, errors: all.filter((f) => f.severity === 'error').length, warnings: all.filter((f) => f.severity === 'warning').length };
+}
+
+/** The header fields `cairn new` writes: a file with any of them has opted into the convention. */
+function hasHeaderField(migration: Migration): boolean {
+  return ['migration', 'type', 'rollback'].some((key) => key in migration.header);
 }
 
 /** Findings about `-- cairn:allow` itself and statements that do not parse. */

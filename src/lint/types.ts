@@ -55,6 +55,12 @@ export interface FileContext {
   readonly target: LintTarget;
   /** True when the runner wraps this migration in a transaction (no `-- cairn:no-transaction`). */
   readonly inTransaction: boolean;
+  /**
+   * True when the header rules apply: the file carries a header field
+   * (`-- Migration:`, `-- Type:`, `-- Rollback:`) or the config says
+   * `lint.header: 'required'`.
+   */
+  readonly headerConvention: boolean;
 }
 
 export interface StatementContext extends FileContext {
