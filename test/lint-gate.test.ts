@@ -51,4 +51,15 @@ describe('lint before up', () => {
     expect(second.lint.map((f) => f.version)).toEqual(['0002']);
     expect(second.lint.flatMap((f) => f.findings)).toEqual([]);
   });
+
+  it('shows the unused allows of a refused file next to its errors', async () => {
+    // The allow sits above the wrong statement: it suppresses nothing, and that is why up refuses.
+    const misplaced = '-- migrate:up\n-- cairn:allow drop-column the column was never read\nCREATE INDEX posts_title ON posts (title);\nALTER TABLE posts DROP COLUMN title;\n-- migrate:down\nALTER TABLE posts ADD COLUMN title TEXT;\n';
+    const { cairn } = project({ '0001_create_posts.sql': DBMATE_POSTS, '0002_drop_title.sql': misplaced });
+    const refusal = await cairn.up().catch((error: unknown) => error);
+    expect(refusal).toMatchObject({ code: 'LINT', details: { unusedAllows: [expect.objectContaining({ rule: 'unused-allow', line: 2 })] } });
+    const message = (refusal as Error).message;
+    expect(message).toContain('0002_drop_title.sql:4:');
+    expect(message).toMatch(/0002_drop_title\.sql:2:1 warning unused-allow/);
+  });
 });
