@@ -127,7 +127,7 @@ function settle(
 
   for (const { rule, statement, report } of reports) {
     const id = typeof rule === 'string' ? rule : rule.id;
-    const severity = (options.severities?.[id] as Severity | undefined) ?? (typeof rule === 'string' ? META_SEVERITY[id]! : rule.severity);
+    const severity = (options.severities?.[id] as Severity | undefined) ?? report.severity ?? (typeof rule === 'string' ? META_SEVERITY[id]! : rule.severity);
     // A finding about the file itself (its name, its header) points at its first line.
     const position = statement ? locate(statement, report.offset) : null;
     const where = position ? at(position.line, position.column) : { line: 1, column: 1, source: '' };

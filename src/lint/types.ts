@@ -47,6 +47,8 @@ export interface Report {
   readonly offset?: number;
   /** For a file rule: the index of the statement the finding is about (default: the file itself). */
   readonly statement?: number;
+  /** Lower than the rule's default where the file itself says the risk is intended; a severity from the config still wins. */
+  readonly severity?: Severity;
 }
 
 export interface FileContext {
