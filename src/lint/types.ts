@@ -47,7 +47,11 @@ export interface Report {
   readonly offset?: number;
   /** For a file rule: the index of the statement the finding is about (default: the file itself). */
   readonly statement?: number;
-  /** Lower than the rule's default where the file itself says the risk is intended; a severity from the config still wins. */
+  /**
+   * This finding's severity when it differs from the rule's default (lower where
+   * the file declares the risk, higher where the migration certainly fails); a
+   * severity set in the config still wins.
+   */
   readonly severity?: Severity;
 }
 
