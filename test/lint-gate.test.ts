@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCairn } from '../src/index.js';
-import { tempDir, writeMigrations } from './support/databases.js';
+import { createPostgresDatabase, postgresUnavailable, REQUIRE_PG, tempDir, writeMigrations, type TestDatabase } from './support/databases.js';
 
 /**
  * The linter in front of `up`: what it says about files adopted from other
@@ -12,11 +12,11 @@ import { tempDir, writeMigrations } from './support/databases.js';
 const DBMATE_USERS = '-- migrate:up\nCREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\n-- migrate:down\nDROP TABLE users;\n';
 const DBMATE_POSTS = '-- migrate:up\nCREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT NOT NULL);\n-- migrate:down\nDROP TABLE posts;\n';
 
-function project(files: Record<string, string>, config?: unknown) {
+function project(files: Record<string, string>, config?: unknown, url?: string) {
   const root = tempDir('cairn-lintgate-');
   const dir = writeMigrations(root, files);
   if (config) writeFileSync(join(root, 'cairn.config.json'), JSON.stringify(config));
-  return { root, dir, cairn: createCairn({ url: `sqlite:${join(root, 'app.db')}`, dir, cwd: root, envVars: {} }) };
+  return { root, dir, cairn: createCairn({ url: url ?? `sqlite:${join(root, 'app.db')}`, dir, cwd: root, envVars: {} }) };
 }
 
 describe('lint before up', () => {
@@ -61,5 +61,45 @@ describe('lint before up', () => {
     const message = (refusal as Error).message;
     expect(message).toContain('0002_drop_title.sql:4:');
     expect(message).toMatch(/0002_drop_title\.sql:2:1 warning unused-allow/);
+  });
+});
+
+/** The linter's verdicts on PostgreSQL, checked against PostgreSQL itself. */
+describe('lint before up [postgres]', () => {
+  let skip: string | null = null;
+  let db: TestDatabase | null = null;
+  beforeAll(async () => {
+    skip = await postgresUnavailable();
+    if (skip && REQUIRE_PG) throw new Error(`PostgreSQL is required (CAIRN_REQUIRE_PG=1) but unreachable: ${skip}`);
+    if (!skip) db = await createPostgresDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+  const ORDERS = "-- migrate:up\nSET lock_timeout = '5s';\nCREATE TYPE order_status AS ENUM ('open', 'paid');\nCREATE TABLE orders (id bigint PRIMARY KEY, status order_status NOT NULL, email text);\nINSERT INTO orders VALUES (1, 'open', 'a@example.com');\n";
+
+  it('applies SET NOT NULL after a validated CHECK (col IS NOT NULL): no false alarm', async (context) => {
+    if (skip) return context.skip();
+    await db!.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+    const check = "-- migrate:up\nSET lock_timeout = '5s';\nALTER TABLE orders ADD CONSTRAINT orders_email_not_null CHECK (email IS NOT NULL) NOT VALID;\n";
+    const validate = "-- migrate:up\nSET lock_timeout = '5s';\nALTER TABLE orders VALIDATE CONSTRAINT orders_email_not_null;\nALTER TABLE orders ALTER COLUMN email SET NOT NULL;\nALTER TABLE orders DROP CONSTRAINT orders_email_not_null;\n";
+    const { cairn } = project({ '0001_orders.sql': ORDERS, '0002_email_check.sql': check, '0003_email_not_null.sql': validate }, { lint: { dialect: 'postgres' } }, db!.url);
+    const result = await cairn.up();
+    expect(result.lint.flatMap((f) => f.findings.filter((x) => x.severity === 'error'))).toEqual([]);
+    expect(result.filesExecuted).toBe(3);
+    expect(await db!.query("SELECT is_nullable FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'email'")).toEqual([{ is_nullable: 'NO' }]);
+  });
+
+  it('refuses a new enum value used in the transaction that added it (PostgreSQL would reject it)', async (context) => {
+    if (skip) return context.skip();
+    await db!.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+    const cancel = "-- migrate:up\nSET lock_timeout = '5s';\nALTER TYPE order_status ADD VALUE 'cancelled';\nUPDATE orders SET status = 'cancelled' WHERE id = 1;\n";
+    const { cairn } = project({ '0001_orders.sql': ORDERS, '0002_cancel.sql': cancel }, { lint: { dialect: 'postgres' } }, db!.url);
+    await expect(cairn.up()).rejects.toMatchObject({ code: 'LINT', message: expect.stringContaining('0002_cancel.sql:4:28 error enum-value-ordering') });
+    expect(await db!.query("SELECT to_regclass('orders') AS t")).toEqual([{ t: null }]);
+    // What the linter predicts is what PostgreSQL does: --unsafe applies 0001, then 0002 fails and rolls back.
+    const outcome = await cairn.up({ unsafe: true }).catch((e: unknown) => e);
+    expect(outcome instanceof Error ? outcome.message : JSON.stringify(outcome)).toContain('unsafe use of new value');
+    expect(await db!.query("SELECT count(*)::int AS n FROM orders WHERE status::text = 'cancelled'")).toEqual([{ n: 0 }]);
   });
 });
