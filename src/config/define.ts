@@ -93,6 +93,12 @@ export interface LintConfig {
   readonly d1?: boolean;
   /** Per-rule severity, or 'off'. */
   readonly rules?: Readonly<Record<string, 'error' | 'warning' | 'off'>>;
+  /**
+   * 'opt-in' (default): header rules check only files that carry a header field
+   * (`-- Migration:`, `-- Type:` or `-- Rollback:`, as `cairn new` writes them), so
+   * files adopted from dbmate or wrangler stay quiet. 'required': every file.
+   */
+  readonly header?: 'opt-in' | 'required';
 }
 
 /** Identity function that gives cairn.config.ts its types. */

@@ -71,6 +71,8 @@ export interface ResolvedLintConfig {
   readonly sqliteVersion: string | null;
   readonly d1: boolean;
   readonly rules: Readonly<Record<string, 'error' | 'warning' | 'off'>>;
+  /** Which files the header rules check (docs/rules/header-template.md). */
+  readonly header: 'opt-in' | 'required';
 }
 
 /** Flags (or createCairn options) that override the config file. */
@@ -97,7 +99,7 @@ export const CONFIG_FILES = ['cairn.config.ts', 'cairn.config.mts', 'cairn.confi
 export const DEFAULT_DATABASE = 'sqlite:cairn.db';
 const KNOWN_KEYS = ['database', 'd1', 'migrations', 'encoding', 'table', 'lockTimeout', 'allowOutOfOrder', 'lint', 'environments', 'schema', 'dumpAfterUp', 'fleet', 'codegen'];
 const ENVIRONMENT_KEYS = ['protected', 'follows', 'healthCheck', 'contractAfter', 'confirmContract'];
-const LINT_KEYS = ['dialect', 'postgresVersion', 'sqliteVersion', 'd1', 'rules'];
+const LINT_KEYS = ['dialect', 'postgresVersion', 'sqliteVersion', 'd1', 'rules', 'header'];
 
 export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<ResolvedConfig> {
   const cwd = resolve(overrides.cwd ?? process.cwd());
@@ -194,12 +196,16 @@ function resolveLint(lint: LintConfig, database: DatabaseUrl, configFile: string
   for (const [rule, level] of Object.entries(lint.rules ?? {})) {
     if (!['error', 'warning', 'off'].includes(level)) throw new CairnError('CONFIG', `lint.rules["${rule}"] must be "error", "warning" or "off", got "${String(level)}"`);
   }
+  if (lint.header !== undefined && lint.header !== 'opt-in' && lint.header !== 'required') {
+    throw new CairnError('CONFIG', `lint.header must be "opt-in" or "required", got "${String(lint.header)}"`);
+  }
   return {
     dialect: lint.dialect ?? (database.scheme === 'postgres' || database.scheme === 'pglite' ? 'postgres' : 'sqlite'),
     postgresVersion: lint.postgresVersion ?? 15,
     sqliteVersion: lint.sqliteVersion ?? null,
     d1: lint.d1 ?? database.scheme === 'd1',
     rules: lint.rules ?? {},
+    header: lint.header ?? 'opt-in',
   };
 }
 

@@ -97,7 +97,7 @@ export async function up(session: Session, options: UpOptions): Promise<RunResul
   const lint = migrations.length > 0 ? (await lintProject(session.migrations, session.config.lint, new Set(migrations.map((m) => m.version)))).files : [];
   const errors = lint.flatMap((file) => file.findings.filter((f) => f.severity === 'error'));
   const unsafe = errors.length > 0 && options.unsafe === true;
-  if (errors.length > 0 && !options.unsafe && !options.dryRun) throw lintRefusal(errors);
+  if (errors.length > 0 && !options.unsafe && !options.dryRun) throw lintRefusal(errors, lint);
   if (unsafe && !options.dryRun) session.onEvent({ type: 'notice', message: `applying despite ${errors.length} lint error${errors.length > 1 ? 's' : ''} because of --unsafe (recorded in the history table)` });
   const details = (migration: Migration): Record<string, unknown> => {
     const mine = errors.filter((f) => f.file === migration.file);
@@ -147,10 +147,15 @@ async function refuseUnknownDatabase(session: Session, dryRun: boolean): Promise
   throw new CairnError('NON_EMPTY_DATABASE', `${message}; nothing was applied`, { hint, details: { tables, table: session.config.table } });
 }
 
-function lintRefusal(errors: readonly Finding[]): CairnError {
-  return new CairnError('LINT', `the linter found ${errors.length} error${errors.length > 1 ? 's' : ''} in the migrations to apply; nothing was applied:\n\n${errors.map(formatFinding).join('\n\n')}`, {
+function lintRefusal(errors: readonly Finding[], lint: readonly FileLint[]): CairnError {
+  // An allow that suppressed nothing in a refused file usually explains the refusal (wrong line, wrong rule id).
+  const refused = new Set(errors.map((f) => f.file));
+  const files = lint.filter((file) => refused.has(file.file));
+  const unused = files.flatMap((file) => file.findings.filter((f) => f.rule === 'unused-allow'));
+  const shown = files.flatMap((file) => file.findings.filter((f) => f.severity === 'error' || f.rule === 'unused-allow')).map(formatFinding).join('\n\n');
+  return new CairnError('LINT', `the linter found ${errors.length} error${errors.length > 1 ? 's' : ''} in the migrations to apply; nothing was applied:\n\n${shown}`, {
     hint: 'fix the migrations; or, where the change is intended, add `-- cairn:allow <rule-id> <reason>` on the line before the statement; or apply anyway with --unsafe (recorded in the history table)',
-    details: { findings: errors },
+    details: { findings: errors, unusedAllows: unused },
   });
 }
 

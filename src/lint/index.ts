@@ -28,7 +28,7 @@ export async function lintProject(migrations: readonly Migration[], config: Reso
     sqliteVersion: config.sqliteVersion ?? (await bundledSqliteVersion()),
     d1: config.d1,
   };
-  return lintMigrations(migrations, { target, severities: config.rules }, selected);
+  return lintMigrations(migrations, { target, severities: config.rules, header: config.header }, selected);
 }
 
 let sqliteVersion: Promise<string> | undefined;

@@ -18,6 +18,8 @@ export interface LintOptions {
   readonly rules?: readonly Rule[];
   /** False: parse every statement in full, even a data statement whose shape was seen before (see parse/shape.ts). */
   readonly fastPath?: boolean;
+  /** 'required': header rules check every file; default 'opt-in': only files that carry a header field. */
+  readonly header?: 'opt-in' | 'required';
 }
 
 export interface FileLint {
@@ -63,7 +65,7 @@ export async function lintMigrations(migrations: readonly Migration[], options: 
       const parseOptions = { fastPath: options.fastPath ?? true };
       const statements = target.dialect === 'postgres' ? await parsePostgres(migration.up.statements, parseOptions) : await parseSqlite(migration.up.statements, parseOptions);
       const reports: { rule: Rule | string; statement: LintStatement | null; report: Report }[] = [];
-      const file: FileContext = { migration, statements, target, inTransaction: migration.transaction };
+      const file: FileContext = { migration, statements, target, inTransaction: migration.transaction, headerConvention: options.header === 'required' || hasHeaderField(migration) };
       const created = new Set<string>();
       // One context for the whole file, pointed at each statement in turn (a rule must not keep it).
       let current = 0;
@@ -99,6 +101,11 @@ export async function lintMigrations(migrations: readonly Migration[], options: 
   return { target, files, errors: all.filter((f) => f.severity === 'error').length, warnings: all.filter((f) => f.severity === 'warning').length };
 }
 
+/** The header fields `cairn new` writes: a file with any of them has opted into the convention. */
+function hasHeaderField(migration: Migration): boolean {
+  return ['migration', 'type', 'rollback'].some((key) => key in migration.header);
+}
+
 /** Findings about `-- cairn:allow` itself and statements that do not parse. */
 const META_RULES = ['syntax-error', 'invalid-allow', 'unused-allow'];
 const META_SEVERITY: Record<string, Severity> = { 'syntax-error': 'error', 'invalid-allow': 'error', 'unused-allow': 'warning' };
@@ -120,7 +127,7 @@ function settle(
 
   for (const { rule, statement, report } of reports) {
     const id = typeof rule === 'string' ? rule : rule.id;
-    const severity = (options.severities?.[id] as Severity | undefined) ?? (typeof rule === 'string' ? META_SEVERITY[id]! : rule.severity);
+    const severity = (options.severities?.[id] as Severity | undefined) ?? report.severity ?? (typeof rule === 'string' ? META_SEVERITY[id]! : rule.severity);
     // A finding about the file itself (its name, its header) points at its first line.
     const position = statement ? locate(statement, report.offset) : null;
     const where = position ? at(position.line, position.column) : { line: 1, column: 1, source: '' };

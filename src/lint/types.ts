@@ -47,6 +47,12 @@ export interface Report {
   readonly offset?: number;
   /** For a file rule: the index of the statement the finding is about (default: the file itself). */
   readonly statement?: number;
+  /**
+   * This finding's severity when it differs from the rule's default (lower where
+   * the file declares the risk, higher where the migration certainly fails); a
+   * severity set in the config still wins.
+   */
+  readonly severity?: Severity;
 }
 
 export interface FileContext {
@@ -55,6 +61,12 @@ export interface FileContext {
   readonly target: LintTarget;
   /** True when the runner wraps this migration in a transaction (no `-- cairn:no-transaction`). */
   readonly inTransaction: boolean;
+  /**
+   * True when the header rules apply: the file carries a header field
+   * (`-- Migration:`, `-- Type:`, `-- Rollback:`) or the config says
+   * `lint.header: 'required'`.
+   */
+  readonly headerConvention: boolean;
 }
 
 export interface StatementContext extends FileContext {

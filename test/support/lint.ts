@@ -11,6 +11,8 @@ export interface LintFixtureOptions {
   readonly postgresVersion?: number;
   readonly sqliteVersion?: string;
   readonly severities?: Readonly<Record<string, Severity | 'off'>>;
+  /** lint.header: 'required' makes the header rules check files without any header field. */
+  readonly header?: 'opt-in' | 'required';
 }
 
 export function targetFor(options: LintFixtureOptions): LintTarget {
@@ -21,7 +23,7 @@ export function targetFor(options: LintFixtureOptions): LintTarget {
 export async function lintFiles(files: Readonly<Record<string, string>>, options: LintFixtureOptions): Promise<LintReport> {
   const root = tempDir('cairn-lint-');
   const migrations = readMigrations(writeMigrations(root, files), root);
-  return lintMigrations(migrations, { target: targetFor(options), rules: options.rules, severities: options.severities });
+  return lintMigrations(migrations, { target: targetFor(options), rules: options.rules, severities: options.severities, header: options.header });
 }
 
 /**

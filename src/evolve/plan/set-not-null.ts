@@ -38,7 +38,7 @@ export function setNotNullPhases(facts: TableFacts, column: string, fill: string
   const expandDown = dialect === 'postgres' ? [...fillOff(), `ALTER TABLE ${t} DROP CONSTRAINT ${check};`] : fillOff();
   const contractUp =
     dialect === 'postgres'
-      ? [`ALTER TABLE ${t} VALIDATE CONSTRAINT ${check};`, `-- cairn:allow set-not-null-scan the CHECK validated just above proves ${column} has no NULL, so PostgreSQL skips the scan\nALTER TABLE ${t} ALTER COLUMN ${c} SET NOT NULL;`, `ALTER TABLE ${t} DROP CONSTRAINT ${check};`, ...fillOff()]
+      ? [`ALTER TABLE ${t} VALIDATE CONSTRAINT ${check};`, `ALTER TABLE ${t} ALTER COLUMN ${c} SET NOT NULL;`, `ALTER TABLE ${t} DROP CONSTRAINT ${check};`, ...fillOff()]
       : [...fillOff(), ...refuse];
   const contractDown =
     dialect === 'postgres'

@@ -28,11 +28,11 @@ describe('enum-value-ordering', () => {
   });
 
   describe('a new value used in the transaction that added it', () => {
-    it('flags the first statement that uses it, at the value', async () => {
+    it('flags the first statement that uses it, at the value, as an error (PostgreSQL always rejects it)', async () => {
       const sql = "-- migrate:up\nALTER TYPE order_status ADD VALUE 'cancelled';\nUPDATE orders SET status = 'cancelled' WHERE note = 'customer asked';\nUPDATE orders SET status = 'cancelled' WHERE note = 'fraud';\n";
       const findings = await findingsFor(sql, options);
       expect(brief(findings)).toEqual(['enum-value-ordering@3']);
-      expect(findings[0]).toMatchObject({ column: 28, message: expect.stringContaining('unsafe use of new value'), help: expect.stringContaining('migration of its own') });
+      expect(findings[0]).toMatchObject({ severity: 'error', column: 28, message: expect.stringContaining('unsafe use of new value'), help: expect.stringContaining('migration of its own') });
       expect(findings[0]!.message).toContain('on line 2');
     });
 
@@ -72,7 +72,7 @@ describe('enum-value-ordering', () => {
   it('before PostgreSQL 12, flags ADD VALUE itself in a transactional migration', async () => {
     const findings = await findingsFor("ALTER TYPE order_status ADD VALUE 'cancelled';\n", { ...options, postgresVersion: 11 });
     expect(brief(findings)).toEqual(['enum-value-ordering@1']);
-    expect(findings[0]!.message).toContain('cannot run inside a transaction block before PostgreSQL 12');
+    expect(findings[0]).toMatchObject({ severity: 'error', message: expect.stringContaining('cannot run inside a transaction block before PostgreSQL 12') });
     expect(await findingsFor("-- cairn:no-transaction\nALTER TYPE order_status ADD VALUE 'cancelled';\n", { ...options, postgresVersion: 11 })).toEqual([]);
   });
 });

@@ -14,7 +14,7 @@ import type { PostgresSchema } from '../schema/postgres.js';
  * - A value added inside a transaction cannot be used until that transaction
  *   commits ("unsafe use of new value"); before PostgreSQL 12 ADD VALUE cannot
  *   run in a transaction block at all. A migration that adds the value and then
- *   uses it in the same transaction fails.
+ *   uses it in the same transaction fails: those findings are errors.
  */
 export const enumValueOrdering: Rule = {
   id: 'enum-value-ordering',
@@ -43,6 +43,7 @@ export const enumValueOrdering: Rule = {
         reports.push({
           message: `ALTER TYPE ${added.type} ADD VALUE cannot run inside a transaction block before PostgreSQL 12, and this migration runs in one: it fails`,
           help: 'put it in a migration of its own marked -- cairn:no-transaction, and use the new value in a later migration',
+          severity: 'error',
         });
       }
     }
@@ -119,6 +120,8 @@ function usesOfNewValues(statement: LintStatement, context: StatementContext, st
       message: `'${added.value}' was added to enum ${added.type} on line ${earlier.line}, in the same transaction: PostgreSQL refuses to use a new enum value before the transaction that added it commits ("unsafe use of new value '${added.value}' of enum type ${added.type}"), so the migration fails here`,
       help: `add the value in a migration of its own that runs first (a separate file, or one marked -- cairn:no-transaction so ALTER TYPE commits on its own), and use '${added.value}' in a later migration`,
       offset,
+      // Not a matter of taste: PostgreSQL always rejects it, so `up` must refuse before applying anything.
+      severity: 'error',
     });
   }
   return reports;

@@ -17,8 +17,21 @@ describe.each(['postgres', 'sqlite'] as const)('header-template [%s]', (dialect)
     expect(await findingsFor(sql, options)).toEqual([]);
   });
 
-  it('reports each missing field once, with a filled-in template', async () => {
-    const findings = await findingsFor('ALTER TABLE users ADD COLUMN phone TEXT;\n', options);
+  it('leaves a file without any header field alone (adopted from dbmate or wrangler)', async () => {
+    const dbmate = '-- migrate:up\nALTER TABLE users ADD COLUMN phone TEXT;\n-- migrate:down\nALTER TABLE users DROP COLUMN phone;\n';
+    expect(await findingsFor(dbmate, options)).toEqual([]);
+    expect(await findingsFor('-- add the phone column\nALTER TABLE users ADD COLUMN phone TEXT;\n', options)).toEqual([]);
+    const wrangler = '-- Migration number: 0002 \t 2024-01-01T00:00:00.000Z\nALTER TABLE users ADD COLUMN phone TEXT;\n';
+    expect(await findingsFor(wrangler, options)).toEqual([]);
+  });
+
+  it('checks a file with one header field for the others', async () => {
+    const findings = await findingsFor('-- Rollback: drops the column\nALTER TABLE users ADD COLUMN phone TEXT;\n', options);
+    expect(findings.map((f) => f.message)).toEqual([expect.stringContaining('"-- Migration:"'), expect.stringContaining('"-- Type:"')]);
+  });
+
+  it("reports each missing field once, with a filled-in template, under lint.header: 'required'", async () => {
+    const findings = await findingsFor('ALTER TABLE users ADD COLUMN phone TEXT;\n', { ...options, header: 'required' });
     expect(brief(findings)).toEqual(['header-template@1', 'header-template@1', 'header-template@1']);
     expect(findings.map((f) => f.message)).toEqual([
       expect.stringContaining('"-- Migration:"'),

@@ -12,6 +12,8 @@ export const headerTemplate: Rule = {
   severity: 'warning',
   summary: 'migration header without -- Migration:, -- Type: or -- Rollback:, or with an unknown Type',
   file(context) {
+    // Files adopted from dbmate or wrangler never had the convention: nothing to say unless the project requires it.
+    if (!context.headerConvention) return [];
     const { header } = context.migration;
     const help = `start the file with the header: ${template(context)}`;
     const reports: Report[] = [];

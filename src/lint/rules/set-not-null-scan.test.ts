@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { brief, findingsFor } from '../../../test/support/lint.js';
+import { brief, findingsFor, targetFor } from '../../../test/support/lint.js';
+import { tempDir, writeMigrations } from '../../../test/support/databases.js';
+import { readMigrations } from '../../source/files.js';
+import { lintMigrations } from '../linter.js';
 import { setNotNullScan } from './set-not-null-scan.js';
 
 const previous = 'CREATE TABLE users (id bigint PRIMARY KEY, email text, name text NOT NULL, plan text);\n';
@@ -47,5 +50,39 @@ ALTER TABLE teams ALTER COLUMN slug SET NOT NULL;
 ALTER TABLE users ALTER COLUMN plan DROP NOT NULL;
 `;
     expect(await findingsFor(sql, { ...options, postgresVersion: 18 })).toEqual([]);
+  });
+
+  it('accepts SET NOT NULL after a CHECK (col IS NOT NULL) validated earlier in the file (PostgreSQL 12+ skips the scan)', async () => {
+    const sql = `ALTER TABLE users ADD CONSTRAINT users_email_not_null CHECK (email IS NOT NULL) NOT VALID;
+ALTER TABLE users VALIDATE CONSTRAINT users_email_not_null;
+ALTER TABLE users ALTER COLUMN email SET NOT NULL;
+ALTER TABLE users DROP CONSTRAINT users_email_not_null;
+`;
+    expect(await findingsFor(sql, options)).toEqual([]);
+    // Before 12 the scan happens anyway.
+    expect(brief(await findingsFor(sql, { ...options, postgresVersion: 11 }))).toEqual(['set-not-null-scan@3']);
+  });
+
+  it('still flags SET NOT NULL when the CHECK is not validated, was dropped, or proves another column', async () => {
+    const notValidated = 'ALTER TABLE users ADD CONSTRAINT c CHECK (email IS NOT NULL) NOT VALID;\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\n';
+    expect(brief(await findingsFor(notValidated, options))).toEqual(['set-not-null-scan@2']);
+    const dropped = 'ALTER TABLE users ADD CONSTRAINT c CHECK (email IS NOT NULL);\nALTER TABLE users DROP CONSTRAINT c;\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\n';
+    expect(brief(await findingsFor(dropped, options))).toEqual(['set-not-null-scan@3']);
+    const other = 'ALTER TABLE users ADD CONSTRAINT c CHECK (plan IS NOT NULL);\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\n';
+    expect(brief(await findingsFor(other, options))).toEqual(['set-not-null-scan@2']);
+  });
+
+  it('accepts SET NOT NULL after a CHECK validated in an earlier migration, also when only the pending file is linted', async () => {
+    const root = tempDir('cairn-lint-');
+    const dir = writeMigrations(root, {
+      '0001_users.sql': previous,
+      '0002_email_check.sql': 'ALTER TABLE users ADD CONSTRAINT users_email_not_null CHECK (email IS NOT NULL) NOT VALID;\n',
+      '0003_validate.sql': '-- cairn:no-transaction\nALTER TABLE users VALIDATE CONSTRAINT users_email_not_null;\n',
+      '0004_email_not_null.sql': 'ALTER TABLE users ALTER COLUMN email SET NOT NULL;\nALTER TABLE users DROP CONSTRAINT users_email_not_null;\n',
+    });
+    const migrations = readMigrations(dir, root);
+    const lint = (selected?: ReadonlySet<string>) => lintMigrations(migrations, { target: targetFor(options), rules: [setNotNullScan] }, selected);
+    expect((await lint()).files.flatMap((f) => f.findings)).toEqual([]);
+    expect((await lint(new Set(['0004']))).files.flatMap((f) => f.findings)).toEqual([]);
   });
 });

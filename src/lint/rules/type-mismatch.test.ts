@@ -13,7 +13,7 @@ describe.each(['postgres', 'sqlite'] as const)('type-mismatch [%s]', (dialect) =
     const findings = await findingsFor(sql, options);
     expect(brief(findings)).toEqual(['type-mismatch@1']);
     expect(findings[0]).toMatchObject({
-      severity: 'error',
+      severity: 'warning',
       message: expect.stringContaining('"-- Type: additive" but this migration is destructive: line 5: drops table audit_log'),
       help: expect.stringContaining('"-- Type: destructive"'),
     });

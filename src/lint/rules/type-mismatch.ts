@@ -6,12 +6,13 @@ import type { Rule } from '../types.js';
  * to be. A migration that says "additive" but drops or rewrites data gets the
  * light review an additive one deserves, and its rollback plan is usually
  * written for the wrong kind of change. Declaring it riskier than it is does
- * no harm and is not reported.
+ * no harm and is not reported. A warning: the mismatch is in a comment, the
+ * SQL itself is judged by the other rules, so it must not block `up` alone.
  */
 export const typeMismatch: Rule = {
   id: 'type-mismatch',
   dialects: ['postgres', 'sqlite'],
-  severity: 'error',
+  severity: 'warning',
   summary: 'the header declares a less risky -- Type: than the statements are',
   file({ migration, statements }) {
     const declared = migration.header.type?.trim().toLowerCase() as ChangeType | undefined;
