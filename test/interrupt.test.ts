@@ -40,7 +40,7 @@ describe('interrupting cairn on PostgreSQL', () => {
         expect(exit.code).toBe(130);
         expect(exit.stderr).toContain('error[INTERRUPTED]: interrupted: 0003_slow rolled back, 0001–0002 remain applied');
         // Nothing runs on after the process: no statement, no lock, no half of 0003.
-        expect(await db.query("SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()")).toEqual([]);
+        expect(await db.query("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()")).toEqual([]);
         expect(await db.query("SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).toEqual([]);
         expect(await db.query("SELECT to_regclass('c') AS c")).toEqual([{ c: null }]);
         expect(await db.query('SELECT version FROM cairn_migrations ORDER BY version')).toEqual([{ version: '0001' }, { version: '0002' }]);
