@@ -22,7 +22,7 @@ describe('a `cairn new` file left unfilled', () => {
 
     const status = cli('status');
     expect(status.status).toBe(0);
-    expect(status.stdout).toMatch(/0003 +add_price +pending/);
+    expect(status.stdout).toMatch(/0003 +add_price +pending .*no SQL under -- migrate:up yet: `cairn up` refuses it until it has some/);
     expect(cli('lint', 'migrations/0003_add_price.sql').status).toBe(0);
     const restore = cli('restore', '0002');
     expect(restore.status).toBe(0);
@@ -61,6 +61,7 @@ describe("diesel's layout and its placeholder migrations", () => {
       ['20240314', 'applied'],
     ]);
     expect(cli('up').stdout).toContain('Nothing to apply');
+    expect(cli('status').stdout).toMatch(/20240313180000 +placeholder +applied .*no statements, only comments: a no-op, recorded when applied/);
 
     const verify = cli('verify');
     expect(verify.status).toBe(0);
