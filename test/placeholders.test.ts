@@ -2,7 +2,9 @@ import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { createCairn } from '../src/index.js';
 import { runCli, tempDir, writeMigrations } from './support/databases.js';
+import { describeEachDatabase } from './support/each-database.js';
 
 /** Files that hold no statement: a `cairn new` left unfilled blocks applying only; a comment-only up (diesel's placeholders) is a recorded no-op. */
 const ITEMS = '-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT);\nINSERT INTO items (name) VALUES (\'a\'), (\'b\'), (\'c\');\n-- migrate:down\nDROP TABLE items;\n';
@@ -20,7 +22,7 @@ describe('a `cairn new` file left unfilled', () => {
 
     const status = cli('status');
     expect(status.status).toBe(0);
-    expect(status.stdout).toMatch(/0003 +add_price +pending/);
+    expect(status.stdout).toMatch(/0003 +add_price +pending .*no SQL under -- migrate:up yet: `cairn up` refuses it until it has some/);
     expect(cli('lint', 'migrations/0003_add_price.sql').status).toBe(0);
     const restore = cli('restore', '0002');
     expect(restore.status).toBe(0);
@@ -59,6 +61,7 @@ describe("diesel's layout and its placeholder migrations", () => {
       ['20240314', 'applied'],
     ]);
     expect(cli('up').stdout).toContain('Nothing to apply');
+    expect(cli('status').stdout).toMatch(/20240313180000 +placeholder +applied .*no statements, only comments: a no-op, recorded when applied/);
 
     const verify = cli('verify');
     expect(verify.status).toBe(0);
@@ -77,3 +80,28 @@ describe("diesel's layout and its placeholder migrations", () => {
     expect(readFileSync(join(root, 'migrations', '20240314_add_email_to_users', 'down.sql'), 'utf8')).toBe('');
   });
 });
+
+describeEachDatabase(
+  'a comment-only up on every database',
+  (current) => {
+    it('is applied as a recorded no-op next to real migrations, and rolled back as one', async () => {
+      const root = tempDir();
+      writeMigrations(root, {
+        '0001_items.sql': '-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE items;\n',
+        '0002_placeholder.up.sql': '-- Your SQL goes here\n',
+        '0002_placeholder.down.sql': '',
+        '0003_tags.sql': '-- migrate:up\nCREATE TABLE tags (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE tags;\n',
+      });
+      const notices: string[] = [];
+      const cairn = createCairn({ cwd: root, url: current().url, onEvent: (event) => void (event.type === 'notice' && notices.push(event.message)) });
+      const result = await cairn.up();
+      expect(result.applied.map((step) => step.version)).toEqual(['0001', '0002', '0003']);
+      expect(notices).toContain('0002_placeholder has no statements, only comments: it is recorded as applied, nothing runs');
+      expect(await current().query('SELECT version FROM cairn_migrations ORDER BY version')).toEqual([{ version: '0001' }, { version: '0002' }, { version: '0003' }]);
+      expect((await cairn.down({ steps: 2 })).applied.map((step) => step.version)).toEqual(['0003', '0002']);
+      expect(await current().query('SELECT version FROM cairn_migrations ORDER BY version')).toEqual([{ version: '0001' }]);
+      expect((await cairn.up()).filesExecuted).toBe(2);
+    });
+  },
+  { d1: true },
+);

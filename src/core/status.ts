@@ -28,6 +28,8 @@ export interface StatusEntry {
   readonly classification: { readonly type: string; readonly risk: string } | null;
   /** The `-- Type:` its header declares, if any. */
   readonly declaredType: string | null;
+  /** `unfilled`: nothing under the up marker yet (`up` refuses it); `no-op`: an up of comments only, recorded when applied. Null otherwise. */
+  readonly content: 'unfilled' | 'no-op' | null;
   /** A batched migration that is `running` (or failed part-way): where it is. */
   readonly progress: { readonly line: number; readonly rows: number; readonly total: number | null; readonly percent: number | null } | null;
 }
@@ -84,6 +86,7 @@ export async function status(session: Session): Promise<StatusReport> {
       error: s.state === 'running' ? null : s.record?.state === 'running' ? 'started and never finished (process died, or still running)' : (s.record?.error ?? null),
       classification: s.migration ? pick(classes.get(s.migration.version)) : null,
       declaredType: s.migration?.header.type ?? null,
+      content: !s.migration || s.migration.up.statements.length > 0 ? null : s.migration.unfilled ? 'unfilled' : 'no-op',
     })),
   };
 }

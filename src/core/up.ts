@@ -4,6 +4,7 @@ import { generateDowns } from '../safety/generate-down.js';
 import type { Migration } from '../source/migration.js';
 import { batchesOf } from '../source/batch.js';
 import { assertFilled } from '../source/files.js';
+import { compareVersions } from '../source/version.js';
 import { CairnError } from './errors.js';
 import { cancellable, interrupted, interruptedRun } from './interrupt.js';
 import { runStep, runStepGroup, StepFailed, stepGroup, type MigrationFailure, type StepResult } from './migrator.js';
@@ -11,7 +12,6 @@ import { contractProblems, contractRefusal } from './phases.js';
 import { chooseRollback, planDown, planUp, type DownPlanOptions, type UpPlanOptions } from './planner.js';
 import type { Session } from './session.js';
 import { bookkeepingTables } from './tracking.js';
-import { compareVersions } from '../source/version.js';
 
 /** A step as --dry-run shows it: what would run, and how. */
 export interface PlannedStep {

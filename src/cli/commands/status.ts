@@ -58,6 +58,8 @@ function note(m: StatusEntry): string {
   if (m.state === 'changed') return 'file edited after it was applied';
   if (m.state === 'missing') return 'file deleted';
   if (m.outOfOrder) return '* numbered below the newest applied migration';
+  if (m.content === 'unfilled') return 'no SQL under -- migrate:up yet: `cairn up` refuses it until it has some';
+  if (m.content === 'no-op') return 'no statements, only comments: a no-op, recorded when applied';
   if (m.method === 'baseline') return 'baselined (not run by cairn)';
   if (m.method === 'adopted') return 'applied by wrangler';
   return m.transaction === false ? 'no transaction' : '';
