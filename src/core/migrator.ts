@@ -1,3 +1,4 @@
+import type { StatementLockConfig } from '../config/load.js';
 import type { Driver, SqlCommand } from '../drivers/types.js';
 import { StatementError } from '../drivers/types.js';
 import type { Migration, Section } from '../source/migration.js';
@@ -61,6 +62,11 @@ export interface StepContext {
    */
   /** Ctrl-C: a batched step stops after the batch in hand, its checkpoint kept (core/batch/run.ts). */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * config `statementLockTimeout`: where the engine bounds a lock wait per transaction (flavor.lockTimeout),
+   * each transactional step starts by setting it, and a step that gave way is rolled back and run again.
+   */
+  readonly statementLock?: StatementLockConfig | null | undefined;
   readonly companions?: ((step: { readonly version: string; readonly file: string | null }, direction: Direction) => readonly SqlCommand[]) | undefined;
 }
 
@@ -145,10 +151,27 @@ async function runAtomic(context: StepContext, migration: Migration, direction: 
     direction === 'up'
       ? () => tracking.insert({ ...record, durationMs: elapsed() })
       : tracking.delete(migration.version);
-  try {
-    await driver.atomic([...section.statements.map((s) => ({ sql: s.sql })), history, ...companions(context, migration, direction)]);
-  } catch (error) {
-    throw fail(migration, direction, section, error, true);
+  const bound = context.statementLock ? driver.flavor.lockTimeout : undefined;
+  const lockWait = bound ? [{ sql: bound.set(context.statementLock!.timeoutMs) }] : [];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await driver.atomic([...lockWait, ...section.statements.map((s) => ({ sql: s.sql })), history, ...companions(context, migration, direction)]);
+      break;
+    } catch (error) {
+      // The SET came first: indexes past it point at the file's statements.
+      const shifted = error instanceof StatementError && lockWait.length > 0 ? withIndex(error, error.index - lockWait.length) : error;
+      const gaveWay = bound !== undefined && shifted instanceof StatementError && shifted.engineCode === bound.code;
+      if (!gaveWay) throw fail(migration, direction, section, shifted, true);
+      const { timeoutMs, retries, backoffMs } = context.statementLock!;
+      const failed = fail(migration, direction, section, lockWaitError(shifted, timeoutMs, attempt, retries), true);
+      if (attempt > retries || context.signal?.aborted) throw failed;
+      const pause = backoffMs * 2 ** (attempt - 1);
+      context.onEvent({
+        type: 'notice',
+        message: `${failed.failure.file}:${failed.failure.line}: waited more than ${timeoutMs} ms for a table lock (statementLockTimeout) and gave way; ${migration.version} was rolled back, retry ${attempt} of ${retries} in ${pause} ms`,
+      });
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
   }
   // A batch-only engine built the history row before the batch ran: now the time is known.
   if (direction === 'up' && driver.capabilities.batchOnlyAtomicity) await recordDurations(context, [migration], elapsed());
@@ -203,6 +226,13 @@ function appliedRecord(context: StepContext, migration: Migration): AppliedRecor
 
 function withIndex(error: StatementError, index: number): StatementError {
   return new StatementError(index, error.message, error.position, error.engineCode, { cause: error.cause });
+}
+
+/** The engine's lock_timeout error, said in Cairn's words: which wait ran out, and how often it was tried. */
+function lockWaitError(error: StatementError, timeoutMs: number, attempt: number, retries: number): StatementError {
+  const tries = attempt > 1 ? ` (tried ${attempt} times)` : '';
+  const message = `waited more than ${timeoutMs} ms for a lock on a table another session holds, so the migration gave way and was rolled back${tries}: ${error.message} (statementLockTimeout; another transaction or long query holds the table: find it in pg_stat_activity, or raise statementLockTimeout / statementLockRetries)`;
+  return new StatementError(error.index, message, error.position, error.engineCode, { cause: error.cause });
 }
 
 /** Maps the engine's error to the file, line and statement a human has to look at. */
