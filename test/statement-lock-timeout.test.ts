@@ -60,6 +60,7 @@ describe.skipIf(unavailable !== null)('statementLockTimeout on PostgreSQL', () =
       const failure = result.errors[0]!;
       expect(failure).toMatchObject({ version: '0002', file: expect.stringContaining('0002_add_shipped_at.sql'), line: 2, engineCode: '55P03', rolledBack: true });
       expect(failure.message).toContain('statementLockTimeout');
+      expect(failure.hint).toContain('the table was busy');
     } finally {
       await holder.release();
     }

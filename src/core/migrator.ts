@@ -43,6 +43,8 @@ export interface MigrationFailure {
   readonly engineCode: string | null;
   /** True when nothing of the step remains (it was rolled back whole). */
   readonly rolledBack: boolean;
+  /** What to do, when it is not "fix the statement" (a lock wait that ran out: the statement is fine, the table was busy). */
+  readonly hint?: string;
 }
 
 export class StepFailed extends Error {
@@ -163,7 +165,8 @@ async function runAtomic(context: StepContext, migration: Migration, direction: 
       const gaveWay = bound !== undefined && shifted instanceof StatementError && shifted.engineCode === bound.code;
       if (!gaveWay) throw fail(migration, direction, section, shifted, true);
       const { timeoutMs, retries, backoffMs } = context.statementLock!;
-      const failed = fail(migration, direction, section, lockWaitError(shifted, timeoutMs, attempt, retries), true);
+      const located = fail(migration, direction, section, lockWaitError(shifted, timeoutMs, attempt, retries), true);
+      const failed = new StepFailed({ ...located.failure, hint: `the statement is fine, the table was busy: run \`cairn ${direction}\` again when the session holding the lock is done (pg_stat_activity shows it), or raise statementLockTimeout / statementLockRetries in cairn.config` });
       if (attempt > retries || context.signal?.aborted) throw failed;
       const pause = backoffMs * 2 ** (attempt - 1);
       context.onEvent({
@@ -231,7 +234,7 @@ function withIndex(error: StatementError, index: number): StatementError {
 /** The engine's lock_timeout error, said in Cairn's words: which wait ran out, and how often it was tried. */
 function lockWaitError(error: StatementError, timeoutMs: number, attempt: number, retries: number): StatementError {
   const tries = attempt > 1 ? ` (tried ${attempt} times)` : '';
-  const message = `waited more than ${timeoutMs} ms for a lock on a table another session holds, so the migration gave way and was rolled back${tries}: ${error.message} (statementLockTimeout; another transaction or long query holds the table: find it in pg_stat_activity, or raise statementLockTimeout / statementLockRetries)`;
+  const message = `waited more than ${timeoutMs} ms for a lock on a table another session holds, so the migration gave way and was rolled back${tries}: ${error.message} (statementLockTimeout)`;
   return new StatementError(error.index, message, error.position, error.engineCode, { cause: error.cause });
 }
 
