@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCairn } from '../src/index.js';
-import { createPostgresDatabase, postgresUnavailable, REQUIRE_PG, tempDir, writeMigrations, type TestDatabase } from './support/databases.js';
+import { createPostgresDatabase, postgresUnavailable, REQUIRE_PG, runCli, tempDir, writeMigrations, type TestDatabase } from './support/databases.js';
 
 /**
  * config statementLockTimeout: Cairn starts each transactional migration with
@@ -32,7 +32,7 @@ describe.skipIf(unavailable !== null)('statementLockTimeout on PostgreSQL', () =
     writeFileSync(join(root, 'cairn.config.json'), JSON.stringify(config));
     const notices: string[] = [];
     const cairn = createCairn({ url: db.url, dir, cwd: root, envVars: {}, onEvent: (e) => e.type === 'notice' && notices.push(e.message) });
-    return { cairn, notices };
+    return { root, cairn, notices };
   }
 
   /** A second connection that holds a lock on orders until released. */
@@ -86,6 +86,22 @@ describe.skipIf(unavailable !== null)('statementLockTimeout on PostgreSQL', () =
     expect(result.applied.map((s) => s.version)).toEqual(['0002']);
     const columns = await db.query<{ column_name: string }>("SELECT column_name FROM information_schema.columns WHERE table_name = 'orders' ORDER BY column_name");
     expect(columns.map((c) => c.column_name)).toEqual(['id', 'shipped_at']);
+  });
+
+  it('cairn up on the command line: says which lock wait ran out, that it retried, that the table was busy; exit 1', async () => {
+    await db.query('DROP TABLE IF EXISTS orders; DROP TABLE IF EXISTS cairn_migrations');
+    const { root, cairn } = project({ statementLockTimeout: '200ms', statementLockRetries: 1, statementLockBackoff: '50ms' });
+    await cairn.up({ to: '0001' });
+    const holder = await holdLock();
+    try {
+      const run = runCli(['up', '--url', db.url], { cwd: root });
+      expect(run.status, run.stderr).toBe(1);
+      expect(run.stderr).toContain('0002_add_shipped_at.sql:2: waited more than 200 ms for a table lock (statementLockTimeout) and gave way; 0002 was rolled back, retry 1 of 1');
+      expect(run.stderr).toMatch(/error\[MIGRATION_FAILED\]: .*0002_add_shipped_at\.sql:2:1: waited more than 200 ms for a lock on a table another session holds.*\(tried 2 times\).*\(55P03\)/);
+      expect(run.stderr).toContain('hint: the statement is fine, the table was busy');
+    } finally {
+      await holder.release();
+    }
   });
 
   it('lint: require-lock-timeout is quiet while Cairn sets lock_timeout, and speaks when statementLockTimeout is off', async () => {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { StatementLockConfig } from '../config/load.js';
 import type { Driver, SqlCommand } from '../drivers/types.js';
 import { StatementError } from '../drivers/types.js';
@@ -165,7 +166,7 @@ async function runAtomic(context: StepContext, migration: Migration, direction: 
       const gaveWay = bound !== undefined && shifted instanceof StatementError && shifted.engineCode === bound.code;
       if (!gaveWay) throw fail(migration, direction, section, shifted, true);
       const { timeoutMs, retries, backoffMs } = context.statementLock!;
-      const located = fail(migration, direction, section, lockWaitError(shifted, timeoutMs, attempt, retries), true);
+      const located = fail(migration, direction, section, lockWaitError(shifted, timeoutMs, attempt), true);
       const failed = new StepFailed({ ...located.failure, hint: `the statement is fine, the table was busy: run \`cairn ${direction}\` again when the session holding the lock is done (pg_stat_activity shows it), or raise statementLockTimeout / statementLockRetries in cairn.config` });
       if (attempt > retries || context.signal?.aborted) throw failed;
       const pause = backoffMs * 2 ** (attempt - 1);
@@ -173,7 +174,9 @@ async function runAtomic(context: StepContext, migration: Migration, direction: 
         type: 'notice',
         message: `${failed.failure.file}:${failed.failure.line}: waited more than ${timeoutMs} ms for a table lock (statementLockTimeout) and gave way; ${migration.version} was rolled back, retry ${attempt} of ${retries} in ${pause} ms`,
       });
-      await new Promise((resolve) => setTimeout(resolve, pause));
+      // Ctrl-C during the pause ends it at once: the step was rolled back, so it fails as it stands.
+      await sleep(pause, undefined, { signal: context.signal }).catch(() => undefined);
+      if (context.signal?.aborted) throw failed;
     }
   }
   // A batch-only engine built the history row before the batch ran: now the time is known.
@@ -232,7 +235,7 @@ function withIndex(error: StatementError, index: number): StatementError {
 }
 
 /** The engine's lock_timeout error, said in Cairn's words: which wait ran out, and how often it was tried. */
-function lockWaitError(error: StatementError, timeoutMs: number, attempt: number, retries: number): StatementError {
+function lockWaitError(error: StatementError, timeoutMs: number, attempt: number): StatementError {
   const tries = attempt > 1 ? ` (tried ${attempt} times)` : '';
   const message = `waited more than ${timeoutMs} ms for a lock on a table another session holds, so the migration gave way and was rolled back${tries}: ${error.message} (statementLockTimeout)`;
   return new StatementError(error.index, message, error.position, error.engineCode, { cause: error.cause });
