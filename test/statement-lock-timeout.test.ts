@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCairn } from '../src/index.js';
+import { startCli } from './support/processes.js';
 import { createPostgresDatabase, postgresUnavailable, REQUIRE_PG, runCli, tempDir, writeMigrations, type TestDatabase } from './support/databases.js';
 
 /**
@@ -102,6 +103,28 @@ describe.skipIf(unavailable !== null)('statementLockTimeout on PostgreSQL', () =
     } finally {
       await holder.release();
     }
+  });
+
+  it('Ctrl-C during the pause before a retry stops at once: rolled back, exit 130', { timeout: 30_000 }, async () => {
+    await db.query('DROP TABLE IF EXISTS orders; DROP TABLE IF EXISTS cairn_migrations');
+    const { root, cairn } = project({ statementLockTimeout: '200ms', statementLockRetries: 3, statementLockBackoff: '60s' });
+    await cairn.up({ to: '0001' });
+    const holder = await holdLock();
+    try {
+      const run = startCli(['up', '--url', db.url], root);
+      // Cairn's connection waits on the lock, gives way, then sits idle in the 60 s pause.
+      const cairnState = async () => (await db.query<{ state: string; wait: string | null }>("SELECT state, wait_event_type AS wait FROM pg_stat_activity WHERE application_name LIKE 'cairn %'"))[0];
+      while ((await cairnState())?.wait !== 'Lock') await new Promise((r) => setTimeout(r, 20));
+      while ((await cairnState())?.state !== 'idle') await new Promise((r) => setTimeout(r, 20));
+      process.kill(run.pid, 'SIGINT');
+      const exit = await run.exited;
+      expect(exit.code, exit.stderr).toBe(130);
+      expect(exit.stderr).toContain('0002');
+    } finally {
+      await holder.release();
+    }
+    const columns = await db.query<{ column_name: string }>("SELECT column_name FROM information_schema.columns WHERE table_name = 'orders' ORDER BY column_name");
+    expect(columns.map((c) => c.column_name)).toEqual(['id']);
   });
 
   it('lint: require-lock-timeout is quiet while Cairn sets lock_timeout, and speaks when statementLockTimeout is off', async () => {
