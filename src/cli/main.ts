@@ -40,7 +40,7 @@ export function buildProgram(): Command {
     .option('--config <path>', 'config file (default: cairn.config.{ts,mts,js,mjs,json} in this directory)')
     .option('--dir <path>', 'migrations directory (default: migrations)')
     .option('--table <name>', 'history table (default: cairn_migrations)')
-    .option('--lock-timeout <seconds>', 'how long to wait for another migration to finish (default 60)')
+    .option('--lock-timeout <seconds>', "seconds to wait for Cairn's own migration lock while another cairn holds it (default 60); not PostgreSQL's lock_timeout, see statementLockTimeout in the config")
     .option('--json', 'machine-readable output on stdout')
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(run with --help for usage)')

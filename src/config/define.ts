@@ -14,8 +14,19 @@ export interface CairnConfig {
   readonly encoding?: string;
   /** History table. Default `cairn_migrations`. */
   readonly table?: string;
-  /** Seconds to wait for another migration's lock. Default 60. */
+  /** Seconds to wait for Cairn's own migration lock (another `cairn up` holding it). Default 60. */
   readonly lockTimeout?: number;
+  /**
+   * PostgreSQL: how long each statement of a migration may wait for a table lock
+   * (`SET LOCAL lock_timeout` at the start of each transactional migration):
+   * '5s', '500ms'. Default '5s'; `false` or '0' turns it off (then the lint rule
+   * require-lock-timeout asks for a SET in the files).
+   */
+  readonly statementLockTimeout?: string | false;
+  /** How many times a migration that gave way on statementLockTimeout is rolled back and run again. Default 3. */
+  readonly statementLockRetries?: number;
+  /** Pause before the first such retry; it doubles on each next one: '1s', '500ms'. Default '1s'. */
+  readonly statementLockBackoff?: string;
   /** Apply pending files numbered below the newest applied one instead of refusing. */
   readonly allowOutOfOrder?: boolean;
   /** The schema dump `cairn dump` writes and `cairn verify` checks, relative to this file. Default `schema.sql`. */

@@ -37,6 +37,8 @@ export interface ResolvedConfig {
   readonly encoding: string;
   readonly table: string;
   readonly lockTimeoutMs: number;
+  /** `statementLockTimeout`: what a transactional migration's statements may wait for a table lock; null: off. */
+  readonly statementLock: StatementLockConfig | null;
   readonly allowOutOfOrder: boolean;
   readonly lint: ResolvedLintConfig;
   /** Absolute path of the schema dump (`schema`, default schema.sql next to the config). */
@@ -49,6 +51,14 @@ export interface ResolvedConfig {
   readonly environmentSettings: EnvironmentSettings | null;
   /** `fleet` as written (checked by fleet/targets.ts when a fleet command runs); null when there is none. */
   readonly fleet: FleetConfig | null;
+}
+
+export interface StatementLockConfig {
+  readonly timeoutMs: number;
+  /** Times a migration that gave way is rolled back and run again. */
+  readonly retries: number;
+  /** Pause before the first retry; doubled before each next one. */
+  readonly backoffMs: number;
 }
 
 /** The environment-only settings (docs/environments.md). */
@@ -73,6 +83,8 @@ export interface ResolvedLintConfig {
   readonly rules: Readonly<Record<string, 'error' | 'warning' | 'off'>>;
   /** Which files the header rules check (docs/rules/header-template.md). */
   readonly header: 'opt-in' | 'required';
+  /** Cairn sets lock_timeout in each transactional migration (statementLockTimeout is on): require-lock-timeout stays quiet there. */
+  readonly cairnLockTimeout?: boolean;
 }
 
 /** Flags (or createCairn options) that override the config file. */
@@ -97,7 +109,7 @@ export interface ConfigOverrides {
 
 export const CONFIG_FILES = ['cairn.config.ts', 'cairn.config.mts', 'cairn.config.js', 'cairn.config.mjs', 'cairn.config.json'];
 export const DEFAULT_DATABASE = 'sqlite:cairn.db';
-const KNOWN_KEYS = ['database', 'd1', 'migrations', 'encoding', 'table', 'lockTimeout', 'allowOutOfOrder', 'lint', 'environments', 'schema', 'dumpAfterUp', 'fleet', 'codegen'];
+const KNOWN_KEYS = ['database', 'd1', 'migrations', 'encoding', 'table', 'lockTimeout', 'statementLockTimeout', 'statementLockRetries', 'statementLockBackoff', 'allowOutOfOrder', 'lint', 'environments', 'schema', 'dumpAfterUp', 'fleet', 'codegen'];
 const ENVIRONMENT_KEYS = ['protected', 'follows', 'healthCheck', 'contractAfter', 'confirmContract'];
 const LINT_KEYS = ['dialect', 'postgresVersion', 'sqliteVersion', 'd1', 'rules', 'header'];
 
@@ -167,8 +179,9 @@ export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<Re
     encoding: resolveEncoding(merged.encoding),
     table: overrides.table ?? merged.table ?? 'cairn_migrations',
     lockTimeoutMs: Math.round(lockTimeout * 1000),
+    statementLock: resolveStatementLock(merged),
     allowOutOfOrder: overrides.allowOutOfOrder ?? merged.allowOutOfOrder ?? false,
-    lint: resolveLint(d1 ? { dialect: 'sqlite', d1: true, ...merged.lint } : (merged.lint ?? {}), database, configFile),
+    lint: { ...resolveLint(d1 ? { dialect: 'sqlite', d1: true, ...merged.lint } : (merged.lint ?? {}), database, configFile), cairnLockTimeout: resolveStatementLock(merged) !== null },
     schemaFile: resolve(root, merged.schema ?? 'schema.sql'),
     dumpAfterUp: merged.dumpAfterUp === true,
     codegen: { out: resolve(root, codegen.out ?? 'src/db/schema.ts'), afterUp: codegen.afterUp === true },
@@ -271,6 +284,20 @@ function resolveEnvironment(config: CairnConfig, name: string, configFile: strin
   const contractAfterMs = chosen.contractAfter === undefined ? null : parseDuration(chosen.contractAfter);
   if (contractAfterMs === undefined) throw new CairnError('CONFIG', `${where}: contractAfter must be a duration such as '24h', '30m' or '2d', got ${JSON.stringify(chosen.contractAfter)}`);
   return { name, protected: chosen.protected ?? false, follows: chosen.follows ?? null, healthCheck: resolveHealthCheck(chosen.healthCheck, where), contractAfterMs, confirmContract: chosen.confirmContract ?? false };
+}
+
+/** statementLockTimeout / Retries / Backoff (docs/rules/require-lock-timeout.md); null when turned off. */
+function resolveStatementLock(config: EnvironmentConfig): StatementLockConfig | null {
+  const setting = config.statementLockTimeout ?? '5s';
+  const timeoutMs = setting === false || setting === '0' ? 0 : parseDuration(setting);
+  if (timeoutMs === undefined) {
+    throw new CairnError('CONFIG', `statementLockTimeout must be a duration such as '5s' or '500ms', or false to turn it off, got ${JSON.stringify(setting)}`);
+  }
+  const retries = config.statementLockRetries ?? 3;
+  if (!Number.isInteger(retries) || retries < 0) throw new CairnError('CONFIG', `statementLockRetries must be a whole number >= 0, got ${JSON.stringify(retries)}`);
+  const backoffMs = parseDuration(config.statementLockBackoff ?? '1s');
+  if (backoffMs === undefined) throw new CairnError('CONFIG', `statementLockBackoff must be a duration such as '1s' or '500ms', got ${JSON.stringify(config.statementLockBackoff)}`);
+  return timeoutMs === 0 ? null : { timeoutMs, retries, backoffMs };
 }
 
 /** '24h', '30m', '90s', '2d' → milliseconds; undefined when it is not one. */

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { StatementLockConfig } from '../config/load.js';
 import type { Driver, SqlCommand } from '../drivers/types.js';
 import { StatementError } from '../drivers/types.js';
 import type { Migration, Section } from '../source/migration.js';
@@ -42,6 +44,8 @@ export interface MigrationFailure {
   readonly engineCode: string | null;
   /** True when nothing of the step remains (it was rolled back whole). */
   readonly rolledBack: boolean;
+  /** What to do, when it is not "fix the statement" (a lock wait that ran out: the statement is fine, the table was busy). */
+  readonly hint?: string;
 }
 
 export class StepFailed extends Error {
@@ -61,6 +65,11 @@ export interface StepContext {
    */
   /** Ctrl-C: a batched step stops after the batch in hand, its checkpoint kept (core/batch/run.ts). */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * config `statementLockTimeout`: where the engine bounds a lock wait per transaction (flavor.lockTimeout),
+   * each transactional step starts by setting it, and a step that gave way is rolled back and run again.
+   */
+  readonly statementLock?: StatementLockConfig | null | undefined;
   readonly companions?: ((step: { readonly version: string; readonly file: string | null }, direction: Direction) => readonly SqlCommand[]) | undefined;
 }
 
@@ -145,10 +154,30 @@ async function runAtomic(context: StepContext, migration: Migration, direction: 
     direction === 'up'
       ? () => tracking.insert({ ...record, durationMs: elapsed() })
       : tracking.delete(migration.version);
-  try {
-    await driver.atomic([...section.statements.map((s) => ({ sql: s.sql })), history, ...companions(context, migration, direction)]);
-  } catch (error) {
-    throw fail(migration, direction, section, error, true);
+  const bound = context.statementLock ? driver.flavor.lockTimeout : undefined;
+  const lockWait = bound ? [{ sql: bound.set(context.statementLock!.timeoutMs) }] : [];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await driver.atomic([...lockWait, ...section.statements.map((s) => ({ sql: s.sql })), history, ...companions(context, migration, direction)]);
+      break;
+    } catch (error) {
+      // The SET came first: indexes past it point at the file's statements.
+      const shifted = error instanceof StatementError && lockWait.length > 0 ? withIndex(error, error.index - lockWait.length) : error;
+      const gaveWay = bound !== undefined && shifted instanceof StatementError && shifted.engineCode === bound.code;
+      if (!gaveWay) throw fail(migration, direction, section, shifted, true);
+      const { timeoutMs, retries, backoffMs } = context.statementLock!;
+      const located = fail(migration, direction, section, lockWaitError(shifted, timeoutMs, attempt), true);
+      const failed = new StepFailed({ ...located.failure, hint: `the statement is fine, the table was busy: run \`cairn ${direction}\` again when the session holding the lock is done (pg_stat_activity shows it), or raise statementLockTimeout / statementLockRetries in cairn.config` });
+      if (attempt > retries || context.signal?.aborted) throw failed;
+      const pause = backoffMs * 2 ** (attempt - 1);
+      context.onEvent({
+        type: 'notice',
+        message: `${failed.failure.file}:${failed.failure.line}: waited more than ${timeoutMs} ms for a table lock (statementLockTimeout) and gave way; ${migration.version} was rolled back, retry ${attempt} of ${retries} in ${pause} ms`,
+      });
+      // Ctrl-C during the pause ends it at once: the step was rolled back, so it fails as it stands.
+      await sleep(pause, undefined, { signal: context.signal }).catch(() => undefined);
+      if (context.signal?.aborted) throw failed;
+    }
   }
   // A batch-only engine built the history row before the batch ran: now the time is known.
   if (direction === 'up' && driver.capabilities.batchOnlyAtomicity) await recordDurations(context, [migration], elapsed());
@@ -203,6 +232,13 @@ function appliedRecord(context: StepContext, migration: Migration): AppliedRecor
 
 function withIndex(error: StatementError, index: number): StatementError {
   return new StatementError(index, error.message, error.position, error.engineCode, { cause: error.cause });
+}
+
+/** The engine's lock_timeout error, said in Cairn's words: which wait ran out, and how often it was tried. */
+function lockWaitError(error: StatementError, timeoutMs: number, attempt: number): StatementError {
+  const tries = attempt > 1 ? ` (tried ${attempt} times)` : '';
+  const message = `waited more than ${timeoutMs} ms for a lock on a table another session holds, so the migration gave way and was rolled back${tries}: ${error.message} (statementLockTimeout)`;
+  return new StatementError(error.index, message, error.position, error.engineCode, { cause: error.cause });
 }
 
 /** Maps the engine's error to the file, line and statement a human has to look at. */

@@ -192,7 +192,7 @@ async function run(session: Session, migrations: readonly Migration[], direction
       try {
         const guarded = await extras.guard?.before(migration);
         const details = { ...extras.details(migration), ...guarded?.details };
-        applied.push(await cancellable(session.driver, extras.signal, () => runStep({ ...session, signal: extras.signal }, migration, direction, details)));
+        applied.push(await cancellable(session.driver, extras.signal, () => runStep({ ...session, signal: extras.signal, statementLock: session.config.statementLock }, migration, direction, details)));
         await guarded?.after(details);
       } catch (error) {
         if (error instanceof CairnError && applied.length > 0) throw keptApplied(error, applied);

@@ -27,6 +27,7 @@ export async function lintProject(migrations: readonly Migration[], config: Reso
     postgresVersion: config.postgresVersion,
     sqliteVersion: config.sqliteVersion ?? (await bundledSqliteVersion()),
     d1: config.d1,
+    cairnLockTimeout: config.cairnLockTimeout,
   };
   return lintMigrations(migrations, { target, severities: config.rules, header: config.header }, selected);
 }

@@ -17,6 +17,8 @@ export interface LintTarget {
   readonly sqliteVersion: string;
   /** Cloudflare D1: SQLite with D1's own restrictions. */
   readonly d1: boolean;
+  /** Cairn itself sets lock_timeout at the start of each transactional migration (config statementLockTimeout; PostgreSQL). */
+  readonly cairnLockTimeout?: boolean;
 }
 
 /** One statement of a migration, parsed by the dialect's real parser. */

@@ -13,10 +13,12 @@ export interface LintFixtureOptions {
   readonly severities?: Readonly<Record<string, Severity | 'off'>>;
   /** lint.header: 'required' makes the header rules check files without any header field. */
   readonly header?: 'opt-in' | 'required';
+  /** Cairn sets lock_timeout itself (config statementLockTimeout on). */
+  readonly cairnLockTimeout?: boolean;
 }
 
 export function targetFor(options: LintFixtureOptions): LintTarget {
-  return { dialect: options.dialect, d1: options.d1 ?? false, postgresVersion: options.postgresVersion ?? 15, sqliteVersion: options.sqliteVersion ?? '3.45.0' };
+  return { dialect: options.dialect, d1: options.d1 ?? false, postgresVersion: options.postgresVersion ?? 15, sqliteVersion: options.sqliteVersion ?? '3.45.0', cairnLockTimeout: options.cairnLockTimeout ?? false };
 }
 
 /** Lints real migration files written to a temp project; every file is linted. */

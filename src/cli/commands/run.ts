@@ -169,7 +169,7 @@ function printFailure(failure: MigrationFailure, result: RunResult, out: Output)
   const kept = result.applied.length > 0 ? `; the ${result.applied.length} before it remain${result.applied.length > 1 ? '' : 's'} ${failure.direction === 'up' ? 'applied' : 'rolled back'}` : '';
   out.warn(
     failure.rolledBack
-      ? `  ${failure.version}_${failure.name} was rolled back whole, nothing of it remains${kept}.\n  hint: fix the statement and run \`cairn ${failure.direction}\` again`
+      ? `  ${failure.version}_${failure.name} was rolled back whole, nothing of it remains${kept}.\n  hint: ${failure.hint ?? `fix the statement and run \`cairn ${failure.direction}\` again`}`
       : `  ${failure.version}_${failure.name} ran outside a transaction: statements before line ${failure.line} stay applied and it is recorded as failed${kept}.\n  hint: undo or finish its changes by hand, then \`cairn repair\` and \`cairn ${failure.direction}\``,
   );
 }

@@ -11,6 +11,14 @@ const previous = [
 const options = { dialect: 'postgres' as const, previous, rules: [requireLockTimeout] };
 
 describe('require-lock-timeout', () => {
+  it('is quiet in a transactional migration while Cairn sets lock_timeout itself (statementLockTimeout), not in a no-transaction one', async () => {
+    const sql = '-- migrate:up\nALTER TABLE orders ADD COLUMN shipped_at timestamptz;\n';
+    expect(await findingsFor(sql, { ...options, cairnLockTimeout: true })).toEqual([]);
+    expect(brief(await findingsFor(sql, { ...options, cairnLockTimeout: false }))).toEqual(['require-lock-timeout@2']);
+    const outside = '-- cairn:no-transaction\nALTER TABLE orders DROP COLUMN status;\n';
+    expect(brief(await findingsFor(outside, { ...options, cairnLockTimeout: true }))).toEqual(['require-lock-timeout@2']);
+  });
+
   it('flags the first strong lock on an existing table, once per file, naming the table', async () => {
     const sql = '-- migrate:up\nALTER TABLE orders ADD COLUMN shipped_at timestamptz;\nCREATE INDEX orders_status_idx ON orders (status);\nDROP TABLE order_events;\n';
     const findings = await findingsFor(sql, options);

@@ -17,6 +17,8 @@ export const requireLockTimeout: Rule = {
   severity: 'warning',
   summary: 'a strong lock on an existing table with no SET lock_timeout before it',
   statement(statement, context) {
+    // Cairn runs SET LOCAL lock_timeout (config statementLockTimeout) first in each migration's transaction.
+    if (context.target.cairnLockTimeout === true && context.inTransaction) return [];
     const analysis = analyse(context.statements, context.inTransaction);
     if (!analysis.first || analysis.first.statement !== statement.index) return [];
     const { what, table } = analysis.first;
@@ -28,7 +30,7 @@ export const requireLockTimeout: Rule = {
     return [
       {
         message: `${what} on "${table}" waits for a lock that blocks other queries, with no lock_timeout set: if it has to wait (behind a long query or an open transaction), every later query on "${table}" queues behind it${others}${ignored}`,
-        help: `${help} (if the connection or database role already sets lock_timeout, turn this rule off in the config)`,
+        help: `${help} (Cairn sets it for you in a transactional migration unless statementLockTimeout is turned off in the config; if the connection or database role already sets lock_timeout, turn this rule off)`,
       },
     ];
   },
