@@ -43,7 +43,10 @@ export function createOutput(json: boolean): Output {
       process.stdout.write(`${redactUrl(text)}\n`);
     },
     write: (text) => {
-      if (text.length > 0) openLine = !text.endsWith('\n');
+      // What is left on the line after the last \n or \r, escape codes aside ("\r\x1b[K" clears it).
+      const cut = Math.max(text.lastIndexOf('\n'), text.lastIndexOf('\r'));
+      const tail = text.slice(cut + 1).replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+      openLine = cut >= 0 ? tail.length > 0 : openLine || tail.length > 0;
       process.stdout.write(redactUrl(text));
     },
     warn: (text) => {
