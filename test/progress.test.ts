@@ -43,6 +43,21 @@ describe('progress of up', () => {
     expect(output.indexOf('Linting')).toBeLessThan(output.indexOf('↑ 0001_create_users'));
   });
 
+  it('a notice during a step starts its own line, and the step still ends with ok', () => {
+    const root = tempDir();
+    writeMigrations(root, {
+      '0001_create_items.sql': 'CREATE TABLE items (id INTEGER PRIMARY KEY, counter INTEGER NOT NULL);\nINSERT INTO items (counter) VALUES (1), (2), (3);\n',
+      // SQLite says, in the middle of the batched step, that maxLockWait has no effect there.
+      '0002_backfill_items.sql': '-- migrate:up\n-- cairn:batch size=2 maxLockWait=100ms\nUPDATE items SET counter = counter + 1 WHERE counter >= 0;\n',
+    });
+    const { status, output } = runMerged(['up'], root);
+    expect(status).toBe(0);
+    expect(output).toMatch(/^notice: .*maxLockWait has no effect on this database/m);
+    for (const line of output.split('\n')) if (line.includes('notice:')) expect(line.startsWith('notice:'), line).toBe(true);
+    expect(output).toMatch(/^ {4}ok \(\d+ ms\)$/m);
+    expect(output).toContain('Applied 2 migrations');
+  });
+
   it('prints no progress with --json: stdout is the one document', () => {
     const root = tempDir();
     writeMigrations(root, { '0001_create_users.sql': USERS, '0002_create_posts.sql': POSTS });
