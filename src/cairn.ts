@@ -170,6 +170,7 @@ export function createCairn(options: CairnOptions = {}) {
         from: verifyOptions.from,
         baseline: path(verifyOptions.baseline),
         generated: verifyOptions.generated,
+        onEvent,
         bail: verifyOptions.bail,
         signal: verifyOptions.signal,
       });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createCairn, type Cairn } from '../cairn.js';
 import type { CairnEvent } from '../core/events.js';
-import { createOutput, usage, type Output } from './output.js';
+import { createOutput, endOpenLine, lineIsOpen, usage, type Output } from './output.js';
 
 /** Options every command accepts (declared once on the program). */
 export interface GlobalOptions {
@@ -52,27 +52,53 @@ function seconds(text: string): number {
 /**
  * Progress lines: "  0002_add_posts … ok (4 ms)". Silent with --json. A batched
  * statement adds a line per second: rows done, rows/s and an ETA, rewritten in
- * place on a terminal.
+ * place on a terminal. Phases that take time say so on a line of their own:
+ * linting, waiting for the lock, verify's replay (with per-migration progress,
+ * rewritten in place on a terminal, else a line a second). Anything printed
+ * while a step's line is open ends that line first (output.ts).
  */
 function eventRenderer(out: Output): (event: CairnEvent) => void {
   let lastProgress = 0;
   let progressShown = false;
+  let step = '';
   const tty = process.stdout.isTTY === true;
+  const phase = (text: string) => {
+    endOpenLine();
+    out.line(text);
+  };
   return (event) => {
     if (event.type === 'notice') return out.warn(`notice: ${event.message}`);
     if (out.json) return;
-    if (event.type === 'start') {
+    if (event.type === 'lint') phase(`Linting ${event.migrations} pending migration${event.migrations > 1 ? 's' : ''}…`);
+    else if (event.type === 'lock-wait') phase(`Waiting for the lock held by ${event.holder ?? 'another migration'}… (up to ${event.timeoutMs / 1000} s, --lock-timeout)`);
+    else if (event.type === 'replay') phase(`Replaying ${event.migrations} migration${event.migrations === 1 ? '' : 's'} in a scratch database…`);
+    else if (event.type === 'replay-step') {
+      const now = performance.now();
+      const text = `  ${event.index}/${event.total} ${event.version}_${event.name}`;
+      if (tty) out.write(`\r${text}\x1b[K`); // cleared by the report (clearOpenLine)
+      else if (now - lastProgress >= 1000 || event.index === 1) {
+        lastProgress = now;
+        phase(text);
+      }
+    } else if (event.type === 'start') {
       progressShown = false;
-      out.write(`  ${event.direction === 'up' ? '↑' : '↓'} ${event.version}_${event.name}${event.atomic ? '' : ' (no transaction)'} … `);
+      step = `${event.version}_${event.name}`;
+      endOpenLine();
+      out.write(`  ${event.direction === 'up' ? '↑' : '↓'} ${step}${event.atomic ? '' : ' (no transaction)'} … `);
     } else if (event.type === 'progress') {
       const now = performance.now();
       if (!event.done && now - lastProgress < 1000) return;
       lastProgress = now;
       const text = describeProgress(event);
-      if (tty) out.write(`${progressShown ? '\r' : '\n'}    ${text}\x1b[K`);
-      else out.write(`\n    ${text}`);
+      const open = lineIsOpen();
+      if (tty && progressShown && open) out.write(`\r    ${text}\x1b[K`);
+      else out.write(`${open ? '\n' : ''}    ${text}`);
       progressShown = true;
-    } else if (event.type === 'done') out.line(progressShown ? `\n    ok (${event.durationMs} ms)` : `ok (${event.durationMs} ms)`);
+    } else if (event.type === 'done') {
+      // The step's line may have been ended by a warning printed meanwhile: then "ok" says which step.
+      if (!lineIsOpen()) out.line(`    ${step} ok (${event.durationMs} ms)`);
+      else out.line(progressShown ? `\n    ok (${event.durationMs} ms)` : `ok (${event.durationMs} ms)`);
+    }
     // 'health' is rendered from the result (after the summary line), or inside the HEALTH_CHECK error.
   };
 }

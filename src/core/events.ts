@@ -3,6 +3,13 @@ import type { HealthReport } from './health.js';
 /** What the runner tells its caller while it works; the CLI turns these into lines. */
 export type CairnEvent =
   | { readonly type: 'notice'; readonly message: string }
+  /** `up` lints what it is about to apply (before the first step). */
+  | { readonly type: 'lint'; readonly migrations: number }
+  /** The migration lock is held by someone else and we have waited about a second: told once per wait. `holder` as the driver describes it, null when it cannot tell. */
+  | { readonly type: 'lock-wait'; readonly holder: string | null; readonly timeoutMs: number }
+  /** `verify` starts replaying `migrations` in its scratch database; then one `replay-step` per migration as it is checked (`index` from 1). */
+  | { readonly type: 'replay'; readonly migrations: number; readonly scratch: string }
+  | { readonly type: 'replay-step'; readonly index: number; readonly total: number; readonly version: string; readonly name: string }
   | {
       readonly type: 'start';
       readonly direction: 'up' | 'down';

@@ -42,12 +42,14 @@ export async function withSession<T>(config: ResolvedConfig, options: SessionOpt
   try {
     const tracking = new TrackingTable(driver, config.table);
     const lock = options.write
-      ? await driver.lock(config.table, {
-          timeoutMs: config.lockTimeoutMs,
-          owner: appliedBy,
-          onNotice: (message) => options.onEvent({ type: 'notice', message }),
-          signal: options.signal,
-        })
+      ? await sayWhenWaiting(driver, config, options.onEvent, () =>
+          driver.lock(config.table, {
+            timeoutMs: config.lockTimeoutMs,
+            owner: appliedBy,
+            onNotice: (message) => options.onEvent({ type: 'notice', message }),
+            signal: options.signal,
+          }),
+        )
       : null;
     try {
       if (options.write) await tracking.ensure();
@@ -62,5 +64,22 @@ export async function withSession<T>(config: ResolvedConfig, options: SessionOpt
     }
   } finally {
     await driver.close();
+  }
+}
+
+/** After about a second without the lock, say once who we are waiting for (`lock-wait`), so a long wait is never silent. */
+async function sayWhenWaiting<T>(driver: Driver, config: ResolvedConfig, onEvent: (event: CairnEvent) => void, take: () => Promise<T>): Promise<T> {
+  let waiting = true;
+  const timer = setTimeout(() => {
+    const holder = driver.lockHolder ? driver.lockHolder(config.table).catch(() => null) : Promise.resolve(null);
+    void holder.then((who) => {
+      if (waiting) onEvent({ type: 'lock-wait', holder: who, timeoutMs: config.lockTimeoutMs });
+    });
+  }, 1000);
+  try {
+    return await take();
+  } finally {
+    waiting = false;
+    clearTimeout(timer);
   }
 }

@@ -94,6 +94,7 @@ export async function up(session: Session, options: UpOptions): Promise<RunResul
   const waiting = contractProblems(session.statuses, migrations, session.config.environmentSettings, new Date());
   if (waiting.length > 0 && !options.dryRun) throw contractRefusal(waiting, session.config.environmentSettings);
   if (waiting.length > 0) session.onEvent({ type: 'notice', message: contractRefusal(waiting, session.config.environmentSettings).message.replace('nothing was applied', '`cairn up` would refuse') });
+  if (migrations.length > 0) session.onEvent({ type: 'lint', migrations: migrations.length });
   const lint = migrations.length > 0 ? (await lintProject(session.migrations, session.config.lint, new Set(migrations.map((m) => m.version)))).files : [];
   const errors = lint.flatMap((file) => file.findings.filter((f) => f.severity === 'error'));
   const unsafe = errors.length > 0 && options.unsafe === true;

@@ -10,6 +10,7 @@ import { assertFilled, readMigrations } from '../source/files.js';
 import type { Migration } from '../source/migration.js';
 import { checkSchemaFile, loadDump, prepareStart, startIndex, type FinalSchema, type SchemaCheck, type VerifyStart } from './dump.js';
 import { CairnError } from './errors.js';
+import type { CairnEvent } from './events.js';
 import { runStep, StepFailed, type Direction, type StepContext } from './migrator.js';
 import { cancellable, interrupted } from './interrupt.js';
 import { withScratch, withScratchHint } from './scratch.js';
@@ -86,6 +87,8 @@ export interface VerifyOptions {
   readonly bail?: boolean | undefined;
   /** Abort (Ctrl-C): cancel the running statement, stop with INTERRUPTED; the scratch database is dropped as always. */
   readonly signal?: AbortSignal | undefined;
+  /** Progress: `replay` once the scratch database is ready, then `replay-step` per migration. */
+  readonly onEvent?: ((event: CairnEvent) => void) | undefined;
 }
 
 export async function verify(config: ResolvedConfig, options: VerifyOptions): Promise<VerifyReport> {
@@ -109,8 +112,11 @@ export async function verify(config: ResolvedConfig, options: VerifyOptions): Pr
       });
     const replay = new Replay(context, exclude, materialize, options.bail === true);
     const results: VerifiedMigration[] = [];
+    const onEvent = options.onEvent ?? (() => undefined);
+    onEvent({ type: 'replay', migrations: migrations.length - start, scratch: where });
     for (const [index, migration] of migrations.entries()) {
       if (index < start) continue;
+      onEvent({ type: 'replay-step', index: index - start + 1, total: migrations.length - start, version: migration.version, name: migration.name });
       const generated = generatedDowns.get(migration.version);
       if (await interrupted(options.signal)) throw interruptedVerify(results.length, migration);
       const result = await cancellable(context.driver, options.signal, () =>

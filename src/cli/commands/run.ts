@@ -97,6 +97,9 @@ function report(result: RunResult & { readonly health?: HealthReport | null }, o
     out.document({ ...environmentFields(config), ...result });
     return result.success ? 0 : 1;
   }
+  // The failed step's line ("  ↑ 0002_x … ") is still open: FAILED ends it, before any lint summary.
+  const failure = result.dryRun ? undefined : result.errors[0];
+  if (failure) out.line('FAILED');
   reportFindings(result, out);
   if (result.dryRun) {
     if (result.plan.length === 0) out.line(nothingToDo(result, direction));
@@ -124,9 +127,7 @@ function report(result: RunResult & { readonly health?: HealthReport | null }, o
     }
     return 0;
   }
-  const failure = result.errors[0];
   if (failure) {
-    out.line('FAILED');
     printFailure(failure, result, out);
     return 1;
   }

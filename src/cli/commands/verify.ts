@@ -3,6 +3,7 @@ import type { VerifiedMigration, VerifyProblemKind, VerifyReport } from '../../c
 import { formatDifference } from '../../safety/snapshot.js';
 import { contextFor } from '../context.js';
 import { interruptSignal } from '../interrupt.js';
+import { clearOpenLine } from '../output.js';
 
 export function registerVerify(program: Command): void {
   program
@@ -63,6 +64,7 @@ Examples:
       const { cairn, out } = contextFor(command);
       const report = await cairn.verify({ scratchUrl: options.scratchUrl, schema: options.schema, from: options.from, baseline: options.baseline, generated: options.generated, bail: options.bail === true, signal: interruptSignal(out) });
       process.exitCode = report.ok ? 0 : 1;
+      clearOpenLine();
       if (out.json) return out.document(report);
       if (report.notice) out.line(report.notice);
       out.line(`Verified in ${report.scratch}, now dropped`);
