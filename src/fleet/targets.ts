@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { glob, isDynamicPattern } from 'tinyglobby';
 import type { FleetConfig, FleetGroup } from '../config/define.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { d1LocalUrl, parseDatabaseUrl, type DatabaseUrl } from '../config/url.js';
@@ -107,7 +106,10 @@ async function expandEntry(config: ResolvedConfig, entry: string): Promise<strin
   const text = entry.trim();
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1]?.toLowerCase();
   const path = scheme === 'sqlite' || scheme === 'file' ? text.slice(scheme.length + 1).replace(/^\/\/(?=\/)/, '') : scheme && scheme.length > 1 ? null : text;
-  if (path === null || !isDynamicPattern(path)) return [text];
+  if (path === null) return [text];
+  // Loaded here, not at the top: every command imports this module through the facade, and only a fleet globs.
+  const { glob, isDynamicPattern } = await import('tinyglobby');
+  if (!isDynamicPattern(path)) return [text];
   const files = await glob(path, { cwd: config.root, absolute: true, onlyFiles: true, expandDirectories: false });
   // Relative to the project where they are in it: the same URL (and display, which backups record) as `--url tenants/a.db`.
   return files.sort().map((file) => `sqlite:${isInside(config.root, file) ? relative(config.root, file) : file}`);
