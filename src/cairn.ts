@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { codegen, type CodegenResult } from './codegen/index.js';
 import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from './config/load.js';
-import { parseDatabaseUrl } from './config/url.js';
+import { databaseName, parseDatabaseUrl } from './config/url.js';
 import { drift, type DriftReport } from './core/drift.js';
 import { dumpToFile, type WrittenDump } from './core/dump.js';
 import { CairnError } from './core/errors.js';
@@ -10,7 +10,7 @@ import { healthAfterUp, type HealthReport } from './core/health.js';
 import { baseline, repair, type BaselineResult, type RepairResult } from './core/history.js';
 import { assertHistoryIntact, assertKnownVersion } from './core/planner.js';
 import { confirmPhase } from './core/phases.js';
-import { checkPromotion } from './core/promotion.js';
+import { checkPromotion, followedTarget } from './core/promotion.js';
 import { confirmWrite, describeMigrations, type ConfirmOptions } from './core/protection.js';
 import { init, newMigration, UP_FIRST_LINE, type InitResult, type MigrationType, type NewMigrationResult } from './core/scaffold.js';
 import { withSession } from './core/session.js';
@@ -22,6 +22,7 @@ import { diff, type DiffOptions, type DiffResult } from './evolve/diff.js';
 import { planChange, type PlannedChange, type PlanResult } from './evolve/plan/index.js';
 import { fleetStatus, type FleetStatusReport } from './fleet/status.js';
 import { fleetUp, type FleetUpOptions, type FleetUpResult } from './fleet/up.js';
+import { createDatabase, dropDatabase, type DatabaseChange } from './drivers/index.js';
 import { lintProject, type LintReport } from './lint/index.js';
 import { listBackups, restoreBackup, type BackupInfo, type RestoreOptions, type RestoreResult } from './safety/backup.js';
 import { sectionsFromUp, type GeneratedDown } from './safety/generate-down.js';
@@ -32,6 +33,13 @@ import { compareVersions } from './source/version.js';
 export interface CairnUpOptions extends Omit<UpOptions, 'beforeApply'>, ConfirmOptions {
   /** Do not request the environment's health check after applying. */
   readonly skipHealthCheck?: boolean | undefined;
+  /** Create the database first when it does not exist (`cairn create`), as dbmate's `up` does. */
+  readonly create?: boolean | undefined;
+  /**
+   * On an environment that follows another: apply only what has run there, the
+   * pending migrations up to the first that has not (instead of refusing them all).
+   */
+  readonly toFollowed?: boolean | undefined;
 }
 
 export interface CairnUpResult extends RunResult {
@@ -104,6 +112,11 @@ export function createCairn(options: CairnOptions = {}) {
       // Gate (production follows qa) and confirmation (protected) come after planning, under the lock.
       const config = await resolved();
       const followed = (env: string) => resolveConfig({ ...options, env, url: undefined });
+      if (upOptions.toFollowed) upOptions = { ...upOptions, to: await followedTarget(config, followed, upOptions.to, onEvent) };
+      if (upOptions.create && !upOptions.dryRun) {
+        const created = await createDatabase(config.database);
+        if (created.changed) onEvent({ type: 'notice', message: `created database ${created.name} (${config.database.display})` });
+      }
       const beforeApply: BeforeApply = async (migrations, { dryRun }) => {
         await checkPromotion(config, followed, migrations, { dryRun, onNotice: (message) => onEvent({ type: 'notice', message }) });
         if (!dryRun) await confirmWrite(config, upOptions, `Apply ${describeMigrations(migrations)} to`);
@@ -117,6 +130,31 @@ export function createCairn(options: CairnOptions = {}) {
       await codegenAfter(result);
       const health = upOptions.skipHealthCheck ? null : await healthAfterUp(config, result, before, onEvent);
       return { ...result, health };
+    },
+
+    /** `cairn create`: the configured database, made when it does not exist (on PostgreSQL, on its server). */
+    createDatabase: async (): Promise<DatabaseChange> => createDatabase((await resolved()).database),
+
+    /**
+     * `cairn drop`: the configured database and everything in it. Goes ahead only
+     * with `yes`, or when `confirm` answers true to a question that names the
+     * database and ends `Type "<name>" to confirm:`.
+     */
+    dropDatabase: async (confirmOptions: ConfirmOptions = {}): Promise<DatabaseChange> => {
+      const { database } = await resolved();
+      if (!confirmOptions.yes) {
+        const name = databaseName(database);
+        if (!confirmOptions.confirm) {
+          throw new CairnError('CONFIRMATION_REQUIRED', `dropping ${database.display} deletes it and every row in it: pass --yes to drop it without a prompt`, {
+            hint: 'nothing was dropped. Cairn asks only on a terminal; in scripts, `--yes` (library: { yes: true }) says you mean it',
+            details: { database: database.display, reason: 'no-terminal' },
+          });
+        }
+        if (!(await confirmOptions.confirm(`Drop ${database.display} and every row in it? Type "${name}" to confirm:`))) {
+          throw new CairnError('CONFIRMATION_REQUIRED', 'not confirmed; nothing dropped', { hint: `to go ahead, type "${name}" at the prompt, or pass --yes`, details: { database: database.display, reason: 'declined' } });
+        }
+      }
+      return dropDatabase(database);
     },
 
     /** Rolls back the newest applied migration, or `steps` of them, or all newer than `to`. */

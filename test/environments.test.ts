@@ -114,6 +114,36 @@ describe('promotion gate: production follows qa', () => {
     expect(appliedIn(join(root, 'production.db'))).toEqual(['0001', '0002']);
   });
 
+  it('up --to-followed applies what qa has and says what waits; the refusal points at it', () => {
+    const third = '-- migrate:up\nCREATE TABLE notes (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE notes;\n';
+    const root = project({ protected: false }, { '0001_create_users.sql': CREATE_USERS, '0002_add_phone_to_users.sql': ADD_PHONE, '0003_notes.sql': third });
+    expect(runCli(['up', '--env', 'qa', '--to', '0002'], { cwd: root }).status).toBe(0);
+
+    const refused = runCli(['up', '--env', 'production'], { cwd: root });
+    expect(refused.status).toBe(3);
+    expect(refused.stderr).toContain('0003_notes.sql: not applied on qa');
+    expect(refused.stderr).toContain('or apply the 2 before it that ran there (up to 0002) with `cairn up --env production --to-followed`');
+    expect(appliedIn(join(root, 'production.db'))).toEqual([]);
+
+    const prefix = runCli(['up', '--env', 'production', '--to-followed'], { cwd: root });
+    expect(prefix.status).toBe(0);
+    expect(prefix.stderr).toContain('--to-followed: applying up to 0002, what qa has; 0003_notes waits for qa');
+    expect(appliedIn(join(root, 'production.db'))).toEqual(['0001', '0002']);
+
+    // Again: nothing more to apply until qa has 0003; then everything.
+    const again = runCli(['up', '--env', 'production', '--to-followed'], { cwd: root });
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain('0003_notes');
+    expect(runCli(['up', '--env', 'qa'], { cwd: root }).status).toBe(0);
+    expect(runCli(['up', '--env', 'production', '--to-followed'], { cwd: root }).status).toBe(0);
+    expect(appliedIn(join(root, 'production.db'))).toEqual(['0001', '0002', '0003']);
+
+    // Nothing follows on qa: --to-followed is a usage error, and nothing is applied there by it.
+    const onQa = runCli(['up', '--env', 'qa', '--to-followed'], { cwd: root });
+    expect(onQa.status).toBe(2);
+    expect(onQa.stderr).toContain('--to-followed needs an environment that follows another: qa follows none');
+  });
+
   it('refuses a migration whose file changed after it ran on qa', () => {
     const root = project({ protected: false });
     expect(runCli(['up', '--env', 'qa'], { cwd: root }).status).toBe(0);

@@ -25,6 +25,12 @@ export function confirmOptions(config: ResolvedConfig, yes: boolean | undefined)
   return { yes: yes ?? false, confirm: name && attended ? (question) => askOnTerminal(question, name) : undefined };
 }
 
+/** A prompt that asks to type the word the question names (`… Type "app" to confirm:`); none without a terminal. */
+export function askToType(): ConfirmOptions['confirm'] {
+  const attended = process.stdin.isTTY === true && process.stderr.isTTY === true;
+  return attended ? (question) => askOnTerminal(question, /Type "([^"]*)" to confirm:$/.exec(question)?.[1] ?? '') : undefined;
+}
+
 /** Fields for the --json document of a write command. */
 export function environmentFields(config: ResolvedConfig): { environment: string | null; database: string } {
   return { environment: config.environment, database: config.database.display };

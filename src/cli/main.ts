@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBackups, registerRestore } from './commands/backups.js';
 import { registerCodegen } from './commands/codegen.js';
 import { registerBaseline, registerRepair, registerValidate } from './commands/history.js';
+import { registerCreate, registerDrop } from './commands/database.js';
 import { registerDiff } from './commands/diff.js';
 import { registerDrift } from './commands/drift.js';
 import { registerDump } from './commands/dump.js';
@@ -68,6 +69,7 @@ A day with cairn:
                                   expand, batched backfill, contract: the contract waits for the deploy (docs/phases.md)
   cairn backups                   the rows saved before each destructive migration
   cairn restore 0007              put the rows saved before 0007 back
+  cairn create / cairn drop       the database itself (PostgreSQL: on its server), as dbmate does
   cairn fleet up                  every tenant database of cairn.config.ts's fleet, bounded, resumable (docs/fleet.md)
 
 Exit codes: 0 ok, 1 the database (or the linter) rejected a migration, 2 bad input or config
@@ -77,7 +79,7 @@ follows; a contract migration waiting for its expand), 4 another migration holds
 6 the database has tables but no migration history (\`cairn baseline\`, or up --allow-non-empty),
 130 interrupted (Ctrl-C, SIGTERM): the running migration rolled back, the lock released.`,
     );
-  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDiff, registerDrift, registerPlan, registerPhase, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore, registerFleet, registerCodegen]) {
+  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDiff, registerDrift, registerPlan, registerPhase, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore, registerFleet, registerCodegen, registerCreate, registerDrop]) {
     register(program);
   }
   for (const command of program.commands) command.exitOverride();
@@ -91,7 +93,6 @@ const OTHER_TOOLS: Record<string, string> = {
   rollback: 'down', // dbmate
   undo: 'down', // Flyway
   info: 'status', // Flyway
-  create: 'new', // golang-migrate create, wrangler d1 migrations create
   generate: 'new',
   list: 'status', // wrangler d1 migrations list
 };

@@ -1,4 +1,4 @@
-import { isAbsolute, resolve } from 'node:path';
+import { basename, isAbsolute, resolve } from 'node:path';
 import { CairnError } from '../core/errors.js';
 
 /** A database location, parsed once; `display` is always safe to print. */
@@ -120,4 +120,18 @@ export function d1RemoteUrl(accountId: string | null, databaseId: string): strin
 /** Replaces the password of any URL in `text` with ***. Safe on text that is not a URL. */
 export function redactUrl(text: string): string {
   return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^@\s]*)@/gi, '$1***@').replace(/(password=)[^&\s]*/gi, '$1***');
+}
+
+/** The database's own name, as a prompt asks for it: the file, the directory, the PostgreSQL database, the D1 id. */
+export function databaseName(url: DatabaseUrl): string {
+  switch (url.scheme) {
+    case 'sqlite':
+      return basename(url.path);
+    case 'postgres':
+      return decodeURIComponent(new URL(url.url).pathname.slice(1)) || 'postgres';
+    case 'pglite':
+      return url.dataDir === null ? ':memory:' : basename(url.dataDir);
+    case 'd1':
+      return url.d1.databaseId;
+  }
 }

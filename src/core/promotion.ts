@@ -4,6 +4,7 @@ import { readMigrations } from '../source/files.js';
 import type { Migration } from '../source/migration.js';
 import { compareVersions } from '../source/version.js';
 import { CairnError, isCairnError } from './errors.js';
+import type { CairnEvent } from './events.js';
 import { TrackingTable, type AppliedRecord } from './tracking.js';
 import { adoptWranglerRows, WranglerTable } from './wrangler-table.js';
 
@@ -54,14 +55,16 @@ export function describePromotionProblems(problems: readonly PromotionProblem[],
   });
 }
 
-export function promotionRefusal(environment: string, problems: readonly PromotionProblem[], followed: FollowedEnvironment): CairnError {
+/** `ready`: the pending migrations before the first problem, which did run there (`up --to-followed` applies them). */
+export function promotionRefusal(environment: string, problems: readonly PromotionProblem[], followed: FollowedEnvironment, ready: readonly Migration[] = []): CairnError {
   const count = problems.length === 1 ? '1 migration has' : `${problems.length} migrations have`;
   const changed = problems.some((p) => p.reason === 'checksum');
+  const prefix = ready.length === 0 ? '' : `; or apply the ${ready.length === 1 ? 'one' : ready.length} before it that ran there (up to ${ready.at(-1)!.version}) with \`cairn up --env ${environment} --to-followed\``;
   return new CairnError(
     'PROMOTION',
     `refusing to apply to ${environment}: ${count} not been applied on ${followed.name} first:\n${describePromotionProblems(problems, followed).map((line) => `  ${line}`).join('\n')}`,
     {
-      hint: `${environment} follows ${followed.name}: apply to ${followed.name} first (\`cairn up --env ${followed.name}\`)${changed ? `; a file edited after it ran on ${followed.name} belongs in a new migration` : ''}`,
+      hint: `${environment} follows ${followed.name}: apply to ${followed.name} first (\`cairn up --env ${followed.name}\`)${prefix}${changed ? `; a file edited after it ran on ${followed.name} belongs in a new migration` : ''}`,
       details: { environment, follows: followed.name, followedDatabase: followed.database, problems },
     },
   );
@@ -88,7 +91,8 @@ export async function checkPromotion(
   }
   const problems = promotionProblems(migrations, await readFollowedHistory(followed, environment));
   if (problems.length === 0) return;
-  const refusal = promotionRefusal(environment, problems, { name: follows, database: followed.database.display });
+  const ready = migrations.slice(0, migrations.findIndex((m) => m.version === problems[0]!.version));
+  const refusal = promotionRefusal(environment, problems, { name: follows, database: followed.database.display }, ready);
   if (!options.dryRun) throw refusal;
   options.onNotice(`a real run would refuse: ${refusal.message}
   hint: ${refusal.hint}`);
@@ -122,4 +126,39 @@ function unreachable(name: string, followed: ResolvedConfig, environment: string
     details: { follows: name, database: followed.database.display },
     cause: error,
   });
+}
+
+/**
+ * `up --to-followed`: instead of refusing every pending migration while one is
+ * missing on the followed environment, apply those up to the first that has not
+ * run cleanly there (files in version order; `to`, when also given, caps it).
+ * Returns the `--to` to use; `to` unchanged when every file ran there, or when
+ * the very first has not (then the gate refuses as usual and says why).
+ */
+export async function followedTarget(
+  config: ResolvedConfig,
+  resolveEnvironment: (name: string) => Promise<ResolvedConfig>,
+  to: string | undefined,
+  onEvent: (event: CairnEvent) => void,
+): Promise<string | undefined> {
+  const follows = config.environmentSettings?.follows;
+  const environment = config.environment;
+  if (!follows || !environment) {
+    throw new CairnError('USAGE', `--to-followed needs an environment that follows another${environment ? `: ${environment} follows none` : ''}`, {
+      hint: 'set `follows: \'qa\'` on the environment in cairn.config.ts and run with --env <name>; without one, use --to <version>',
+    });
+  }
+  const files = readMigrations(config.migrationsDir, config.root, config.encoding)
+    .filter((m) => to === undefined || compareVersions(m.version, to) <= 0)
+    .sort((a, b) => compareVersions(a.version, b.version));
+  const history = await readFollowedHistory(await resolveEnvironment(follows), environment);
+  const first = files.findIndex((m) => promotionProblems([m], history).length > 0);
+  if (first <= 0) return to;
+  const target = files[first - 1]!.version;
+  const missing = files.slice(first);
+  onEvent({
+    type: 'notice',
+    message: `--to-followed: applying up to ${target}, what ${follows} has; ${missing[0]!.version}_${missing[0]!.name}${missing.length > 1 ? ` and ${missing.length - 1} after it wait` : ' waits'} for ${follows}`,
+  });
+  return target;
 }

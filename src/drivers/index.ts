@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { DatabaseUrl } from '../config/url.js';
+import { CairnError } from '../core/errors.js';
 import type { Driver } from './types.js';
 
 export interface OpenOptions {
@@ -33,6 +34,70 @@ export async function openDriver(url: DatabaseUrl, options: OpenOptions): Promis
     case 'd1':
       return (await import('./d1/driver.js')).openD1(url.d1, url.display, options);
   }
+}
+
+/** What `cairn create` / `cairn drop` did: the database's name, and whether it had to (false: it already existed, or was already gone). */
+export interface DatabaseChange {
+  readonly name: string;
+  readonly changed: boolean;
+}
+
+/**
+ * `cairn create` (and `up --create`): the database the URL names, made when it
+ * does not exist. A SQLite file, a PGlite directory and a local D1 database come
+ * into being when first opened; a PostgreSQL database is created on its server.
+ */
+export async function createDatabase(url: DatabaseUrl): Promise<DatabaseChange> {
+  switch (url.scheme) {
+    case 'postgres':
+      return (await import('./postgres/admin.js')).createPostgresDatabase(url.url, url.display, url.secrets);
+    case 'sqlite':
+    case 'pglite': {
+      const path = url.scheme === 'sqlite' ? url.path : url.dataDir;
+      if (path === null || path === ':memory:') throw inMemory(url, 'create');
+      const existed = url.scheme === 'sqlite' ? existsSync(path) : existsSync(join(path, 'PG_VERSION'));
+      await (await openDriver(url, { create: true })).close();
+      return { name: basename(path), changed: !existed };
+    }
+    case 'd1':
+      if (url.d1.kind === 'remote') throw notOnCloudflare(url, 'create it with `wrangler d1 create <name>` and put its id in wrangler.toml');
+      await (await openDriver(url, { create: true })).close();
+      return { name: url.d1.databaseId, changed: false };
+  }
+}
+
+/** `cairn drop`: the database the URL names, gone with everything in it (confirmed by the caller). */
+export async function dropDatabase(url: DatabaseUrl): Promise<DatabaseChange> {
+  switch (url.scheme) {
+    case 'postgres':
+      return (await import('./postgres/admin.js')).dropPostgresDatabase(url.url, url.display, url.secrets);
+    case 'sqlite': {
+      if (url.path === ':memory:') throw inMemory(url, 'drop');
+      const existed = existsSync(url.path);
+      // The journal files belong to the database: left behind, a new file of the same name would replay them.
+      for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${url.path}${suffix}`, { force: true });
+      return { name: basename(url.path), changed: existed };
+    }
+    case 'pglite': {
+      if (url.dataDir === null) throw inMemory(url, 'drop');
+      if (!existsSync(url.dataDir)) return { name: basename(url.dataDir), changed: false };
+      if (!statSync(url.dataDir).isDirectory() || !existsSync(join(url.dataDir, 'PG_VERSION'))) {
+        throw new CairnError('CONFIG', `${url.display} is not a PGlite data directory (no PG_VERSION in it): not deleting it`, { hint: 'check the pglite: path in the URL' });
+      }
+      rmSync(url.dataDir, { recursive: true, force: true });
+      return { name: basename(url.dataDir), changed: true };
+    }
+    case 'd1':
+      throw notOnCloudflare(url, url.d1.kind === 'remote' ? 'delete it with `wrangler d1 delete <name>`' : 'a local D1 database lives in wrangler\'s state directory (.wrangler/state, or --persist-to): delete it there');
+  }
+}
+
+function inMemory(url: DatabaseUrl, verb: 'create' | 'drop'): CairnError {
+  return new CairnError('USAGE', `${url.display} is in memory: there is nothing to ${verb}`, { hint: 'name a file (sqlite:app.db) or a server database (postgres://user@host/app)' });
+}
+
+function notOnCloudflare(url: DatabaseUrl, hint: string): CairnError {
+  return new CairnError('USAGE', `cairn does not create or drop D1 databases on Cloudflare or in wrangler's state (${url.display})`, { hint });
 }
 
 /**

@@ -21,6 +21,8 @@ export function registerUp(program: Command): void {
     .option('--skip-health-check', "do not request the environment's health check afterwards")
     .option('--no-backup', 'do not back up the rows a destructive migration can destroy (said, and recorded)')
     .option('--allow-non-empty', 'apply from the first migration although the database has tables and no history (otherwise: `cairn baseline`)')
+    .option('--create', 'create the database first when it does not exist (`cairn create`)')
+    .option('--to-followed', 'on an environment that follows another: apply what ran there, up to the first migration that has not')
     .addHelpText(
       'after',
       `
@@ -40,17 +42,21 @@ Examples:
   cairn up --no-backup           apply without saving the rows a destructive migration removes
   cairn up --env production      refuses what has not run where production follows (qa),
                                  asks if it is protected, then requests its health check
+  cairn up --env production --to-followed
+                                 apply the prefix qa already has; the rest waits for qa
+  cairn up --create --url postgres://postgres@127.0.0.1/app_dev
+                                 create the database when missing, then apply
   cairn up --env production --yes
                                  no prompt: what CI needs (without a terminal, required)
   cairn up --url postgres://app@db.internal/app --lock-timeout 120`,
     )
-    .action(async (options: { to?: string; dryRun?: boolean; allowOutOfOrder?: boolean; unsafe?: boolean; yes?: boolean; skipHealthCheck?: boolean; backup?: boolean; allowNonEmpty?: boolean }, command: Command) => {
+    .action(async (options: { to?: string; dryRun?: boolean; allowOutOfOrder?: boolean; unsafe?: boolean; yes?: boolean; skipHealthCheck?: boolean; backup?: boolean; allowNonEmpty?: boolean; create?: boolean; toFollowed?: boolean }, command: Command) => {
       const { cairn, out } = contextFor(command, { allowOutOfOrder: options.allowOutOfOrder });
       const config = await cairn.config();
       if (!options.dryRun) printEnvironmentBanner(config, out);
       if (!out.json) out.line(`${options.dryRun ? 'Plan for' : 'Migrating'} ${config.database.display}${config.environment ? ` (environment ${config.environment})` : ''}`);
       const signal = options.dryRun ? undefined : interruptSignal(out);
-      const result = await cairn.up({ to: options.to, dryRun: options.dryRun, unsafe: options.unsafe, skipHealthCheck: options.skipHealthCheck, noBackup: options.backup === false, allowNonEmpty: options.allowNonEmpty, signal, ...confirmOptions(config, options.yes) });
+      const result = await cairn.up({ to: options.to, dryRun: options.dryRun, unsafe: options.unsafe, skipHealthCheck: options.skipHealthCheck, noBackup: options.backup === false, allowNonEmpty: options.allowNonEmpty, create: options.create, toFollowed: options.toFollowed, signal, ...confirmOptions(config, options.yes) });
       process.exitCode = report(result, out, 'up', config);
     });
 }

@@ -40,7 +40,9 @@ export async function openPostgres(url: string, display: string, secrets: readon
   } catch (error) {
     const reason = scrub((error as Error).message || String((error as { code?: string }).code), secrets);
     throw new CairnError('CONNECTION', `cannot connect to ${display}: ${reason}`, {
-      hint: 'check that the server is running and that host, port, user and database in the URL are right',
+      hint: isMissingDatabase(error)
+        ? 'create it with `cairn create` (or `cairn up --create`), or correct the database name in the URL'
+        : 'check that the server is running and that host, port, user and database in the URL are right',
       details: { target: display },
     });
   }
@@ -155,6 +157,12 @@ function literal(client: pg.Client, value: unknown): string | null {
   return null;
 }
 
-function scrub(message: string, secrets: readonly string[]): string {
+/** True when connecting failed only because the database in the URL does not exist (SQLSTATE 3D000). */
+export function isMissingDatabase(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === '3D000';
+}
+
+/** The message with every secret of the URL (password, token) replaced by ***. */
+export function scrub(message: string, secrets: readonly string[]): string {
   return secrets.reduce((text, secret) => (secret ? text.split(secret).join('***') : text), message);
 }
