@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import type { ResolvedConfig } from '../config/load.js';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 import { runStep, runStepGroup, StepFailed } from '../core/migrator.js';
-import { withScratch, withScratchHint } from '../core/scratch.js';
+import { withScratch, withScratchHint } from '../replay/scratch.js';
 import { withSession } from '../core/session.js';
 import { bookkeepingTables } from '../core/tracking.js';
 import { typedRelations, type TypedRelation } from '../drivers/columns.js';

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CairnError } from '../core/errors.js';
-import type { HealthCheck } from '../core/health.js';
+import { CairnError } from '../errors.js';
+import type { HealthCheck } from '../environments/health.js';
 import type { CairnConfig, EnvironmentConfig, FleetConfig, LintConfig } from './define.js';
 import { parseDatabaseUrl, redactUrl, type DatabaseUrl } from './url.js';
 import { d1Choice, d1InForce, d1MigrationsDir, DEFAULT_WRANGLER_TABLE, resolveD1, type WranglerSource } from './wrangler.js';

@@ -1,4 +1,4 @@
-import type { HealthReport } from './health.js';
+import type { HealthReport } from '../environments/health.js';
 
 /** What the runner tells its caller while it works; the CLI turns these into lines. */
 export type CairnEvent =

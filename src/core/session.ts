@@ -7,7 +7,7 @@ import { readMigrations } from '../source/files.js';
 import type { CairnEvent } from './events.js';
 import { reconcile, type MigrationStatus } from './planner.js';
 import { TrackingTable } from './tracking.js';
-import { adoptFromWrangler, WranglerTable } from './wrangler-table.js';
+import { adoptFromWrangler, WranglerTable } from '../wrangler/table.js';
 
 /** One command's view of the world: files, database, history, and (for writers) the lock. */
 export interface Session {

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { ResolvedConfig } from '../config/load.js';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 import { runStep, StepFailed } from '../core/migrator.js';
 import { migrationText, newMigration, type MigrationType } from '../core/scaffold.js';
-import { withScratch, withScratchHint } from '../core/scratch.js';
+import { withScratch, withScratchHint } from '../replay/scratch.js';
 import { withSession } from '../core/session.js';
 import { bookkeepingTables } from '../core/tracking.js';
 import type { Capabilities } from '../drivers/types.js';

@@ -1,5 +1,5 @@
 import type { ConfigOverrides } from '../config/load.js';
-import { isCairnError } from '../core/errors.js';
+import { isCairnError } from '../errors.js';
 import { withSession } from '../core/session.js';
 import { readMigrations } from '../source/files.js';
 import { compareVersions } from '../source/version.js';

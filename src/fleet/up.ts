@@ -1,7 +1,7 @@
 import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from '../config/load.js';
-import { CairnError, isCairnError } from '../core/errors.js';
+import { CairnError, isCairnError } from '../errors.js';
 import type { CairnEvent } from '../core/events.js';
-import { confirmWrite, type ConfirmOptions } from '../core/protection.js';
+import { confirmWrite, type ConfirmOptions } from '../environments/protection.js';
 import { withSession } from '../core/session.js';
 import { up } from '../core/up.js';
 import { blocksThread, fleetConcurrency } from '../drivers/index.js';

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 import type { Session } from '../core/session.js';
 import type { BackupSupport, RestoreAction, RestoreCount, SavedTable, TableShape } from '../drivers/types.js';
 import type { FileLint } from '../lint/index.js';

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { resolveConfig, type ResolvedConfig } from '../config/load.js';
 import { parseDatabaseUrl, type DatabaseUrl } from '../config/url.js';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 import type { CairnEvent } from '../core/events.js';
 import { withSession } from '../core/session.js';
 import { up } from '../core/up.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { exitCodes, type ErrorCode } from '../../core/errors.js';
+import { exitCodes, type ErrorCode } from '../../errors.js';
 import { FLEET_CONCURRENCY_HELP } from '../../drivers/index.js';
 import type { FleetEvent, FleetUpResult } from '../../fleet/up.js';
 import type { FleetStatusReport, TargetStatus } from '../../fleet/status.js';

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StatementError, type Driver, type SqlCommand } from '../../drivers/types.js';
 import type { Migration, Section } from '../../source/migration.js';
-import { CairnError } from '../errors.js';
+import { CairnError } from '../../errors.js';
 import { interrupted } from '../interrupt.js';
 import { fail, type Direction, type StepContext } from '../migrator.js';
 import type { AppliedRecord } from '../tracking.js';
