@@ -28,6 +28,7 @@ import { listBackups, restoreBackup, type BackupInfo, type RestoreOptions, type 
 import { sectionsFromUp, type GeneratedDown } from './lint/inverse/index.js';
 import { readMigrations, unfilledProblems } from './source/files.js';
 import { compareVersions } from './source/version.js';
+import { wranglerCompanion } from './wrangler/table.js';
 
 /** `up` as the library offers it: the environment's gate, confirmation and health check included. */
 export interface CairnUpOptions extends Omit<UpOptions, 'beforeApply'>, ConfirmOptions {
@@ -63,8 +64,8 @@ export function createCairn(options: CairnOptions = {}) {
   const onEvent = options.onEvent ?? (() => undefined);
   let config: Promise<ResolvedConfig> | undefined;
   const resolved = () => (config ??= resolveConfig(options));
-  const read = async <T>(work: Parameters<typeof withSession<T>>[2]) => withSession(await resolved(), { write: false, onEvent }, work);
-  const write = async <T>(work: Parameters<typeof withSession<T>>[2], signal?: AbortSignal) => withSession(await resolved(), { write: true, onEvent, signal }, work);
+  const read = async <T>(work: Parameters<typeof withSession<T>>[2]) => withSession(await resolved(), { write: false, onEvent, companion: wranglerCompanion }, work);
+  const write = async <T>(work: Parameters<typeof withSession<T>>[2], signal?: AbortSignal) => withSession(await resolved(), { write: true, onEvent, signal, companion: wranglerCompanion }, work);
   // `dumpAfterUp`: a successful up or down rewrites the schema dump, read once the run has released its lock.
   const dumpAfter = async (result: RunResult) => {
     const config = await resolved();

@@ -11,6 +11,7 @@ import { scratchFor } from '../drivers/index.js';
 import { readMigrations } from '../source/files.js';
 import { compareVersions } from '../source/version.js';
 import { generateTypes } from './generate.js';
+import { wranglerCompanion } from '../wrangler/table.js';
 
 export interface CodegenOptions {
   /** Absolute path to write (default: `codegen.out` of the config). */
@@ -99,7 +100,7 @@ async function fromReplay(config: ResolvedConfig, exclude: readonly string[]): P
 }
 
 async function fromDatabase(config: ResolvedConfig, exclude: readonly string[]): Promise<{ relations: TypedRelation[]; asOf: string | null }> {
-  return withSession(config, { write: false, onEvent: () => undefined }, async (session) => {
+  return withSession(config, { write: false, onEvent: () => undefined, companion: wranglerCompanion }, async (session) => {
     const applied = session.statuses.filter((s) => s.state === 'applied').sort((a, b) => compareVersions(a.version, b.version)).at(-1);
     return { relations: await typedRelations(config.database, session.driver, exclude), asOf: applied ? `${applied.version}_${applied.name}` : null };
   });

@@ -1,29 +1,10 @@
-import type { ResolvedConfig } from '../config/load.js';
+import type { HealthCheck, ResolvedConfig } from '../config/load.js';
 import { redactUrl } from '../config/url.js';
 import { CairnError } from '../errors.js';
-import type { CairnEvent } from '../core/events.js';
+import type { CairnEvent, HealthReport } from '../core/events.js';
+
+export type { HealthCheck, HealthReport };
 import type { RunResult } from '../core/up.js';
-
-/** An environment's health check, resolved from its config. */
-export interface HealthCheck {
-  /** As configured; may carry credentials, so print `redactUrl(url)` only. */
-  readonly url: string;
-  readonly timeoutMs: number;
-  /** Null: any 2xx is healthy. */
-  readonly expectStatus: number | null;
-}
-
-/** What the check found. `url` is redacted. */
-export interface HealthReport {
-  readonly url: string;
-  readonly ok: boolean;
-  /** Null when no answer came (refused, timed out, DNS). */
-  readonly status: number | null;
-  readonly statusText: string;
-  readonly durationMs: number;
-  /** Why it is unhealthy, in words: `expected 200, got 503`, `connection refused`, … */
-  readonly problem: string | null;
-}
 
 /**
  * One GET after a deploy's migrations: does the service still answer? It never

@@ -10,6 +10,7 @@ import { bookkeepingTables } from '../core/tracking.js';
 import type { Capabilities } from '../drivers/types.js';
 import { readMigrations } from '../source/files.js';
 import { planSqlite, type Change, type Rename, type SqlitePlan } from './sqlite/plan.js';
+import { wranglerCompanion } from '../wrangler/table.js';
 
 /**
  * `cairn diff`: the schema the migrations produce (replayed in a scratch
@@ -138,7 +139,7 @@ function parseFill(text: string): [string, string] {
 }
 
 async function liveSchema(config: ResolvedConfig): Promise<{ schema: string; capabilities: Capabilities }> {
-  return withSession(config, { write: false, onEvent: () => undefined }, async (session) => ({
+  return withSession(config, { write: false, onEvent: () => undefined, companion: wranglerCompanion }, async (session) => ({
     schema: await session.driver.dump({ exclude: bookkeepingTables(config) }),
     capabilities: session.driver.capabilities,
   }));

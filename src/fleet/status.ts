@@ -7,6 +7,7 @@ import { readLastRun } from './last-run.js';
 import { runBounded } from './pool.js';
 import { fleetTargets, type TargetSelection } from './targets.js';
 import { configsByScheme, fleetConfig, fleetLimit } from './up.js';
+import { wranglerCompanion } from '../wrangler/table.js';
 
 /**
  * `up-to-date`: nothing pending. `behind`: something pending, nothing wrong.
@@ -59,7 +60,7 @@ export async function fleetStatus(overrides: ConfigOverrides, options: Omit<Targ
     });
     try {
       const config = await configFor(target);
-      const status = await withSession(config, { write: false, onEvent: () => undefined }, async (session) => {
+      const status = await withSession(config, { write: false, onEvent: () => undefined, companion: wranglerCompanion }, async (session) => {
         const applied = session.statuses.filter((s) => s.state === 'applied' || s.state === 'changed').map((s) => s.version);
         for (const version of applied) appliedCount.set(version, (appliedCount.get(version) ?? 0) + 1);
         const pending = session.statuses.filter((s) => s.state === 'pending').map((s) => s.version);

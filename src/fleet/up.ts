@@ -9,6 +9,7 @@ import { recordLastRun, type LastRunEntry } from './last-run.js';
 import { runBounded } from './pool.js';
 import { threadPool } from './threads.js';
 import { fleetTargets, type FleetTarget, type TargetSelection } from './targets.js';
+import { wranglerCompanion } from '../wrangler/table.js';
 
 export interface FleetUpOptions extends Omit<TargetSelection, 'cwd'>, ConfirmOptions {
   /** At most this many databases open at once. Default: per engine (drivers' fleetConcurrency), the smallest among the targets'. */
@@ -158,7 +159,7 @@ export async function upOne(target: FleetTarget, config: ResolvedConfig, options
   const relay = (event: CairnEvent) => onEvent({ type: 'target-event', target: target.name, event });
   const done = (outcome: TargetOutcome, applied: readonly string[], error: TargetError | null): TargetResult => ({ target: target.name, group: target.group, outcome, applied, durationMs: Math.round(performance.now() - started), error });
   try {
-    const result = await withSession(config, { write: true, onEvent: relay, signal: options.signal }, (session) => up(session, { to: options.to, unsafe: options.unsafe, noBackup: options.noBackup, signal: options.signal }));
+    const result = await withSession(config, { write: true, onEvent: relay, signal: options.signal, companion: wranglerCompanion }, (session) => up(session, { to: options.to, unsafe: options.unsafe, noBackup: options.noBackup, signal: options.signal }));
     const applied = result.applied.map((step) => `${step.version}_${step.name}`);
     const failure = result.errors[0];
     if (failure) {

@@ -4,7 +4,8 @@ import { parseMigrationFileName } from '../source/files.js';
 import type { Migration } from '../source/migration.js';
 import { canonicalVersion } from '../source/version.js';
 import type { CairnEvent } from '../core/events.js';
-import type { Direction } from '../core/migrator.js';
+import type { Direction } from '../core/failure.js';
+import type { CompanionLoader } from '../core/session.js';
 import type { AppliedRecord, TrackingTable } from '../core/tracking.js';
 
 /**
@@ -202,3 +203,10 @@ function wranglerTime(value: string | Date): Date {
   const date = new Date(text);
   return Number.isNaN(date.getTime()) ? new Date(0) : date;
 }
+
+/** The session's companion for wrangler's table (core/session.ts): adopts what wrangler applied, then keeps the table in step. */
+export const wranglerCompanion: CompanionLoader = async (context, history, migrations) => {
+  const table = new WranglerTable(context.driver, context.config.wranglerTable);
+  const records = await adoptFromWrangler(table, context, history, migrations);
+  return { companion: { keptInStep: table.mirrored ? table.settings.name : null, steps: (step, direction) => table.companions(step, direction) }, records };
+};
