@@ -1,4 +1,4 @@
-import { basename, isAbsolute, resolve } from 'node:path';
+import { basename, isAbsolute, relative, resolve } from 'node:path';
 import { CairnError } from '../errors.js';
 
 /** A database location, parsed once; `display` is always safe to print. */
@@ -134,4 +134,19 @@ export function databaseName(url: DatabaseUrl): string {
     case 'd1':
       return url.d1.databaseId;
   }
+}
+
+/**
+ * The file path a SQLite URL or a bare path names, as written (a glob stays a glob);
+ * null for a URL of another kind. `cairn fleet` expands the globs.
+ */
+export function filePathOf(text: string): string | null {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1]?.toLowerCase();
+  if (scheme === 'sqlite' || scheme === 'file') return text.slice(scheme.length + 1).replace(/^\/\/(?=\/)/, '');
+  return scheme && scheme.length > 1 ? null : text;
+}
+
+/** How a list of databases names this one: a SQLite file by its path in the project, anything else by its display. */
+export function shortName(url: DatabaseUrl, root: string): string {
+  return url.scheme === 'sqlite' ? relative(root, url.path) || url.path : url.display;
 }

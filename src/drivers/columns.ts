@@ -25,12 +25,5 @@ export interface TypedColumn {
 
 /** The tables and views of the database `driver` is open on (a `url` database), leaving out `exclude` (Cairn's own tables), sorted by name. */
 export async function typedRelations(url: DatabaseUrl, driver: Driver, exclude: readonly string[]): Promise<TypedRelation[]> {
-  switch (url.scheme) {
-    case 'sqlite':
-    case 'd1':
-      return (await import('./sqlite/columns.js')).sqliteRelations(driver, exclude);
-    case 'postgres':
-    case 'pglite':
-      return (await import('./postgres/columns.js')).postgresRelations(driver, exclude);
-  }
+  return (await import('./registry.js')).databaseKind(url).relations(driver, exclude);
 }

@@ -44,19 +44,5 @@ export interface TemplateProject {
 
 /** The template store for databases like `like`. Loaded on demand, as drivers are. */
 export async function templateStore(like: DatabaseUrl, project: TemplateProject): Promise<TemplateStore> {
-  switch (like.scheme) {
-    case 'sqlite':
-      return (await import('./sqlite/template.js')).sqliteTemplates(project, { memory: like.path === ':memory:' });
-    case 'postgres':
-      return (await import('./postgres/template.js')).postgresTemplates(like, project);
-    case 'pglite':
-      return (await import('./directory-template.js')).directoryTemplates(project, like);
-    case 'd1':
-      if (like.d1.kind === 'remote') {
-        throw new (await import('../errors.js')).CairnError('CONFIG', 'createTestDatabase makes local D1 test databases only', {
-          hint: 'pass url: "d1://local/<database_id>" (miniflare; nothing is created on Cloudflare)',
-        });
-      }
-      return (await import('./directory-template.js')).directoryTemplates(project, like);
-  }
+  return (await import('./registry.js')).databaseKind(like).templates(like, project);
 }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { FleetConfig, FleetGroup } from '../config/define.js';
 import type { ResolvedConfig } from '../config/load.js';
-import { d1LocalUrl, parseDatabaseUrl, type DatabaseUrl } from '../config/url.js';
+import { d1LocalUrl, filePathOf, parseDatabaseUrl, shortName, type DatabaseUrl } from '../config/url.js';
 import { CairnError } from '../errors.js';
 import { openDriver } from '../drivers/index.js';
 
@@ -38,7 +38,7 @@ export async function fleetTargets(config: ResolvedConfig, selection: TargetSele
   for (const [group, value] of groups) {
     for (const source of await expandGroup(config, group, value)) {
       const url = parseDatabaseUrl(source, config.root);
-      const name = url.scheme === 'sqlite' ? relative(config.root, url.path) || url.path : url.display;
+      const name = shortName(url, config.root);
       if (seen.has(name)) continue;
       seen.add(name);
       targets.push({ name, group, source, url });
@@ -104,8 +104,7 @@ async function expandGroup(config: ResolvedConfig, group: string, value: FleetGr
 /** A URL stays itself; a SQLite path with a wildcard is every file it matches, sorted. */
 async function expandEntry(config: ResolvedConfig, entry: string): Promise<string[]> {
   const text = entry.trim();
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1]?.toLowerCase();
-  const path = scheme === 'sqlite' || scheme === 'file' ? text.slice(scheme.length + 1).replace(/^\/\/(?=\/)/, '') : scheme && scheme.length > 1 ? null : text;
+  const path = filePathOf(text);
   if (path === null) return [text];
   // Loaded here, not at the top: every command imports this module through the facade, and only a fleet globs.
   const { glob, isDynamicPattern } = await import('tinyglobby');
