@@ -145,14 +145,14 @@ describe('cairn fleet verify', () => {
     query(files[8]!, 'ALTER TABLE posts ADD COLUMN body TEXT');
 
     const first = runCli(['fleet', 'verify', '--concurrency', '1'], { cwd: dir });
-    expect(first.status).toBe(1);
+    expect(first.status).toBe(3);
     expect(first.stdout).toMatch(/^History: ok, 3 migrations replayed in sqlite:.* \(up, down, up\)$/m);
     expect(first.stdout).toMatch(/Drifted \(what the migrations give → what the database has\):\n\s+tenants\/t004\.db\n\s+\+ index users_by_email: /);
     expect(first.stdout).toMatch(/in-sync\s+3\n\s+drifted\s+1\n\s+not-started\s+8\n/);
     expect(first.stderr).toMatch(/stopping: tenants\/t004\.db drifted/);
 
     const all = runCli(['fleet', 'verify', '--keep-going', '--json'], { cwd: dir });
-    expect(all.status).toBe(1);
+    expect(all.status).toBe(3);
     const result = JSON.parse(all.stdout) as { ok: boolean; history: { engine: string; targets: number; report: { ok: boolean } }[]; counts: Record<string, number>; targets: { target: string; outcome: string; differences: { key: string; kind: string }[] }[] };
     expect(result.history).toEqual([expect.objectContaining({ engine: 'sqlite', targets: 12, report: expect.objectContaining({ ok: true }) })]);
     expect(result.counts).toEqual({ 'in-sync': 10, drifted: 2, failed: 0, 'not-started': 0 });

@@ -172,7 +172,8 @@ migrations give when replayed, so a tenant changed by hand (an index made in
 a console, a column dropped) is named with its differences. Tenants with the
 same history share one replay. Reads only: no target is changed.
 
-Exit code 1 when the history fails verification or a target has drifted.
+Exit code 1 when the history fails verification; 3 when a target has drifted
+(as \`cairn drift\`); a target that could not be read, its error's code.
 
 Examples:
   cairn fleet verify
@@ -192,7 +193,7 @@ Examples:
         signal: interruptSignal(out),
         onEvent: progressPrinter(out),
       });
-      process.exitCode = result.stopped === 'interrupted' ? 130 : result.ok ? 0 : result.counts.failed > 0 ? exitCode(result) : 1;
+      process.exitCode = verifyExitCode(result);
       if (out.json) return out.document(result);
       printVerify(result, out);
     });
@@ -396,4 +397,12 @@ function exitCode(result: FleetUpResult | FleetDownResult | FleetVerifyResult): 
   const first = result.targets.find((t) => t.outcome === 'failed');
   if (!first) return result.counts['not-started'] > 0 ? 1 : 0;
   return exitCodes[first.error!.code as ErrorCode] ?? 1;
+}
+
+/** Interrupted 130; a target that could not be checked, its error's code; a failed history 1; a drifted target 3, as `cairn drift`. */
+function verifyExitCode(result: FleetVerifyResult): number {
+  if (result.stopped === 'interrupted') return 130;
+  if (result.counts.failed > 0) return exitCode(result);
+  if (!result.history.every((h) => h.report.ok)) return 1;
+  return result.ok ? 0 : 3;
 }
