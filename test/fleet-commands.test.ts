@@ -203,3 +203,25 @@ describe('cairn fleet lint', () => {
     expect(text.stdout).toMatch(/drop-table/);
   });
 });
+
+describe('cairn fleet down and verify on local D1 databases (miniflare)', () => {
+  it('rolls each D1 database back once and finds the one changed by hand', { timeout: 120_000 }, async () => {
+    const { localD1File } = await import('../src/drivers/d1/local.js');
+    const dir = tempDir('cairn-fleet-cmd-d1-');
+    writeMigrations(dir, MIGRATIONS);
+    const ids = ['tenant-a', 'tenant-b', 'tenant-c', 'tenant-d'];
+    writeFileSync(join(dir, 'cairn.config.json'), JSON.stringify({ fleet: { edge: { d1: ids, persistTo: '.state' } } }));
+    const file = (id: string) => localD1File(join(dir, '.state'), id);
+    expect(runCli(['fleet', 'up'], { cwd: dir }).status).toBe(0);
+
+    query(file('tenant-c'), 'CREATE INDEX by_email ON users (email)');
+    const verify = JSON.parse(runCli(['fleet', 'verify', '--keep-going', '--json'], { cwd: dir }).stdout) as { counts: Record<string, number>; targets: { outcome: string; differences: { key: string }[] }[] };
+    expect(verify.counts).toEqual({ 'in-sync': 3, drifted: 1, failed: 0, 'not-started': 0 });
+    expect(verify.targets[2]).toMatchObject({ outcome: 'drifted', differences: [expect.objectContaining({ key: 'index by_email' })] });
+
+    const down = runCli(['fleet', 'down', '--to', '0002'], { cwd: dir });
+    expect(down.status, down.stderr).toBe(0);
+    expect(down.stdout).toMatch(/rolled-back\s+4\n/);
+    for (const id of ids) expect(state(file(id))).toEqual({ log: { 'up 0001': 1, 'up 0002': 1, 'up 0003': 1, 'down 0003': 1 }, applied: ['0001', '0002'] });
+  });
+});

@@ -100,4 +100,27 @@ describe('schema-per-tenant PostgreSQL (?schema=): drift, dump and fleet verify'
     expect(drifted.stdout).toMatch(/Drifted .*:\n\s+\S+\?schema=t1\n\s+\+ column posts\.body: text/);
     expect(drifted.stdout).toMatch(/in-sync\s+1\n\s+drifted\s+1\n/);
   });
+
+  it('fleet down --to over tenant schemas and a list of databases: each rolled back in its own schema, each down once; again: unchanged', async () => {
+    const { dir, server } = await tenants();
+    const region = await createPostgresDatabase();
+    dropped.push(region);
+    writeFileSync(join(dir, 'cairn.config.json'), JSON.stringify({ lint: { dialect: 'postgres' }, fleet: { tenants: { url: server.url, schemas: 't_' }, regions: [region.url] } }));
+    expect(runCli(['fleet', 'up'], { cwd: dir }).status).toBe(0);
+
+    const down = runCli(['fleet', 'down', '--to', '0001', '--json'], { cwd: dir });
+    expect(down.status, down.stderr).toBe(0);
+    const result = JSON.parse(down.stdout) as { counts: Record<string, number>; targets: { target: string; rolledBack: string[] }[] };
+    expect(result.counts).toEqual({ 'rolled-back': 3, unchanged: 0, failed: 0, 'not-started': 0 });
+    expect(result.targets.map((t) => t.rolledBack)).toEqual([['0002_create_posts'], ['0002_create_posts'], ['0002_create_posts']]);
+    for (const schema of ['t1', 't2']) {
+      expect(await server.query(`SELECT version FROM ${schema}.cairn_migrations WHERE state = 'applied' ORDER BY version`)).toEqual([{ version: '0001' }]);
+      expect(await server.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = '${schema}' AND tablename = 'posts'`)).toEqual([{ n: 0 }]);
+    }
+    expect(await region.query('SELECT to_regclass(\'posts\') IS NULL AS gone')).toEqual([{ gone: true }]);
+    // public's own table was never any tenant's.
+    expect(await server.query("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'")).toEqual([{ n: 1 }]);
+    expect(runCli(['fleet', 'down', '--to', '0001'], { cwd: dir }).stdout).toMatch(/unchanged\s+3\n/);
+    expect(runCli(['fleet', 'verify'], { cwd: dir }).status).toBe(0);
+  });
 });
