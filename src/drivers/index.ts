@@ -123,6 +123,17 @@ export function blocksThread(url: DatabaseUrl): boolean {
   return url.scheme === 'sqlite';
 }
 
+/**
+ * The databases a pattern URL names, each as its URL and a label, or null
+ * when `text` is no such pattern: `d1://<account_id>/<prefix>*` is every D1
+ * database of the account whose name starts with the prefix (the D1 API's
+ * database list). For `cairn fleet`'s targets.
+ */
+export async function expandDatabasePattern(text: string): Promise<{ readonly source: string; readonly label: string }[] | null> {
+  if (/^d1:\/\//i.test(text) && text.trim().endsWith('*')) return (await import('./d1/list.js')).expandD1Pattern(text, process.env);
+  return null;
+}
+
 /** The defaults of fleetConcurrency, as `cairn fleet --help` says them. */
 export const FLEET_CONCURRENCY_HELP = 'SQLite 4, PostgreSQL 8, local D1 4, remote D1 10';
 

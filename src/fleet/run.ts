@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from '../config/load.js';
 import { CairnError } from '../core/errors.js';
 import { blocksThread, fleetConcurrency } from '../drivers/index.js';
@@ -15,6 +16,14 @@ export interface FleetRunOptions extends Omit<TargetSelection, 'cwd'> {
   readonly canary?: number | string | undefined;
   /** Go on after a failure and report every one (default: the first failure stops new targets from starting). */
   readonly keepGoing?: boolean | undefined;
+  /**
+   * How many times a target that failed for a passing reason (its driver says
+   * `transient`: a remote D1 answering 429 or 5xx, a dropped connection) is
+   * run again, after a growing pause (at least what Retry-After asked). Each
+   * try is the whole command again, which reads the target's history first:
+   * a write whose answer was lost is not re-sent. Default 3; 0: none.
+   */
+  readonly retries?: number | undefined;
   /** Abort (Ctrl-C): no new target starts; running ones are interrupted as a single-database command is (rolled back, lock released). */
   readonly signal?: AbortSignal | undefined;
   readonly onEvent?: ((event: FleetEvent) => void) | undefined;
@@ -55,10 +64,23 @@ export async function runFleet(targets: readonly FleetTarget[], base: ResolvedCo
     stopped = reason;
     onEvent({ type: 'stopping', reason, target, ...(outcome ? { outcome } : {}) });
   };
+  const retries = options.retries ?? DEFAULT_RETRIES;
+  if (!Number.isInteger(retries) || retries < 0) throw new CairnError('USAGE', `retries must be a whole number, 0 or more, got ${String(retries)}`);
   const runOne = async (target: FleetTarget) => {
     onEvent({ type: 'target-start', target: target.name, group: target.group });
     const config = await configFor(target);
-    const result = threads && blocksThread(target.url) ? await threads.run(job, target, config, onEvent) : await runJob(job, target, config, { signal: options.signal, replays }, onEvent);
+    const attempt = () => (threads && blocksThread(target.url) ? threads.run(job, target, config, onEvent) : runJob(job, target, config, { signal: options.signal, replays }, onEvent));
+    let result = await attempt();
+    let tries = 0;
+    while (result.error?.details.transient === true && tries < retries && !options.signal?.aborted && stopped !== 'interrupted') {
+      tries++;
+      const waitMs = retryPause(tries, result.error.details.retryAfterMs);
+      onEvent({ type: 'target-retry', target: target.name, attempt: tries, of: retries, waitMs, error: result.error });
+      await sleep(waitMs, undefined, { signal: options.signal }).catch(() => undefined);
+      if (options.signal?.aborted) break;
+      result = await attempt();
+    }
+    if (tries > 0) result = { ...result, retries: tries };
     results.set(target.name, result);
     const failing = failures.includes(result.outcome);
     if (failing) failed++;
@@ -91,6 +113,14 @@ export async function runFleet(targets: readonly FleetTarget[], base: ResolvedCo
 
   const all = targets.map((t): TargetResult => results.get(t.name) ?? { target: t.name, group: t.group, outcome: 'not-started', applied: [], durationMs: 0, error: null });
   return { total: targets.length, concurrency, stopped, durationMs: Math.round(performance.now() - started), targets: all };
+}
+
+const DEFAULT_RETRIES = 3;
+
+/** 0.5 s, 1 s, 2 s, … (capped at 30 s) with a little jitter so targets do not retry in step; never less than the server asked for. */
+function retryPause(attempt: number, retryAfterMs: unknown): number {
+  const grown = Math.min(500 * 2 ** (attempt - 1), 30_000) + Math.random() * 250;
+  return Math.round(Math.max(grown, typeof retryAfterMs === 'number' ? retryAfterMs : 0));
 }
 
 /** The fleet's targets as the options select them. */

@@ -49,6 +49,8 @@ export type FleetEvent =
   | { readonly type: 'fleet-start'; readonly total: number; readonly concurrency: number; readonly canary: number }
   | { readonly type: 'target-start'; readonly target: string; readonly group: string }
   | { readonly type: 'target-done'; readonly result: TargetResult; readonly done: number; readonly total: number; readonly failed: number; readonly perSecond: number }
+  /** A target failed for a passing reason (a remote API's 429 or 5xx): it runs again after `waitMs`, reading its history first. */
+  | { readonly type: 'target-retry'; readonly target: string; readonly attempt: number; readonly of: number; readonly waitMs: number; readonly error: TargetError }
   /** A target's own events (steps started and done, notices such as a stale lock taken over). */
   | { readonly type: 'target-event'; readonly target: string; readonly event: CairnEvent }
   /** `target` and its `outcome` (failed, or drifted for verify) when a target's result stopped the run. */

@@ -18,6 +18,7 @@ interface SelectionFlags {
   targets?: string;
   group?: string[];
   concurrency?: string;
+  retries?: string;
 }
 
 const TARGETS_HELP = `
@@ -44,6 +45,7 @@ export function registerFleet(program: Command): void {
     .option('--canary <k|group>', 'apply to the first k targets (or that group) first; any failure there stops the run before the rest')
     .option('--keep-going', 'go on after a failure and report every one (default: no new target starts after the first failure)')
     .option('--to <version>', 'stop after this version on every target')
+    .option('--retries <n>', 'run a target again up to n times after a passing failure of a remote database (HTTP 429/5xx), reading its history first (default 3)')
     .option('--unsafe', 'apply even if the linter finds errors (recorded in each history table)')
     .option('--no-backup', 'do not back up the rows a destructive migration can destroy')
     .option('--yes', 'apply to a protected environment without asking')
@@ -93,6 +95,7 @@ Examples:
     .option('--canary <k|group>', 'roll back the first k targets (or that group) first; any failure there stops the run before the rest')
     .option('--keep-going', 'go on after a failure and report every one (default: no new target starts after the first failure)')
     .option('--yes', 'roll back a protected environment without asking')
+    .option('--retries <n>', 'run a target again up to n times after a passing failure of a remote database (HTTP 429/5xx), reading its history first (default 3)')
     .addHelpText(
       'after',
       `${TARGETS_HELP}
@@ -156,6 +159,7 @@ Examples:
     .description('verify the shared history once (up, down, up in a scratch database), then check every target for drift')
     .option('--canary <k|group>', 'check the first k targets (or that group) first; a drifted or failing one there stops the run')
     .option('--keep-going', 'check every target and report every drift (default: no new target starts after the first)')
+    .option('--retries <n>', 'run a target again up to n times after a passing failure of a remote database (HTTP 429/5xx), reading its history first (default 3)')
     .option('--scratch-url <url>', 'where to replay: a PostgreSQL server to create scratch databases on, or pglite: (default: like the targets)')
     .option('--schema <file>', 'schema dump the final schema must match (default: schema.sql, or `schema` in cairn.config.ts, when it exists)')
     .option('--no-schema', 'do not compare with the schema dump')
@@ -224,7 +228,13 @@ function canaryOption(canary: string | undefined): number | string | undefined {
 }
 
 function selectionOptions(options: SelectionFlags) {
-  return { targetsFile: options.targets, groups: options.group, concurrency: options.concurrency === undefined ? undefined : parseCount(options.concurrency, '--concurrency') };
+  return { targetsFile: options.targets, groups: options.group, concurrency: options.concurrency === undefined ? undefined : parseCount(options.concurrency, '--concurrency'), ...retriesOption(options.retries) };
+}
+
+function retriesOption(retries: string | undefined): { retries?: number } {
+  if (retries === undefined) return {};
+  if (!/^\d+$/.test(retries)) throw usage(`--retries must be a whole number, 0 or more, got "${retries}"`, 'e.g. --retries 5, or --retries 0 for none');
+  return { retries: Number(retries) };
 }
 
 /**
@@ -265,6 +275,10 @@ function progressPrinter(out: Output): (event: FleetEvent) => void {
       }
       case 'target-event':
         if (event.event.type === 'notice') out.warn(`notice: ${event.target}: ${event.event.message}`);
+        return;
+      case 'target-retry':
+        if (bar) clear();
+        out.warn(`retrying ${event.target} in ${(event.waitMs / 1000).toFixed(1)} s (${event.attempt}/${event.of}): ${event.error.code}: ${firstLine(event.error.message)}`);
         return;
       case 'stopping':
         out.warn(
@@ -325,6 +339,11 @@ function printSummary(result: RunSummary, out: Output, outcomes: readonly Target
     // The whole message once (a lint refusal is the same on every target), with its fix.
     if (first.message.includes('\n')) out.warn(`\n${failed[0]!.target}: ${first.message}`);
     if (first.hint) out.line(`hint: ${first.hint}`);
+  }
+  const retried = result.targets.filter((t) => (t.retries ?? 0) > 0);
+  if (retried.length > 0) {
+    const tries = retried.reduce((sum, t) => sum + (t.retries ?? 0), 0);
+    out.line(`\nRetried after a passing failure (HTTP 429/5xx): ${retried.length} target${retried.length === 1 ? '' : 's'}, ${tries} ${tries === 1 ? 'retry' : 'retries'} (--json: each target's \`retries\`)`);
   }
   if (notStarted > 0) out.line(`\n${notStarted} target${notStarted === 1 ? ' was' : 's were'} not started: ${advice}`);
   if (result.total === 0) out.line('No targets: the fleet groups match no database yet.');
