@@ -28,6 +28,7 @@ Targets come from \`fleet\` in cairn.config.ts, in named groups:
     regions: ['postgres://app@eu.db/app', 'postgres://app@us.db/app'],
     schemas: { url: 'postgres://app@db/app', schemas: 'tenant_%' },  // one schema per tenant
     edge: { d1: ['<database_id>', '<database_id>'] },               // local D1 databases
+    cloud: 'd1://<account_id>/tenant-*',                             // every D1 database of the account named tenant-…
   }
 or from --targets <file>: one database URL (or SQLite path) a line, # for comments.
 Default --concurrency: ${FLEET_CONCURRENCY_HELP} (the smallest among the targets).`;
