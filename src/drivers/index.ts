@@ -170,6 +170,25 @@ export async function createScratchDatabase(like: DatabaseUrl): Promise<ScratchD
   }
 }
 
+/**
+ * Which scratch database `createScratchDatabase(url)` makes, as a key: URLs
+ * with the same key replay in alike scratch databases (same engine, same
+ * server), so a replay's result for one holds for all (`cairn fleet verify`
+ * replays each history once). Internal: may hold a password; never printed.
+ */
+export function scratchKey(url: DatabaseUrl): string {
+  switch (url.scheme) {
+    case 'postgres': {
+      const server = new URL(url.url);
+      server.pathname = '/';
+      server.search = '';
+      return `postgres ${server.toString()}`;
+    }
+    default:
+      return url.scheme;
+  }
+}
+
 /** Embedded PostgreSQL (PGlite) in memory: needs no server and no setup. */
 const PGLITE_SCRATCH: DatabaseUrl = { scheme: 'pglite', dataDir: null, display: 'pglite::memory:' };
 

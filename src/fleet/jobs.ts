@@ -7,6 +7,7 @@ import { assertHistoryIntact, chooseRollback } from '../core/planner.js';
 import { withSession } from '../core/session.js';
 import { bookkeepingTables } from '../core/tracking.js';
 import { down, up, type RunResult } from '../core/up.js';
+import { scratchKey } from '../drivers/index.js';
 import { diffSnapshots, type Snapshot } from '../safety/snapshot.js';
 import type { FleetTarget } from './targets.js';
 import type { FleetEvent, FleetJob, TargetError, TargetOutcome, TargetResult } from './types.js';
@@ -60,7 +61,7 @@ export async function runJob(job: FleetJob, target: FleetTarget, config: Resolve
           const applied = session.statuses.filter((s) => s.state === 'applied').map((s) => s.migration!);
           const exclude = bookkeepingTables(config);
           const like = job.scratchUrl ? parseDatabaseUrl(job.scratchUrl, config.root) : config.database;
-          const key = `${like.scheme}\n${like.scheme === 'd1' ? 'd1' : like.display}\n${exclude.join(',')}\n${applied.map((m) => `${m.version}:${m.checksum}`).join(',')}`;
+          const key = `${scratchKey(like)}\n${exclude.join(',')}\n${applied.map((m) => `${m.version}:${m.checksum}`).join(',')}`;
           // The first target of a history replays it; the others wait for that replay. A failed replay is not kept.
           let expected = context.replays.get(key);
           if (!expected) {
