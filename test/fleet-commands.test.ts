@@ -134,6 +134,21 @@ describe('cairn fleet down', () => {
   });
 });
 
+describe('two fleet down at once', () => {
+  it("each database's lock keeps every down exactly once", async () => {
+    const { dir, files } = project(40);
+    expect(runCli(['fleet', 'up'], { cwd: dir }).status).toBe(0);
+    const [a, b] = [startCli(['fleet', 'down', '--to', '0001', '--json'], dir), startCli(['fleet', 'down', '--to', '0001', '--json'], dir)];
+    const results = await Promise.all([a.exited, b.exited]);
+    for (const exit of results) expect(exit.code, exit.stderr).toBe(0);
+    const counts = results.map((exit) => (JSON.parse(exit.stdout) as { counts: Record<string, number> }).counts);
+    // Every tenant was rolled back by one of the two; the other found nothing newer than 0001.
+    expect(counts[0]!['rolled-back']! + counts[1]!['rolled-back']!).toBe(40);
+    expect(counts[0]!.unchanged! + counts[1]!.unchanged!).toBe(40);
+    for (const file of files) expect(state(file), file).toEqual({ log: { 'up 0001': 1, 'up 0002': 1, 'up 0003': 1, 'down 0003': 1, 'down 0002': 1 }, applied: ['0001'] });
+  });
+});
+
 describe('cairn fleet verify', () => {
   it('verifies the history once, then names each tenant whose schema differs from what its own history gives', () => {
     const { dir, files } = project(12);

@@ -53,7 +53,8 @@ export async function runJob(job: FleetJob, target: FleetTarget, config: Resolve
         const result = await withSession(config, { write: true, onEvent: relay, signal: context.signal }, (session) => down(session, { to: job.to, signal: context.signal }));
         const rolledBack = stepNames(result);
         const failure = migrationFailure(result, 'down');
-        return failure ? done('failed', { rolledBack }, failure) : done('rolled-back', { rolledBack });
+        // Another run may have rolled it back between the look and the lock: then there was nothing left to do.
+        return failure ? done('failed', { rolledBack }, failure) : done(rolledBack.length > 0 ? 'rolled-back' : 'unchanged', { rolledBack });
       }
       case 'drift': {
         const differences = await withSession(config, { write: false, onEvent: relay }, async (session) => {
