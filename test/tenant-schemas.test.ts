@@ -88,6 +88,18 @@ describe('schema-per-tenant PostgreSQL (?schema=): drift, dump and fleet verify'
     expect(t1).toMatch(/CREATE INDEX users_email ON public\.users USING btree \(lower\(email\)\);/);
   });
 
+  it('a tenant schema whose name needs quoting ("Acme-Co") reads the same way', async () => {
+    const { dir, server } = await tenants();
+    await server.query('CREATE SCHEMA "Acme-Co"');
+    const acme = `${server.url}?schema=Acme-Co`;
+    expect(runCli(['up', '--url', acme], { cwd: dir }).status).toBe(0);
+    const drift = runCli(['drift', '--url', acme], { cwd: dir });
+    expect([drift.status, drift.stdout]).toEqual([0, expect.stringMatching(/^No drift/)]);
+    expect(runCli(['dump', '--url', acme, '--output', 'acme.sql'], { cwd: dir }).status).toBe(0);
+    expect(runCli(['dump', '--url', `${server.url}?schema=t1`, '--output', 't1.sql'], { cwd: dir }).status).toBe(0);
+    expect(readFileSync(join(dir, 'acme.sql'), 'utf8')).toBe(readFileSync(join(dir, 't1.sql'), 'utf8'));
+  });
+
   it('fleet verify over the tenant schemas: the history once, then each schema against its own history', async () => {
     const { dir, server } = await tenants();
     const clean = runCli(['fleet', 'verify', '--json'], { cwd: dir });
