@@ -67,8 +67,11 @@ describe('cairn fleet on remote D1 databases listed by name prefix', () => {
     for (const name of TENANTS) expect(await log(server, ids[name]!)).toEqual({ 'up 0001': 1, 'up 0002': 1 });
     for (const name of ['other-1', 'x-tenant-9']) expect(await server.queryOn(ids[name]!, "SELECT name FROM sqlite_master WHERE name = 'cairn_migrations'")).toEqual([]);
 
+    // A read rate limited once is read again.
+    server.fail({ status: 429, databaseId: ids['tenant-02'], retryAfter: 1 });
     const status = await cairn(['fleet', 'status'], dir);
     expect(status.stdout).toMatch(/5 up to date, 0 behind, 0 failed, 0 locked/);
+    expect(server.faults()).toEqual([{ databaseId: ids['tenant-02'], status: 429, committed: false }]);
     const verify = await cairn(['fleet', 'verify', '--no-history'], dir);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(/in-sync\s+5\n/);

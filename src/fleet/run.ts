@@ -115,10 +115,10 @@ export async function runFleet(targets: readonly FleetTarget[], base: ResolvedCo
   return { total: targets.length, concurrency, stopped, durationMs: Math.round(performance.now() - started), targets: all };
 }
 
-const DEFAULT_RETRIES = 3;
+export const DEFAULT_RETRIES = 3;
 
 /** 0.5 s, 1 s, 2 s, … (capped at 30 s) with a little jitter so targets do not retry in step; never less than the server asked for. */
-function retryPause(attempt: number, retryAfterMs: unknown): number {
+export function retryPause(attempt: number, retryAfterMs: unknown): number {
   const grown = Math.min(500 * 2 ** (attempt - 1), 30_000) + Math.random() * 250;
   return Math.round(Math.max(grown, typeof retryAfterMs === 'number' ? retryAfterMs : 0));
 }
