@@ -310,7 +310,7 @@ export function createCairn(options: CairnOptions = {}) {
       status: (statusOptions: Pick<FleetUpOptions, 'targetsFile' | 'groups' | 'concurrency'> = {}): Promise<FleetStatusReport> => fleetStatus(options, statusOptions),
       /** `down --to` on every target, with `up`'s concurrency, canary and failure policy; resumable (a target already at `to` is `unchanged`). */
       down: (downOptions: FleetDownOptions): Promise<FleetDownResult> => fleetDown(options, downOptions),
-      /** The linter once per engine among the targets (not once per database). Opens no database. */
+      /** The linter once per engine among the fleet's groups (not once per database). Opens and lists no database. */
       lint: (lintOptions: Pick<FleetUpOptions, 'targetsFile' | 'groups'> = {}): Promise<FleetLintReport> => fleetLint(options, lintOptions),
       /**
        * `verify` of the shared history once (per engine), then each target's drift: its schema next to what

@@ -199,22 +199,29 @@ describe('cairn fleet verify', () => {
 });
 
 describe('cairn fleet lint', () => {
-  it('lints once per engine among the targets, not once per database; an error finding exits 1', () => {
+  it('lints once per engine among the groups, not once per database, and opens or lists none; an error finding exits 1', () => {
     const { dir } = project(40, { ...MIGRATIONS, '0004_drop_posts.sql': 'DROP TABLE posts;\n' });
     const sqliteOnly = runCli(['fleet', 'lint', '--json'], { cwd: dir });
     expect(sqliteOnly.status).toBe(1);
-    const report = JSON.parse(sqliteOnly.stdout) as { errors: number; total: number; engines: { engine: string; targets: number; report: { files: { file: string; findings: { rule: string }[] }[] } }[] };
-    expect(report.total).toBe(40);
-    expect(report.engines.map((e) => [e.engine, e.targets])).toEqual([['sqlite', 40]]);
+    const report = JSON.parse(sqliteOnly.stdout) as { errors: number; engines: { engine: string; groups: string[]; report: { files: { file: string; findings: { rule: string }[] }[] } }[] };
+    expect(report.engines.map((e) => [e.engine, e.groups])).toEqual([['sqlite', ['tenants']]]);
     expect(report.engines[0]!.report.files.find((f) => f.file.endsWith('0004_drop_posts.sql'))!.findings.map((f) => f.rule)).toContain('drop-table');
 
-    // Add a PostgreSQL region: one more report, with PostgreSQL's rules; no database is opened (this server does not exist).
-    writeFileSync(join(dir, 'cairn.config.json'), JSON.stringify({ fleet: { tenants: 'tenants/*.db', regions: ['postgres://app@db.invalid:5432/app'] } }));
-    const mixed = JSON.parse(runCli(['fleet', 'lint', '--json'], { cwd: dir }).stdout) as typeof report;
-    expect(mixed.engines.map((e) => [e.engine, e.targets])).toEqual([['sqlite', 40], ['postgres', 1]]);
+    // A PostgreSQL server that does not exist, tenant schemas on it, and D1 databases of an account with no token: one report each, none reached.
+    writeFileSync(
+      join(dir, 'cairn.config.json'),
+      JSON.stringify({ fleet: { tenants: 'tenants/*.db', regions: ['postgres://app@db.invalid:5432/app'], schemas: { url: 'postgres://app@db.invalid:5432/app', schemas: 'tenant_%' }, cloud: 'd1://0123456789abcdef0123456789abcdef/tenant-*' } }),
+    );
+    const mixed = runCli(['fleet', 'lint', '--json'], { cwd: dir, env: { CLOUDFLARE_API_TOKEN: '' } });
+    expect(mixed.stderr).toBe('');
+    expect((JSON.parse(mixed.stdout) as typeof report).engines.map((e) => [e.engine, e.groups])).toEqual([
+      ['sqlite', ['tenants']],
+      ['postgres', ['regions', 'schemas']],
+      ['d1', ['cloud']],
+    ]);
     const text = runCli(['fleet', 'lint'], { cwd: dir });
-    expect(text.stdout).toMatch(/^sqlite \(40 targets\):$/m);
-    expect(text.stdout).toMatch(/^postgres \(1 target\):$/m);
+    expect(text.stdout).toMatch(/^sqlite \(group tenants\):$/m);
+    expect(text.stdout).toMatch(/^postgres \(groups regions, schemas\):$/m);
     expect(text.stdout).toMatch(/drop-table/);
   });
 });

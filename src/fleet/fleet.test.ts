@@ -87,7 +87,7 @@ describe('cairn.fleet.down, verify and lint', () => {
     await expect(cairn.fleet.down({ to: '0001', retries: -1 })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringMatching(/retries must be a whole number/) });
 
     const lint = await cairn.fleet.lint();
-    expect(lint).toMatchObject({ total: 3, errors: 0, engines: [{ engine: 'sqlite', targets: 3 }] });
+    expect(lint).toMatchObject({ errors: 0, engines: [{ engine: 'sqlite', groups: ['tenants'] }] });
     expect(lint.engines[0]!.report.files).toHaveLength(2);
   });
 });

@@ -49,6 +49,19 @@ export async function fleetTargets(config: ResolvedConfig, selection: TargetSele
   return targets;
 }
 
+/**
+ * One stand-in target per group entry, not expanded: a glob, a schema
+ * pattern or a D1 name pattern stays itself (it parses as a URL of its
+ * engine). For what depends on the engine only (`fleet lint`): no file is
+ * globbed, no server or API is asked, so no credentials are needed.
+ */
+export function fleetEntries(config: ResolvedConfig, selection: TargetSelection): FleetTarget[] {
+  return selectGroups(config, selection).flatMap(([group, value]) => {
+    const sources = typeof value === 'string' ? [value] : 'schemas' in value ? [value.url] : 'd1' in value ? value.d1.slice(0, 1).map((id) => d1LocalUrl(id, value.persistTo)) : [...value];
+    return sources.map((source) => ({ name: source, group, source, url: parseDatabaseUrl(source, config.root) }));
+  });
+}
+
 /** A target as a group expands: its URL, and how to show it when the URL alone does not say (a D1 database listed by name). */
 type Expanded = string | { readonly source: string; readonly label: string };
 

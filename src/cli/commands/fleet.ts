@@ -140,8 +140,9 @@ Examples:
 
 What the linter finds depends on the files and the engine (SQLite, D1 and
 PostgreSQL have different rules), not on which tenant: one report per engine
-among the targets. Opens no database. Exit code 1 when an error-level finding
-remains (\`cairn fleet up\` would refuse to apply it).
+among the fleet's groups. Opens no database and lists none (no glob, no schema
+list, no D1 API call): it needs no credentials. Exit code 1 when an
+error-level finding remains (\`cairn fleet up\` would refuse to apply it).
 
 Examples:
   cairn fleet lint
@@ -351,11 +352,10 @@ function printSummary(result: RunSummary, out: Output, outcomes: readonly Target
 }
 
 function printLint(report: FleetLintReport, out: Output): void {
-  for (const { engine, targets, report: engineReport } of report.engines) {
-    if (report.engines.length > 1) out.line(`\n${engine} (${targets} target${targets === 1 ? '' : 's'}):`);
+  for (const { engine, groups, report: engineReport } of report.engines) {
+    if (report.engines.length > 1) out.line(`\n${engine} (${groups.length === 1 ? 'group' : 'groups'} ${groups.join(', ')}):`);
     out.line(formatText(engineReport));
   }
-  if (report.total === 0) out.line('No targets: the fleet groups match no database yet.');
 }
 
 function printVerify(result: FleetVerifyResult, out: Output): void {
