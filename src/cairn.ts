@@ -2,22 +2,22 @@ import { resolve } from 'node:path';
 import { codegen, type CodegenResult } from './codegen/index.js';
 import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from './config/load.js';
 import { databaseName, parseDatabaseUrl } from './config/url.js';
-import { drift, type DriftReport } from './core/drift.js';
-import { dumpToFile, type WrittenDump } from './core/dump.js';
-import { CairnError } from './core/errors.js';
+import { drift, type DriftReport } from './replay/drift.js';
+import { dumpToFile, type WrittenDump } from './replay/dump.js';
+import { CairnError } from './errors.js';
 import type { CairnEvent } from './core/events.js';
-import { healthAfterUp, type HealthReport } from './core/health.js';
+import { healthAfterUp, type HealthReport } from './environments/health.js';
 import { baseline, repair, type BaselineResult, type RepairResult } from './core/history.js';
 import { assertHistoryIntact, assertKnownVersion } from './core/planner.js';
 import { confirmPhase } from './core/phases.js';
-import { checkPromotion, followedTarget } from './core/promotion.js';
-import { confirmWrite, describeMigrations, type ConfirmOptions } from './core/protection.js';
+import { checkPromotion, followedTarget } from './environments/promotion.js';
+import { confirmWrite, describeMigrations, type ConfirmOptions } from './environments/protection.js';
 import { init, newMigration, UP_FIRST_LINE, type InitResult, type MigrationType, type NewMigrationResult } from './core/scaffold.js';
 import { withSession } from './core/session.js';
 import { status, type StatusReport } from './core/status.js';
 import { down, up, type BeforeApply, type DownOptions, type RunResult, type UpOptions } from './core/up.js';
 import { asValidationProblems, fileProblems, historyProblems, type ValidationReport } from './core/validate.js';
-import { verify, type VerifyReport } from './core/verify.js';
+import { verify, type VerifyReport } from './replay/verify.js';
 import { diff, type DiffOptions, type DiffResult } from './evolve/diff.js';
 import { planChange, type PlannedChange, type PlanResult } from './evolve/plan/index.js';
 import { fleetDown, type FleetDownOptions, type FleetDownResult } from './fleet/down.js';
@@ -28,9 +28,10 @@ import { fleetVerify, type FleetVerifyOptions, type FleetVerifyResult } from './
 import { createDatabase, dropDatabase, type DatabaseChange } from './drivers/index.js';
 import { lintProject, type LintReport } from './lint/index.js';
 import { listBackups, restoreBackup, type BackupInfo, type RestoreOptions, type RestoreResult } from './safety/backup.js';
-import { sectionsFromUp, type GeneratedDown } from './safety/generate-down.js';
+import { sectionsFromUp, type GeneratedDown } from './lint/inverse/index.js';
 import { readMigrations, unfilledProblems } from './source/files.js';
 import { compareVersions } from './source/version.js';
+import { wranglerCompanion } from './wrangler/table.js';
 
 /** `up` as the library offers it: the environment's gate, confirmation and health check included. */
 export interface CairnUpOptions extends Omit<UpOptions, 'beforeApply'>, ConfirmOptions {
@@ -66,8 +67,8 @@ export function createCairn(options: CairnOptions = {}) {
   const onEvent = options.onEvent ?? (() => undefined);
   let config: Promise<ResolvedConfig> | undefined;
   const resolved = () => (config ??= resolveConfig(options));
-  const read = async <T>(work: Parameters<typeof withSession<T>>[2]) => withSession(await resolved(), { write: false, onEvent }, work);
-  const write = async <T>(work: Parameters<typeof withSession<T>>[2], signal?: AbortSignal) => withSession(await resolved(), { write: true, onEvent, signal }, work);
+  const read = async <T>(work: Parameters<typeof withSession<T>>[2]) => withSession(await resolved(), { write: false, onEvent, companion: wranglerCompanion }, work);
+  const write = async <T>(work: Parameters<typeof withSession<T>>[2], signal?: AbortSignal) => withSession(await resolved(), { write: true, onEvent, signal, companion: wranglerCompanion }, work);
   // `dumpAfterUp`: a successful up or down rewrites the schema dump, read once the run has released its lock.
   const dumpAfter = async (result: RunResult) => {
     const config = await resolved();

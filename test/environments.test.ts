@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCairn } from '../src/cairn.js';
-import { isCairnError } from '../src/core/errors.js';
+import { isCairnError } from '../src/errors.js';
 import { CLI, createPostgresDatabase, postgresUnavailable, REQUIRE_PG, runCli, tempDir, writeMigrations } from './support/databases.js';
 import { CREATE_USERS } from './support/fixtures.js';
 import { startCli } from './support/processes.js';

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { describe, expect } from 'vitest';
 import { introspectPostgres } from '../src/drivers/postgres/introspect.js';
 import { introspectSqlite, normalizeSql, queryOf } from '../src/drivers/sqlite/introspect.js';
-import { diffSnapshots, formatDifference, type Snapshot } from '../src/safety/snapshot.js';
+import { diffSnapshots, formatDifference, type Snapshot } from '../src/drivers/snapshot.js';
 import { createPostgresDatabase, createSqliteDatabase, type TestDatabase } from './support/databases.js';
 import { describeEachDatabase, it } from './support/each-database.js';
 

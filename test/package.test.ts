@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync,
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exitCodes } from '../src/core/errors.js';
+import { exitCodes } from '../src/errors.js';
 
 /**
  * The package as a user installs it: `npm pack`, unpacked into a fresh project

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CairnError } from '../src/core/errors.js';
+import { CairnError } from '../src/errors.js';
 import { createTestDatabase } from '../src/testing/index.js';
 import { PG_ADMIN_URL, postgresUnavailable, REQUIRE_PG, tempDir } from './support/databases.js';
 

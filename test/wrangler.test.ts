@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createCairn } from '../src/cairn.js';
-import { createWranglerTableSql } from '../src/core/wrangler-table.js';
+import { createWranglerTableSql } from '../src/wrangler/table.js';
 import { runCli, tempDir, writeMigrations } from './support/databases.js';
 import { describeEachDatabase } from './support/each-database.js';
 

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { ResolvedConfig } from '../config/load.js';
 import { redactUrl } from '../config/url.js';
-import type { ConfirmOptions } from '../core/protection.js';
+import type { ConfirmOptions } from '../environments/protection.js';
 import type { Output } from './output.js';
 
 /**

@@ -1,5 +1,5 @@
 import { redactUrl } from '../config/url.js';
-import { CairnError, isCairnError } from '../core/errors.js';
+import { CairnError, isCairnError } from '../errors.js';
 
 /** Everything the CLI prints goes through here, so no password can slip out. */
 export interface Output {

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import type { ResolvedConfig } from '../config/load.js';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 import { runStep, runStepGroup, StepFailed } from '../core/migrator.js';
-import { withScratch, withScratchHint } from '../core/scratch.js';
+import { withScratch, withScratchHint } from '../replay/scratch.js';
 import { withSession } from '../core/session.js';
 import { bookkeepingTables } from '../core/tracking.js';
 import { typedRelations, type TypedRelation } from '../drivers/columns.js';
@@ -11,6 +11,7 @@ import { scratchFor } from '../drivers/index.js';
 import { readMigrations } from '../source/files.js';
 import { compareVersions } from '../source/version.js';
 import { generateTypes } from './generate.js';
+import { wranglerCompanion } from '../wrangler/table.js';
 
 export interface CodegenOptions {
   /** Absolute path to write (default: `codegen.out` of the config). */
@@ -99,7 +100,7 @@ async function fromReplay(config: ResolvedConfig, exclude: readonly string[]): P
 }
 
 async function fromDatabase(config: ResolvedConfig, exclude: readonly string[]): Promise<{ relations: TypedRelation[]; asOf: string | null }> {
-  return withSession(config, { write: false, onEvent: () => undefined }, async (session) => {
+  return withSession(config, { write: false, onEvent: () => undefined, companion: wranglerCompanion }, async (session) => {
     const applied = session.statuses.filter((s) => s.state === 'applied').sort((a, b) => compareVersions(a.version, b.version)).at(-1);
     return { relations: await typedRelations(config.database, session.driver, exclude), asOf: applied ? `${applied.version}_${applied.name}` : null };
   });

@@ -1,8 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CairnError } from '../core/errors.js';
-import type { HealthCheck } from '../core/health.js';
+import { CairnError } from '../errors.js';
 import type { CairnConfig, EnvironmentConfig, FleetConfig, LintConfig } from './define.js';
 import { parseDatabaseUrl, redactUrl, type DatabaseUrl } from './url.js';
 import { d1Choice, d1InForce, d1MigrationsDir, DEFAULT_WRANGLER_TABLE, resolveD1, type WranglerSource } from './wrangler.js';
@@ -343,4 +342,13 @@ async function importConfig(path: string): Promise<unknown> {
 function selfEntry(): string {
   const built = fileURLToPath(new URL('../index.js', import.meta.url));
   return existsSync(built) ? built : built.replace(/\.js$/, '.ts');
+}
+
+/** An environment's health check, resolved from its config. */
+export interface HealthCheck {
+  /** As configured; may carry credentials, so print `redactUrl(url)` only. */
+  readonly url: string;
+  readonly timeoutMs: number;
+  /** Null: any 2xx is healthy. */
+  readonly expectStatus: number | null;
 }

@@ -1,5 +1,5 @@
 import { basename, isAbsolute, resolve } from 'node:path';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 
 /** A database location, parsed once; `display` is always safe to print. */
 export type DatabaseUrl =

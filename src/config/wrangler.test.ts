@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/databases.js';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 import { resolveConfig } from './load.js';
 import { findWranglerConfig, readWranglerConfig, resolveD1 } from './wrangler.js';
 

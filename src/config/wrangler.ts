@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { parse as parseToml, TomlError } from 'smol-toml';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 import type { CairnConfig, D1Config } from './define.js';
 import { d1LocalUrl, d1RemoteUrl, WRANGLER_STATE_DIR } from './url.js';
 

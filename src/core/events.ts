@@ -1,5 +1,3 @@
-import type { HealthReport } from './health.js';
-
 /** What the runner tells its caller while it works; the CLI turns these into lines. */
 export type CairnEvent =
   | { readonly type: 'notice'; readonly message: string }
@@ -39,3 +37,15 @@ export type CairnEvent =
   /** After `up` applied something to an environment with a health check. */
   | { readonly type: 'health'; readonly report: HealthReport }
   | { readonly type: 'done'; readonly direction: 'up' | 'down'; readonly version: string; readonly name: string; readonly file: string; readonly durationMs: number };
+
+/** What the check found. `url` is redacted. */
+export interface HealthReport {
+  readonly url: string;
+  readonly ok: boolean;
+  /** Null when no answer came (refused, timed out, DNS). */
+  readonly status: number | null;
+  readonly statusText: string;
+  readonly durationMs: number;
+  /** Why it is unhealthy, in words: `expected 200, got 503`, `connection refused`, … */
+  readonly problem: string | null;
+}

@@ -1,6 +1,6 @@
 import { assertFilled } from '../source/files.js';
 import { compareVersions } from '../source/version.js';
-import { CairnError } from './errors.js';
+import { CairnError } from '../errors.js';
 import { assertHistoryIntact } from './planner.js';
 import type { Session } from './session.js';
 

@@ -1,5 +1,5 @@
 import type { Driver } from '../drivers/types.js';
-import { CairnError } from './errors.js';
+import { CairnError } from '../errors.js';
 import type { Direction, MigrationFailure, StepResult } from './migrator.js';
 
 /**

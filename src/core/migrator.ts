@@ -3,10 +3,9 @@ import type { StatementLockConfig } from '../config/load.js';
 import type { Driver, SqlCommand } from '../drivers/types.js';
 import { StatementError } from '../drivers/types.js';
 import type { Migration, Section } from '../source/migration.js';
-import type { SqlStatement } from '../source/split.js';
 import { runBatchedStep } from './batch/run.js';
 import { hasBatches } from '../source/batch.js';
-import { CairnError } from './errors.js';
+import { CairnError } from '../errors.js';
 import type { CairnEvent } from './events.js';
 import type { AppliedRecord, TrackingTable } from './tracking.js';
 
@@ -18,7 +17,9 @@ import type { AppliedRecord, TrackingTable } from './tracking.js';
  * engine whose DDL does not roll back) is recorded `running` first, then
  * `applied` or `failed`, so a half-done one is visible and blocks the next `up`.
  */
-export type Direction = 'up' | 'down';
+export type { Direction, MigrationFailure } from './failure.js';
+export { fail, StepFailed } from './failure.js';
+import { fail, StepFailed, type Direction } from './failure.js';
 
 export interface StepResult {
   readonly version: string;
@@ -26,33 +27,6 @@ export interface StepResult {
   readonly file: string;
   readonly direction: Direction;
   readonly durationMs: number;
-}
-
-export interface MigrationFailure {
-  readonly version: string;
-  readonly name: string;
-  readonly direction: Direction;
-  /** The file and line of the statement the database rejected. */
-  readonly file: string;
-  readonly line: number;
-  readonly column: number;
-  /** The line of that statement the database pointed at (its first line when it gave no position). */
-  readonly statement: string;
-  /** Where in `statement` the failing token starts (0-based), when the database gave a position. */
-  readonly caret: number | null;
-  /** The database's own message and code. */
-  readonly message: string;
-  readonly engineCode: string | null;
-  /** True when nothing of the step remains (it was rolled back whole). */
-  readonly rolledBack: boolean;
-  /** What to do, when it is not "fix the statement" (a lock wait that ran out: the statement is fine, the table was busy). */
-  readonly hint?: string;
-}
-
-export class StepFailed extends Error {
-  constructor(readonly failure: MigrationFailure) {
-    super(failure.message);
-  }
 }
 
 export interface StepContext {
@@ -242,46 +216,4 @@ function lockWaitError(error: StatementError, timeoutMs: number, attempt: number
   const tries = attempt > 1 ? ` (tried ${attempt} times)` : '';
   const message = `waited more than ${timeoutMs} ms for a lock on a table another session holds, so the migration gave way and was rolled back${tries}: ${error.message} (statementLockTimeout)`;
   return new StatementError(error.index, message, error.position, error.engineCode, { cause: error.cause });
-}
-
-/** Maps the engine's error to the file, line and statement a human has to look at. */
-export function fail(migration: Migration, direction: Direction, section: Section, error: unknown, rolledBack: boolean): StepFailed {
-  const index = error instanceof StatementError ? error.index : -1;
-  const statement: SqlStatement | undefined = section.statements[index];
-  const position = error instanceof StatementError ? error.position : undefined;
-  const { line, column } = statement ? locate(statement, position) : { line: section.firstLine, column: 1 };
-  const excerpt = statement ? excerptAt(statement, position) : { text: '(recording the migration in the history table)', caret: null };
-  return new StepFailed({
-    version: migration.version,
-    name: migration.name,
-    direction,
-    file: section.file,
-    line,
-    column,
-    statement: excerpt.text,
-    caret: excerpt.caret,
-    message: error instanceof Error ? error.message : String(error),
-    engineCode: error instanceof StatementError ? (error.engineCode ?? null) : null,
-    rolledBack,
-  });
-}
-
-/** PostgreSQL reports a character position inside the statement; turn it into a file line. */
-function locate(statement: SqlStatement, position: number | undefined): { line: number; column: number } {
-  if (!position) return { line: statement.line, column: statement.column };
-  const before = statement.sql.slice(0, position - 1).split('\n');
-  return before.length === 1
-    ? { line: statement.line, column: statement.column + before[0]!.length }
-    : { line: statement.line + before.length - 1, column: before.at(-1)!.length + 1 };
-}
-
-/** The statement's line that holds `position` (1-based, as PostgreSQL reports it), cut to 120 characters around the caret. */
-function excerptAt(statement: SqlStatement, position: number | undefined): { text: string; caret: number | null } {
-  if (!position) return { text: statement.sql.split('\n')[0]!.slice(0, 120), caret: null };
-  const start = statement.sql.lastIndexOf('\n', position - 2) + 1;
-  const end = statement.sql.indexOf('\n', start);
-  const text = statement.sql.slice(start, end < 0 ? undefined : end);
-  const caret = position - 1 - start;
-  const from = Math.max(0, Math.min(caret - 60, text.length - 120));
-  return { text: text.slice(from, from + 120), caret: caret - from };
 }

@@ -1,7 +1,7 @@
 import type { EnvironmentSettings } from '../config/load.js';
 import type { Migration } from '../source/migration.js';
 import { compareVersions } from '../source/version.js';
-import { CairnError } from './errors.js';
+import { CairnError } from '../errors.js';
 import type { MigrationStatus } from './planner.js';
 import type { Session } from './session.js';
 

@@ -1,7 +1,7 @@
 import type { Migration, Section } from '../source/migration.js';
 import { hasBatches } from '../source/batch.js';
 import { canonicalVersion, compareVersions } from '../source/version.js';
-import { CairnError } from './errors.js';
+import { CairnError } from '../errors.js';
 import type { AppliedRecord } from './tracking.js';
 
 /**

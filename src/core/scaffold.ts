@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CONFIG_FILES } from '../config/load.js';
-import { CairnError } from './errors.js';
+import { CairnError } from '../errors.js';
 import { ROLLBACK_PLACEHOLDER } from '../source/migration.js';
 import { compareVersions } from '../source/version.js';
 

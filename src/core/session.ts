@@ -1,13 +1,13 @@
 import { hostname, userInfo } from 'node:os';
 import type { ResolvedConfig } from '../config/load.js';
 import { openDriver } from '../drivers/index.js';
-import type { Driver } from '../drivers/types.js';
+import type { Driver, SqlCommand } from '../drivers/types.js';
 import type { Migration } from '../source/migration.js';
 import { readMigrations } from '../source/files.js';
 import type { CairnEvent } from './events.js';
 import { reconcile, type MigrationStatus } from './planner.js';
-import { TrackingTable } from './tracking.js';
-import { adoptFromWrangler, WranglerTable } from './wrangler-table.js';
+import type { Direction } from './failure.js';
+import { TrackingTable, type AppliedRecord } from './tracking.js';
 
 /** One command's view of the world: files, database, history, and (for writers) the lock. */
 export interface Session {
@@ -18,10 +18,44 @@ export interface Session {
   readonly statuses: readonly MigrationStatus[];
   readonly appliedBy: string;
   readonly onEvent: (event: CairnEvent) => void;
-  /** Wrangler's d1_migrations, kept in step: its rows go into each step's atomic unit (StepContext.companions). */
-  readonly wrangler: WranglerTable;
-  readonly companions: WranglerTable['companions'];
+  /** The companion history table steps keep in step (status shows it); null when there is none. */
+  readonly companionTable: string | null;
+  /** Its rows for a step: they go into the step's atomic unit (StepContext.companions). */
+  readonly companions: Companion['steps'];
 }
+
+/** A migration step as a companion history names it: its version, and its up file (null when the file is gone). */
+export interface StepIdentity {
+  readonly version: string;
+  readonly file: string | null;
+}
+
+/**
+ * A second history table kept in step with Cairn's (wrangler's `d1_migrations`, wrangler/table.ts):
+ * read when the session opens, where what it says was applied counts as applied, and written in
+ * each step's atomic unit, so the two never disagree.
+ */
+export interface Companion {
+  /** Its name while steps write to it; null when the database has none. */
+  readonly keptInStep: string | null;
+  /** The commands a step adds to its atomic unit. */
+  steps(step: StepIdentity, direction: Direction): readonly SqlCommand[];
+}
+
+export interface CompanionContext {
+  readonly config: ResolvedConfig;
+  readonly driver: Driver;
+  readonly tracking: TrackingTable;
+  readonly write: boolean;
+  readonly onEvent: (event: CairnEvent) => void;
+}
+
+/** Opens the companion and returns it with the history records it adds to Cairn's own. */
+export type CompanionLoader = (
+  context: CompanionContext,
+  history: readonly AppliedRecord[],
+  migrations: readonly Migration[],
+) => Promise<{ readonly companion: Companion; readonly records: readonly AppliedRecord[] }>;
 
 export interface SessionOptions {
   /** Take the migration lock and create the history table: for commands that write. */
@@ -29,6 +63,8 @@ export interface SessionOptions {
   readonly onEvent: (event: CairnEvent) => void;
   /** Ctrl-C: stop waiting for the lock (core/interrupt.ts). */
   readonly signal?: AbortSignal | undefined;
+  /** The companion history to keep in step (wrangler's: `wranglerCompanion`), or null for none. */
+  readonly companion: CompanionLoader | null;
 }
 
 /**
@@ -53,12 +89,14 @@ export async function withSession<T>(config: ResolvedConfig, options: SessionOpt
       : null;
     try {
       if (options.write) await tracking.ensure();
-      // What wrangler applied counts as applied; a writer copies it into our history once.
-      const wrangler = new WranglerTable(driver, config.wranglerTable);
-      const records = await adoptFromWrangler(wrangler, { driver, tracking, write: options.write, onEvent: options.onEvent }, await tracking.read(), migrations);
-      const statuses = reconcile(migrations, records);
-      const companions = wrangler.companions.bind(wrangler);
-      return await work({ config, driver, tracking, migrations, statuses, appliedBy, onEvent: options.onEvent, wrangler, companions });
+      const history = await tracking.read();
+      const opened = options.companion
+        ? await options.companion({ config, driver, tracking, write: options.write, onEvent: options.onEvent }, history, migrations)
+        : { companion: null, records: history };
+      const statuses = reconcile(migrations, opened.records);
+      const companion = opened.companion;
+      const companions: Companion['steps'] = companion ? (step, direction) => companion.steps(step, direction) : () => [];
+      return await work({ config, driver, tracking, migrations, statuses, appliedBy, onEvent: options.onEvent, companionTable: companion?.keptInStep ?? null, companions });
     } finally {
       await lock?.release().catch(() => undefined);
     }

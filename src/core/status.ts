@@ -66,7 +66,7 @@ export async function status(session: Session): Promise<StatusReport> {
     databaseSource: session.config.databaseSource,
     wranglerBinding: session.config.wrangler ? describeSource(session.config.wrangler, session.config.root) : null,
     table: session.config.table,
-    wranglerTable: session.wrangler.mirrored ? session.wrangler.settings.name : null,
+    wranglerTable: session.companionTable,
     changes: changesInFlight(session.statuses, session.config.environmentSettings),
     migrations: session.statuses.map((s) => ({
       version: s.version,

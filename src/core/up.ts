@@ -1,11 +1,11 @@
 import { formatFinding, lintProject, type FileLint, type Finding } from '../lint/index.js';
 import { backupGuard, type StepGuard } from '../safety/backup.js';
-import { generateDowns } from '../safety/generate-down.js';
+import { generateDowns } from '../lint/inverse/index.js';
 import type { Migration } from '../source/migration.js';
 import { batchesOf } from '../source/batch.js';
 import { assertFilled } from '../source/files.js';
 import { compareVersions } from '../source/version.js';
-import { CairnError } from './errors.js';
+import { CairnError } from '../errors.js';
 import { cancellable, interrupted, interruptedRun } from './interrupt.js';
 import { runStep, runStepGroup, StepFailed, stepGroup, type MigrationFailure, type StepResult } from './migrator.js';
 import { contractProblems, contractRefusal } from './phases.js';

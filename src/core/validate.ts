@@ -1,5 +1,5 @@
 import type { SourceProblem } from '../source/migration.js';
-import { CairnError } from './errors.js';
+import { CairnError } from '../errors.js';
 import type { MigrationStatus } from './planner.js';
 
 export interface ValidationProblem {

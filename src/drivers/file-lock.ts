@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 
 /**
  * A lock between processes on one machine: a file created exclusively (O_EXCL),

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { DatabaseUrl } from '../config/url.js';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 import type { Driver } from './types.js';
 
 export interface OpenOptions {

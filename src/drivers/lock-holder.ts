@@ -1,4 +1,4 @@
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 
 /**
  * Who holds a migration lock, as every lock that stores its holder (SQLite's

@@ -1,4 +1,4 @@
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 
 /**
  * D1's local engine (miniflare) and embedded PostgreSQL (PGlite) are optional

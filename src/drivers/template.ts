@@ -53,7 +53,7 @@ export async function templateStore(like: DatabaseUrl, project: TemplateProject)
       return (await import('./directory-template.js')).directoryTemplates(project, like);
     case 'd1':
       if (like.d1.kind === 'remote') {
-        throw new (await import('../core/errors.js')).CairnError('CONFIG', 'createTestDatabase makes local D1 test databases only', {
+        throw new (await import('../errors.js')).CairnError('CONFIG', 'createTestDatabase makes local D1 test databases only', {
           hint: 'pass url: "d1://local/<database_id>" (miniflare; nothing is created on Cloudflare)',
         });
       }

@@ -1,4 +1,4 @@
-import type { Snapshot } from '../safety/snapshot.js';
+import type { Snapshot } from './snapshot.js';
 
 /**
  * What core needs from a database, and nothing more. Core reads capabilities

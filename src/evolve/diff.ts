@@ -1,15 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { ResolvedConfig } from '../config/load.js';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 import { runStep, StepFailed } from '../core/migrator.js';
 import { migrationText, newMigration, type MigrationType } from '../core/scaffold.js';
-import { withScratch, withScratchHint } from '../core/scratch.js';
+import { withScratch, withScratchHint } from '../replay/scratch.js';
 import { withSession } from '../core/session.js';
 import { bookkeepingTables } from '../core/tracking.js';
 import type { Capabilities } from '../drivers/types.js';
 import { readMigrations } from '../source/files.js';
 import { planSqlite, type Change, type Rename, type SqlitePlan } from './sqlite/plan.js';
+import { wranglerCompanion } from '../wrangler/table.js';
 
 /**
  * `cairn diff`: the schema the migrations produce (replayed in a scratch
@@ -138,7 +139,7 @@ function parseFill(text: string): [string, string] {
 }
 
 async function liveSchema(config: ResolvedConfig): Promise<{ schema: string; capabilities: Capabilities }> {
-  return withSession(config, { write: false, onEvent: () => undefined }, async (session) => ({
+  return withSession(config, { write: false, onEvent: () => undefined, companion: wranglerCompanion }, async (session) => ({
     schema: await session.driver.dump({ exclude: bookkeepingTables(config) }),
     capabilities: session.driver.capabilities,
   }));

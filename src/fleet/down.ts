@@ -1,6 +1,6 @@
 import type { ConfigOverrides } from '../config/load.js';
 import { assertKnownVersion } from '../core/planner.js';
-import { confirmWrite, type ConfirmOptions } from '../core/protection.js';
+import { confirmWrite, type ConfirmOptions } from '../environments/protection.js';
 import { readMigrations } from '../source/files.js';
 import { countOutcomes, fleetConfig, runFleet, selectTargets, type FleetRunOptions } from './run.js';
 import type { StopReason, TargetResult } from './types.js';

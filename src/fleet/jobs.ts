@@ -1,14 +1,15 @@
 import type { ResolvedConfig } from '../config/load.js';
 import { parseDatabaseUrl } from '../config/url.js';
-import { replayed } from '../core/drift.js';
-import { isCairnError } from '../core/errors.js';
+import { replayed } from '../replay/drift.js';
+import { isCairnError } from '../errors.js';
 import type { CairnEvent } from '../core/events.js';
 import { assertHistoryIntact, chooseRollback } from '../core/planner.js';
 import { withSession } from '../core/session.js';
 import { bookkeepingTables } from '../core/tracking.js';
 import { down, up, type RunResult } from '../core/up.js';
 import { scratchKey } from '../drivers/index.js';
-import { diffSnapshots, type Snapshot } from '../safety/snapshot.js';
+import { diffSnapshots, type Snapshot } from '../drivers/snapshot.js';
+import { wranglerCompanion } from '../wrangler/table.js';
 import type { FleetTarget } from './targets.js';
 import type { FleetEvent, FleetJob, TargetError, TargetOutcome, TargetResult } from './types.js';
 
@@ -41,23 +42,23 @@ export async function runJob(job: FleetJob, target: FleetTarget, config: Resolve
   try {
     switch (job.kind) {
       case 'up': {
-        const result = await withSession(config, { write: true, onEvent: relay, signal: context.signal }, (session) => up(session, { to: job.to, unsafe: job.unsafe, noBackup: job.noBackup, signal: context.signal }));
+        const result = await withSession(config, { write: true, onEvent: relay, signal: context.signal, companion: wranglerCompanion }, (session) => up(session, { to: job.to, unsafe: job.unsafe, noBackup: job.noBackup, signal: context.signal }));
         const applied = stepNames(result);
         const failure = migrationFailure(result, 'up');
         return failure ? done('failed', { applied }, failure) : done(applied.length > 0 ? 'applied' : 'up-to-date', { applied });
       }
       case 'down': {
         // Nothing newer than --to: said without creating a history table (or a database) where there is none.
-        const needed = await withSession(config, { write: false, onEvent: relay }, async (session) => chooseRollback(session.statuses, { to: job.to }).length > 0);
+        const needed = await withSession(config, { write: false, onEvent: relay, companion: wranglerCompanion }, async (session) => chooseRollback(session.statuses, { to: job.to }).length > 0);
         if (!needed) return done('unchanged', { rolledBack: [] });
-        const result = await withSession(config, { write: true, onEvent: relay, signal: context.signal }, (session) => down(session, { to: job.to, signal: context.signal }));
+        const result = await withSession(config, { write: true, onEvent: relay, signal: context.signal, companion: wranglerCompanion }, (session) => down(session, { to: job.to, signal: context.signal }));
         const rolledBack = stepNames(result);
         const failure = migrationFailure(result, 'down');
         // Another run may have rolled it back between the look and the lock: then there was nothing left to do.
         return failure ? done('failed', { rolledBack }, failure) : done(rolledBack.length > 0 ? 'rolled-back' : 'unchanged', { rolledBack });
       }
       case 'drift': {
-        const differences = await withSession(config, { write: false, onEvent: relay }, async (session) => {
+        const differences = await withSession(config, { write: false, onEvent: relay, companion: wranglerCompanion }, async (session) => {
           assertHistoryIntact(session.statuses);
           const applied = session.statuses.filter((s) => s.state === 'applied').map((s) => s.migration!);
           const exclude = bookkeepingTables(config);

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from '../config/load.js';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 import { blocksThread, fleetConcurrency } from '../drivers/index.js';
 import { runJob, type ReplayCache } from './jobs.js';
 import { runBounded } from './pool.js';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConfigOverrides } from '../config/load.js';
-import { isCairnError } from '../core/errors.js';
+import { isCairnError } from '../errors.js';
 import { withSession } from '../core/session.js';
 import { readMigrations } from '../source/files.js';
 import { compareVersions } from '../source/version.js';
@@ -9,6 +9,7 @@ import { runBounded } from './pool.js';
 import { fleetTargets, type TargetSelection } from './targets.js';
 import { DEFAULT_RETRIES, retryPause } from './run.js';
 import { configsByScheme, fleetConfig, fleetLimit } from './up.js';
+import { wranglerCompanion } from '../wrangler/table.js';
 
 /**
  * `up-to-date`: nothing pending. `behind`: something pending, nothing wrong.
@@ -61,7 +62,7 @@ export async function fleetStatus(overrides: ConfigOverrides, options: Omit<Targ
     });
     try {
       const config = await configFor(target);
-      const status = await withTransientRetries(() => withSession(config, { write: false, onEvent: () => undefined }, async (session) => {
+      const status = await withTransientRetries(() => withSession(config, { write: false, onEvent: () => undefined, companion: wranglerCompanion }, async (session) => {
         const applied = session.statuses.filter((s) => s.state === 'applied' || s.state === 'changed').map((s) => s.version);
         for (const version of applied) appliedCount.set(version, (appliedCount.get(version) ?? 0) + 1);
         const pending = session.statuses.filter((s) => s.state === 'pending').map((s) => s.version);

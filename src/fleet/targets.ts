@@ -3,7 +3,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import type { FleetConfig, FleetGroup } from '../config/define.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { d1LocalUrl, parseDatabaseUrl, type DatabaseUrl } from '../config/url.js';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 import { expandDatabasePattern, openDriver } from '../drivers/index.js';
 
 /** One database of a fleet. */

@@ -1,5 +1,5 @@
 import type { CairnEvent } from '../core/events.js';
-import type { SnapshotDifference } from '../safety/snapshot.js';
+import type { SnapshotDifference } from '../drivers/snapshot.js';
 
 /**
  * What one fleet command does to each target (plain data: it is sent to

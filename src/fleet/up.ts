@@ -1,5 +1,5 @@
 import type { ConfigOverrides } from '../config/load.js';
-import { confirmWrite, type ConfirmOptions } from '../core/protection.js';
+import { confirmWrite, type ConfirmOptions } from '../environments/protection.js';
 import { recordLastRun, type LastRunEntry } from './last-run.js';
 import { countOutcomes, fleetConfig, runFleet, selectTargets, type FleetRunOptions } from './run.js';
 import type { StopReason, TargetResult } from './types.js';

@@ -1,6 +1,6 @@
 import type { ConfigOverrides } from '../config/load.js';
 import { parseDatabaseUrl } from '../config/url.js';
-import { verify, type VerifyReport } from '../core/verify.js';
+import { verify, type VerifyReport } from '../replay/verify.js';
 import type { CairnEvent } from '../core/events.js';
 import { fleetEngines } from './engines.js';
 import { countOutcomes, fleetConfig, runFleet, selectTargets, type FleetRunOptions } from './run.js';

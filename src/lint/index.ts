@@ -1,5 +1,5 @@
 import type { ResolvedLintConfig } from '../config/load.js';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 import type { Migration } from '../source/migration.js';
 import { lintMigrations, type LintReport } from './linter.js';
 import { rules } from './registry.js';

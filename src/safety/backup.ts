@@ -1,8 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { CairnError } from '../core/errors.js';
-import type { Session } from '../core/session.js';
-import type { BackupSupport, RestoreAction, RestoreCount, SavedTable, TableShape } from '../drivers/types.js';
+import { CairnError } from '../errors.js';
+import type { BackupSupport, Driver, RestoreAction, RestoreCount, SavedTable, SqlCommand, TableShape } from '../drivers/types.js';
 import type { FileLint } from '../lint/index.js';
 import type { Migration } from '../source/migration.js';
 import { compareVersions } from '../source/version.js';
@@ -16,6 +15,15 @@ import { compareVersions } from '../source/version.js';
  * next to the driver's data files.
  */
 export const BACKUPS_DIR = join('.cairn', 'backups');
+
+/** What a backup needs from the run that asks for it (the runner's session satisfies it). */
+export interface BackupContext {
+  readonly config: { readonly root: string };
+  readonly driver: Driver;
+  readonly onEvent: (event: { readonly type: 'notice'; readonly message: string }) => void;
+  /** The command that merges `details` into the history row of `version` (the row counts after the step). */
+  readonly tracking: { updateDetails(version: string, details: Record<string, unknown>): SqlCommand };
+}
 
 export interface BackedUpTable extends SavedTable {
   /** Rows after the migration ran; null when the table no longer exists; absent when it did not complete. */
@@ -69,7 +77,7 @@ export interface GuardedStep {
  * runs, when a pending migration puts rows at risk and the driver cannot back
  * up (unless --no-backup).
  */
-export function backupGuard(session: Session, lint: readonly FileLint[], options: { readonly noBackup: boolean }): StepGuard | undefined {
+export function backupGuard(session: BackupContext, lint: readonly FileLint[], options: { readonly noBackup: boolean }): StepGuard | undefined {
   const atRisk = new Map(lint.filter((file) => file.tablesAtRisk.length > 0).map((file) => [file.version, file.tablesAtRisk]));
   if (atRisk.size === 0) return undefined;
   const support = session.driver.backup;
@@ -96,7 +104,7 @@ export function backupGuard(session: Session, lint: readonly FileLint[], options
   }
 }
 
-async function backUp(session: Session, support: BackupSupport, migration: Migration, candidates: readonly string[]): Promise<GuardedStep | null> {
+async function backUp(session: BackupContext, support: BackupSupport, migration: Migration, candidates: readonly string[]): Promise<GuardedStep | null> {
   const label = `${migration.version}_${migration.name}`;
   const { root } = session.config;
   let dir: string | undefined;
@@ -195,7 +203,7 @@ export interface RestoreResult {
  * otherwise the rows go to `<table>_restored_<version>`. All tables in one
  * transaction, under the migration lock (the session's).
  */
-export async function restoreBackup(session: Session, version: string, options: RestoreOptions = {}): Promise<RestoreResult> {
+export async function restoreBackup(session: BackupContext, version: string, options: RestoreOptions = {}): Promise<RestoreResult> {
   const backups = listBackups(session.config.root);
   const ofVersion = backups.filter((b) => compareVersions(b.version, version) === 0);
   // Backups of many databases sit side by side (`cairn fleet`, several --url): this database's own come first.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 import { decodeMigration, decoderFor, firstInvalidUtf8 } from './decode.js';
 
 const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : Buffer.from(part))));

@@ -1,4 +1,4 @@
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 import type { SourceProblem } from './migration.js';
 
 /**

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, writeMigrations } from '../../test/support/databases.js';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 import { assertFilled, readMigrations, unfilledProblems } from './files.js';
 import { formatProblem } from './migration.js';
 import { checksumOf } from './parse.js';

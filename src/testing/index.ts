@@ -4,11 +4,12 @@ import { join, resolve } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { resolveConfig, type ResolvedConfig } from '../config/load.js';
 import { parseDatabaseUrl, type DatabaseUrl } from '../config/url.js';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 import type { CairnEvent } from '../core/events.js';
 import { withSession } from '../core/session.js';
 import { up } from '../core/up.js';
 import { templateStore } from '../drivers/template.js';
+import { wranglerCompanion } from '../wrangler/table.js';
 
 export interface TestDatabaseOptions {
   /**
@@ -93,7 +94,7 @@ function configFor(options: TestDatabaseOptions): Promise<ResolvedConfig> {
 /** Runs every migration into the empty template, as `cairn up` would; a migration the database or the linter rejects fails the call. */
 async function migrate(config: ResolvedConfig, url: DatabaseUrl, onEvent: ((event: CairnEvent) => void) | undefined): Promise<void> {
   const templateConfig: ResolvedConfig = { ...config, database: url, dumpAfterUp: false, environmentSettings: null };
-  const result = await withSession(templateConfig, { write: true, onEvent: onEvent ?? (() => undefined) }, (session) => up(session, {}));
+  const result = await withSession(templateConfig, { write: true, onEvent: onEvent ?? (() => undefined), companion: wranglerCompanion }, (session) => up(session, {}));
   const failure = result.errors[0];
   if (!result.success && failure) {
     throw new CairnError('MIGRATION_FAILED', `building the test database template: ${failure.version}_${failure.name} failed at ${failure.file}:${failure.line}: ${failure.message}`, {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { exitCodes, type ErrorCode } from '../../core/errors.js';
+import { exitCodes, type ErrorCode } from '../../errors.js';
 import { FLEET_CONCURRENCY_HELP } from '../../drivers/index.js';
 import type { FleetDownResult } from '../../fleet/down.js';
 import type { FleetLintReport } from '../../fleet/lint.js';
@@ -8,7 +8,7 @@ import type { FleetStatusReport, TargetStatus } from '../../fleet/status.js';
 import type { TargetOutcome, TargetResult } from '../../fleet/types.js';
 import type { FleetVerifyResult } from '../../fleet/verify.js';
 import { formatText } from '../../lint/index.js';
-import { formatDifference } from '../../safety/snapshot.js';
+import { formatDifference } from '../../drivers/snapshot.js';
 import { contextFor, parseCount } from '../context.js';
 import { confirmOptions } from '../environment.js';
 import { interruptSignal } from '../interrupt.js';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { MigrationFailure } from '../../core/migrator.js';
 import { formatFinding } from '../../lint/index.js';
 import type { RunResult } from '../../core/up.js';
-import { describeHealth, type HealthReport } from '../../core/health.js';
+import { describeHealth, type HealthReport } from '../../environments/health.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import { contextFor, parseCount } from '../context.js';
 import { interruptSignal } from '../interrupt.js';

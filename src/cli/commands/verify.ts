@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import type { VerifiedMigration, VerifyProblemKind, VerifyReport } from '../../core/verify.js';
-import { formatDifference } from '../../safety/snapshot.js';
+import type { VerifiedMigration, VerifyProblemKind, VerifyReport } from '../../replay/verify.js';
+import { formatDifference } from '../../drivers/snapshot.js';
 import { contextFor } from '../context.js';
 import { interruptSignal } from '../interrupt.js';
 import { clearOpenLine } from '../output.js';

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StatementError, type Driver, type SqlCommand } from '../../drivers/types.js';
 import type { Migration, Section } from '../../source/migration.js';
-import { CairnError } from '../errors.js';
+import { CairnError } from '../../errors.js';
 import { interrupted } from '../interrupt.js';
-import { fail, type Direction, type StepContext } from '../migrator.js';
+import { fail, type Direction } from '../failure.js';
+import type { StepContext } from '../migrator.js';
 import type { AppliedRecord } from '../tracking.js';
 import { batchesOf, rangeSql, type BatchPlan } from '../../source/batch.js';
 

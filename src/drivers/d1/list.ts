@@ -1,4 +1,4 @@
-import { CairnError } from '../../core/errors.js';
+import { CairnError } from '../../errors.js';
 import { d1RemoteUrl } from '../../config/url.js';
 import { remoteApi } from './remote.js';
 

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CairnError } from '../../core/errors.js';
+import { CairnError } from '../../errors.js';
 import { loadOptional } from '../optional.js';
 import type { SqlCommand } from '../types.js';
 import { D1QueryError, isBusy, type BatchOptions, type D1Transport, type Row } from './transport.js';

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CairnError } from '../../core/errors.js';
+import { CairnError } from '../../errors.js';
 import type { LockOptions, SqlCommand } from '../types.js';
 import { D1QueryError, isBusy, type BatchOptions, type Row } from './transport.js';
 import { describeLockRow, processAlive, type LockRow, throwIfInterrupted } from '../lock-holder.js';

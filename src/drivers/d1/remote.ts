@@ -1,4 +1,4 @@
-import { CairnError } from '../../core/errors.js';
+import { CairnError } from '../../errors.js';
 import { D1QueryError, type D1Transport, type Row } from './transport.js';
 
 /**

@@ -3,7 +3,7 @@ import { hostname, tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PGlite } from '@electric-sql/pglite';
-import { CairnError } from '../../core/errors.js';
+import { CairnError } from '../../errors.js';
 import { loadOptional } from '../optional.js';
 import { postgresFlavor } from '../postgres/driver.js';
 import { dumpPostgres } from '../postgres/dump.js';

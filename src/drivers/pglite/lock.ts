@@ -1,7 +1,7 @@
 import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CairnError } from '../../core/errors.js';
+import { CairnError } from '../../errors.js';
 import type { LockOptions } from '../types.js';
 import { describeHolder, processAlive, throwIfInterrupted } from '../lock-holder.js';
 

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { CairnError } from '../../core/errors.js';
+import { CairnError } from '../../errors.js';
 import { isMissingDatabase, scrub } from './driver.js';
 
 /**

@@ -1,6 +1,6 @@
 import { hostname, userInfo } from 'node:os';
 import pg from 'pg';
-import { CairnError } from '../../core/errors.js';
+import { CairnError } from '../../errors.js';
 import { resolveCommand, StatementError, type Driver, type SqlCommand, type SqlFlavor } from '../types.js';
 import { postgresBackup } from './backup.js';
 import { dumpPostgres, incrementalPostgresDump } from './dump.js';

@@ -1,4 +1,4 @@
-import { compareStrings } from '../../safety/snapshot.js';
+import { compareStrings } from '../snapshot.js';
 import { readingAsPublic, schemaScope, type PgQueryable } from './introspect.js';
 
 /**

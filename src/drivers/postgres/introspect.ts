@@ -1,4 +1,4 @@
-import { collapseWhitespace, compareStrings, SnapshotBuilder, type Snapshot } from '../../safety/snapshot.js';
+import { collapseWhitespace, compareStrings, SnapshotBuilder, type Snapshot } from '../snapshot.js';
 
 /**
  * The schema of a PostgreSQL database (every schema but pg_catalog,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { CairnError } from '../../core/errors.js';
+import { CairnError } from '../../errors.js';
 import { throwIfInterrupted } from '../lock-holder.js';
 import type { HeldLock, LockOptions } from '../types.js';
 

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { DatabaseUrl } from '../../config/url.js';
-import { CairnError } from '../../core/errors.js';
+import { CairnError } from '../../errors.js';
 import { alive } from '../file-lock.js';
 import type { TemplateProject, TemplateStore } from '../template.js';
 

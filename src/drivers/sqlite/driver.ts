@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { CairnError } from '../../core/errors.js';
+import { CairnError } from '../../errors.js';
 import { resolveCommand, StatementError, type Driver, type HeldLock, type LockOptions, type SqlCommand, type SqlFlavor } from '../types.js';
 import { sqliteBackup } from './backup.js';
 import { dumpSqlite } from './dump.js';

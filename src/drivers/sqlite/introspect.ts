@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { compareStrings, SnapshotBuilder, type Snapshot } from '../../safety/snapshot.js';
+import { compareStrings, SnapshotBuilder, type Snapshot } from '../snapshot.js';
 
 /**
  * The schema of a SQLite database's `main` schema as a Snapshot.

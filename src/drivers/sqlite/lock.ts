@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
-import { CairnError } from '../../core/errors.js';
+import { CairnError } from '../../errors.js';
 import type { LockOptions, SqlCommand } from '../types.js';
 import { describeLockRow, processAlive, type LockRow, throwIfInterrupted } from '../lock-holder.js';
 

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { CairnError } from '../../core/errors.js';
+import { CairnError } from '../../errors.js';
 import { nextVersion } from '../../core/scaffold.js';
 import type { Session } from '../../core/session.js';
 import { renameColumnPhases } from './rename-column.js';

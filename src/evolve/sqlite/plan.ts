@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { CairnError } from '../../core/errors.js';
+import { CairnError } from '../../errors.js';
 import { introspectSqlite, normalizeSql, queryOf, render, tokenize, type Token } from '../../drivers/sqlite/introspect.js';
 import { keysByTable, mentions, quote, same, sameEntries, SqliteSchema, type ColumnInfo, type SqliteObject } from './schema.js';
 

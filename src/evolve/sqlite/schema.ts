@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
-import { CairnError } from '../../core/errors.js';
+import { CairnError } from '../../errors.js';
 import { introspectSqlite, normalizeSql, queryOf } from '../../drivers/sqlite/introspect.js';
-import type { Snapshot } from '../../safety/snapshot.js';
+import type { Snapshot } from '../../drivers/snapshot.js';
 import { splitStatements } from '../../source/split.js';
 
 /**

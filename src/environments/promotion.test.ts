@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Migration } from '../source/migration.js';
 import { describePromotionProblems, promotionProblems, promotionRefusal } from './promotion.js';
-import type { AppliedRecord } from './tracking.js';
+import type { AppliedRecord } from '../core/tracking.js';
 
 const migration = (version: string, name: string, checksum: string): Migration => ({
   version,

@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import type { Dialect } from '../lint/types.js';
-import { splitStatements } from '../source/split.js';
-import { generateDown } from './generate-down.js';
+import type { Dialect } from '../types.js';
+import { splitStatements } from '../../source/split.js';
+import { generateDown } from './index.js';
 
 /** The generated down of `up` (file lines from 1), as SQL text or the reason there is none. */
 async function downOf(up: string, dialect: Dialect): Promise<string> {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Migration } from '../source/migration.js';
-import type { AppliedRecord } from './tracking.js';
+import type { AppliedRecord } from '../core/tracking.js';
 import { parseMigrationFileName as parseName } from '../source/files.js';
-import { adoptWranglerRows, unmirrored, type WranglerRow } from './wrangler-table.js';
+import { adoptWranglerRows, unmirrored, type WranglerRow } from './table.js';
 
 const file = (version: string, name: string): Migration => ({
   version,

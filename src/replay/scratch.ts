@@ -1,0 +1,34 @@
+import { hostname, userInfo } from 'node:os';
+import type { DatabaseUrl } from '../config/url.js';
+import { createScratchDatabase, openDriver, scratchHint } from '../drivers/index.js';
+import { CairnError } from '../errors.js';
+import type { StepContext } from '../core/migrator.js';
+import { TrackingTable } from '../core/tracking.js';
+
+/**
+ * Runs `work` against an empty scratch database of the same kind as `like`,
+ * with a history table ready for the real runner, and drops it afterwards
+ * however `work` ends. Used by verify and drift.
+ */
+export async function withScratch<T>(like: DatabaseUrl, table: string, work: (context: StepContext, where: string) => Promise<T>): Promise<T> {
+  const scratch = await createScratchDatabase(like);
+  try {
+    const driver = await openDriver(scratch.url, { create: true });
+    try {
+      const tracking = new TrackingTable(driver, table);
+      await tracking.ensure();
+      return await work({ driver, tracking, appliedBy: `${userInfo().username}@${hostname()} (scratch)`, onEvent: () => undefined }, scratch.url.display);
+    } finally {
+      await driver.close();
+    }
+  } finally {
+    await scratch.drop();
+  }
+}
+
+/** A scratch that could not be made on a server: add what else would work to the error's hint. */
+export function withScratchHint(error: unknown, like: DatabaseUrl): unknown {
+  const extra = scratchHint(like);
+  if (!(error instanceof CairnError) || error.code !== 'CONNECTION' || extra === null) return error;
+  return new CairnError(error.code, error.message, { hint: `${error.hint ? `${error.hint}; ` : ''}${extra}`, details: error.details, cause: error });
+}
