@@ -318,7 +318,12 @@ export function createCairn(options: CairnOptions = {}) {
        * its own applied migrations give, one replay per distinct history. `schema` relative to cwd. Reads only.
        */
       verify: (verifyOptions: FleetVerifyOptions = {}): Promise<FleetVerifyResult> =>
-        fleetVerify(options, { ...verifyOptions, schema: typeof verifyOptions.schema === 'string' ? resolve(options.cwd ?? process.cwd(), verifyOptions.schema) : verifyOptions.schema }),
+        fleetVerify(options, {
+          ...verifyOptions,
+          schema: typeof verifyOptions.schema === 'string' ? resolve(options.cwd ?? process.cwd(), verifyOptions.schema) : verifyOptions.schema,
+          // The history's replay tells its progress as `cairn verify` does, through this facade's onEvent.
+          onVerifyEvent: verifyOptions.onVerifyEvent ?? onEvent,
+        }),
     },
 
     /**

@@ -12,7 +12,7 @@ import { formatDifference } from '../../drivers/snapshot.js';
 import { contextFor, parseCount } from '../context.js';
 import { confirmOptions } from '../environment.js';
 import { interruptSignal } from '../interrupt.js';
-import { usage, type Output } from '../output.js';
+import { clearOpenLine, usage, type Output } from '../output.js';
 
 interface SelectionFlags {
   targets?: string;
@@ -197,7 +197,7 @@ Examples:
         schema: options.schema,
         skipHistory: !options.history,
         signal: interruptSignal(out),
-        onEvent: progressPrinter(out),
+        onEvent: afterReplay(progressPrinter(out)),
       });
       process.exitCode = verifyExitCode(result);
       if (out.json) return out.document(result);
@@ -223,6 +223,14 @@ Examples:
 function refuseOneDatabase(command: Command): void {
   const { url, d1 } = command.optsWithGlobals<{ url?: string; d1?: string }>();
   if (url !== undefined || d1 !== undefined) throw usage(`${url !== undefined ? '--url' : '--d1'} names one database; cairn fleet takes its databases from \`fleet\` in cairn.config.ts or --targets <file>`, 'put the URL in a --targets file (one a line), or run `cairn up --url …` for one database');
+}
+
+/** The history's replay counter (`12/40 0012_x`, rewritten in place on a terminal) is cleared before the targets' progress starts. */
+function afterReplay(print: (event: FleetEvent) => void): (event: FleetEvent) => void {
+  return (event) => {
+    if (event.type === 'fleet-start') clearOpenLine();
+    print(event);
+  };
 }
 
 function canaryOption(canary: string | undefined): number | string | undefined {
