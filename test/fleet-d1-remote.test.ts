@@ -79,6 +79,16 @@ describe('cairn fleet on remote D1 databases listed by name prefix', () => {
     // A prefix that names nothing, and a local pattern, say so.
     writeFileSync(join(dir, 'cairn.config.json'), JSON.stringify({ fleet: { edge: `d1://${server.accountId}/nobody-*` } }));
     expect((await cairn(['fleet', 'up'], dir)).stdout).toMatch(/No targets: the fleet groups match no database yet/);
+    // A --targets line lists the same way, the account from CLOUDFLARE_ACCOUNT_ID; a bad token is refused with its fix, and not printed.
+    writeFileSync(join(dir, 'targets.txt'), 'd1://remote/tenant-0*   # the first nine tenants\n');
+    process.env.CLOUDFLARE_ACCOUNT_ID = server.accountId;
+    const fromFile = JSON.parse((await cairn(['fleet', 'status', '--targets', 'targets.txt', '--json'], dir)).stdout) as { total: number; counts: Record<string, number> };
+    expect(fromFile).toMatchObject({ total: 5, counts: { 'up-to-date': 5 } });
+    delete process.env.CLOUDFLARE_ACCOUNT_ID;
+    const wrongToken = await startCli(['fleet', 'up', '--targets', 'targets.txt'], dir, { CLOUDFLARE_API_TOKEN: 'not-the-token-4242', CLOUDFLARE_ACCOUNT_ID: server.accountId }).exited;
+    expect(wrongToken.code).toBe(3);
+    expect(wrongToken.stderr).toMatch(/the D1 API refused the request for D1 databases named tenant-0\* on .*\(HTTP 403\): Authentication error[\s\S]*hint: check CLOUDFLARE_API_TOKEN/);
+    expect(wrongToken.stderr + wrongToken.stdout).not.toContain('not-the-token-4242');
     writeFileSync(join(dir, 'cairn.config.json'), JSON.stringify({ fleet: { edge: 'd1://local/tenant-*' } }));
     const local = await cairn(['fleet', 'up'], dir);
     expect([local.code, local.stderr]).toEqual([2, expect.stringMatching(/local D1 databases cannot be listed by name[\s\S]*hint: .*\{ d1: \['<database_id>'/)]);
