@@ -166,6 +166,10 @@ describe('cairn fleet verify', () => {
     expect(first.stdout).toMatch(/in-sync\s+3\n\s+drifted\s+1\n\s+not-started\s+8\n/);
     expect(first.stderr).toMatch(/stopping: tenants\/t004\.db drifted/);
 
+    // A drifted canary stops the run before the rest, even with --keep-going.
+    const canary = JSON.parse(runCli(['fleet', 'verify', '--no-history', '--canary', '5', '--keep-going', '--json'], { cwd: dir }).stdout) as { stopped: string; counts: Record<string, number> };
+    expect(canary).toMatchObject({ stopped: 'canary', counts: { 'in-sync': 4, drifted: 1, failed: 0, 'not-started': 7 } });
+
     const all = runCli(['fleet', 'verify', '--keep-going', '--json'], { cwd: dir });
     expect(all.status).toBe(3);
     const result = JSON.parse(all.stdout) as { ok: boolean; history: { engine: string; targets: number; report: { ok: boolean } }[]; counts: Record<string, number>; targets: { target: string; outcome: string; differences: { key: string; kind: string }[] }[] };
