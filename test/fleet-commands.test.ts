@@ -202,6 +202,23 @@ describe('cairn fleet verify', () => {
   });
 });
 
+describe('the lint check of fleet up', () => {
+  it('refuses an error finding on every target, nothing applied; --unsafe applies it and records why in each history', () => {
+    const { dir, files } = project(12);
+    expect(runCli(['fleet', 'up'], { cwd: dir }).status).toBe(0);
+    writeMigrations(dir, { '0004_drop_posts.sql': 'DROP TABLE posts;\n' });
+    const refused = runCli(['fleet', 'up', '--keep-going', '--json'], { cwd: dir });
+    expect(refused.status).toBe(1);
+    const result = JSON.parse(refused.stdout) as { counts: Record<string, number>; targets: { error: { code: string; message: string } | null }[] };
+    expect(result.counts).toEqual({ applied: 0, 'up-to-date': 0, failed: 12, 'not-started': 0 });
+    for (const target of result.targets) expect(target.error).toMatchObject({ code: 'LINT', message: expect.stringMatching(/0004_drop_posts\.sql:1:\d+ error drop-table/) });
+    for (const file of files) expect(query(file, "SELECT count(*) AS n FROM sqlite_master WHERE name = 'posts'")).toEqual([{ n: 1 }]);
+
+    expect(runCli(['fleet', 'up', '--unsafe'], { cwd: dir }).status).toBe(0);
+    for (const file of files) expect(query<{ details: string }>(file, "SELECT details FROM cairn_migrations WHERE version = '0004'")[0]!.details).toMatch(/drop-table/);
+  });
+});
+
 describe('cairn fleet lint', () => {
   it('lints once per engine among the groups, not once per database, and opens or lists none; an error finding exits 1', () => {
     const { dir } = project(40, { ...MIGRATIONS, '0004_drop_posts.sql': 'DROP TABLE posts;\n' });

@@ -8,6 +8,7 @@ import { withSession } from '../core/session.js';
 import { bookkeepingTables } from '../core/tracking.js';
 import { down, up, type RunResult } from '../core/up.js';
 import { scratchKey } from '../drivers/index.js';
+import { lintProject, type LintReport } from '../lint/index.js';
 import { diffSnapshots, type Snapshot } from '../drivers/snapshot.js';
 import { wranglerCompanion } from '../wrangler/table.js';
 import type { FleetTarget } from './targets.js';
@@ -20,9 +21,27 @@ import type { FleetEvent, FleetJob, TargetError, TargetOutcome, TargetResult } f
  */
 export type ReplayCache = Map<string, Promise<Snapshot>>;
 
+/** Lint reports already made, by dialect settings, files and the versions linted: what `up` checks is the same on every target that has the same pending files. One per thread. */
+export type LintCache = Map<string, Promise<LintReport>>;
+
 export interface JobContext {
   readonly signal?: AbortSignal | undefined;
   readonly replays: ReplayCache;
+  readonly lints: LintCache;
+}
+
+/** lintProject, remembered in `cache` (content-keyed: every file's version and checksum, the lint settings, the selection). */
+function rememberingLinter(cache: LintCache): typeof lintProject {
+  return (migrations, config, selected) => {
+    const key = JSON.stringify([config, migrations.map((m) => `${m.version}:${m.checksum}:${m.file}`), selected ? [...selected].sort() : null]);
+    let report = cache.get(key);
+    if (!report) {
+      report = lintProject(migrations, config, selected);
+      cache.set(key, report);
+      report.catch(() => cache.delete(key));
+    }
+    return report;
+  };
 }
 
 /** One target's part of a fleet command; whatever goes wrong becomes its result, never the fleet's exception. */
@@ -42,7 +61,7 @@ export async function runJob(job: FleetJob, target: FleetTarget, config: Resolve
   try {
     switch (job.kind) {
       case 'up': {
-        const result = await withSession(config, { write: true, onEvent: relay, signal: context.signal, companion: wranglerCompanion }, (session) => up(session, { to: job.to, unsafe: job.unsafe, noBackup: job.noBackup, signal: context.signal }));
+        const result = await withSession(config, { write: true, onEvent: relay, signal: context.signal, companion: wranglerCompanion }, (session) => up(session, { to: job.to, unsafe: job.unsafe, noBackup: job.noBackup, signal: context.signal, linter: rememberingLinter(context.lints) }));
         const applied = stepNames(result);
         const failure = migrationFailure(result, 'up');
         return failure ? done('failed', { applied }, failure) : done(applied.length > 0 ? 'applied' : 'up-to-date', { applied });

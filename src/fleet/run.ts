@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from '../config/load.js';
 import { CairnError } from '../errors.js';
 import { blocksThread, fleetConcurrency } from '../drivers/index.js';
-import { runJob, type ReplayCache } from './jobs.js';
+import { runJob, type LintCache, type ReplayCache } from './jobs.js';
 import { runBounded } from './pool.js';
 import { threadPool } from './threads.js';
 import { fleetTargets, type FleetTarget, type TargetSelection } from './targets.js';
@@ -51,6 +51,7 @@ export async function runFleet(targets: readonly FleetTarget[], base: ResolvedCo
   const canary = canaryTargets(targets, options.canary, base);
   const configFor = configsByScheme(overrides);
   const replays: ReplayCache = new Map();
+  const lints: LintCache = new Map();
 
   const results = new Map<string, TargetResult>();
   let failed = 0;
@@ -69,7 +70,7 @@ export async function runFleet(targets: readonly FleetTarget[], base: ResolvedCo
   const runOne = async (target: FleetTarget) => {
     onEvent({ type: 'target-start', target: target.name, group: target.group });
     const config = await configFor(target);
-    const attempt = () => (threads && blocksThread(target.url) ? threads.run(job, target, config, onEvent) : runJob(job, target, config, { signal: options.signal, replays }, onEvent));
+    const attempt = () => (threads && blocksThread(target.url) ? threads.run(job, target, config, onEvent) : runJob(job, target, config, { signal: options.signal, replays, lints }, onEvent));
     let result = await attempt();
     let tries = 0;
     while (result.error?.details.transient === true && tries < retries && !options.signal?.aborted && stopped !== 'interrupted') {
