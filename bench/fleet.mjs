@@ -16,6 +16,12 @@
 // pg_stat_activity is sampled every 20 ms for the most connections cairn held at once.
 // Scaling: both are linear in tenants × migrations; the connection count is bounded by
 // --concurrency (default 8 for PostgreSQL), whatever the number of schemas.
+// Then, on the migrated fleet: `cairn fleet verify --no-history` (each tenant's schema
+// against what its history gives), next to one `cairn drift --url` per tenant by hand
+// (median of 3 on one tenant × tenants ÷ cores): the fleet replays each distinct history
+// once, so it is linear in tenants (a schema read each) plus one replay, not tenants
+// replays. And `cairn fleet down --to <first>` (every migration but the first rolled back
+// on every tenant).
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -65,7 +71,14 @@ function benchSqlite() {
     const fleet = timed(['fleet', 'up', ...concurrencyArgs], dir);
     log('sqlite: cairn fleet up again, nothing pending');
     const again = timed(['fleet', 'up', ...concurrencyArgs], dir);
+    log('sqlite: one `cairn drift` on one tenant, 3 times');
+    const singleDrift = median([1, 2, 3].map(() => timed(['drift', '--url', 'sqlite:tenants/t00001.db'], dir)));
+    log(`sqlite: cairn fleet verify --no-history on ${options.tenants} tenant files`);
+    const verify = timed(['fleet', 'verify', '--no-history', ...concurrencyArgs], dir);
+    log(`sqlite: cairn fleet down --to 0001 on ${options.tenants} tenant files`);
+    const down = timed(['fleet', 'down', '--to', '0001', ...concurrencyArgs], dir);
     const byHand = (single * options.tenants) / cores;
+    const driftByHand = (singleDrift * options.tenants) / cores;
     return {
       engine: 'sqlite',
       tenants: options.tenants,
@@ -78,6 +91,13 @@ function benchSqlite() {
       databasesPerSecond: Number((options.tenants / (fleet / 1000)).toFixed(1)),
       nothingPendingMs: Math.round(again),
       nothingPendingPerSecond: Number((options.tenants / (again / 1000)).toFixed(1)),
+      singleDriftMs: Math.round(singleDrift),
+      driftByHandParallelMs: Math.round(driftByHand),
+      fleetVerifyMs: Math.round(verify),
+      verifyRatioToByHand: Number((verify / driftByHand).toFixed(2)),
+      verifyPerSecond: Number((options.tenants / (verify / 1000)).toFixed(1)),
+      fleetDownMs: Math.round(down),
+      downPerSecond: Number((options.tenants / (down / 1000)).toFixed(1)),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -120,6 +140,8 @@ async function benchPostgres() {
     if (code !== 0) fatal(`cairn fleet up exited ${code}:\n${stderr}`);
     log('postgres: cairn fleet up again, nothing pending');
     const again = timed(['fleet', 'up', ...concurrencyArgs], dir);
+    log(`postgres: cairn fleet verify --no-history on ${options.schemas} schemas`);
+    const verify = timed(['fleet', 'verify', '--no-history', ...concurrencyArgs], dir);
     return {
       engine: 'postgres',
       schemas: options.schemas,
@@ -128,6 +150,8 @@ async function benchPostgres() {
       databasesPerSecond: Number((options.schemas / (ms / 1000)).toFixed(1)),
       maxConnections,
       nothingPendingMs: Math.round(again),
+      fleetVerifyMs: Math.round(verify),
+      verifyPerSecond: Number((options.schemas / (verify / 1000)).toFixed(1)),
     };
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
@@ -148,10 +172,14 @@ else {
       console.log(`  by hand in parallel (× ${r.tenants} ÷ ${r.cores})     ${(r.byHandParallelMs / 1000).toFixed(1)} s`);
       console.log(`  cairn fleet up                       ${(r.fleetUpMs / 1000).toFixed(1)} s  (${r.ratioToByHand}× by hand; ${r.databasesPerSecond} databases/s)`);
       console.log(`  cairn fleet up, nothing pending      ${(r.nothingPendingMs / 1000).toFixed(1)} s  (${r.nothingPendingPerSecond} databases/s)`);
+      console.log(`  one cairn drift                      ${r.singleDriftMs} ms; by hand in parallel ${(r.driftByHandParallelMs / 1000).toFixed(1)} s`);
+      console.log(`  cairn fleet verify --no-history      ${(r.fleetVerifyMs / 1000).toFixed(1)} s  (${r.verifyRatioToByHand}× by hand; ${r.verifyPerSecond} databases/s)`);
+      console.log(`  cairn fleet down --to 0001           ${(r.fleetDownMs / 1000).toFixed(1)} s  (${r.downPerSecond} databases/s)`);
     } else {
       console.log(`PostgreSQL, ${r.schemas} schemas × ${r.migrations} migrations on one server`);
       console.log(`  cairn fleet up                       ${(r.fleetUpMs / 1000).toFixed(1)} s  (${r.databasesPerSecond} schemas/s), at most ${r.maxConnections} connections`);
       console.log(`  cairn fleet up, nothing pending      ${(r.nothingPendingMs / 1000).toFixed(1)} s`);
+      console.log(`  cairn fleet verify --no-history      ${(r.fleetVerifyMs / 1000).toFixed(1)} s  (${r.verifyPerSecond} schemas/s)`);
     }
   }
 }

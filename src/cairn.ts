@@ -20,8 +20,11 @@ import { asValidationProblems, fileProblems, historyProblems, type ValidationRep
 import { verify, type VerifyReport } from './replay/verify.js';
 import { diff, type DiffOptions, type DiffResult } from './evolve/diff.js';
 import { planChange, type PlannedChange, type PlanResult } from './evolve/plan/index.js';
+import { fleetDown, type FleetDownOptions, type FleetDownResult } from './fleet/down.js';
+import { fleetLint, type FleetLintReport } from './fleet/lint.js';
 import { fleetStatus, type FleetStatusReport } from './fleet/status.js';
 import { fleetUp, type FleetUpOptions, type FleetUpResult } from './fleet/up.js';
+import { fleetVerify, type FleetVerifyOptions, type FleetVerifyResult } from './fleet/verify.js';
 import { createDatabase, dropDatabase, type DatabaseChange } from './drivers/index.js';
 import { lintProject, type LintReport } from './lint/index.js';
 import { listBackups, restoreBackup, type BackupInfo, type RestoreOptions, type RestoreResult } from './safety/backup.js';
@@ -306,6 +309,21 @@ export function createCairn(options: CairnOptions = {}) {
       up: (fleetOptions: FleetUpOptions = {}): Promise<FleetUpResult> => fleetUp(options, fleetOptions),
       /** Per migration, how many targets have it; per target, up to date, behind, failed or locked. Reads only. */
       status: (statusOptions: Pick<FleetUpOptions, 'targetsFile' | 'groups' | 'concurrency'> = {}): Promise<FleetStatusReport> => fleetStatus(options, statusOptions),
+      /** `down --to` on every target, with `up`'s concurrency, canary and failure policy; resumable (a target already at `to` is `unchanged`). */
+      down: (downOptions: FleetDownOptions): Promise<FleetDownResult> => fleetDown(options, downOptions),
+      /** The linter once per engine among the fleet's groups (not once per database). Opens and lists no database. */
+      lint: (lintOptions: Pick<FleetUpOptions, 'targetsFile' | 'groups'> = {}): Promise<FleetLintReport> => fleetLint(options, lintOptions),
+      /**
+       * `verify` of the shared history once (per engine), then each target's drift: its schema next to what
+       * its own applied migrations give, one replay per distinct history. `schema` relative to cwd. Reads only.
+       */
+      verify: (verifyOptions: FleetVerifyOptions = {}): Promise<FleetVerifyResult> =>
+        fleetVerify(options, {
+          ...verifyOptions,
+          schema: typeof verifyOptions.schema === 'string' ? resolve(options.cwd ?? process.cwd(), verifyOptions.schema) : verifyOptions.schema,
+          // The history's replay tells its progress as `cairn verify` does, through this facade's onEvent.
+          onVerifyEvent: verifyOptions.onVerifyEvent ?? onEvent,
+        }),
     },
 
     /**

@@ -23,4 +23,8 @@ export type { DiffOptions, DiffResult } from './evolve/diff.js';
 export type { Change as DiffChange, ChangeKind as DiffChangeKind } from './evolve/sqlite/plan.js';
 export type { FleetEvent, FleetUpOptions, FleetUpResult, TargetError, TargetOutcome, TargetResult } from './fleet/up.js';
 export type { FleetStatusReport, TargetState, TargetStatus } from './fleet/status.js';
+export type { FleetDownOptions, FleetDownResult } from './fleet/down.js';
+export type { FleetLintReport } from './fleet/lint.js';
+export type { FleetVerifyOptions, FleetVerifyResult } from './fleet/verify.js';
+export type { FleetJob } from './fleet/types.js';
 export type { FleetConfig, FleetGroup } from './config/define.js';

@@ -5,6 +5,7 @@ import { StatementError } from '../drivers/types.js';
 import type { Migration, Section } from '../source/migration.js';
 import { runBatchedStep } from './batch/run.js';
 import { hasBatches } from '../source/batch.js';
+import { CairnError } from '../errors.js';
 import type { CairnEvent } from './events.js';
 import type { AppliedRecord, TrackingTable } from './tracking.js';
 
@@ -137,6 +138,8 @@ async function runAtomic(context: StepContext, migration: Migration, direction: 
     } catch (error) {
       // The SET came first: indexes past it point at the file's statements.
       const shifted = error instanceof StatementError && lockWait.length > 0 ? withIndex(error, error.index - lockWait.length) : error;
+      // The database did not answer (a remote API's 429/5xx): whether the unit committed is unknown, so it is not the migration's failure.
+      if (error instanceof CairnError && error.details.transient === true) throw error;
       const gaveWay = bound !== undefined && shifted instanceof StatementError && shifted.engineCode === bound.code;
       if (!gaveWay) throw fail(migration, direction, section, shifted, true);
       const { timeoutMs, retries, backoffMs } = context.statementLock!;

@@ -71,6 +71,8 @@ export interface UpOptions extends UpPlanOptions {
   readonly signal?: AbortSignal | undefined;
   /** Apply from the first migration even though the database has tables and no history (NON_EMPTY_DATABASE otherwise). */
   readonly allowNonEmpty?: boolean | undefined;
+  /** How the pending migrations are linted (default lintProject). `cairn fleet` passes one that remembers: the same files and dialect give the same findings on every target. */
+  readonly linter?: typeof lintProject | undefined;
 }
 
 export interface DownOptions extends Omit<DownPlanOptions, 'generatedDowns'> {
@@ -95,7 +97,7 @@ export async function up(session: Session, options: UpOptions): Promise<RunResul
   if (waiting.length > 0 && !options.dryRun) throw contractRefusal(waiting, session.config.environmentSettings);
   if (waiting.length > 0) session.onEvent({ type: 'notice', message: contractRefusal(waiting, session.config.environmentSettings).message.replace('nothing was applied', '`cairn up` would refuse') });
   if (migrations.length > 0) session.onEvent({ type: 'lint', migrations: migrations.length });
-  const lint = migrations.length > 0 ? (await lintProject(session.migrations, session.config.lint, new Set(migrations.map((m) => m.version)))).files : [];
+  const lint = migrations.length > 0 ? (await (options.linter ?? lintProject)(session.migrations, session.config.lint, new Set(migrations.map((m) => m.version)))).files : [];
   const errors = lint.flatMap((file) => file.findings.filter((f) => f.severity === 'error'));
   const unsafe = errors.length > 0 && options.unsafe === true;
   if (errors.length > 0 && !options.unsafe && !options.dryRun) throw lintRefusal(errors, lint);

@@ -43,6 +43,17 @@ export function blocksThread(url: DatabaseUrl): boolean {
   return databaseKind(url).blocksThread;
 }
 
+/**
+ * The databases a pattern URL names, each as its URL and a label, or null
+ * when `text` is no such pattern: `d1://<account_id>/<prefix>*` is every D1
+ * database of the account whose name starts with the prefix (the D1 API's
+ * database list). For `cairn fleet`'s targets.
+ */
+export async function expandDatabasePattern(text: string): Promise<{ readonly source: string; readonly label: string }[] | null> {
+  if (/^d1:\/\//i.test(text) && text.trim().endsWith('*')) return (await import('./d1/list.js')).expandD1Pattern(text, process.env);
+  return null;
+}
+
 /** The defaults of fleetConcurrency, as `cairn fleet --help` says them. */
 export const FLEET_CONCURRENCY_HELP = 'SQLite 4, PostgreSQL 8, local D1 4, remote D1 10';
 
@@ -52,6 +63,25 @@ export async function createScratchDatabase(like: DatabaseUrl): Promise<ScratchD
     scratchUrls.add(url);
     return url;
   });
+}
+
+/**
+ * Which scratch database `createScratchDatabase(url)` makes, as a key: URLs
+ * with the same key replay in alike scratch databases (same engine, same
+ * server), so a replay's result for one holds for all (`cairn fleet verify`
+ * replays each history once). Internal: may hold a password; never printed.
+ */
+export function scratchKey(url: DatabaseUrl): string {
+  switch (url.scheme) {
+    case 'postgres': {
+      const server = new URL(url.url);
+      server.pathname = '/';
+      server.search = '';
+      return `postgres ${server.toString()}`;
+    }
+    default:
+      return url.scheme;
+  }
 }
 
 /** Embedded PostgreSQL (PGlite) in memory: needs no server and no setup. */

@@ -59,6 +59,39 @@ describe('cairn.fleet', () => {
   });
 });
 
+describe('cairn.fleet.down, verify and lint', () => {
+  it('down returns each target\'s rolled-back versions; verify each target\'s differences; lint one report per engine', async () => {
+    const dir = tempDir('cairn-fleet-lib-more-');
+    writeMigrations(dir, {
+      '0001_create_users.sql': '-- migrate:up\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE users;\n',
+      '0002_create_posts.sql': '-- migrate:up\nCREATE TABLE posts (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE posts;\n',
+    });
+    mkdirSync(join(dir, 'tenants'));
+    for (const name of ['a', 'b', 'c']) new Database(join(dir, 'tenants', `${name}.db`)).close();
+    writeFileSync(join(dir, 'cairn.config.json'), JSON.stringify({ fleet: { tenants: 'tenants/*.db' } }));
+    const cairn = createCairn({ cwd: dir });
+    await cairn.fleet.up();
+
+    const db = new Database(join(dir, 'tenants', 'b.db'));
+    db.exec('CREATE TABLE notes (body TEXT)');
+    db.close();
+    const events: FleetEvent[] = [];
+    const verified = await cairn.fleet.verify({ keepGoing: true, concurrency: 2, onEvent: (event) => events.push(event) });
+    expect(verified).toMatchObject({ ok: false, counts: { 'in-sync': 2, drifted: 1, failed: 0, 'not-started': 0 }, history: [{ engine: 'sqlite', targets: 3, report: { ok: true } }] });
+    expect(verified.targets[1]).toMatchObject({ target: 'tenants/b.db', outcome: 'drifted', differences: expect.arrayContaining([expect.objectContaining({ key: 'table notes', kind: 'added', before: null })]) });
+    expect(events.filter((e) => e.type === 'target-done')).toHaveLength(3);
+
+    const down = await cairn.fleet.down({ to: '0001', concurrency: 1 });
+    expect(down).toMatchObject({ success: true, counts: { 'rolled-back': 3, unchanged: 0 } });
+    expect(down.targets.map((t) => t.rolledBack)).toEqual([['0002_create_posts'], ['0002_create_posts'], ['0002_create_posts']]);
+    await expect(cairn.fleet.down({ to: '0001', retries: -1 })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringMatching(/retries must be a whole number/) });
+
+    const lint = await cairn.fleet.lint();
+    expect(lint).toMatchObject({ errors: 0, engines: [{ engine: 'sqlite', groups: ['tenants'] }] });
+    expect(lint.engines[0]!.report.files).toHaveLength(2);
+  });
+});
+
 describe('backups in a fleet', () => {
   it('restore on one tenant takes that tenant\'s backup, not the newest of the same migration from another tenant', async () => {
     const dir = tempDir('cairn-fleet-backup-');

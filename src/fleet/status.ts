@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConfigOverrides } from '../config/load.js';
 import { isCairnError } from '../errors.js';
 import { withSession } from '../core/session.js';
@@ -6,6 +7,7 @@ import { compareVersions } from '../source/version.js';
 import { readLastRun } from './last-run.js';
 import { runBounded } from './pool.js';
 import { fleetTargets, type TargetSelection } from './targets.js';
+import { DEFAULT_RETRIES, retryPause } from './run.js';
 import { configsByScheme, fleetConfig, fleetLimit } from './up.js';
 import { wranglerCompanion } from '../wrangler/table.js';
 
@@ -60,7 +62,7 @@ export async function fleetStatus(overrides: ConfigOverrides, options: Omit<Targ
     });
     try {
       const config = await configFor(target);
-      const status = await withSession(config, { write: false, onEvent: () => undefined, companion: wranglerCompanion }, async (session) => {
+      const status = await withTransientRetries(() => withSession(config, { write: false, onEvent: () => undefined, companion: wranglerCompanion }, async (session) => {
         const applied = session.statuses.filter((s) => s.state === 'applied' || s.state === 'changed').map((s) => s.version);
         for (const version of applied) appliedCount.set(version, (appliedCount.get(version) ?? 0) + 1);
         const pending = session.statuses.filter((s) => s.state === 'pending').map((s) => s.version);
@@ -71,7 +73,7 @@ export async function fleetStatus(overrides: ConfigOverrides, options: Omit<Targ
         const last = lastRun[target.name];
         if (pending.length > 0 && last?.outcome === 'failed' && last.error) return entry('failed', `last fleet up (${last.at}): ${last.error.code}: ${last.error.message}`, applied, pending);
         return entry(pending.length > 0 ? 'behind' : 'up-to-date', null, applied, pending);
-      });
+      }));
       found.set(target.name, status);
     } catch (error) {
       found.set(target.name, entry('failed', isCairnError(error) ? `${error.code}: ${error.message}` : (error as Error).message));
@@ -83,4 +85,16 @@ export async function fleetStatus(overrides: ConfigOverrides, options: Omit<Targ
   for (const status of statuses) counts[status.state]++;
   const versions = readMigrations(base.migrationsDir, base.root).map((m) => ({ version: m.version, name: m.name, applied: appliedCount.get(m.version) ?? 0 }));
   return { total: targets.length, versions, counts, targets: statuses };
+}
+
+/** A read that failed for a passing reason (a remote API's 429/5xx) is read again, as `fleet up` runs a target again: reading is always safe to repeat. */
+async function withTransientRetries<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (error) {
+      if (!(isCairnError(error) && error.details.transient === true) || attempt > DEFAULT_RETRIES) throw error;
+      await sleep(retryPause(attempt, error.details.retryAfterMs));
+    }
+  }
 }

@@ -4,7 +4,7 @@ import type { FleetConfig, FleetGroup } from '../config/define.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { d1LocalUrl, filePathOf, parseDatabaseUrl, shortName, type DatabaseUrl } from '../config/url.js';
 import { CairnError } from '../errors.js';
-import { openDriver } from '../drivers/index.js';
+import { expandDatabasePattern, openDriver } from '../drivers/index.js';
 
 /** One database of a fleet. */
 export interface FleetTarget {
@@ -36,16 +36,34 @@ export async function fleetTargets(config: ResolvedConfig, selection: TargetSele
   const seen = new Set<string>();
   const targets: FleetTarget[] = [];
   for (const [group, value] of groups) {
-    for (const source of await expandGroup(config, group, value)) {
+    for (const entry of await expandGroup(config, group, value)) {
+      const { source, label } = typeof entry === 'string' ? { source: entry, label: undefined } : entry;
       const url = parseDatabaseUrl(source, config.root);
-      const name = shortName(url, config.root);
-      if (seen.has(name)) continue;
-      seen.add(name);
+      const name = label ?? shortName(url, config.root);
+      // The same database listed twice (by a pattern and by id) is one target.
+      if (seen.has(name) || seen.has(url.display)) continue;
+      seen.add(name).add(url.display);
       targets.push({ name, group, source, url });
     }
   }
   return targets;
 }
+
+/**
+ * One stand-in target per group entry, not expanded: a glob, a schema
+ * pattern or a D1 name pattern stays itself (it parses as a URL of its
+ * engine). For what depends on the engine only (`fleet lint`): no file is
+ * globbed, no server or API is asked, so no credentials are needed.
+ */
+export function fleetEntries(config: ResolvedConfig, selection: TargetSelection): FleetTarget[] {
+  return selectGroups(config, selection).flatMap(([group, value]) => {
+    const sources = typeof value === 'string' ? [value] : 'schemas' in value ? [value.url] : 'd1' in value ? value.d1.slice(0, 1).map((id) => d1LocalUrl(id, value.persistTo)) : [...value];
+    return sources.map((source) => ({ name: source, group, source, url: parseDatabaseUrl(source, config.root) }));
+  });
+}
+
+/** A target as a group expands: its URL, and how to show it when the URL alone does not say (a D1 database listed by name). */
+type Expanded = string | { readonly source: string; readonly label: string };
 
 function selectGroups(config: ResolvedConfig, selection: TargetSelection): [string, FleetGroup][] {
   if (selection.targetsFile !== undefined) {
@@ -94,16 +112,18 @@ function checkFleet(fleet: FleetConfig, configFile: string | null): void {
   }
 }
 
-async function expandGroup(config: ResolvedConfig, group: string, value: FleetGroup): Promise<string[]> {
+async function expandGroup(config: ResolvedConfig, group: string, value: FleetGroup): Promise<Expanded[]> {
   if (typeof value === 'string') return expandEntry(config, value);
   if ('schemas' in value) return schemasOf(config, group, value.url, value.schemas);
   if ('d1' in value) return value.d1.map((id) => d1LocalUrl(id, value.persistTo));
   return (await Promise.all(value.map((entry) => expandEntry(config, entry)))).flat();
 }
 
-/** A URL stays itself; a SQLite path with a wildcard is every file it matches, sorted. */
-async function expandEntry(config: ResolvedConfig, entry: string): Promise<string[]> {
+/** A URL stays itself; a SQLite path with a wildcard is every file it matches, sorted; `d1://<account_id>/<prefix>*` every D1 database so named. */
+async function expandEntry(config: ResolvedConfig, entry: string): Promise<Expanded[]> {
   const text = entry.trim();
+  const listed = await expandDatabasePattern(text);
+  if (listed) return listed;
   const path = filePathOf(text);
   if (path === null) return [text];
   // Loaded here, not at the top: every command imports this module through the facade, and only a fleet globs.

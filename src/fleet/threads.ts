@@ -3,14 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ResolvedConfig } from '../config/load.js';
 import type { FleetTarget } from './targets.js';
-import type { FleetEvent, RunSettings, TargetResult } from './up.js';
+import type { FleetEvent, FleetJob, TargetResult } from './types.js';
 
 /** What the main thread sends a worker, and what comes back. Plain data only: it crosses threads by structured clone. */
-export type ToWorker = { readonly type: 'run'; readonly target: FleetTarget; readonly config: ResolvedConfig; readonly settings: RunSettings } | { readonly type: 'abort' };
+export type ToWorker = { readonly type: 'run'; readonly job: FleetJob; readonly target: FleetTarget; readonly config: ResolvedConfig } | { readonly type: 'abort' };
 export type FromWorker = { readonly type: 'event'; readonly event: FleetEvent } | { readonly type: 'result'; readonly result: TargetResult };
 
 export interface ThreadPool {
-  run(target: FleetTarget, config: ResolvedConfig, settings: RunSettings, onEvent: (event: FleetEvent) => void): Promise<TargetResult>;
+  run(job: FleetJob, target: FleetTarget, config: ResolvedConfig, onEvent: (event: FleetEvent) => void): Promise<TargetResult>;
   abort(): void;
   close(): Promise<void>;
 }
@@ -19,7 +19,7 @@ const WORKER = new URL('./worker.js', import.meta.url);
 
 /**
  * Worker threads for targets whose driver blocks its thread (SQLite through
- * better-sqlite3 waits for each commit's fsync synchronously): one target per
+ * better-sqlite3 waits for each commit's fsync synchronously): one target's job per
  * worker at a time, `size` workers, so their disk waits overlap. Null when
  * the worker script is not there (running from the TypeScript sources): the
  * targets then run in this thread, as for every other engine.
@@ -36,7 +36,7 @@ export function threadPool(size: number): ThreadPool | null {
     return worker;
   };
   return {
-    run: (target, config, settings, onEvent) =>
+    run: (job, target, config, onEvent) =>
       new Promise<TargetResult>((resolve) => {
         const worker = take();
         const done = (result: TargetResult) => {
@@ -54,7 +54,7 @@ export function threadPool(size: number): ThreadPool | null {
         };
         const onExit = (code: number) => onError(new Error(`exited with code ${code}`));
         worker.on('message', onMessage).on('error', onError).on('exit', onExit);
-        worker.postMessage({ type: 'run', target, config, settings } satisfies ToWorker);
+        worker.postMessage({ type: 'run', job, target, config } satisfies ToWorker);
       }),
     abort: () => {
       for (const worker of busy) worker.postMessage({ type: 'abort' } satisfies ToWorker);

@@ -15,6 +15,15 @@ import { tempDir } from './databases.js';
  * run as one D1 batch, all or nothing, as D1 runs them.
  *
  * Accepts `{ "sql", "params" }` (one statement) and `{ "batch": [{ "sql", "params" }] }`.
+ *
+ * With `databases`, it serves several, each its own miniflare D1, and lists
+ * them as `GET /client/v4/accounts/{account_id}/d1/database?name=&page=&per_page=`
+ * does: `{ result: [{ uuid, name, created_at, version }], result_info: { page,
+ * per_page, count, total_count } }`, `name` matching names that contain it,
+ * `per_page` capped at `pageSize` (so a handful of databases spans pages).
+ * `fail()` makes the next queries answer as an overloaded API does (429 with
+ * Retry-After, or 5xx), before running them or after (`committed`: the batch
+ * ran, only the answer was lost).
  */
 export interface D1ApiServer {
   /** What CLOUDFLARE_API_BASE_URL must be: `http://127.0.0.1:<port>/client/v4`. */
@@ -27,7 +36,30 @@ export interface D1ApiServer {
   query<Row = Record<string, unknown>>(sql: string): Promise<Row[]>;
   /** How many /query requests arrived (including refused ones). */
   readonly requests: () => number;
+  /** Every database served (with `databases`: those; else the one). */
+  readonly databases: readonly { readonly id: string; readonly name: string }[];
+  /** Runs SQL on one of the databases directly. */
+  queryOn<Row = Record<string, unknown>>(databaseId: string, sql: string): Promise<Row[]>;
+  /** The next `count` /query requests (to `databaseId`, or any) are answered with `status`; `committed`: after running them. */
+  fail(fault: Fault): void;
+  /** Forgets the faults not yet used. */
+  clearFaults(): void;
+  /** What was answered with a fault so far: the database and the status. */
+  readonly faults: () => readonly { readonly databaseId: string; readonly status: number; readonly committed: boolean }[];
+  /** How many list requests (pages) arrived. */
+  readonly listRequests: () => number;
   close(): Promise<void>;
+}
+
+export interface Fault {
+  readonly status: 429 | 500 | 502 | 503;
+  readonly count?: number;
+  readonly databaseId?: string;
+  readonly committed?: boolean;
+  /** Retry-After, in seconds (429). */
+  readonly retryAfter?: number;
+  /** Only requests with a statement containing this text (say, a migration's own SQL). */
+  readonly matching?: string;
 }
 
 interface D1Binding {
@@ -35,30 +67,66 @@ interface D1Binding {
   batch(statements: unknown[]): Promise<{ results?: unknown[]; meta?: Record<string, unknown> }[]>;
 }
 
-export async function startD1ApiServer(options: { readonly token: string; readonly accountId?: string; readonly databaseId?: string }): Promise<D1ApiServer> {
+export async function startD1ApiServer(options: {
+  readonly token: string;
+  readonly accountId?: string;
+  readonly databaseId?: string;
+  readonly databases?: readonly { readonly id: string; readonly name: string }[];
+  readonly pageSize?: number;
+}): Promise<D1ApiServer> {
   const accountId = options.accountId ?? '0123456789abcdef0123456789abcdef';
-  const databaseId = options.databaseId ?? 'c0ffee00-d1d1-4d1d-8d1d-000000000001';
+  const databaseId = options.databaseId ?? options.databases?.[0]?.id ?? 'c0ffee00-d1d1-4d1d-8d1d-000000000001';
+  const databases = options.databases ?? [{ id: databaseId, name: 'cairn-test' }];
   const persistDir = tempDir('cairn-d1-api-');
-  const mf = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response("") } }', d1Databases: { DB: databaseId }, d1Persist: join(persistDir, 'v3', 'd1') });
-  const db = (await mf.getD1Database('DB')) as unknown as D1Binding;
+  const bindings = Object.fromEntries(databases.map((d, i) => [`DB${i}`, d.id]));
+  const mf = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response("") } }', d1Databases: bindings, d1Persist: join(persistDir, 'v3', 'd1') });
+  const byId = new Map<string, D1Binding>();
+  for (const [i, d] of databases.entries()) byId.set(d.id, (await mf.getD1Database(`DB${i}`)) as unknown as D1Binding);
   let requests = 0;
+  let listRequests = 0;
+  const pending: (Fault & { left: number })[] = [];
+  const answered: { databaseId: string; status: number; committed: boolean }[] = [];
+  const created = new Date('2026-01-01T00:00:00Z').toISOString();
 
-  const run = async (statements: readonly { sql: string; params?: unknown[] }[]) => db.batch(statements.map((s) => db.prepare(s.sql).bind(...(s.params ?? []))));
+  const runOn = async (id: string, statements: readonly { sql: string; params?: unknown[] }[]) => {
+    const db = byId.get(id)!;
+    return db.batch(statements.map((s) => db.prepare(s.sql).bind(...(s.params ?? []))));
+  };
+  const run = (statements: readonly { sql: string; params?: unknown[] }[]) => runOn(databaseId, statements);
+
+  const list = (request: IncomingMessage, response: ServerResponse, reply: (status: number, body: Record<string, unknown>) => void) => {
+    listRequests++;
+    const url = new URL(request.url ?? '', 'http://localhost');
+    const name = url.searchParams.get('name') ?? '';
+    const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
+    const perPage = Math.min(Math.max(1, Number(url.searchParams.get('per_page') ?? 1000)), options.pageSize ?? 10_000);
+    const matching = databases.filter((d) => d.name.includes(name));
+    const rows = matching.slice((page - 1) * perPage, page * perPage).map((d) => ({ uuid: d.id, name: d.name, created_at: created, version: 'production', num_tables: 0, file_size: 0 }));
+    reply(200, { result: rows, result_info: { page, per_page: perPage, count: rows.length, total_count: matching.length } });
+  };
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const reply = (status: number, body: Record<string, unknown>) => {
       response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ result: null, success: status < 400, errors: [], messages: [], ...body }));
     };
+    const listing = /^\/client\/v4\/accounts\/([^/]+)\/d1\/database(?:\?.*)?$/.exec(request.url ?? '');
     const match = /^\/client\/v4\/accounts\/([^/]+)\/d1\/database\/([^/]+)\/query$/.exec(request.url ?? '');
-    if (request.method !== 'POST' || !match) return reply(404, { errors: [{ code: 7003, message: 'No route for that URI' }] });
-    requests++;
+    if (!(request.method === 'POST' && match) && !(request.method === 'GET' && listing)) return reply(404, { errors: [{ code: 7003, message: 'No route for that URI' }] });
+    if (match) requests++;
     const authorization = request.headers.authorization;
     if (!authorization) return reply(400, { errors: [{ code: 6003, message: 'Invalid request headers' }] });
     if (authorization !== `Bearer ${options.token}`) return reply(403, { errors: [{ code: 10000, message: 'Authentication error' }] });
-    if (decodeURIComponent(match[1]!) !== accountId || decodeURIComponent(match[2]!) !== databaseId) {
-      return reply(404, { errors: [{ code: 7404, message: `The database ${decodeURIComponent(match[2]!)} could not be found.` }] });
+    if (listing) {
+      if (decodeURIComponent(listing[1]!) !== accountId) return reply(404, { errors: [{ code: 7404, message: 'Account not found' }] });
+      return list(request, response, reply);
     }
+    const id = decodeURIComponent(match![2]!);
+    if (decodeURIComponent(match![1]!) !== accountId || !byId.has(id)) {
+      return reply(404, { errors: [{ code: 7404, message: `The database ${id} could not be found.` }] });
+    }
+    // Found once the body is read: a fault may wait for a request with particular SQL in it.
+    let fault: (Fault & { left: number }) | undefined;
     let body: { sql?: string; params?: unknown[]; batch?: { sql: string; params?: unknown[] }[] };
     try {
       body = JSON.parse(await readBody(request)) as typeof body;
@@ -67,9 +135,18 @@ export async function startD1ApiServer(options: { readonly token: string; readon
     }
     const statements = body.batch ?? (body.sql !== undefined ? [{ sql: body.sql, params: body.params ?? [] }] : []);
     if (statements.length === 0) return reply(400, { errors: [{ code: 7400, message: 'The request is malformed: no sql and no batch' }] });
+    fault = pending.find((f) => f.left > 0 && (f.databaseId === undefined || f.databaseId === id) && (f.matching === undefined || statements.some((st) => st.sql.includes(f.matching!))));
+    if (fault) fault.left--;
+    const overloaded = (committed: boolean) => {
+      answered.push({ databaseId: id, status: fault!.status, committed });
+      if (fault!.status === 429) response.setHeader('retry-after', String(fault!.retryAfter ?? 1));
+      return reply(fault!.status, { errors: [{ code: fault!.status === 429 ? 971 : 7500, message: fault!.status === 429 ? 'Too many requests' : 'Internal error' }] });
+    };
+    if (fault && !fault.committed) return overloaded(false);
     const started = performance.now();
     try {
-      const results = await run(statements);
+      const results = await runOn(id, statements);
+      if (fault) return overloaded(true);
       const duration = performance.now() - started;
       return reply(200, { result: results.map((r) => ({ results: r.results ?? [], success: true, meta: { ...r.meta, duration } })) });
     } catch (error) {
@@ -97,6 +174,18 @@ export async function startD1ApiServer(options: { readonly token: string; readon
       return ((await run([{ sql }]))[0]?.results ?? []) as Row[];
     },
     requests: () => requests,
+    databases,
+    async queryOn<Row>(id: string, sql: string) {
+      return ((await runOn(id, [{ sql }]))[0]?.results ?? []) as Row[];
+    },
+    fail(fault) {
+      pending.push({ ...fault, left: fault.count ?? 1 });
+    },
+    clearFaults() {
+      pending.length = 0;
+    },
+    faults: () => answered,
+    listRequests: () => listRequests,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await mf.dispose();

@@ -47,6 +47,7 @@ export async function acquireD1Lock(batch: Batch, lockTable: string, options: D1
   const deadline = started + options.timeoutMs;
   let holder: D1LockRow | undefined;
   let deadOwner: string | null = null;
+  let transientFailures = 0;
   for (let attempt = 0; ; attempt++) {
     let results: Row[][];
     let busy = false;
@@ -67,6 +68,11 @@ WHERE ${table}.expires_at < ${NOW} OR ${table}.owner = ?`,
         { busyTimeoutMs: Math.max(0, Math.min(deadline - Date.now(), 1000)) },
       );
     } catch (error) {
+      // A remote API's passing failure: the same batch again (same token), which is safe even if the first one took the lock.
+      if (isTransient(error) && ++transientFailures <= 3 && Date.now() < deadline) {
+        await sleep(Math.min(250 * 2 ** Math.min(attempt, 4), 2000));
+        continue;
+      }
       if (!(error instanceof D1QueryError && isBusy(error.message))) throw error;
       busy = true; // another process is writing (maybe inside its migration step): a plain read can still name the holder
       results = [[], [], [], await batch([{ sql: select }]).then(([rows]) => rows ?? [], () => [])];
@@ -78,7 +84,17 @@ WHERE ${table}.expires_at < ${NOW} OR ${table}.owner = ?`,
       if (previous) options.onNotice?.(`took over a stale migration lock held by ${describeLockRow(previous)}: ${previous.owner === deadOwner ? `process ${previous.pid} on this host is no longer running` : `it expired at ${new Date(previous.expires_at).toISOString()}`}`);
       return {
         heartbeat: () => ({ sql: `UPDATE ${table} SET expires_at = ${NOW} + ${D1_LOCK_TTL_MS} WHERE id = 1 AND owner = ?`, params: [token] }),
-        release: async () => void (await batch([{ sql: `DELETE FROM ${table} WHERE id = 1 AND owner = ?`, params: [token] }])),
+        // Idempotent, so re-sent on a passing failure: a lock left behind would hold up the next run for its whole lifetime.
+        release: async () => {
+          for (let tries = 1; ; tries++) {
+            try {
+              return void (await batch([{ sql: `DELETE FROM ${table} WHERE id = 1 AND owner = ?`, params: [token] }]));
+            } catch (error) {
+              if (!isTransient(error) || tries >= 4) throw error;
+              await sleep(250 * 2 ** tries);
+            }
+          }
+        },
       };
     }
     if (holder && options.local && holder.host === hostname() && !processAlive(holder.pid)) {
@@ -99,4 +115,7 @@ WHERE ${table}.expires_at < ${NOW} OR ${table}.owner = ?`,
   }
 }
 
-
+/** A failure the database's transport marks as passing (a remote API's 429 or 5xx, a dropped connection). */
+function isTransient(error: unknown): boolean {
+  return error instanceof CairnError && error.details.transient === true;
+}

@@ -103,9 +103,10 @@ export async function openPostgres(url: string, display: string, secrets: readon
 
     userTables: (asked) => postgresUserTables(client, asked.exclude, options.schema),
 
-    snapshot: (options) => introspectPostgres(client, options),
+    // A tenant's schema (?schema=) reads as the database it stands for: that schema alone, as if it were public.
+    snapshot: (snapshotOptions) => introspectPostgres(client, { ...snapshotOptions, home: options.schema }),
 
-    dump: options.scratch ? incrementalPostgresDump(client, { changeLog }) : (dumpOptions) => dumpPostgres(client, dumpOptions),
+    dump: options.scratch ? incrementalPostgresDump(client, { changeLog }) : (dumpOptions) => dumpPostgres(client, { ...dumpOptions, home: options.schema }),
 
     // Tenants in schemas of one database each have their own history, so each its own lock.
     lock: (table, lockOptions) => acquireAdvisoryLock(client, lockName(table), lockOptions),

@@ -1,5 +1,5 @@
 import { compareStrings } from '../snapshot.js';
-import { readingAsPublic, type PgQueryable } from './introspect.js';
+import { readingAsPublic, schemaScope, type PgQueryable } from './introspect.js';
 
 /**
  * The schema of a PostgreSQL database as SQL that recreates it on an empty
@@ -25,23 +25,37 @@ import { readingAsPublic, type PgQueryable } from './introspect.js';
  *
  * Definitions are printed with search_path = public (public names bare), and
  * the dump starts by setting the same search_path for whoever loads it.
+ *
+ * `home` (schema-per-tenant, `?schema=tenant_7`): only the tenant's schema,
+ * written as if it were `public` (introspect.ts, schemaScope): every tenant's
+ * dump is the same text, the one its migrations give in an ordinary database.
  */
-export function dumpPostgres(client: PgQueryable, options: { readonly exclude: readonly string[] }): Promise<string> {
-  return readingAsPublic(client, options.exclude, async (excluded) => {
-    const run: Run = async (statements) => {
-      const results: Row[][] = [];
-      for (const sql of statements) results.push((await client.query<Row>(sql)).rows);
-      return results;
-    };
-    const version = await serverVersion(run);
-    const [others, relations] = [await readOthers(run, excluded), await readRelations(run, excluded, null, version)];
-    return assemble(others, relations);
-  });
+export function dumpPostgres(client: PgQueryable, options: { readonly exclude: readonly string[]; readonly home?: string | undefined }): Promise<string> {
+  const scope = schemaScope(options.home);
+  return readingAsPublic(
+    client,
+    options.exclude,
+    async (excluded) => {
+      const run: Run = async (statements) => {
+        const results: Row[][] = [];
+        for (const sql of statements) results.push((await client.query<Row>(sql)).rows);
+        return results;
+      };
+      const version = await serverVersion(run);
+      const [schemaRows, ...otherRows] = await run(othersSql(scope.inScope));
+      // The home schema is written as public, which every database has: not created.
+      const schemas = schemaRows!.filter((row) => scope.schemaName(String(row.name)) !== 'public');
+      const [others, relations] = [othersFrom([schemas, ...otherRows], excluded), await readRelations(run, excluded, null, version, scope.inScope)];
+      return scope.asPublic(assemble(others, relations));
+    },
+    options.home,
+  );
 }
 
 const memberOfExtension = (catalog: string, oid: string) =>
   `EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '${catalog}'::regclass AND e.objid = ${oid} AND e.deptype = 'e')`;
 const userSchema = (column: string) => `(${column} <> 'information_schema' AND ${column} !~ '^pg_')`;
+const userSchemaOf = userSchema;
 
 /** Statements in groups, in load order; each group's items are sorted by their key. */
 type Group = { key: string; sql: string }[];
@@ -112,7 +126,9 @@ interface ColumnRow {
   seqOptions: string | null;
 }
 
-function othersSql(): string[] {
+/** `inScope`: the schemas to read (every user schema, or a tenant's alone). */
+function othersSql(inScope: (column: string) => string = userSchema): string[] {
+  const userSchema = inScope;
   const typeFilter = `${userSchema('n.nspname')} AND NOT ${memberOfExtension('pg_type', 't.oid')}`;
   return [
     `SELECT n.nspname AS name, quote_ident(n.nspname) AS q FROM pg_namespace n
@@ -192,15 +208,12 @@ function othersFrom(rows: readonly Row[][], excluded: ReadonlySet<string>): Othe
   return { before: [preamble, schemas, extensions, enums, domains, composites, functions, sequences], ownedBy };
 }
 
-async function readOthers(run: Run, excluded: ReadonlySet<string>): Promise<Others> {
-  return othersFrom(await run(othersSql()), excluded);
-}
 
 /** An oid[] literal for a list of oids, or an expression that gives one (as is). */
 const oidList = (oids: readonly string[] | string) => (typeof oids === 'string' ? oids : oidArray(oids));
 
 /** The relations query, for all relations or only those in `only` (oids, or an oid[] expression). */
-function relationsSql(only: readonly string[] | string | null): string {
+function relationsSql(only: readonly string[] | string | null, userSchema: (column: string) => string = userSchemaOf): string {
   return `SELECT c.oid::text AS oid, n.nspname || '.' || c.relname AS key, format('%I.%I', n.nspname, c.relname) AS name, c.relkind AS kind,
                  c.relpersistence AS persistence, c.relispartition AS partition,
                  CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
@@ -298,8 +311,8 @@ function partsFrom(relations: readonly RelationRow[], rows: readonly Row[][]): R
 }
 
 /** Reads the relations (all of them, or those in `only`) and what hangs off them. */
-async function readRelations(run: Run, excluded: ReadonlySet<string>, only: readonly string[] | null, version: number): Promise<RelationPart[]> {
-  const [relationRows] = await run([relationsSql(only)]);
+async function readRelations(run: Run, excluded: ReadonlySet<string>, only: readonly string[] | null, version: number, inScope?: (column: string) => string): Promise<RelationPart[]> {
+  const [relationRows] = await run([relationsSql(only, inScope)]);
   const relations = (relationRows as unknown as RelationRow[]).filter((relation) => !excluded.has(relation.oid));
   if (relations.length === 0) return [];
   return partsFrom(relations, await run(partsSql(relations.map((relation) => relation.oid), version)));

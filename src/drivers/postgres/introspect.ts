@@ -36,29 +36,39 @@ import { collapseWhitespace, compareStrings, SnapshotBuilder, type Snapshot } fr
  *
  * Definitions printed by the server depend on search_path (what needs
  * qualifying), so it is set to `public` while reading and restored after.
+ *
+ * `home` (schema-per-tenant, `?schema=tenant_7`): the tenant's schema is the
+ * database. Only its objects are read (the other tenants' schemas and
+ * `public` are not this tenant's), search_path is set to it while reading,
+ * and it is written as `public` would be: names bare, and where the server
+ * always qualifies (pg_get_indexdef's `ON tenant_7.users`, a function's
+ * `CREATE FUNCTION tenant_7.touch()`) as `public.`. So a tenant's schema
+ * reads exactly as the same migrations give in an ordinary database, which
+ * is where drift and verify replay them.
  */
 /** What introspection needs of a connection: `pg`'s Client and PGlite both fit. */
 export interface PgQueryable {
   query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: Row[] }>;
 }
 
-export function introspectPostgres(client: PgQueryable, options: { exclude: readonly string[] }): Promise<Snapshot> {
-  return readingAsPublic(client, options.exclude, (excluded) => read(client, excluded));
+export function introspectPostgres(client: PgQueryable, options: { readonly exclude: readonly string[]; readonly home?: string | undefined }): Promise<Snapshot> {
+  return readingAsPublic(client, options.exclude, (excluded) => read(client, excluded, options.home), options.home);
 }
 
 /**
- * Runs `work` with search_path = public (definitions the server prints then
- * qualify every other schema) and the oids of the `exclude` tables, restoring
- * the session's search_path after. Shared by introspection and dump.
+ * Runs `work` with search_path = public, or the tenant's `home` schema
+ * (definitions the server prints then qualify every other schema), and the
+ * oids of the `exclude` tables, restoring the session's search_path after.
+ * Shared by introspection and dump.
  */
-export async function readingAsPublic<T>(client: PgQueryable, exclude: readonly string[], work: (excluded: ReadonlySet<string>) => Promise<T>): Promise<T> {
+export async function readingAsPublic<T>(client: PgQueryable, exclude: readonly string[], work: (excluded: ReadonlySet<string>) => Promise<T>, home?: string): Promise<T> {
   const excluded = new Set<string>();
   for (const name of exclude) {
     const { rows } = await client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid::text AS oid', [name]);
     if (rows[0]?.oid) excluded.add(rows[0].oid);
   }
   const { rows: saved } = await client.query<{ path: string }>("SELECT current_setting('search_path') AS path");
-  await client.query("SELECT set_config('search_path', 'public', false)");
+  await client.query("SELECT set_config('search_path', quote_ident($1), false)", [home ?? 'public']);
   try {
     return await work(excluded);
   } finally {
@@ -90,24 +100,58 @@ function qualify(schema: string, name: string): string {
   return schema === 'public' ? name : `${schema}.${name}`;
 }
 
+/**
+ * How a read treats schemas: which it reads (`inScope`, an SQL condition on a
+ * schema-name column), how it names objects, and how it rewrites what the
+ * server printed. Without a home: every user schema, `public` bare.
+ */
+export interface SchemaScope {
+  inScope(column: string): string;
+  /** `name` in the home schema, else `schema.name`. */
+  qualify(schema: string, name: string): string;
+  /** What the server printed, with the home schema's qualifier written as `public.`. */
+  asPublic(text: string): string;
+  /** A schema's name as the snapshot and dump show it (the home schema is `public`). */
+  schemaName(schema: string): string;
+}
+
+export function schemaScope(home: string | undefined): SchemaScope {
+  if (home === undefined || home === 'public') return { inScope: userSchema, qualify, asPublic: (text) => text, schemaName: (schema) => schema };
+  const literal = `'${home.replace(/'/g, "''")}'`;
+  // As quote_ident prints it; both spellings where it need not be quoted (a keyword is quoted by the server).
+  const spellings = [`"${home.replace(/"/g, '""')}"`, ...(/^[a-z_][a-z0-9_$]*$/.test(home) ? [home] : [])];
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const qualifier = new RegExp(`(?<![\\w$".])(?:${spellings.map(escape).join('|')})\\.`, 'g');
+  return {
+    inScope: (column) => `(${column} = ${literal})`,
+    qualify: (schema, name) => (schema === home ? name : `${schema}.${name}`),
+    asPublic: (text) => text.replace(qualifier, 'public.'),
+    schemaName: (schema) => (schema === home ? 'public' : schema),
+  };
+}
+
 const ACTIONS: Record<string, string> = { a: 'no action', r: 'restrict', c: 'cascade', n: 'set null', d: 'set default' };
 const MATCH: Record<string, string> = { f: 'full', p: 'partial', s: 'simple' };
 const TRIGGER_STATE: Record<string, string> = { D: ' (disabled)', R: ' (enabled replica)', A: ' (enabled always)' };
 
-async function read(client: PgQueryable, excluded: ReadonlySet<string>): Promise<Snapshot> {
-  const builder = new SnapshotBuilder();
+async function read(client: PgQueryable, excluded: ReadonlySet<string>, home: string | undefined): Promise<Snapshot> {
+  const snapshot = new SnapshotBuilder();
+  const scope = schemaScope(home);
+  const builder = { add: (key: string, description: string) => snapshot.add(key, scope.asPublic(description)) };
+  const { qualify } = scope;
+  const userSchema = scope.inScope;
   const query = async <Row extends object>(sql: string, params: unknown[] = []) => (await client.query<Row>(sql, params)).rows as Row[];
 
   // Schemas and extensions.
   for (const row of await query<{ name: string }>(
     `SELECT n.nspname AS name FROM pg_namespace n WHERE ${userSchema('n.nspname')} AND NOT ${memberOfExtension('pg_namespace', 'n.oid')}`,
   )) {
-    builder.add(`schema ${row.name}`, 'schema');
+    builder.add(`schema ${scope.schemaName(row.name)}`, 'schema');
   }
   for (const row of await query<{ name: string; schema: string }>(
-    'SELECT e.extname AS name, n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace',
+    `SELECT e.extname AS name, n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace${home === undefined ? '' : ` WHERE ${userSchema('n.nspname')} OR n.nspname = 'pg_catalog'`}`,
   )) {
-    builder.add(`extension ${row.name}`, `schema ${row.schema}`);
+    builder.add(`extension ${row.name}`, `schema ${scope.schemaName(row.schema)}`);
   }
 
   // Relations: tables, views, materialized views, foreign tables.
@@ -367,5 +411,5 @@ async function read(client: PgQueryable, excluded: ReadonlySet<string>): Promise
     builder.add(`function ${qualify(row.schema, row.name)}(${row.args})`, collapseWhitespace(row.def));
   }
 
-  return builder.build();
+  return snapshot.build();
 }

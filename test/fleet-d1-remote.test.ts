@@ -1,0 +1,145 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startD1ApiServer, type D1ApiServer } from './support/d1-api-server.js';
+import { tempDir, writeMigrations } from './support/databases.js';
+import { killLeftovers, startCli, type Exit } from './support/processes.js';
+
+/**
+ * `cairn fleet` on remote D1, against the stand-in for Cloudflare's HTTP API
+ * (test/support/d1-api-server.ts, each database a real local D1): the
+ * account's databases listed by name prefix, page by page; a 429 or 5xx
+ * answer retried per target, the history read before anything is re-sent.
+ */
+
+const TOKEN = 'cf-fleet-token-Xy7Qp2Lm9s3cr3t';
+let server: D1ApiServer | undefined;
+afterEach(async () => {
+  await killLeftovers();
+  await server?.close();
+  server = undefined;
+  for (const name of ['CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_API_BASE_URL']) delete process.env[name];
+});
+
+async function cairn(args: readonly string[], cwd: string): Promise<Exit> {
+  Object.assign(process.env, { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_API_BASE_URL: server!.base });
+  const exit = await startCli(args, cwd).exited;
+  expect(exit.stdout + exit.stderr).not.toContain(TOKEN);
+  return exit;
+}
+
+/** Each step logs itself: a step run twice shows as a count of 2. */
+const MIGRATIONS: Record<string, string> = {
+  '0001_create_users.sql': "-- migrate:up\nCREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\nCREATE TABLE log (step TEXT NOT NULL);\nINSERT INTO log (step) VALUES ('up 0001');\n",
+  '0002_create_posts.sql': "-- migrate:up\nCREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT NOT NULL);\nINSERT INTO log (step) VALUES ('up 0002');\n",
+};
+const THIRD = { '0003_add_users_name.sql': "-- migrate:up\nALTER TABLE users ADD COLUMN name TEXT;\nINSERT INTO log (step) VALUES ('up 0003');\n" };
+
+const TENANTS = ['tenant-01', 'tenant-02', 'tenant-03', 'tenant-04', 'tenant-05'];
+const id = (n: number) => `d1d1d1d1-0000-4000-8000-${String(n).padStart(12, '0')}`;
+
+async function account(): Promise<{ dir: string; server: D1ApiServer; ids: Record<string, string> }> {
+  // Not in name order, and two that are not tenants: one elsewhere, one whose name only contains the prefix.
+  const names = ['tenant-03', 'other-1', 'tenant-01', 'tenant-05', 'x-tenant-9', 'tenant-02', 'tenant-04'];
+  const databases = names.map((name, i) => ({ id: id(i + 1), name }));
+  server = await startD1ApiServer({ token: TOKEN, databases, pageSize: 2 });
+  const dir = tempDir('cairn-fleet-d1-remote-');
+  writeMigrations(dir, MIGRATIONS);
+  writeFileSync(join(dir, 'cairn.config.json'), JSON.stringify({ fleet: { edge: `d1://${server.accountId}/tenant-*` } }));
+  return { dir, server, ids: Object.fromEntries(databases.map((d) => [d.name, d.id])) };
+}
+
+async function log(db: D1ApiServer, databaseId: string): Promise<Record<string, number>> {
+  const rows = await db.queryOn<{ step: string; n: number }>(databaseId, 'SELECT step, count(*) AS n FROM log GROUP BY step');
+  return Object.fromEntries(rows.map((row) => [row.step, row.n]));
+}
+
+describe('cairn fleet on remote D1 databases listed by name prefix', () => {
+  it('lists the account\'s databases named tenant-* across pages, applies to each exactly once, and leaves the others alone', { timeout: 120_000 }, async () => {
+    const { dir, server, ids } = await account();
+    const up = await cairn(['fleet', 'up', '--json'], dir);
+    expect(up.code, up.stderr).toBe(0);
+    const result = JSON.parse(up.stdout) as { total: number; counts: Record<string, number>; targets: { target: string; outcome: string }[] };
+    expect(result.targets.map((t) => t.target)).toEqual(TENANTS.map((name) => `d1 remote ${name} (${ids[name]})`));
+    expect(result.counts).toEqual({ applied: 5, 'up-to-date': 0, failed: 0, 'not-started': 0 });
+    // 6 names contain "tenant-", 2 a page: 3 pages.
+    expect(server.listRequests()).toBe(3);
+    for (const name of TENANTS) expect(await log(server, ids[name]!)).toEqual({ 'up 0001': 1, 'up 0002': 1 });
+    for (const name of ['other-1', 'x-tenant-9']) expect(await server.queryOn(ids[name]!, "SELECT name FROM sqlite_master WHERE name = 'cairn_migrations'")).toEqual([]);
+
+    // A read rate limited once is read again.
+    server.fail({ status: 429, databaseId: ids['tenant-02'], retryAfter: 1 });
+    const status = await cairn(['fleet', 'status'], dir);
+    expect(status.stdout).toMatch(/5 up to date, 0 behind, 0 failed, 0 locked/);
+    expect(server.faults()).toEqual([{ databaseId: ids['tenant-02'], status: 429, committed: false }]);
+    const verify = await cairn(['fleet', 'verify', '--no-history'], dir);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/in-sync\s+5\n/);
+
+    // A prefix that names nothing, and a local pattern, say so.
+    writeFileSync(join(dir, 'cairn.config.json'), JSON.stringify({ fleet: { edge: `d1://${server.accountId}/nobody-*` } }));
+    expect((await cairn(['fleet', 'up'], dir)).stdout).toMatch(/No targets: the fleet groups match no database yet/);
+    // A --targets line lists the same way, the account from CLOUDFLARE_ACCOUNT_ID; a bad token is refused with its fix, and not printed.
+    writeFileSync(join(dir, 'targets.txt'), 'd1://remote/tenant-0*   # the first nine tenants\n');
+    process.env.CLOUDFLARE_ACCOUNT_ID = server.accountId;
+    const fromFile = JSON.parse((await cairn(['fleet', 'status', '--targets', 'targets.txt', '--json'], dir)).stdout) as { total: number; counts: Record<string, number> };
+    expect(fromFile).toMatchObject({ total: 5, counts: { 'up-to-date': 5 } });
+    delete process.env.CLOUDFLARE_ACCOUNT_ID;
+    const wrongToken = await startCli(['fleet', 'up', '--targets', 'targets.txt'], dir, { CLOUDFLARE_API_TOKEN: 'not-the-token-4242', CLOUDFLARE_ACCOUNT_ID: server.accountId }).exited;
+    expect(wrongToken.code).toBe(3);
+    expect(wrongToken.stderr).toMatch(/the D1 API refused the request for D1 databases named tenant-0\* on .*\(HTTP 403\): Authentication error[\s\S]*hint: check CLOUDFLARE_API_TOKEN/);
+    expect(wrongToken.stderr + wrongToken.stdout).not.toContain('not-the-token-4242');
+    writeFileSync(join(dir, 'cairn.config.json'), JSON.stringify({ fleet: { edge: 'd1://local/tenant-*' } }));
+    const local = await cairn(['fleet', 'up'], dir);
+    expect([local.code, local.stderr]).toEqual([2, expect.stringMatching(/local D1 databases cannot be listed by name[\s\S]*hint: .*\{ d1: \['<database_id>'/)]);
+  });
+
+  it('a 503 after the batch committed, and a 429 before it ran, are retried: the history is read first, so each migration runs once', { timeout: 120_000 }, async () => {
+    const { dir, server, ids } = await account();
+    expect((await cairn(['fleet', 'up'], dir)).code).toBe(0);
+    writeMigrations(dir, THIRD);
+    // tenant-03: 0003's batch commits, then the answer is lost (HTTP 503). tenant-04: rate limited before it runs.
+    server.fail({ status: 503, databaseId: ids['tenant-03'], matching: "'up 0003'", committed: true });
+    server.fail({ status: 429, databaseId: ids['tenant-04'], matching: "'up 0003'", retryAfter: 1 });
+
+    const up = await cairn(['fleet', 'up', '--json'], dir);
+    expect(up.code, up.stderr).toBe(0);
+    expect([...server.faults()].sort((a, b) => a.status - b.status)).toEqual([
+      { databaseId: ids['tenant-04'], status: 429, committed: false },
+      { databaseId: ids['tenant-03'], status: 503, committed: true },
+    ]);
+    expect(up.stderr).toMatch(/retrying d1 remote tenant-03 \(\S+\) in \d+\.\d s \(1\/3\): CONNECTION: the D1 API failed for .*HTTP 503/);
+    expect(up.stderr).toMatch(/retrying d1 remote tenant-04 \(\S+\) in [1-9]\.\d s \(1\/3\): CONNECTION: the D1 API is rate limiting requests .*HTTP 429/);
+    const result = JSON.parse(up.stdout) as { targets: { target: string; outcome: string; retries?: number }[] };
+    const byName = (name: string) => result.targets.find((t) => t.target.startsWith(`d1 remote ${name} `))!;
+    // tenant-03's second try found 0003 in its history: nothing to apply. tenant-04's applied it.
+    expect(byName('tenant-03')).toMatchObject({ outcome: 'up-to-date', retries: 1 });
+    expect(byName('tenant-04')).toMatchObject({ outcome: 'applied', retries: 1 });
+    expect(byName('tenant-01').retries).toBeUndefined();
+    for (const name of TENANTS) expect(await log(server, ids[name]!), name).toEqual({ 'up 0001': 1, 'up 0002': 1, 'up 0003': 1 });
+    for (const name of TENANTS) expect(await server.queryOn(ids[name]!, 'SELECT * FROM cairn_migrations_lock')).toEqual([]);
+  });
+
+  it('retries are bounded: a database that keeps failing is reported with its retries, the others finish; the next run completes it', { timeout: 120_000 }, async () => {
+    const { dir, server, ids } = await account();
+    writeMigrations(dir, THIRD);
+    server.fail({ status: 502, databaseId: ids['tenant-05'], count: 100 });
+    const up = await cairn(['fleet', 'up', '--retries', '2', '--keep-going'], dir);
+    expect(up.code).toBe(3);
+    expect(up.stderr.match(/retrying d1 remote tenant-05/g)).toHaveLength(2);
+    expect(up.stdout).toMatch(/applied\s+4\n\s+failed\s+1\n/);
+    expect(up.stdout).toMatch(/Failed:\n.*\n\s+d1 remote tenant-05 \(\S+\)\s+CONNECTION\s+the D1 API failed for .*HTTP 502/);
+    expect(up.stdout).toMatch(/Retried after a passing failure \(HTTP 429\/5xx\): 1 target, 2 retries/);
+    // Bounded: 3 tries of the target, each taking the lock at most 4 times (its own few re-sends of that idempotent batch).
+    expect(server.faults().length).toBeGreaterThanOrEqual(3);
+    expect(server.faults().length).toBeLessThanOrEqual(12);
+
+    const json = JSON.parse((await cairn(['fleet', 'status', '--json'], dir)).stdout) as { counts: Record<string, number> };
+    expect(json.counts).toMatchObject({ 'up-to-date': 4, failed: 1 });
+    server.clearFaults();
+    const again = await cairn(['fleet', 'up'], dir);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/applied\s+1\n\s+up-to-date\s+4\n/);
+    for (const name of TENANTS) expect(await log(server, ids[name]!), name).toEqual({ 'up 0001': 1, 'up 0002': 1, 'up 0003': 1 });
+  });
+});
