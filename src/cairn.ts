@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { codegen, type CodegenResult } from './codegen/index.js';
+import type { CodegenResult } from './codegen/index.js';
 import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from './config/load.js';
 import { databaseName, parseDatabaseUrl } from './config/url.js';
 import { drift, type DriftReport } from './core/drift.js';
@@ -18,10 +18,10 @@ import { status, type StatusReport } from './core/status.js';
 import { down, up, type BeforeApply, type DownOptions, type RunResult, type UpOptions } from './core/up.js';
 import { asValidationProblems, fileProblems, historyProblems, type ValidationReport } from './core/validate.js';
 import { verify, type VerifyReport } from './core/verify.js';
-import { diff, type DiffOptions, type DiffResult } from './evolve/diff.js';
-import { planChange, type PlannedChange, type PlanResult } from './evolve/plan/index.js';
-import { fleetStatus, type FleetStatusReport } from './fleet/status.js';
-import { fleetUp, type FleetUpOptions, type FleetUpResult } from './fleet/up.js';
+import type { DiffOptions, DiffResult } from './evolve/diff.js';
+import type { PlannedChange, PlanResult } from './evolve/plan/index.js';
+import type { FleetStatusReport } from './fleet/status.js';
+import type { FleetUpOptions, FleetUpResult } from './fleet/up.js';
 import { createDatabase, dropDatabase, type DatabaseChange } from './drivers/index.js';
 import { lintProject, type LintReport } from './lint/index.js';
 import { listBackups, restoreBackup, type BackupInfo, type RestoreOptions, type RestoreResult } from './safety/backup.js';
@@ -83,6 +83,7 @@ export function createCairn(options: CairnOptions = {}) {
     const config = await resolved();
     if (!config.codegen.afterUp || result.dryRun || !result.success || result.filesExecuted === 0) return;
     try {
+      const { codegen } = await import('./codegen/index.js');
       const written = await codegen(config, { fromDb: true });
       if (written.written) onEvent({ type: 'notice', message: `wrote ${written.file} (types as of ${written.asOf ?? 'none'})` });
     } catch (error) {
@@ -97,7 +98,7 @@ export function createCairn(options: CairnOptions = {}) {
     status: (): Promise<StatusReport> => read(status),
 
     /** Writes the expand, backfill and contract migrations of a change (`cairn plan`), from the table as the database has it now. */
-    plan: (change: PlannedChange): Promise<PlanResult> => read((session) => planChange(session, change)),
+    plan: (change: PlannedChange): Promise<PlanResult> => read(async (session) => (await import('./evolve/plan/index.js')).planChange(session, change)),
 
     /** `cairn phase confirm`: records (who, when) that the contract of the expand `version` (or of the contract `version` names) may run on this environment. */
     confirmPhase: (version: string): Promise<{ readonly expand: string; readonly by: string; readonly at: string }> => write((session) => confirmPhase(session, version)),
@@ -302,9 +303,9 @@ export function createCairn(options: CairnOptions = {}) {
      * `keepGoing`. Returns every target's result; never throws for one target.
      */
     fleet: {
-      up: (fleetOptions: FleetUpOptions = {}): Promise<FleetUpResult> => fleetUp(options, fleetOptions),
+      up: (fleetOptions: FleetUpOptions = {}): Promise<FleetUpResult> => import('./fleet/up.js').then(({ fleetUp }) => fleetUp(options, fleetOptions)),
       /** Per migration, how many targets have it; per target, up to date, behind, failed or locked. Reads only. */
-      status: (statusOptions: Pick<FleetUpOptions, 'targetsFile' | 'groups' | 'concurrency'> = {}): Promise<FleetStatusReport> => fleetStatus(options, statusOptions),
+      status: (statusOptions: Pick<FleetUpOptions, 'targetsFile' | 'groups' | 'concurrency'> = {}): Promise<FleetStatusReport> => import('./fleet/status.js').then(({ fleetStatus }) => fleetStatus(options, statusOptions)),
     },
 
     /**
@@ -315,6 +316,7 @@ export function createCairn(options: CairnOptions = {}) {
     codegen: async (codegenOptions: { readonly out?: string; readonly check?: boolean; readonly fromDb?: boolean } = {}): Promise<CodegenResult> => {
       const config = await resolved();
       const out = codegenOptions.out === undefined ? undefined : resolve(options.cwd ?? process.cwd(), codegenOptions.out);
+      const { codegen } = await import('./codegen/index.js');
       return codegen(config, { out, check: codegenOptions.check, fromDb: codegenOptions.fromDb });
     },
 
@@ -324,7 +326,7 @@ export function createCairn(options: CairnOptions = {}) {
      * (or the live one, `fromDb`) compared with it. `print`: write nothing, return the text.
      */
     diff: async (name: string, diffOptions: Omit<DiffOptions, 'name'>): Promise<DiffResult> =>
-      diff(await resolved(), { ...diffOptions, name, to: resolve(options.cwd ?? process.cwd(), diffOptions.to) }),
+      (await import('./evolve/diff.js')).diff(await resolved(), { ...diffOptions, name, to: resolve(options.cwd ?? process.cwd(), diffOptions.to) }),
 
     /** Writes cairn.config.ts, migrations/ and .gitignore entries in the working directory. */
     init: (): InitResult => init(options.cwd ?? process.cwd()),

@@ -1,20 +1,23 @@
 import type { ResolvedLintConfig } from '../config/load.js';
 import { CairnError } from '../core/errors.js';
 import type { Migration } from '../source/migration.js';
-import { lintMigrations, type LintReport } from './linter.js';
-import { rules } from './registry.js';
+import type { LintReport } from './linter.js';
 import type { LintTarget } from './types.js';
 
 export { formatFinding, formatText } from './format/text.js';
 export { formatGithub } from './format/github.js';
 export { formatSarif } from './format/sarif.js';
-export { rules } from './registry.js';
 export type { Classification } from './classify.js';
 export type { FileLint, LintReport } from './linter.js';
 export type { Finding, LintTarget, Rule, Severity } from './types.js';
 
-/** Lints with the project's lint settings; `selected` limits which versions report findings. */
+/**
+ * Lints with the project's lint settings; `selected` limits which versions report findings.
+ * The linter, its rules and the parsers load here, on first use: `cairn status` and an `up`
+ * with nothing pending do not pay for them.
+ */
 export async function lintProject(migrations: readonly Migration[], config: ResolvedLintConfig, selected?: ReadonlySet<string>): Promise<LintReport> {
+  const [{ lintMigrations }, { rules }] = await Promise.all([import('./linter.js'), import('./registry.js')]);
   const known = new Set([...rules.map((r) => r.id), 'syntax-error', 'invalid-allow', 'unused-allow']);
   const unknown = Object.keys(config.rules).filter((id) => !known.has(id));
   if (unknown.length > 0) {
