@@ -45,6 +45,20 @@ describe('start-up', () => {
     expect(heavy(again.modules)).toEqual([]);
   });
 
+  it('`cairn status` after `up` answers from the lint cache: no linter, no parser', () => {
+    const root = tempDir();
+    writeMigrations(root, { '0001_users.sql': USERS, '0002_posts.sql': POSTS });
+    expect(runCli(['up'], { cwd: root }).status).toBe(0); // lints what it applies, and keeps the results
+    const status = modulesLoaded(['status', '--json'], root);
+    expect(status.status).toBe(0);
+    expect((JSON.parse(status.stdout) as { migrations: { classification: { type: string } }[] }).migrations.map((m) => m.classification.type)).toEqual(['additive', 'additive']);
+    expect(heavy(status.modules)).toEqual([]);
+    // Without the cache the same answer takes the linter.
+    const uncached = modulesLoaded(['status', '--json', '--no-cache'], root);
+    expect(JSON.parse(uncached.stdout)).toEqual(JSON.parse(status.stdout));
+    expect(heavy(uncached.modules)).toContainEqual(expect.stringMatching(/\/lint\/linter\.js$/));
+  });
+
   it('`cairn --help | head -1` ends quietly when the reader goes away', async () => {
     const child = spawn(process.execPath, [CLI, '--help'], { cwd: tempDir(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
