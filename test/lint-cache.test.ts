@@ -89,7 +89,7 @@ describe('lint cache', () => {
     const p = project({ '0001_create_users.sql': USERS_NO_INDEX });
     mkdirSync(join(p.root, 'node_modules'));
     expect(runCli(['lint'], { cwd: p.root, env: { CAIRN_CACHE_DIR: '' } }).status).toBe(0);
-    expect(readdirSync(join(p.root, 'node_modules', '.cache', 'cairn')).filter((f) => f.startsWith('lint-'))).toHaveLength(1);
+    expect(readdirSync(join(p.root, 'node_modules', '.cache', 'cairn')).filter((f) => f.startsWith('lint-') && f.endsWith('.json'))).toHaveLength(1);
     expect(p.cacheFiles()).toEqual([]);
   });
 });
@@ -116,9 +116,22 @@ describe('lint cache filled one pending file at a time', () => {
     const cached = config({ dir: tempDir('cairn-cache-'), project: dir });
     for (const m of migrations) await lintProject(migrations, cached, new Set([m.version]));
     // Every file is in the cache now, so the next report comes from it alone.
-    const [file] = readdirSync(cached.cache!.dir).map((f) => join(cached.cache!.dir, f));
+    const [file] = readdirSync(cached.cache!.dir).filter((f) => f.endsWith('.json')).map((f) => join(cached.cache!.dir, f));
     expect(Object.keys((JSON.parse(readFileSync(file!, 'utf8')) as { entries: object }).entries)).toHaveLength(migrations.length);
     expect(await lintProject(migrations, cached)).toEqual(without);
     expect(without.files.length).toBe(migrations.length);
+  });
+
+  // As a project grows: each new file is linted on the SQLite schema model the run before saved, not on a replay.
+  it.each(folders)('gives the report of a lint without it when the history grows a file at a time on %s (%s)', async (folder, dialect, d1) => {
+    const dir = join(here, folder);
+    const migrations = readMigrations(dir, join(dir, '..'));
+    const config = (cache: ResolvedLintConfig['cache']): ResolvedLintConfig => ({ dialect, d1, postgresVersion: 15, sqliteVersion: '3.45.0', rules: {}, header: 'opt-in', cache });
+    const cached = config({ dir: tempDir('cairn-cache-'), project: dir });
+    for (let n = 1; n <= migrations.length; n++) {
+      const sofar = migrations.slice(0, n);
+      expect(await lintProject(sofar, cached)).toEqual(await lintProject(sofar, config(null)));
+    }
+    expect(readdirSync(cached.cache!.dir).some((f) => f.endsWith('.model'))).toBe(dialect === 'sqlite');
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,11 @@ import type { LintTarget } from './types.js';
  * build from source, when the lint and source code last changed), the dialect
  * and versions linted for, and the rule settings. One JSON file per migrations
  * directory, rewritten whole (write and rename) with the entries of the
- * current chain only, so it never grows past the project. A cache that cannot
+ * current chain only, so it never grows past the project. Next to it, for
+ * SQLite, the schema model after the last file (an image of the in-memory
+ * database the rules ask): one new file on top of a long history is linted
+ * without replaying the history into SQLite, where every DDL statement costs a
+ * scan of the whole schema (quadratic over a history). A cache that cannot
  * be read or parsed is ignored; one that cannot be written is skipped: the
  * cache only ever saves time.
  */
@@ -63,6 +67,26 @@ export class LintCache {
     return entries && Object.prototype.hasOwnProperty.call(entries, key) ? entries[key] : undefined;
   }
 
+  /**
+   * The SQLite schema model saved after one of `keys` (the last files linted or replayed):
+   * how many migrations it covers, and its image. A file of its own next to the results:
+   * its first 64 bytes are the key it was saved under.
+   */
+  model(keys: readonly string[]): { count: number; image: Buffer } | undefined {
+    try {
+      const data = readFileSync(this.modelFile);
+      const index = keys.lastIndexOf(data.subarray(0, 64).toString('latin1'));
+      return index < 0 ? undefined : { count: index + 1, image: data.subarray(64) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Keeps the schema model after the migration of `key` (replacing the one kept before). Never throws. */
+  saveModel(key: string, image: Buffer): void {
+    this.write(this.modelFile, Buffer.concat([Buffer.from(key, 'latin1'), image]));
+  }
+
   /** The target the stored results were linted for. */
   target(): LintTarget | undefined {
     return this.read()?.target;
@@ -76,15 +100,24 @@ export class LintCache {
       if (entry) entries[key] = entry;
     }
     const data: CacheFile = { format: FORMAT, fingerprint: this.fingerprint, target, entries };
+    if (this.write(this.file, JSON.stringify(data))) this.stored = data;
+  }
+
+  private get modelFile(): string {
+    return this.file.replace(/\.json$/, '.model');
+  }
+
+  private write(file: string, data: string | Buffer): boolean {
     // A name of its own per writer: fleet workers and parallel CI jobs may save at once; the last rename wins whole.
-    const temp = `${this.file}.${process.pid}.${threadId}.${Math.random().toString(36).slice(2)}.tmp`;
+    const temp = `${file}.${process.pid}.${threadId}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
-      mkdirSync(dirname(this.file), { recursive: true });
-      writeFileSync(temp, JSON.stringify(data));
-      renameSync(temp, this.file);
-      this.stored = data;
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(temp, data);
+      renameSync(temp, file);
+      return true;
     } catch {
-      // A read-only or full disk: lint works the same without the cache.
+      rmSync(temp, { force: true });
+      return false; // a read-only or full disk: lint works the same without the cache
     }
   }
 

@@ -54,8 +54,11 @@ export async function lintProject(migrations: readonly Migration[], config: Reso
   };
   if (wanted.length === 0) return reportOf(lintTarget, []);
   const missing = new Set(wanted.filter((m) => !cached.has(m.version)).map((m) => m.version));
-  const linted = await lintMigrations(migrations, { target: lintTarget, severities: config.rules, header: config.header }, cache ? missing : selected);
-  if (!cache) return linted;
+  if (!cache) return lintMigrations(migrations, { target: lintTarget, severities: config.rules, header: config.header }, selected);
+  // The schema model saved by an earlier run, up to the first file to lint: the files before it are not replayed.
+  const firstMissing = migrations.findIndex((m) => missing.has(m.version));
+  const model = config.dialect === 'sqlite' ? cache.model(keys.slice(0, firstMissing)) : undefined;
+  const linted = await lintMigrations(migrations, { target: lintTarget, severities: config.rules, header: config.header, model, keepModel: (image) => cache.saveModel(keys.at(-1)!, image) }, missing);
   const fresh = new Map(linted.files.map((f) => [f.version, f]));
   cache.save(lintTarget, keys, new Map([...fresh].map(([version, f]) => [keyOf.get(version)!, f])));
   return reportOf(lintTarget, wanted.map((m) => fresh.get(m.version) ?? cached.get(m.version)!));
