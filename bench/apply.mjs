@@ -20,13 +20,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { generate, upSection, widthFor, writeMigration } from './generate.mjs';
-import { CLI, DEFAULT_PG_URL, fatal, flags, log, median, root } from './common.mjs';
+import { CLI, DEFAULT_PG_URL, dbmateBinary, fatal, flags, log, median, root } from './common.mjs';
 
-const PEERS = join(root, 'bench', '.peers');
-const DBMATE_WRAPPER = join(PEERS, 'node_modules', '.bin', 'dbmate');
-const DBMATE_VERSION = '2.36.0';
 
 const options = parseArgs(process.argv.slice(2));
 
@@ -62,20 +58,7 @@ function run(command, args, { stdin, what } = {}) {
   return { ms, stdout: result.stdout.trim() };
 }
 
-let DBMATE = DBMATE_WRAPPER;
-
-/** Installs dbmate into bench/.peers if needed; returns the path of its native binary. */
-async function ensureDbmate() {
-  if (!existsSync(DBMATE_WRAPPER)) install();
-  const { resolveBinary } = await import(pathToFileURL(join(PEERS, 'node_modules', 'dbmate', 'dist', 'resolveBinary.js')).href);
-  return resolveBinary();
-}
-
-function install() {
-  log(`installing dbmate@${DBMATE_VERSION} into bench/.peers (once) ...`);
-  const result = spawnSync('npm', ['install', '--prefix', PEERS, '--no-audit', '--no-fund', `dbmate@${DBMATE_VERSION}`], { cwd: root, stdio: ['ignore', 2, 2] });
-  if (result.status !== 0 || !existsSync(DBMATE_WRAPPER)) fatal('could not install dbmate (npm install --prefix bench/.peers dbmate)');
-}
+let DBMATE;
 
 // ---- engines -------------------------------------------------------------------------------
 
@@ -160,7 +143,7 @@ function measure(engineName, work, dir, dirPlusOne, script) {
 
 async function main() {
   if (!existsSync(CLI)) fatal('dist/cli/main.js is missing: run `npm run build` first');
-  DBMATE = await ensureDbmate();
+  DBMATE = await dbmateBinary();
   for (const name of options.engines) {
     if (spawnSync(engines[name].raw, ['--version'], { stdio: 'ignore' }).status !== 0) fatal(`${engines[name].raw} is not installed (needed for --engines ${name})`);
   }

@@ -1,7 +1,9 @@
 // What every bench script needs: where things are, its flags, progress on
 // stderr (so --json on stdout stays one document), and a median.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = join(root, 'dist', 'cli', 'main.js');
@@ -28,3 +30,17 @@ export const median = (values) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
+
+const PEERS = join(root, 'bench', '.peers');
+const DBMATE_VERSION = '2.36.0';
+
+/** Installs dbmate into bench/.peers (git-ignored) if needed; returns the path of its native binary. */
+export async function dbmateBinary() {
+  if (!existsSync(join(PEERS, 'node_modules', '.bin', 'dbmate'))) {
+    log(`installing dbmate@${DBMATE_VERSION} into bench/.peers (once) ...`);
+    const result = spawnSync('npm', ['install', '--prefix', PEERS, '--no-audit', '--no-fund', `dbmate@${DBMATE_VERSION}`], { cwd: root, stdio: ['ignore', 2, 2] });
+    if (result.status !== 0) fatal('could not install dbmate (npm install --prefix bench/.peers dbmate)');
+  }
+  const { resolveBinary } = await import(pathToFileURL(join(PEERS, 'node_modules', 'dbmate', 'dist', 'resolveBinary.js')).href);
+  return resolveBinary();
+}

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { codegen, type CodegenResult } from './codegen/index.js';
+import type { CodegenResult } from './codegen/index.js';
 import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from './config/load.js';
 import { databaseName, parseDatabaseUrl } from './config/url.js';
 import { drift, type DriftReport } from './replay/drift.js';
@@ -18,13 +18,13 @@ import { status, type StatusReport } from './core/status.js';
 import { down, up, type BeforeApply, type DownOptions, type RunResult, type UpOptions } from './core/up.js';
 import { asValidationProblems, fileProblems, historyProblems, type ValidationReport } from './core/validate.js';
 import { verify, type VerifyReport } from './replay/verify.js';
-import { diff, type DiffOptions, type DiffResult } from './evolve/diff.js';
-import { planChange, type PlannedChange, type PlanResult } from './evolve/plan/index.js';
-import { fleetDown, type FleetDownOptions, type FleetDownResult } from './fleet/down.js';
-import { fleetLint, type FleetLintReport } from './fleet/lint.js';
-import { fleetStatus, type FleetStatusReport } from './fleet/status.js';
-import { fleetUp, type FleetUpOptions, type FleetUpResult } from './fleet/up.js';
-import { fleetVerify, type FleetVerifyOptions, type FleetVerifyResult } from './fleet/verify.js';
+import type { DiffOptions, DiffResult } from './evolve/diff.js';
+import type { PlannedChange, PlanResult } from './evolve/plan/index.js';
+import type { FleetDownOptions, FleetDownResult } from './fleet/down.js';
+import type { FleetLintReport } from './fleet/lint.js';
+import type { FleetStatusReport } from './fleet/status.js';
+import type { FleetUpOptions, FleetUpResult } from './fleet/up.js';
+import type { FleetVerifyOptions, FleetVerifyResult } from './fleet/verify.js';
 import { createDatabase, dropDatabase, type DatabaseChange } from './drivers/index.js';
 import { lintProject, type LintReport } from './lint/index.js';
 import { listBackups, restoreBackup, type BackupInfo, type RestoreOptions, type RestoreResult } from './safety/backup.js';
@@ -87,6 +87,7 @@ export function createCairn(options: CairnOptions = {}) {
     const config = await resolved();
     if (!config.codegen.afterUp || result.dryRun || !result.success || result.filesExecuted === 0) return;
     try {
+      const { codegen } = await import('./codegen/index.js');
       const written = await codegen(config, { fromDb: true });
       if (written.written) onEvent({ type: 'notice', message: `wrote ${written.file} (types as of ${written.asOf ?? 'none'})` });
     } catch (error) {
@@ -101,7 +102,7 @@ export function createCairn(options: CairnOptions = {}) {
     status: (): Promise<StatusReport> => read(status),
 
     /** Writes the expand, backfill and contract migrations of a change (`cairn plan`), from the table as the database has it now. */
-    plan: (change: PlannedChange): Promise<PlanResult> => read((session) => planChange(session, change)),
+    plan: (change: PlannedChange): Promise<PlanResult> => read(async (session) => (await import('./evolve/plan/index.js')).planChange(session, change)),
 
     /** `cairn phase confirm`: records (who, when) that the contract of the expand `version` (or of the contract `version` names) may run on this environment. */
     confirmPhase: (version: string): Promise<{ readonly expand: string; readonly by: string; readonly at: string }> => write((session) => confirmPhase(session, version)),
@@ -306,24 +307,24 @@ export function createCairn(options: CairnOptions = {}) {
      * `keepGoing`. Returns every target's result; never throws for one target.
      */
     fleet: {
-      up: (fleetOptions: FleetUpOptions = {}): Promise<FleetUpResult> => fleetUp(options, fleetOptions),
+      up: (fleetOptions: FleetUpOptions = {}): Promise<FleetUpResult> => import('./fleet/up.js').then(({ fleetUp }) => fleetUp(options, fleetOptions)),
       /** Per migration, how many targets have it; per target, up to date, behind, failed or locked. Reads only. */
-      status: (statusOptions: Pick<FleetUpOptions, 'targetsFile' | 'groups' | 'concurrency'> = {}): Promise<FleetStatusReport> => fleetStatus(options, statusOptions),
+      status: (statusOptions: Pick<FleetUpOptions, 'targetsFile' | 'groups' | 'concurrency'> = {}): Promise<FleetStatusReport> => import('./fleet/status.js').then(({ fleetStatus }) => fleetStatus(options, statusOptions)),
       /** `down --to` on every target, with `up`'s concurrency, canary and failure policy; resumable (a target already at `to` is `unchanged`). */
-      down: (downOptions: FleetDownOptions): Promise<FleetDownResult> => fleetDown(options, downOptions),
+      down: (downOptions: FleetDownOptions): Promise<FleetDownResult> => import('./fleet/down.js').then(({ fleetDown }) => fleetDown(options, downOptions)),
       /** The linter once per engine among the fleet's groups (not once per database). Opens and lists no database. */
-      lint: (lintOptions: Pick<FleetUpOptions, 'targetsFile' | 'groups'> = {}): Promise<FleetLintReport> => fleetLint(options, lintOptions),
+      lint: (lintOptions: Pick<FleetUpOptions, 'targetsFile' | 'groups'> = {}): Promise<FleetLintReport> => import('./fleet/lint.js').then(({ fleetLint }) => fleetLint(options, lintOptions)),
       /**
        * `verify` of the shared history once (per engine), then each target's drift: its schema next to what
        * its own applied migrations give, one replay per distinct history. `schema` relative to cwd. Reads only.
        */
       verify: (verifyOptions: FleetVerifyOptions = {}): Promise<FleetVerifyResult> =>
-        fleetVerify(options, {
+        import('./fleet/verify.js').then(({ fleetVerify }) => fleetVerify(options, {
           ...verifyOptions,
           schema: typeof verifyOptions.schema === 'string' ? resolve(options.cwd ?? process.cwd(), verifyOptions.schema) : verifyOptions.schema,
           // The history's replay tells its progress as `cairn verify` does, through this facade's onEvent.
           onVerifyEvent: verifyOptions.onVerifyEvent ?? onEvent,
-        }),
+        })),
     },
 
     /**
@@ -334,6 +335,7 @@ export function createCairn(options: CairnOptions = {}) {
     codegen: async (codegenOptions: { readonly out?: string; readonly check?: boolean; readonly fromDb?: boolean } = {}): Promise<CodegenResult> => {
       const config = await resolved();
       const out = codegenOptions.out === undefined ? undefined : resolve(options.cwd ?? process.cwd(), codegenOptions.out);
+      const { codegen } = await import('./codegen/index.js');
       return codegen(config, { out, check: codegenOptions.check, fromDb: codegenOptions.fromDb });
     },
 
@@ -343,7 +345,7 @@ export function createCairn(options: CairnOptions = {}) {
      * (or the live one, `fromDb`) compared with it. `print`: write nothing, return the text.
      */
     diff: async (name: string, diffOptions: Omit<DiffOptions, 'name'>): Promise<DiffResult> =>
-      diff(await resolved(), { ...diffOptions, name, to: resolve(options.cwd ?? process.cwd(), diffOptions.to) }),
+      (await import('./evolve/diff.js')).diff(await resolved(), { ...diffOptions, name, to: resolve(options.cwd ?? process.cwd(), diffOptions.to) }),
 
     /** Writes cairn.config.ts, migrations/ and .gitignore entries in the working directory. */
     init: (): InitResult => init(options.cwd ?? process.cwd()),

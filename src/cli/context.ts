@@ -16,6 +16,8 @@ export interface GlobalOptions {
   readonly remote?: boolean;
   readonly local?: boolean;
   readonly persistTo?: string;
+  /** False with --no-cache. */
+  readonly cache?: boolean;
 }
 
 export interface CommandContext {
@@ -37,6 +39,7 @@ export function contextFor(command: Command, extra: { readonly allowOutOfOrder?:
     d1: options.d1,
     remote: options.remote,
     persistTo: options.persistTo,
+    lintCache: options.cache,
     allowOutOfOrder: extra.allowOutOfOrder,
     onEvent: eventRenderer(out),
   });

@@ -1,23 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
-import { Command, CommanderError } from 'commander';
-import { registerBackups, registerRestore } from './commands/backups.js';
-import { registerCodegen } from './commands/codegen.js';
-import { registerBaseline, registerRepair, registerValidate } from './commands/history.js';
-import { registerCreate, registerDrop } from './commands/database.js';
-import { registerDiff } from './commands/diff.js';
-import { registerDrift } from './commands/drift.js';
-import { registerDump } from './commands/dump.js';
-import { registerFleet } from './commands/fleet.js';
-import { registerLint } from './commands/lint.js';
-import { registerPhase } from './commands/phase.js';
-import { registerPlan } from './commands/plan.js';
-import { registerDown, registerUp } from './commands/run.js';
-import { registerInit, registerNew } from './commands/scaffold.js';
-import { registerStatus } from './commands/status.js';
-import { registerVerify } from './commands/verify.js';
-import { reportError } from './output.js';
+import type { Command } from 'commander';
 
 // A CLI run is short. Optimizing the SQL grammars' huge generated functions costs more
 // than it saves, and the process waits for those background compiles before it exits:
@@ -28,7 +12,52 @@ v8.setFlagsFromString('--liftoff-only');
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-export function buildProgram(): Command {
+/**
+ * Each command's module, loaded only when the command runs (or for help): `cairn --version`
+ * and `cairn status` do not load the linter, the planner of `cairn plan`, fleet's threads …
+ * The order is the order of `cairn --help`.
+ */
+const COMMANDS: readonly (readonly [name: string, load: () => Promise<(program: Command) => void>])[] = [
+  ['init', async () => (await import('./commands/scaffold.js')).registerInit],
+  ['new', async () => (await import('./commands/scaffold.js')).registerNew],
+  ['lint', async () => (await import('./commands/lint.js')).registerLint],
+  ['status', async () => (await import('./commands/status.js')).registerStatus],
+  ['up', async () => (await import('./commands/run.js')).registerUp],
+  ['down', async () => (await import('./commands/run.js')).registerDown],
+  ['verify', async () => (await import('./commands/verify.js')).registerVerify],
+  ['dump', async () => (await import('./commands/dump.js')).registerDump],
+  ['diff', async () => (await import('./commands/diff.js')).registerDiff],
+  ['drift', async () => (await import('./commands/drift.js')).registerDrift],
+  ['plan', async () => (await import('./commands/plan.js')).registerPlan],
+  ['phase', async () => (await import('./commands/phase.js')).registerPhase],
+  ['validate', async () => (await import('./commands/history.js')).registerValidate],
+  ['baseline', async () => (await import('./commands/history.js')).registerBaseline],
+  ['repair', async () => (await import('./commands/history.js')).registerRepair],
+  ['backups', async () => (await import('./commands/backups.js')).registerBackups],
+  ['restore', async () => (await import('./commands/backups.js')).registerRestore],
+  ['fleet', async () => (await import('./commands/fleet.js')).registerFleet],
+  ['codegen', async () => (await import('./commands/codegen.js')).registerCodegen],
+  ['create', async () => (await import('./commands/database.js')).registerCreate],
+  ['drop', async () => (await import('./commands/database.js')).registerDrop],
+];
+
+/** Global options that take a value: the word after one is not the command. */
+const VALUE_OPTIONS = new Set(['--url', '--env', '--d1', '--persist-to', '--config', '--dir', '--table', '--lock-timeout']);
+
+/** The command argv names (the first word that is not a global option or its value), if Cairn has it. */
+function commandOf(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') return undefined;
+    if (VALUE_OPTIONS.has(word)) i++;
+    else if (!word.startsWith('-')) return COMMANDS.some(([name]) => name === word) ? word : undefined;
+  }
+  return undefined;
+}
+
+/** The program with the command of `argv` registered, or every command (help, an unknown command, `cairn help …`). */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
+  const { Command } = await import('commander');
   const program = new Command('cairn')
     .description('Safe schema migrations for SQLite, Cloudflare D1 and PostgreSQL')
     .version(version)
@@ -43,6 +72,7 @@ export function buildProgram(): Command {
     .option('--table <name>', 'history table (default: cairn_migrations)')
     .option('--lock-timeout <seconds>', "seconds to wait for Cairn's own migration lock while another cairn holds it (default 60); not PostgreSQL's lock_timeout, see statementLockTimeout in the config")
     .option('--json', 'machine-readable output on stdout')
+    .option('--no-cache', 'lint every file again: neither read nor write the lint cache (node_modules/.cache/cairn, or CAIRN_CACHE_DIR; also CAIRN_NO_CACHE=1)')
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (text, write) => write(withSuggestion(text)) })
@@ -79,9 +109,8 @@ follows; a contract migration waiting for its expand), 4 another migration holds
 6 the database has tables but no migration history (\`cairn baseline\`, or up --allow-non-empty),
 130 interrupted (Ctrl-C, SIGTERM): the running migration rolled back, the lock released.`,
     );
-  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDiff, registerDrift, registerPlan, registerPhase, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore, registerFleet, registerCodegen, registerCreate, registerDrop]) {
-    register(program);
-  }
+  const wanted = commandOf(argv);
+  for (const [name, load] of COMMANDS) if (wanted === undefined || name === wanted) (await load())(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
@@ -104,8 +133,21 @@ function withSuggestion(text: string): string {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  // `cairn --help | head -1`: the reader went away. Drop the rest of the output, but let the
+  // command finish (an `up` piped into head must not stop half-way).
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    process.stdout.write(`${version}\n`);
+    return 0;
+  }
+  // Loaded after the `--version` answer above, which needs neither.
+  const [{ CommanderError }, { reportError }] = await Promise.all([import('commander'), import('./output.js')]);
   try {
+    const program = await buildProgram(argv);
     process.exitCode = 0;
     await program.parseAsync([...argv], { from: 'user' });
     return Number(process.exitCode ?? 0);

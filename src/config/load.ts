@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CairnError } from '../errors.js';
@@ -84,6 +85,8 @@ export interface ResolvedLintConfig {
   readonly header: 'opt-in' | 'required';
   /** Cairn sets lock_timeout in each transactional migration (statementLockTimeout is on): require-lock-timeout stays quiet there. */
   readonly cairnLockTimeout?: boolean;
+  /** Where lint results are kept between runs (lint/cache.ts); null: off (--no-cache, CAIRN_NO_CACHE). */
+  readonly cache?: { readonly dir: string; readonly project: string } | null;
 }
 
 /** Flags (or createCairn options) that override the config file. */
@@ -102,6 +105,8 @@ export interface ConfigOverrides {
   readonly d1?: string | undefined;
   readonly remote?: boolean | undefined;
   readonly persistTo?: string | undefined;
+  /** False: neither read nor write the lint cache (--no-cache). */
+  readonly lintCache?: boolean | undefined;
   /** Environment variables to read (DATABASE_URL, CAIRN_ENV); default process.env. */
   readonly envVars?: Readonly<Record<string, string | undefined>> | undefined;
 }
@@ -166,6 +171,7 @@ export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<Re
     throw new CairnError('CONFIG', `codegen must be { out?: 'src/db/schema.ts', afterUp?: true }, got ${JSON.stringify(merged.codegen)}`);
   }
   const database = parseDatabaseUrl(databaseText, root);
+  const migrationsDir = overrides.dir ? resolve(cwd, overrides.dir) : d1 ? d1MigrationsDir(d1, merged.migrations, root, configFile ?? 'config') : resolve(root, merged.migrations ?? 'migrations');
   return Object.freeze({
     root,
     configFile,
@@ -174,19 +180,35 @@ export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<Re
     databaseSource,
     wrangler: d1?.source ?? null,
     wranglerTable: { name: d1?.table ?? DEFAULT_WRANGLER_TABLE, create: d1 !== null },
-    migrationsDir: overrides.dir ? resolve(cwd, overrides.dir) : d1 ? d1MigrationsDir(d1, merged.migrations, root, configFile ?? 'config') : resolve(root, merged.migrations ?? 'migrations'),
+    migrationsDir,
     encoding: resolveEncoding(merged.encoding),
     table: overrides.table ?? merged.table ?? 'cairn_migrations',
     lockTimeoutMs: Math.round(lockTimeout * 1000),
     statementLock: resolveStatementLock(merged),
     allowOutOfOrder: overrides.allowOutOfOrder ?? merged.allowOutOfOrder ?? false,
-    lint: { ...resolveLint(d1 ? { dialect: 'sqlite', d1: true, ...merged.lint } : (merged.lint ?? {}), database, configFile), cairnLockTimeout: resolveStatementLock(merged) !== null },
+    lint: { ...resolveLint(d1 ? { dialect: 'sqlite', d1: true, ...merged.lint } : (merged.lint ?? {}), database, configFile), cairnLockTimeout: resolveStatementLock(merged) !== null, cache: lintCache(overrides, vars, cwd, root, migrationsDir) },
     schemaFile: resolve(root, merged.schema ?? 'schema.sql'),
     dumpAfterUp: merged.dumpAfterUp === true,
     codegen: { out: resolve(root, codegen.out ?? 'src/db/schema.ts'), afterUp: codegen.afterUp === true },
     environmentSettings: cairnEnvironment ? resolveEnvironment(file, cairnEnvironment, configFile) : null,
     fleet: merged.fleet ?? null,
   });
+}
+
+/**
+ * The lint cache's directory: CAIRN_CACHE_DIR, else node_modules/.cache/cairn in the project
+ * (where bundlers keep theirs), else the user's cache directory. Off with --no-cache or
+ * CAIRN_NO_CACHE (any value but empty, 0 or false).
+ */
+function lintCache(overrides: ConfigOverrides, vars: Readonly<Record<string, string | undefined>>, cwd: string, root: string, project: string): ResolvedLintConfig['cache'] {
+  const off = vars.CAIRN_NO_CACHE;
+  if (overrides.lintCache === false || (off !== undefined && !['', '0', 'false'].includes(off.toLowerCase()))) return null;
+  const dir = vars.CAIRN_CACHE_DIR
+    ? resolve(cwd, vars.CAIRN_CACHE_DIR)
+    : existsSync(resolve(root, 'node_modules'))
+      ? resolve(root, 'node_modules', '.cache', 'cairn')
+      : resolve(vars.XDG_CACHE_HOME || resolve(homedir(), '.cache'), 'cairn');
+  return { dir, project };
 }
 
 /** The WHATWG name of the migration files' encoding (`latin1` is windows-1252 there, as browsers read it). */

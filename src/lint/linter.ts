@@ -20,6 +20,14 @@ export interface LintOptions {
   readonly fastPath?: boolean;
   /** 'required': header rules check every file; default 'opt-in': only files that carry a header field. */
   readonly header?: 'opt-in' | 'required';
+  /**
+   * SQLite: the schema model as it stood after the first `count` migrations (an image of the
+   * in-memory database, from `keepModel`): those are not replayed again. Each DDL statement
+   * costs SQLite a scan of its whole schema, so replaying a long history grows with its square.
+   */
+  readonly model?: { readonly count: number; readonly image: Buffer };
+  /** SQLite: receives the image of the schema model after the last migration. */
+  readonly keepModel?: (image: Buffer) => void;
 }
 
 export interface FileLint {
@@ -54,10 +62,14 @@ export async function lintMigrations(migrations: readonly Migration[], options: 
   const knownIds = new Set((options.rules ?? allRules).map((r) => r.id).concat(META_RULES));
   const activeIds = new Set(rules.map((r) => r.id).concat(META_RULES));
   const postgres = target.dialect === 'postgres' ? new PostgresSchema() : null;
-  const sqlite = target.dialect === 'sqlite' ? new Database(':memory:') : null;
+  const start = target.dialect === 'sqlite' && options.model ? options.model : null;
+  const sqlite = target.dialect === 'sqlite' ? new Database(start ? start.image : ':memory:') : null;
+  // Every table and index takes at least a page: small pages keep a long history's model (and its saved image) small.
+  if (sqlite && !start) sqlite.pragma('page_size = 512');
   const files: FileLint[] = [];
   try {
-    for (const migration of migrations) {
+    for (const [index, migration] of migrations.entries()) {
+      if (start && index < start.count) continue;
       if (selected && !selected.has(migration.version)) {
         await replay(migration, postgres, sqlite);
         continue;
@@ -94,6 +106,7 @@ export async function lintMigrations(migrations: readonly Migration[], options: 
       for (const rule of rules) for (const report of rule.file?.(file) ?? []) reports.push({ rule, statement: statements[report.statement ?? -1] ?? null, report });
       files.push(settle(migration, statements, reports, options, knownIds, activeIds));
     }
+    if (sqlite && options.keepModel) options.keepModel(sqlite.serialize());
   } finally {
     sqlite?.close();
   }

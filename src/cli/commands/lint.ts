@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { formatGithub, formatSarif, formatText, rules } from '../../lint/index.js';
+import { formatGithub, formatSarif, formatText } from '../../lint/index.js';
+import { rules } from '../../lint/registry.js';
 import { contextFor } from '../context.js';
 import { usage } from '../output.js';
 

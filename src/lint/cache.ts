@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { threadId } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import type { Migration } from '../source/migration.js';
+import type { FileLint } from './linter.js';
+import type { LintTarget } from './types.js';
+
+/**
+ * Lint results kept between runs, so that `cairn lint` in CI and then `cairn up`
+ * in the deploy pay for the parse once, `cairn status` (which classifies every
+ * file) re-lints nothing, and a long history is never linted twice.
+ *
+ * A file's findings depend on the file and on the schema the files before it
+ * built, so its key chains: sha256 of the key before it and its own content
+ * (name, header, up and down text). Changing a file re-lints it and every file
+ * after it; adding one re-lints only that one. The chain starts from a
+ * fingerprint of what else decides the findings: Cairn's version (and, in a
+ * build from source, when the lint and source code last changed), the dialect
+ * and versions linted for, and the rule settings. One JSON file per migrations
+ * directory, rewritten whole (write and rename) with the entries of the
+ * current chain only, so it never grows past the project. Next to it, for
+ * SQLite, the schema model after the last file (an image of the in-memory
+ * database the rules ask): one new file on top of a long history is linted
+ * without replaying the history into SQLite, where every DDL statement costs a
+ * scan of the whole schema (quadratic over a history). A cache that cannot
+ * be read or parsed is ignored; one that cannot be written is skipped: the
+ * cache only ever saves time.
+ */
+export interface LintCacheSettings {
+  /** Directory of the cache files (node_modules/.cache/cairn, CAIRN_CACHE_DIR). */
+  readonly dir: string;
+  /** The migrations directory: one cache file each. */
+  readonly project: string;
+}
+
+const FORMAT = 1;
+
+interface CacheFile {
+  readonly format: number;
+  readonly fingerprint: string;
+  readonly target: LintTarget;
+  readonly entries: Readonly<Record<string, FileLint>>;
+}
+
+export class LintCache {
+  private readonly file: string;
+  private stored: CacheFile | null | undefined;
+
+  constructor(
+    settings: LintCacheSettings,
+    private readonly fingerprint: string,
+  ) {
+    this.file = join(settings.dir, `lint-${sha256(settings.project).slice(0, 16)}.json`);
+  }
+
+  /** Each migration's key, in order: each one covers the migrations before it. */
+  keys(migrations: readonly Migration[]): string[] {
+    let key = this.fingerprint;
+    return migrations.map((migration) => (key = sha256(`${key}\0${contentOf(migration)}`)));
+  }
+
+  /** The stored result for `key`, if this cache holds one (from a run with the same fingerprint). */
+  get(key: string): FileLint | undefined {
+    const entries = this.read()?.entries;
+    return entries && Object.prototype.hasOwnProperty.call(entries, key) ? entries[key] : undefined;
+  }
+
+  /**
+   * The SQLite schema model saved after one of `keys` (the last files linted or replayed):
+   * how many migrations it covers, and its image. A file of its own next to the results:
+   * its first 64 bytes are the key it was saved under.
+   */
+  model(keys: readonly string[]): { count: number; image: Buffer } | undefined {
+    try {
+      const data = readFileSync(this.modelFile);
+      const index = keys.lastIndexOf(data.subarray(0, 64).toString('latin1'));
+      return index < 0 ? undefined : { count: index + 1, image: data.subarray(64) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Keeps the schema model after the migration of `key` (replacing the one kept before). Never throws. */
+  saveModel(key: string, image: Buffer): void {
+    this.write(this.modelFile, Buffer.concat([Buffer.from(key, 'latin1'), image]));
+  }
+
+  /** The target the stored results were linted for. */
+  target(): LintTarget | undefined {
+    return this.read()?.target;
+  }
+
+  /** Stores `fresh` next to the entries still in the chain `keys`; drops the rest. Never throws. */
+  save(target: LintTarget, keys: readonly string[], fresh: ReadonlyMap<string, FileLint>): void {
+    const entries: Record<string, FileLint> = {};
+    for (const key of keys) {
+      const entry = fresh.get(key) ?? this.get(key);
+      if (entry) entries[key] = entry;
+    }
+    const data: CacheFile = { format: FORMAT, fingerprint: this.fingerprint, target, entries };
+    if (this.write(this.file, JSON.stringify(data))) this.stored = data;
+  }
+
+  private get modelFile(): string {
+    return this.file.replace(/\.json$/, '.model');
+  }
+
+  private write(file: string, data: string | Buffer): boolean {
+    // A name of its own per writer: fleet workers and parallel CI jobs may save at once; the last rename wins whole.
+    const temp = `${file}.${process.pid}.${threadId}.${Math.random().toString(36).slice(2)}.tmp`;
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(temp, data);
+      renameSync(temp, file);
+      return true;
+    } catch {
+      rmSync(temp, { force: true });
+      return false; // a read-only or full disk: lint works the same without the cache
+    }
+  }
+
+  private read(): CacheFile | null {
+    if (this.stored !== undefined) return this.stored;
+    try {
+      const data = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<CacheFile> | null;
+      const valid = data !== null && typeof data === 'object' && data.format === FORMAT && data.fingerprint === this.fingerprint && isRecord(data.entries) && isRecord(data.target);
+      this.stored = valid ? (data as CacheFile) : null;
+    } catch {
+      this.stored = null; // missing, unreadable or not JSON: as if empty
+    }
+    return this.stored;
+  }
+}
+
+/** What decides a file's findings besides the files: Cairn's code and the lint settings. */
+export function fingerprintOf(settings: Readonly<Record<string, unknown>>): string {
+  return sha256(JSON.stringify({ format: FORMAT, code: codeStamp(), ...settings }));
+}
+
+/** Everything of a migration that a rule can read; the statements are cut from `up.text`. */
+function contentOf(migration: Migration): string {
+  const section = (s: Migration['up'] | null) => (s ? [s.file, s.firstLine, s.text] : null);
+  return JSON.stringify([migration.file, migration.version, migration.name, migration.transaction, migration.unfilled ?? false, migration.header, migration.directives, section(migration.up), section(migration.down)]);
+}
+
+let stamp: string | undefined;
+
+/**
+ * Cairn's version; in a build from source (not under node_modules), also the newest
+ * modification time of the lint and source code, so a changed rule is not answered
+ * from results of the code before it.
+ */
+function codeStamp(): string {
+  if (stamp !== undefined) return stamp;
+  const here = dirname(fileURLToPath(import.meta.url));
+  const { version } = JSON.parse(readFileSync(join(here, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  stamp = version;
+  if (!here.split(/[\\/]/).includes('node_modules')) {
+    let newest = 0;
+    for (const dir of [here, join(here, '..', 'source')]) {
+      for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+        if (entry.isFile() && /\.[jt]s$/.test(entry.name)) newest = Math.max(newest, statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
+      }
+    }
+    stamp = `${version}+${newest}`;
+  }
+  return stamp;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
