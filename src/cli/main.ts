@@ -13,8 +13,10 @@ import { registerFleet } from './commands/fleet.js';
 import { registerLint } from './commands/lint.js';
 import { registerPhase } from './commands/phase.js';
 import { registerPlan } from './commands/plan.js';
+import { registerReport } from './commands/report.js';
 import { registerDown, registerUp } from './commands/run.js';
 import { registerInit, registerNew } from './commands/scaffold.js';
+import { registerSchema } from './commands/schema.js';
 import { registerStatus } from './commands/status.js';
 import { registerVerify } from './commands/verify.js';
 import { reportError } from './output.js';
@@ -71,6 +73,8 @@ A day with cairn:
   cairn restore 0007              put the rows saved before 0007 back
   cairn create / cairn drop       the database itself (PostgreSQL: on its server), as dbmate does
   cairn fleet up                  every tenant database of cairn.config.ts's fleet, bounded, resumable (docs/fleet.md)
+  cairn schema --out schema.svg   the schema as a diagram (also --format mermaid|dot)
+  cairn report                    cairn-report.html: what ran where, findings, the schema diagram (docs/report.md)
 
 Exit codes: 0 ok, 1 the database (or the linter) rejected a migration, 2 bad input or config
 (or a protected environment not confirmed), 3 history problem (edited, deleted, failed or
@@ -79,7 +83,7 @@ follows; a contract migration waiting for its expand), 4 another migration holds
 6 the database has tables but no migration history (\`cairn baseline\`, or up --allow-non-empty),
 130 interrupted (Ctrl-C, SIGTERM): the running migration rolled back, the lock released.`,
     );
-  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDiff, registerDrift, registerPlan, registerPhase, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore, registerFleet, registerCodegen, registerCreate, registerDrop]) {
+  for (const register of [registerInit, registerNew, registerLint, registerStatus, registerUp, registerDown, registerVerify, registerDump, registerDiff, registerDrift, registerPlan, registerPhase, registerValidate, registerBaseline, registerRepair, registerBackups, registerRestore, registerFleet, registerCodegen, registerCreate, registerDrop, registerSchema, registerReport]) {
     register(program);
   }
   for (const command of program.commands) command.exitOverride();
