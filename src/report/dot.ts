@@ -8,7 +8,7 @@ import type { SchemaModel } from './model.js';
  * and SET NULL arrows red and bold.
  */
 export function renderDot(model: SchemaModel): string {
-  const lines = ['digraph schema {', '  graph [rankdir=LR, fontname="Helvetica", nodesep=0.4, ranksep=0.9];', '  node [shape=plain, fontname="Helvetica", fontsize=11];', '  edge [fontname="Helvetica", fontsize=9, color="#718096"];'];
+  const lines = ['digraph schema {', '  graph [fontname="Helvetica", nodesep=0.4, ranksep=0.9];', '  node [shape=plain, fontname="Helvetica", fontsize=11];', '  edge [fontname="Helvetica", fontsize=9, color="#718096"];'];
   const schemas = [...new Set(model.relations.map((r) => r.schema ?? ''))].sort();
   for (const schema of schemas) {
     const inSchema = model.relations.filter((r) => (r.schema ?? '') === schema);
