@@ -102,7 +102,7 @@ export async function projectReport(config: ResolvedConfig, overrides: ConfigOve
 
   const names = config.environments;
   const environments = names.length === 0
-    ? [await readEnvironment(config.environment ?? 'default', async () => config)]
+    ? [await readEnvironment(config.environment || 'default', async () => config)]
     : await Promise.all(names.map((name) => readEnvironment(name, () => resolveConfig({ ...environmentOverrides(overrides), env: name }))));
 
   let schema: ProjectReport['schema'];
