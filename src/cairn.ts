@@ -27,6 +27,8 @@ import type { FleetUpOptions, FleetUpResult } from './fleet/up.js';
 import type { FleetVerifyOptions, FleetVerifyResult } from './fleet/verify.js';
 import { createDatabase, dropDatabase, type DatabaseChange } from './drivers/index.js';
 import { lintProject, type LintReport } from './lint/index.js';
+import { projectReport, type ProjectReport } from './report/report.js';
+import { schemaDiagram, type DiagramFormat, type SchemaDiagram } from './report/schema.js';
 import { listBackups, restoreBackup, type BackupInfo, type RestoreOptions, type RestoreResult } from './safety/backup.js';
 import { sectionsFromUp, type GeneratedDown } from './lint/inverse/index.js';
 import { readMigrations, unfilledProblems } from './source/files.js';
@@ -338,6 +340,22 @@ export function createCairn(options: CairnOptions = {}) {
       const { codegen } = await import('./codegen/index.js');
       return codegen(config, { out, check: codegenOptions.check, fromDb: codegenOptions.fromDb });
     },
+
+    /**
+     * The schema after the migrations as an entity-relationship diagram (`format`
+     * svg, mermaid or dot), from a scratch replay or, with `fromDb`, the configured
+     * database; written to `out` (relative to cwd) when given. docs/report.md.
+     */
+    schema: async (schemaOptions: { readonly format?: DiagramFormat; readonly out?: string; readonly fromDb?: boolean } = {}): Promise<SchemaDiagram> =>
+      schemaDiagram(await resolved(), { ...schemaOptions, out: schemaOptions.out === undefined ? undefined : resolve(options.cwd ?? process.cwd(), schemaOptions.out) }),
+
+    /**
+     * One self-contained HTML page (`out`, relative to cwd): every environment's
+     * history side by side, lint findings, the last recorded verify, backups and
+     * the schema diagram. An unreachable environment is shown as such. docs/report.md.
+     */
+    report: async (reportOptions: { readonly out?: string; readonly schema?: boolean; readonly fromDb?: boolean } = {}): Promise<{ readonly report: ProjectReport; readonly html: string; readonly file: string | null }> =>
+      projectReport(await resolved(), options, { ...reportOptions, out: reportOptions.out === undefined ? undefined : resolve(options.cwd ?? process.cwd(), reportOptions.out) }),
 
     /**
      * Writes the next migration from the schema you want (`to`, a file of CREATE

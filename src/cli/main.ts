@@ -39,6 +39,8 @@ const COMMANDS: readonly (readonly [name: string, load: () => Promise<(program: 
   ['codegen', async () => (await import('./commands/codegen.js')).registerCodegen],
   ['create', async () => (await import('./commands/database.js')).registerCreate],
   ['drop', async () => (await import('./commands/database.js')).registerDrop],
+  ['schema', async () => (await import('./commands/schema.js')).registerSchema],
+  ['report', async () => (await import('./commands/report.js')).registerReport],
 ];
 
 /** Global options that take a value: the word after one is not the command. */
@@ -101,6 +103,8 @@ A day with cairn:
   cairn restore 0007              put the rows saved before 0007 back
   cairn create / cairn drop       the database itself (PostgreSQL: on its server), as dbmate does
   cairn fleet up                  every tenant database of cairn.config.ts's fleet, bounded, resumable (docs/fleet.md)
+  cairn schema --out schema.svg   the schema as a diagram (also --format mermaid|dot)
+  cairn report                    cairn-report.html: what ran where, findings, the schema diagram (docs/report.md)
 
 Exit codes: 0 ok, 1 the database (or the linter) rejected a migration, 2 bad input or config
 (or a protected environment not confirmed), 3 history problem (edited, deleted, failed or

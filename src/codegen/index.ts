@@ -2,13 +2,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import type { ResolvedConfig } from '../config/load.js';
 import { CairnError } from '../errors.js';
-import { runStep, runStepGroup, StepFailed } from '../core/migrator.js';
-import { withScratch, withScratchHint } from '../replay/scratch.js';
 import { withSession } from '../core/session.js';
 import { bookkeepingTables } from '../core/tracking.js';
 import { typedRelations, type TypedRelation } from '../drivers/columns.js';
-import { scratchFor } from '../drivers/index.js';
-import { readMigrations } from '../source/files.js';
+import { readAfterReplay } from '../replay/latest.js';
 import { compareVersions } from '../source/version.js';
 import { generateTypes } from './generate.js';
 import { wranglerCompanion } from '../wrangler/table.js';
@@ -58,45 +55,9 @@ export async function codegen(config: ResolvedConfig, options: CodegenOptions = 
   return { file: relative(config.root, out) || out, text, stale, written: stale && !options.check, asOf, tables: relations.length - views, views, kysely };
 }
 
-/** Migrations replayed per transaction. */
-const REPLAY_GROUP = 200;
-
 async function fromReplay(config: ResolvedConfig, exclude: readonly string[]): Promise<{ relations: TypedRelation[]; asOf: string | null }> {
-  const migrations = readMigrations(config.migrationsDir, config.root);
-  const { like } = scratchFor(config.database, config.lint.dialect);
-  try {
-    const relations = await withScratch(like, config.table, async (context) => {
-      // Consecutive transactional migrations go in as one unit (nobody watches a scratch step by step); a unit
-      // the database rejects left nothing behind, and its steps run again one by one to name the failing one.
-      for (let start = 0; start < migrations.length; ) {
-        let end = start;
-        while (end < migrations.length && end - start < REPLAY_GROUP && migrations[end]!.transaction && context.driver.capabilities.transactionalDdl) end++;
-        const group = migrations.slice(start, Math.max(end, start + 1));
-        if (group.length > 1 && (await runStepGroup(context, group, 'up', () => ({})))) {
-          start += group.length;
-          continue;
-        }
-        for (const migration of group) {
-          try {
-            await runStep(context, migration, 'up');
-          } catch (error) {
-            if (!(error instanceof StepFailed)) throw error;
-            const { file, line, message } = error.failure;
-            throw new CairnError('MIGRATION_FAILED', `replaying the migrations in a scratch database failed at ${file}:${line}: ${message}`, {
-              hint: 'fix the migration (`cairn verify` shows more), or generate from the live database with --from-db',
-              details: { failure: error.failure },
-            });
-          }
-        }
-        start += group.length;
-      }
-      return typedRelations(like, context.driver, exclude);
-    });
-    const last = migrations.at(-1);
-    return { relations, asOf: last ? `${last.version}_${last.name}` : null };
-  } catch (error) {
-    throw withScratchHint(error, like);
-  }
+  const { value, asOf } = await readAfterReplay(config, (like, driver) => typedRelations(like, driver, exclude), 'fix the migration (`cairn verify` shows more), or generate from the live database with --from-db');
+  return { relations: value, asOf };
 }
 
 async function fromDatabase(config: ResolvedConfig, exclude: readonly string[]): Promise<{ relations: TypedRelation[]; asOf: string | null }> {

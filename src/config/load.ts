@@ -25,6 +25,8 @@ export interface ResolvedConfig {
   readonly root: string;
   readonly configFile: string | null;
   readonly environment: string | null;
+  /** Names of the environments the config file defines, in its order (`cairn report` shows them side by side). */
+  readonly environments: readonly string[];
   readonly database: DatabaseUrl;
   /** Where the database URL came from, for "which database is this?" moments. */
   readonly databaseSource: 'flag' | 'environment' | 'DATABASE_URL' | 'config' | 'default' | 'wrangler';
@@ -176,6 +178,7 @@ export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<Re
     root,
     configFile,
     environment,
+    environments: Object.keys(file.environments ?? {}),
     database,
     databaseSource,
     wrangler: d1?.source ?? null,

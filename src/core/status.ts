@@ -91,7 +91,7 @@ export async function status(session: Session): Promise<StatusReport> {
   };
 }
 
-function changesInFlight(statuses: readonly MigrationStatus[], settings: Parameters<typeof contractProblems>[2]): ChangeInFlight[] {
+export function changesInFlight(statuses: readonly MigrationStatus[], settings: Parameters<typeof contractProblems>[2]): ChangeInFlight[] {
   const byChange = new Map<string, MigrationStatus[]>();
   for (const s of statuses) {
     const change = s.migration ? changeOf(s.migration) : null;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { VerifiedMigration, VerifyProblemKind, VerifyReport } from '../../replay/verify.js';
 import { formatDifference } from '../../drivers/snapshot.js';
+import { recordVerify } from '../../report/verify-record.js';
 import { contextFor } from '../context.js';
 import { interruptSignal } from '../interrupt.js';
 import { clearOpenLine } from '../output.js';
@@ -16,6 +17,7 @@ export function registerVerify(program: Command): void {
     .option('--baseline <file>', 'with --from: start from this schema dump (`cairn dump`) instead of applying every earlier migration')
     .option('--no-generated', 'check written downs only: files without a down are listed as not needed or missing')
     .option('--bail', 'stop at the first down that fails instead of going on from the state after its up')
+    .option('--record', 'keep the result in .cairn/verify.json, for `cairn report`')
     .addHelpText(
       'after',
       `
@@ -58,13 +60,15 @@ Examples:
   cairn verify --from 0042 --baseline schema.sql
   cairn verify --schema db/schema.sql
   cairn verify --url postgres://app@db/app --scratch-url postgres://ci@localhost/postgres
-  cairn verify --scratch-url pglite:`,
+  cairn verify --scratch-url pglite:
+  cairn verify --record          # cairn report shows the result`,
     )
-    .action(async (options: { scratchUrl?: string; schema?: string | false; from?: string; baseline?: string; generated: boolean; bail?: boolean }, command: Command) => {
+    .action(async (options: { scratchUrl?: string; schema?: string | false; from?: string; baseline?: string; generated: boolean; bail?: boolean; record?: boolean }, command: Command) => {
       const { cairn, out } = contextFor(command);
       const report = await cairn.verify({ scratchUrl: options.scratchUrl, schema: options.schema, from: options.from, baseline: options.baseline, generated: options.generated, bail: options.bail === true, signal: interruptSignal(out) });
       process.exitCode = report.ok ? 0 : 1;
       clearOpenLine();
+      if (options.record) recordVerify((await cairn.config()).root, report);
       if (out.json) return out.document(report);
       if (report.notice) out.line(report.notice);
       out.line(`Verified in ${report.scratch}, now dropped`);

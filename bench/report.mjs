@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+// `cairn report` and `cairn schema`, on SQLite, against what a user would run instead.
+//
+//   npm run build && node bench/report.mjs [--n 1000] [--tables 200] [--runs 3] [--json]
+//
+// 1. `cairn report` over N generated migrations (generate.mjs) and three SQLite
+//    environments (all applied; N-100 applied; N/2 applied), next to the commands
+//    that tell the same by hand: `cairn status --env` per environment + `cairn lint`
+//    + `cairn schema`. Also `cairn report --no-schema` (history and lint only).
+//    Target: report ≤ 3 s for N=1000.
+// 2. `cairn schema --format svg` on a schema of --tables tables joined by foreign
+//    keys (each table references an earlier one, every 7th stands alone), next to
+//    `cairn codegen` (the same scratch replay, no layout). Target: ≤ 2 s for 200.
+// 3. The layout alone (in process: snapshot model → dagre → SVG text) at 50, 100,
+//    200, 400 tables, to show how it grows.
+//
+// Wall time of one command, process start included; the best of --runs (medians in --json).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CLI, fatal, flags, log, median, root } from './common.mjs';
+import { generate } from './generate.mjs';
+
+const { value, has } = flags(process.argv.slice(2), 'node bench/report.mjs [--n 1000] [--tables 200] [--runs 3] [--json]');
+const options = { n: Number(value('--n', '1000')), tables: Number(value('--tables', '200')), runs: Number(value('--runs', '3')), json: has('--json') };
+if (![options.n, options.tables, options.runs].every((x) => Number.isInteger(x) && x > 0)) fatal('--n, --tables and --runs must be positive whole numbers');
+if (options.n < 200) fatal('--n must be at least 200 (the environments are N, N-100 and N/2 migrations in)');
+
+function cairn(cwd, args) {
+  const started = performance.now();
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: { ...process.env, DATABASE_URL: '', CAIRN_ENV: '' } });
+  const ms = performance.now() - started;
+  if (result.status !== 0) throw new Error(`cairn ${args.join(' ')} failed (exit ${result.status}):\n${(result.stderr || result.stdout).trim().split('\n').slice(-10).join('\n')}`);
+  return ms;
+}
+
+function timed(what, work) {
+  const times = [];
+  for (let run = 0; run < options.runs; run++) times.push(work());
+  log(`  ${what}: best ${Math.round(Math.min(...times))} ms`);
+  return { best: Math.min(...times), median: median(times) };
+}
+
+const work = mkdtempSync(join(tmpdir(), 'cairn-bench-report-'));
+try {
+  // 1. The report over N migrations and three environments.
+  log(`report: ${options.n} migrations, 3 SQLite environments (setting up…)`);
+  const project = join(work, 'project');
+  mkdirSync(project);
+  generate(join(project, 'migrations'), options.n);
+  const width = Math.max(4, String(options.n).length);
+  const version = (i) => String(i).padStart(width, '0');
+  writeFileSync(join(project, 'cairn.config.json'), JSON.stringify({ environments: { dev: { database: 'sqlite:dev.db' }, qa: { database: 'sqlite:qa.db' }, production: { database: 'sqlite:production.db' } } }));
+  cairn(project, ['up', '--env', 'dev']);
+  cairn(project, ['up', '--env', 'qa', '--to', version(options.n - 100)]);
+  cairn(project, ['up', '--env', 'production', '--to', version(Math.floor(options.n / 2))]);
+  const report = timed('cairn report', () => cairn(project, ['report']));
+  const noSchema = timed('cairn report --no-schema', () => cairn(project, ['report', '--no-schema']));
+  const byHand = timed('status ×3 + lint + schema', () => ['dev', 'qa', 'production'].reduce((sum, env) => sum + cairn(project, ['status', '--env', env, '--json']), 0) + cairn(project, ['lint', '--json']) + cairn(project, ['schema', '--out', 'schema.svg']));
+
+  // 2. The diagram of a schema of --tables tables.
+  log(`schema: ${options.tables} tables with foreign keys`);
+  const schemaProject = join(work, 'schema');
+  mkdirSync(join(schemaProject, 'migrations'), { recursive: true });
+  const name = (i) => `t${String(i).padStart(4, '0')}`;
+  for (let i = 1; i <= options.tables; i++) {
+    const parent = i % 7 === 0 || i === 1 ? null : Math.floor(i / 2);
+    const columns = ['id INTEGER PRIMARY KEY', 'name TEXT NOT NULL', 'created_at TEXT', ...(parent ? [`parent_id INTEGER REFERENCES ${name(parent)} (id) ON DELETE CASCADE`] : [])];
+    writeFileSync(join(schemaProject, 'migrations', `${version(i)}_create_${name(i)}.sql`), `CREATE TABLE ${name(i)} (${columns.join(', ')});\n`);
+  }
+  const svg = timed('cairn schema --format svg', () => cairn(schemaProject, ['--url', 'sqlite:app.db', 'schema', '--format', 'svg', '--out', 'schema.svg']));
+  const codegen = timed('cairn codegen (same replay, no layout)', () => cairn(schemaProject, ['--url', 'sqlite:app.db', 'codegen', '--out', 'schema.ts']));
+
+  // 3. The layout alone, in process, as the table count grows.
+  const { schemaModel } = await import(pathToFileURL(join(root, 'dist/report/model.js')).href);
+  const { renderSvg } = await import(pathToFileURL(join(root, 'dist/report/svg.js')).href);
+  const layout = [];
+  for (const size of [50, 100, 200, 400]) {
+    const objects = {};
+    for (let i = 1; i <= size; i++) {
+      const t = name(i);
+      const parent = i % 7 === 0 || i === 1 ? null : Math.floor(i / 2);
+      objects[`table ${t}`] = 'table';
+      objects[`columns ${t}`] = ['id', 'name', 'created_at', ...(parent ? ['parent_id'] : [])].join(', ');
+      objects[`column ${t}.id`] = 'integer';
+      objects[`column ${t}.name`] = 'text not null';
+      objects[`column ${t}.created_at`] = 'text';
+      objects[`primary key ${t}`] = 'primary key (id)';
+      if (parent) {
+        objects[`column ${t}.parent_id`] = 'integer';
+        objects[`foreign key ${t} (parent_id)`] = `(parent_id) → ${name(parent)} (id) on delete cascade on update no action`;
+      }
+    }
+    const model = schemaModel({ objects });
+    const times = [];
+    for (let run = 0; run < options.runs; run++) {
+      const started = performance.now();
+      renderSvg(model);
+      times.push(performance.now() - started);
+    }
+    layout.push({ tables: size, ms: Math.round(Math.min(...times)) });
+    log(`  layout of ${size} tables: ${Math.round(Math.min(...times))} ms`);
+  }
+
+  const result = {
+    machine: { cpus: cpus().length, load: loadavg()[0] },
+    report: { migrations: options.n, environments: 3, ms: Math.round(report.best), noSchemaMs: Math.round(noSchema.best), byHandMs: Math.round(byHand.best), ratio: +(report.best / byHand.best).toFixed(2), target: 3000 },
+    schema: { tables: options.tables, ms: Math.round(svg.best), codegenMs: Math.round(codegen.best), ratio: +(svg.best / codegen.best).toFixed(2), target: 2000 },
+    layout,
+  };
+  if (options.json) console.log(JSON.stringify(result, null, 2));
+  else {
+    console.log(`cairn report, ${options.n} migrations × 3 environments: ${result.report.ms} ms (target ≤ 3000; --no-schema ${result.report.noSchemaMs} ms); by hand (status ×3 + lint + schema): ${result.report.byHandMs} ms; ratio ${result.report.ratio}`);
+    console.log(`cairn schema --format svg, ${options.tables} tables: ${result.schema.ms} ms (target ≤ 2000); cairn codegen on the same: ${result.schema.codegenMs} ms; ratio ${result.schema.ratio}`);
+    console.log(`layout alone: ${layout.map((l) => `${l.tables} tables ${l.ms} ms`).join(', ')}`);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
