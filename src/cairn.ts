@@ -106,8 +106,8 @@ export function createCairn(options: CairnOptions = {}) {
     up: async (upOptions: CairnUpOptions = {}): Promise<CairnUpResult> => {
       // A bad --to is known from the files alone: say so before opening (and creating) the database.
       if (upOptions.to !== undefined) {
-        const { migrationsDir, root, encoding } = await resolved();
-        assertKnownVersion(readMigrations(migrationsDir, root, encoding), upOptions.to);
+        const { migrationsDir, root, encoding, migrationsPattern } = await resolved();
+        assertKnownVersion(readMigrations(migrationsDir, root, { encoding, pattern: migrationsPattern }), upOptions.to);
       }
       // Gate (production follows qa) and confirmation (protected) come after planning, under the lock.
       const config = await resolved();
@@ -174,7 +174,7 @@ export function createCairn(options: CairnOptions = {}) {
     validate: async (): Promise<ValidationReport> => {
       const resolvedConfig = await resolved();
       try {
-        const unfilled = unfilledProblems(readMigrations(resolvedConfig.migrationsDir, resolvedConfig.root, resolvedConfig.encoding));
+        const unfilled = unfilledProblems(readMigrations(resolvedConfig.migrationsDir, resolvedConfig.root, { encoding: resolvedConfig.encoding, pattern: resolvedConfig.migrationsPattern }));
         if (unfilled.length > 0) return { valid: false, problems: asValidationProblems(unfilled) };
       } catch (error) {
         const problems = fileProblems(error);
@@ -270,7 +270,7 @@ export function createCairn(options: CairnOptions = {}) {
      */
     lint: async (lintOptions: { readonly files?: readonly string[]; readonly pending?: boolean } = {}): Promise<LintReport> => {
       const resolvedConfig = await resolved();
-      const migrations = readMigrations(resolvedConfig.migrationsDir, resolvedConfig.root, resolvedConfig.encoding);
+      const migrations = readMigrations(resolvedConfig.migrationsDir, resolvedConfig.root, { encoding: resolvedConfig.encoding, pattern: resolvedConfig.migrationsPattern });
       let selected: Set<string> | undefined;
       if (lintOptions.files && lintOptions.files.length > 0) {
         const cwd = options.cwd ?? process.cwd();

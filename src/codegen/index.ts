@@ -61,7 +61,7 @@ export async function codegen(config: ResolvedConfig, options: CodegenOptions = 
 const REPLAY_GROUP = 200;
 
 async function fromReplay(config: ResolvedConfig, exclude: readonly string[]): Promise<{ relations: TypedRelation[]; asOf: string | null }> {
-  const migrations = readMigrations(config.migrationsDir, config.root);
+  const migrations = readMigrations(config.migrationsDir, config.root, { encoding: config.encoding, pattern: config.migrationsPattern });
   const { like } = scratchFor(config.database, config.lint.dialect);
   try {
     const relations = await withScratch(like, config.table, async (context) => {

@@ -36,7 +36,7 @@ export interface SessionOptions {
  * so what we plan from cannot change under us. Always releases and closes.
  */
 export async function withSession<T>(config: ResolvedConfig, options: SessionOptions, work: (session: Session) => Promise<T>): Promise<T> {
-  const migrations = readMigrations(config.migrationsDir, config.root, config.encoding);
+  const migrations = readMigrations(config.migrationsDir, config.root, { encoding: config.encoding, pattern: config.migrationsPattern });
   const driver = await openDriver(config.database, { create: options.write });
   const appliedBy = `${userInfo().username}@${hostname()}`;
   try {
@@ -54,7 +54,7 @@ export async function withSession<T>(config: ResolvedConfig, options: SessionOpt
     try {
       if (options.write) await tracking.ensure();
       // What wrangler applied counts as applied; a writer copies it into our history once.
-      const wrangler = new WranglerTable(driver, config.wranglerTable);
+      const wrangler = new WranglerTable(driver, config.wranglerTable, config);
       const records = await adoptFromWrangler(wrangler, { driver, tracking, write: options.write, onEvent: options.onEvent }, await tracking.read(), migrations);
       const statuses = reconcile(migrations, records);
       const companions = wrangler.companions.bind(wrangler);

@@ -92,7 +92,7 @@ export interface VerifyOptions {
 }
 
 export async function verify(config: ResolvedConfig, options: VerifyOptions): Promise<VerifyReport> {
-  const migrations = readMigrations(config.migrationsDir, config.root, config.encoding);
+  const migrations = readMigrations(config.migrationsDir, config.root, { encoding: config.encoding, pattern: config.migrationsPattern });
   assertFilled(migrations);
   if (options.baseline !== undefined && options.from === undefined) throw new CairnError('USAGE', '--baseline needs --from <version>', { hint: 'e.g. cairn verify --from 0042 --baseline schema.sql' });
   const start = options.from === undefined ? 0 : startIndex(migrations, options.from);

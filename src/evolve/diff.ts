@@ -146,7 +146,7 @@ async function liveSchema(config: ResolvedConfig): Promise<{ schema: string; cap
 
 /** Every migration, applied and pending, replayed up in a scratch database of the configured kind. */
 async function replayedSchema(config: ResolvedConfig): Promise<{ schema: string; capabilities: Capabilities }> {
-  const migrations = readMigrations(config.migrationsDir, config.root);
+  const migrations = readMigrations(config.migrationsDir, config.root, { encoding: config.encoding, pattern: config.migrationsPattern });
   return withScratch(config.database, config.table, async (context) => {
     for (const migration of migrations) {
       await runStep(context, migration, 'up').catch((error: unknown) => {

@@ -80,6 +80,6 @@ export async function fleetStatus(overrides: ConfigOverrides, options: Omit<Targ
   const statuses = targets.map((t) => found.get(t.name)!);
   const counts = { 'up-to-date': 0, behind: 0, failed: 0, locked: 0 };
   for (const status of statuses) counts[status.state]++;
-  const versions = readMigrations(base.migrationsDir, base.root).map((m) => ({ version: m.version, name: m.name, applied: appliedCount.get(m.version) ?? 0 }));
+  const versions = readMigrations(base.migrationsDir, base.root, { encoding: base.encoding, pattern: base.migrationsPattern }).map((m) => ({ version: m.version, name: m.name, applied: appliedCount.get(m.version) ?? 0 }));
   return { total: targets.length, versions, counts, targets: statuses };
 }
