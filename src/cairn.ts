@@ -335,10 +335,10 @@ export function createCairn(options: CairnOptions = {}) {
      * statement can be reversed (`generatedDown` says which inverse, or why none).
      */
     create: async (name: string, type?: MigrationType, createOptions: { readonly from?: string | undefined } = {}): Promise<NewMigrationResult & { readonly generatedDown?: GeneratedDown }> => {
-      const { migrationsDir, root, lint } = await resolved();
-      if (createOptions.from === undefined) return newMigration(migrationsDir, root, name, type);
+      const { migrationsDir, root, lint, migrationsPattern } = await resolved();
+      if (createOptions.from === undefined) return newMigration(migrationsDir, root, name, type, new Date(), undefined, migrationsPattern);
       const { generated, ...body } = await sectionsFromUp(createOptions.from, UP_FIRST_LINE, lint);
-      return { ...newMigration(migrationsDir, root, name, type, new Date(), body), generatedDown: generated };
+      return { ...newMigration(migrationsDir, root, name, type, new Date(), body, migrationsPattern), generatedDown: generated };
     },
   };
 }

@@ -109,6 +109,15 @@ ${INIT}INSERT INTO "d1_migrations" (name) values ('0001_init/migration.sql');`);
     expect(wranglerNames(root)).toEqual(['0002_first/migration.sql', '0003_flat.sql', '0010_later/migration.sql']);
   });
 
+  it('cairn new writes the next migration where the pattern finds it: NNNN_name/migration.sql', () => {
+    const root = project(TOML('migrations/*/migration.sql'), { 'migrations/0001_init/migration.sql': INIT, 'cairn.config.json': '{ "d1": "DB" }' });
+    const created = cairn(root, ['new', 'add_tags']);
+    expect(created.status, created.stderr).toBe(0);
+    expect(created.stdout).toContain(join('migrations', '0002_add_tags', 'migration.sql'));
+    const status = JSON.parse(cairn(root, ['status', '--json']).stdout) as { migrations: { version: string; name: string }[] };
+    expect(status.migrations.map((m) => `${m.version}_${m.name}`)).toEqual(['0001_init', '0002_add_tags']);
+  });
+
   it('names a matched folder that has no number, and applies nothing', () => {
     const root = project(TOML('migrations/*/migration.sql'), {
       'migrations/0001_init/migration.sql': INIT,
