@@ -5,6 +5,7 @@ import type { Migration } from '../source/migration.js';
 import { batchesOf } from '../source/batch.js';
 import { assertFilled } from '../source/files.js';
 import { compareVersions } from '../source/version.js';
+import { evaluateAll, type AssertionOutcome } from './assertions.js';
 import { CairnError } from './errors.js';
 import { cancellable, interrupted, interruptedRun } from './interrupt.js';
 import { runStep, runStepGroup, StepFailed, stepGroup, type MigrationFailure, type StepResult } from './migrator.js';
@@ -28,6 +29,8 @@ export interface PlannedStep {
   readonly generated?: boolean;
   /** A dry run's down of a migration that has none: shown, marked, and refused by a real `down` (NO_DOWN). */
   readonly missingDown?: boolean;
+  /** A dry run of up: each `-- cairn:assert` of the migration, evaluated against the database as it is now. */
+  readonly assertions?: readonly AssertionOutcome[];
 }
 
 /** What `up` and `down` report. A migration the database rejects is a result, not an exception. */
@@ -170,7 +173,13 @@ interface RunExtras {
 }
 
 async function run(session: Session, migrations: readonly Migration[], direction: 'up' | 'down', dryRun: boolean, started: number, extras: RunExtras): Promise<RunResult> {
-  const plan = migrations.map((m) => planned(m, direction, session.driver.capabilities.transactionalDdl));
+  const plan: PlannedStep[] = migrations.map((m) => planned(m, direction, session.driver.capabilities.transactionalDdl));
+  if (dryRun && direction === 'up') {
+    for (const [index, migration] of migrations.entries()) {
+      const outcomes = await evaluateAll(session.driver, migration);
+      if (outcomes.length > 0) plan[index] = { ...plan[index]!, assertions: outcomes };
+    }
+  }
   const applied: StepResult[] = [];
   const errors: MigrationFailure[] = [];
   if (migrations.length > 0) await extras.beforeApply?.(migrations, { dryRun });

@@ -40,6 +40,11 @@ export interface SqlFlavor {
   readonly types: { readonly text: string; readonly integer: string; readonly timestamp: string };
   /** How long a transaction may wait for a lock, where the engine can say so per transaction (PostgreSQL): the statement, and the error code of a wait that ran out. */
   readonly lockTimeout?: { readonly set: (ms: number) => string; readonly code: string };
+  /**
+   * A statement that fails when the first value `query` returns is not true (no row, NULL, false, 0), and does
+   * nothing otherwise: a migration's `-- cairn:assert`, run first in its transaction or batch (source/assertions.ts).
+   */
+  assertion(query: string): string;
 }
 
 export interface LockOptions {

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { globSync } from 'tinyglobby';
 import { CairnError } from '../core/errors.js';
+import { assertionProblems } from './assertions.js';
 import { decodeMigration, decoderFor } from './decode.js';
 import { formatProblem, ROLLBACK_PLACEHOLDER, type Migration, type Section, type SourceProblem } from './migration.js';
 import { checksumOf, parseMigrationText } from './parse.js';
@@ -191,7 +192,7 @@ function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEnt
   const downText = downEntry ? read(downEntry.fileName) : null;
   if (text === null || (downEntry && downText === null)) return null;
   const parsed = parseMigrationText(text, file);
-  problems.push(...parsed.problems);
+  problems.push(...parsed.problems, ...assertionProblems(parsed.directives, file));
   let down: Section | null = parsed.down ? section(file, parsed.down) : null;
   if (downEntry) {
     const downFile = relative(root, join(dir, downEntry.fileName));
@@ -205,7 +206,7 @@ function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEnt
   // Nothing at all under the up marker, or `cairn new`'s template untouched: unfilled. Only comments (diesel's placeholders): a no-op.
   const unfilled = up.statements.length === 0 && (up.text.trim() === '' || parsed.header['rollback'] === ROLLBACK_PLACEHOLDER);
   const noOp = up.statements.length === 0 && !unfilled;
-  if (parsed.problems.length > 0) return null;
+  if (parsed.problems.length > 0 || assertionProblems(parsed.directives, file).length > 0) return null;
   return {
     version: entry.version,
     name: entry.name.replace(/\.up$/i, ''),
