@@ -8,6 +8,7 @@ import { runBatchedStep } from './batch/run.js';
 import { hasBatches } from '../source/batch.js';
 import { assertionFailure, checkBeforeRunning, guardCommands } from './assertions.js';
 import type { CairnEvent } from './events.js';
+import { committedDespiteNoAnswer, isNoAnswer } from './lost-answer.js';
 import type { AppliedRecord, TrackingTable } from './tracking.js';
 
 /**
@@ -137,7 +138,10 @@ export async function runStepGroup(context: StepContext, migrations: readonly Mi
     await driver.atomic(commands);
   } catch (error) {
     if (error instanceof StatementError) return null;
-    throw error;
+    if (!isNoAnswer(error)) throw error;
+    // Not committed: the caller sends the steps again, one by one.
+    if (!(await committedDespiteNoAnswer(context, migrations, direction, error))) return null;
+    context.onEvent({ type: 'notice', message: `the D1 API did not answer, but the history shows ${migrations.map((m) => `${m.version}_${m.name}`).join(', ')} committed: not sending ${migrations.length > 1 ? 'them' : 'it'} again` });
   }
   const share = Math.round((performance.now() - started) / migrations.length);
   // The rows went in before anyone knew how long the batch would take: give each its share (one more round trip per group).
@@ -160,11 +164,24 @@ async function runAtomic(context: StepContext, migration: Migration, direction: 
   const bound = context.statementLock ? driver.flavor.lockTimeout : undefined;
   const lockWait = bound ? [{ sql: bound.set(context.statementLock!.timeoutMs) }] : [];
   const guards = guardCommands(driver, migration, direction);
+  let resent = false;
   for (let attempt = 1; ; attempt++) {
     try {
       await driver.atomic([...lockWait, ...guards, ...section.statements.map((s) => ({ sql: s.sql })), history, ...companions(context, migration, direction)]);
       break;
     } catch (error) {
+      if (isNoAnswer(error)) {
+        const name = `${migration.version}_${migration.name}`;
+        if (await committedDespiteNoAnswer(context, [migration], direction, error)) {
+          context.onEvent({ type: 'notice', message: `the D1 API did not answer, but the history shows ${name} committed: not sending it again` });
+          break;
+        }
+        // The history says it did not commit: sending it again cannot apply it twice. Once.
+        if (resent) throw error;
+        resent = true;
+        context.onEvent({ type: 'notice', message: `the D1 API did not answer, and the history shows ${name} did not commit: sending it again` });
+        continue;
+      }
       // A guard stopped it: the unit rolled back before the first statement of the file ran.
       const guard = error instanceof StatementError ? error.index - lockWait.length : -1;
       if (error instanceof StatementError && guard >= 0 && guard < guards.length) throw await assertionFailure(driver, migration, guard, error.message, (failure) => new StepFailed(failure));

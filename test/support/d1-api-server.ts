@@ -27,6 +27,14 @@ export interface D1ApiServer {
   query<Row = Record<string, unknown>>(sql: string): Promise<Row[]>;
   /** How many /query requests arrived (including refused ones). */
   readonly requests: () => number;
+  /**
+   * Loses an answer, as a network does: the next /query whose SQL matches `match` is run (`commit: true`)
+   * or not (`commit: false`), and its connection is cut without an answer; the `then` requests after it
+   * are cut before they run (an outage). Each rule acts once.
+   */
+  loseAnswer(rule: { readonly match: RegExp; readonly commit: boolean; readonly then?: number }): void;
+  /** How many answers were lost so far. */
+  readonly lost: () => number;
   close(): Promise<void>;
 }
 
@@ -42,6 +50,13 @@ export async function startD1ApiServer(options: { readonly token: string; readon
   const mf = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response("") } }', d1Databases: { DB: databaseId }, d1Persist: join(persistDir, 'v3', 'd1') });
   const db = (await mf.getD1Database('DB')) as unknown as D1Binding;
   let requests = 0;
+  let lost = 0;
+  let rule: { match: RegExp; commit: boolean; then?: number } | null = null;
+  let outage = 0;
+  const cut = (response: ServerResponse) => {
+    lost++;
+    response.socket?.destroy();
+  };
 
   const run = async (statements: readonly { sql: string; params?: unknown[] }[]) => db.batch(statements.map((s) => db.prepare(s.sql).bind(...(s.params ?? []))));
 
@@ -67,6 +82,17 @@ export async function startD1ApiServer(options: { readonly token: string; readon
     }
     const statements = body.batch ?? (body.sql !== undefined ? [{ sql: body.sql, params: body.params ?? [] }] : []);
     if (statements.length === 0) return reply(400, { errors: [{ code: 7400, message: 'The request is malformed: no sql and no batch' }] });
+    if (outage > 0) {
+      outage--;
+      return cut(response);
+    }
+    const lose = rule !== null && statements.some((st) => rule!.match.test(st.sql)) ? rule : null;
+    if (lose) {
+      rule = null;
+      outage = lose.then ?? 0;
+      if (lose.commit) await run(statements).catch(() => undefined);
+      return cut(response);
+    }
     const started = performance.now();
     try {
       const results = await run(statements);
@@ -97,6 +123,10 @@ export async function startD1ApiServer(options: { readonly token: string; readon
       return ((await run([{ sql }]))[0]?.results ?? []) as Row[];
     },
     requests: () => requests,
+    loseAnswer(next) {
+      rule = { ...next };
+    },
+    lost: () => lost,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await mf.dispose();

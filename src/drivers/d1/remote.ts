@@ -42,6 +42,7 @@ export function openRemoteD1(location: RemoteD1Location, display: string, env: R
   return {
     async batch(statements) {
       let response: Response;
+      let text: string;
       try {
         response = await fetch(endpoint, {
           method: 'POST',
@@ -49,21 +50,31 @@ export function openRemoteD1(location: RemoteD1Location, display: string, env: R
           body: JSON.stringify({ batch: statements.map((s) => ({ sql: s.sql, params: s.params ?? [] })) }),
           signal: AbortSignal.timeout(TIMEOUT_MS),
         });
+        text = await response.text();
       } catch (error) {
-        const why = (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message;
-        throw new CairnError('CONNECTION', `cannot reach the D1 API at ${base}: ${redact(why)}`, {
-          hint: 'check the network; CLOUDFLARE_API_BASE_URL overrides the API address',
-          cause: error,
-        });
+        const cause = (error as Error).cause;
+        const why = cause instanceof Error ? cause.message : (error as Error).message;
+        // Refused before it was sent: nothing can have run. Otherwise the request may have reached D1.
+        if (neverSent(error)) {
+          throw new CairnError('CONNECTION', `cannot reach the D1 API at ${base}: ${redact(why)}`, {
+            hint: 'check the network; CLOUDFLARE_API_BASE_URL overrides the API address',
+            cause: error,
+          });
+        }
+        throw noAnswer(`the D1 API at ${base} did not answer (${redact(why)})`, error);
       }
-      const text = await response.text();
       let envelope: Envelope;
       try {
         envelope = JSON.parse(text) as Envelope;
       } catch {
+        // A gateway's error page: the request may have reached D1 behind it.
+        if (response.status >= 500) throw noAnswer(`the D1 API at ${base} answered HTTP ${response.status} without D1's answer`, undefined);
         throw new CairnError('CONNECTION', `the D1 API at ${base} answered HTTP ${response.status} with something that is not JSON: ${redact(text.slice(0, 200))}`);
       }
       const errors = envelope.errors ?? [];
+      if (response.status >= 500 && !errors.some((e) => e.code === QUERY_ERROR)) {
+        throw noAnswer(`the D1 API at ${base} answered HTTP ${response.status}: ${redact(errors.map((e) => `${e.message} [code ${e.code}]`).join('; ') || 'no reason given')}`, undefined);
+      }
       if (response.ok && envelope.success !== false && Array.isArray(envelope.result)) return envelope.result.map((r) => r.results ?? []);
       const said = errors.map((e) => `${e.message} [code ${e.code}]`).join('; ') || `HTTP ${response.status}`;
       if (errors.some((e) => e.code === QUERY_ERROR)) throw new D1QueryError(redact(errors.find((e) => e.code === QUERY_ERROR)!.message));
@@ -79,6 +90,30 @@ export function openRemoteD1(location: RemoteD1Location, display: string, env: R
     },
     async close() {},
   };
+}
+
+/** Errors that mean the request never left this machine (no connection was made), so nothing of it ran. */
+const NOT_SENT = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_INVALID_URL'];
+
+function neverSent(error: unknown): boolean {
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && NOT_SENT.includes(code)) return true;
+    if (current instanceof TypeError && /invalid url/i.test(current.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * D1 never retries a write, and neither may we blindly: the batch may have committed with its answer lost.
+ * The runner reads the history (written in the same batch) to learn which (core/lost-answer.ts).
+ */
+function noAnswer(what: string, cause: unknown): CairnError {
+  return new CairnError('NO_ANSWER', `${what}: whether the batch was applied is unknown`, {
+    hint: 'run `cairn status`: the history is written in the same batch as each migration, so it says whether that migration was applied; `cairn up` then applies only what is still pending. Do not run the SQL by hand.',
+    cause,
+    details: { retryable: false },
+  });
 }
 
 interface Envelope {
