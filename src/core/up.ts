@@ -6,6 +6,7 @@ import { batchesOf } from '../source/batch.js';
 import { assertFilled } from '../source/files.js';
 import { compareVersions } from '../source/version.js';
 import { evaluateAll, type AssertionOutcome } from './assertions.js';
+import { fitToLimits } from './statement-limits.js';
 import { CairnError } from './errors.js';
 import { cancellable, interrupted, interruptedRun } from './interrupt.js';
 import { runStep, runStepGroup, StepFailed, stepGroup, type MigrationFailure, type StepResult } from './migrator.js';
@@ -172,7 +173,10 @@ interface RunExtras {
   readonly signal?: AbortSignal | undefined;
 }
 
-async function run(session: Session, migrations: readonly Migration[], direction: 'up' | 'down', dryRun: boolean, started: number, extras: RunExtras): Promise<RunResult> {
+async function run(session: Session, planned_: readonly Migration[], direction: 'up' | 'down', dryRun: boolean, started: number, extras: RunExtras): Promise<RunResult> {
+  // Statements past the engine's cap (D1: 100 KB): split where that keeps the meaning, refused before anything runs otherwise.
+  const { migrations, split } = fitToLimits(planned_, direction, session.driver.capabilities.statementLimits);
+  for (const message of split) session.onEvent({ type: 'notice', message });
   const plan: PlannedStep[] = migrations.map((m) => planned(m, direction, session.driver.capabilities.transactionalDdl));
   if (dryRun && direction === 'up') {
     for (const [index, migration] of migrations.entries()) {

@@ -14,6 +14,15 @@ export interface Capabilities {
   readonly savepoints: boolean;
   /** A key every row has when its table declares none (SQLite's `rowid`): batched statements walk it. Null when there is none. */
   readonly rowKey: string | null;
+  /** A hard cap on one statement that the engine enforces (D1: 100,000 bytes, 100 bound parameters); absent: none that matters. */
+  readonly statementLimits?: StatementLimits;
+}
+
+export interface StatementLimits {
+  /** Who enforces it, for messages: "D1". */
+  readonly engine: string;
+  readonly maxBytes: number;
+  readonly maxParams: number;
 }
 
 /** One statement with its parameters. */
