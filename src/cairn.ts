@@ -12,6 +12,7 @@ import { assertHistoryIntact, assertKnownVersion } from './core/planner.js';
 import { confirmPhase } from './core/phases.js';
 import { checkPromotion, followedTarget } from './core/promotion.js';
 import { confirmWrite, describeMigrations, type ConfirmOptions } from './core/protection.js';
+import { restoreBookmark, type BookmarkRestoreResult } from './safety/bookmark-restore.js';
 import { init, newMigration, UP_FIRST_LINE, type InitResult, type MigrationType, type NewMigrationResult } from './core/scaffold.js';
 import { withSession } from './core/session.js';
 import { status, type StatusReport } from './core/status.js';
@@ -242,6 +243,9 @@ export function createCairn(options: CairnOptions = {}) {
         await confirmWrite(s.config, restoreOptions, `Restore the backup of ${version} into`);
         return restoreBackup(s, version, restoreOptions);
       }),
+
+    /** Remote D1: the whole database back to the Time Travel bookmark recorded before the run that applied `version` (asks first, or `yes`). */
+    restoreBookmark: (version: string, restoreOptions: ConfirmOptions = {}): Promise<BookmarkRestoreResult> => write((s) => restoreBookmark(s, version, restoreOptions)),
 
     /** Marks an existing database as migrated up to `to` without running anything. */
     baseline: (baselineOptions: { readonly to: string } & ConfirmOptions): Promise<BaselineResult> =>

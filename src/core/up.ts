@@ -104,9 +104,12 @@ export async function up(session: Session, options: UpOptions): Promise<RunResul
   const unsafe = errors.length > 0 && options.unsafe === true;
   if (errors.length > 0 && !options.unsafe && !options.dryRun) throw lintRefusal(errors, lint);
   if (unsafe && !options.dryRun) session.onEvent({ type: 'notice', message: `applying despite ${errors.length} lint error${errors.length > 1 ? 's' : ''} because of --unsafe (recorded in the history table)` });
+  // Remote D1: the moment before this run, in D1's own history (Time Travel), recorded with every migration of it.
+  const bookmark = !options.dryRun && migrations.length > 0 && session.driver.timeTravel ? await session.driver.timeTravel.bookmark() : null;
+  if (bookmark) session.onEvent({ type: 'notice', message: `D1 Time Travel bookmark before this run: ${bookmark} (\`cairn restore <version> --bookmark\` returns the database to it)` });
   const details = (migration: Migration): Record<string, unknown> => {
     const mine = errors.filter((f) => f.file === migration.file);
-    return unsafe && mine.length > 0 ? { unsafe: true, findings: mine.map((f) => `${f.rule}@${f.line}`) } : {};
+    return { ...(unsafe && mine.length > 0 ? { unsafe: true, findings: mine.map((f) => `${f.rule}@${f.line}`) } : {}), ...(bookmark ? { bookmark } : {}) };
   };
   for (const m of migrations.filter((m) => m.up.statements.length === 0)) {
     session.onEvent({ type: 'notice', message: `${m.version}_${m.name} has no statements, only comments: ${options.dryRun ? 'it would be' : 'it is'} recorded as applied, nothing runs` });

@@ -116,6 +116,14 @@ export interface Driver {
   close(): Promise<void>;
   /** Names of the schemas matching a LIKE pattern (`tenant_%`), sorted: for schema-per-tenant fleets. Absent where the database has no schemas. */
   schemas?(like: string): Promise<string[]>;
+  /**
+   * Point-in-time history the engine keeps itself (remote D1's Time Travel): a bookmark before a run, and a restore of the
+   * whole database to it that returns the bookmark undoing it. Absent where the engine has none.
+   */
+  readonly timeTravel?: {
+    bookmark(): Promise<string>;
+    restore(bookmark: string): Promise<{ readonly bookmark: string; readonly previous: string }>;
+  };
   /** Saving and restoring tables' rows, for backups before destructive migrations. A driver without it cannot back up. */
   readonly backup?: BackupSupport;
 }

@@ -1,7 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
+import { localD1File } from '../../src/drivers/d1/local.js';
 import { tempDir } from './databases.js';
 
 /**
@@ -35,6 +38,12 @@ export interface D1ApiServer {
   loseAnswer(rule: { readonly match: RegExp; readonly commit: boolean; readonly then?: number }): void;
   /** How many answers were lost so far. */
   readonly lost: () => number;
+  /**
+   * Time Travel, as D1's API serves it: `GET …/time_travel/bookmark` (the bookmark of now) and
+   * `POST …/time_travel/restore?bookmark=` ({ bookmark, previous_bookmark }); a bookmark is a copy of the
+   * database file. The calls so far, as "GET bookmark" / "POST restore".
+   */
+  readonly timeTravel: () => string[];
   close(): Promise<void>;
 }
 
@@ -47,9 +56,36 @@ export async function startD1ApiServer(options: { readonly token: string; readon
   const accountId = options.accountId ?? '0123456789abcdef0123456789abcdef';
   const databaseId = options.databaseId ?? 'c0ffee00-d1d1-4d1d-8d1d-000000000001';
   const persistDir = tempDir('cairn-d1-api-');
-  const mf = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response("") } }', d1Databases: { DB: databaseId }, d1Persist: join(persistDir, 'v3', 'd1') });
-  const db = (await mf.getD1Database('DB')) as unknown as D1Binding;
+  const start = () => new Miniflare({ modules: true, script: 'export default { fetch() { return new Response("") } }', d1Databases: { DB: databaseId }, d1Persist: join(persistDir, 'v3', 'd1') });
+  let mf = start();
+  let db = (await mf.getD1Database('DB')) as unknown as D1Binding;
+
+  // Time Travel, as a copy of the database's SQLite file(s) per bookmark; bookmarks sort oldest to newest, as D1's do.
+  const file = localD1File(persistDir, databaseId);
+  const bookmarks = new Map<string, string>();
+  const takeBookmark = async (): Promise<string> => {
+    await db.batch([db.prepare('SELECT 1')]); // the file exists once the database was opened
+    const bookmark = `00000001-00000002-${bookmarks.size.toString(16).padStart(8, '0')}-${randomBytes(16).toString('hex')}`;
+    const dir = join(persistDir, 'bookmarks', bookmark);
+    mkdirSync(dir, { recursive: true });
+    for (const suffix of ['', '-wal', '-shm']) if (existsSync(file + suffix)) copyFileSync(file + suffix, join(dir, `db${suffix}`));
+    bookmarks.set(bookmark, dir);
+    return bookmark;
+  };
+  const restoreTo = async (bookmark: string): Promise<{ bookmark: string; previous_bookmark: string }> => {
+    const previous = await takeBookmark();
+    await mf.dispose();
+    const dir = bookmarks.get(bookmark)!;
+    for (const suffix of ['', '-wal', '-shm']) {
+      rmSync(file + suffix, { force: true });
+      if (existsSync(join(dir, `db${suffix}`))) copyFileSync(join(dir, `db${suffix}`), file + suffix);
+    }
+    mf = start();
+    db = (await mf.getD1Database('DB')) as unknown as D1Binding;
+    return { bookmark: await takeBookmark(), previous_bookmark: previous };
+  };
   let requests = 0;
+  const timeTravelCalls: string[] = [];
   let lost = 0;
   let rule: { match: RegExp; commit: boolean; then?: number } | null = null;
   let outage = 0;
@@ -65,6 +101,19 @@ export async function startD1ApiServer(options: { readonly token: string; readon
       response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ result: null, success: status < 400, errors: [], messages: [], ...body }));
     };
+    const travel = /^\/client\/v4\/accounts\/([^/]+)\/d1\/database\/([^/]+)\/time_travel\/(bookmark|restore)(?:\?(.*))?$/.exec(request.url ?? '');
+    if (travel) {
+      if (request.headers.authorization !== `Bearer ${options.token}`) return reply(403, { errors: [{ code: 10000, message: 'Authentication error' }] });
+      if (decodeURIComponent(travel[2]!) !== databaseId) return reply(404, { errors: [{ code: 7404, message: `The database ${decodeURIComponent(travel[2]!)} could not be found.` }] });
+      timeTravelCalls.push(`${request.method} ${travel[3]}`);
+      if (travel[3] === 'bookmark' && request.method === 'GET') return reply(200, { result: { bookmark: await takeBookmark() } });
+      const wanted = new URLSearchParams(travel[4] ?? '').get('bookmark') ?? '';
+      if (travel[3] === 'restore' && request.method === 'POST') {
+        if (!bookmarks.has(wanted)) return reply(400, { errors: [{ code: 7400, message: `Invalid bookmark: ${wanted}` }] });
+        return reply(200, { result: { ...(await restoreTo(wanted)), message: 'Database restored successfully' } });
+      }
+      return reply(404, { errors: [{ code: 7003, message: 'No route for that URI' }] });
+    }
     const match = /^\/client\/v4\/accounts\/([^/]+)\/d1\/database\/([^/]+)\/query$/.exec(request.url ?? '');
     if (request.method !== 'POST' || !match) return reply(404, { errors: [{ code: 7003, message: 'No route for that URI' }] });
     requests++;
@@ -127,6 +176,7 @@ export async function startD1ApiServer(options: { readonly token: string; readon
       rule = { ...next };
     },
     lost: () => lost,
+    timeTravel: () => [...timeTravelCalls],
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await mf.dispose();

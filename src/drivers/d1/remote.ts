@@ -38,8 +38,33 @@ export function openRemoteD1(location: RemoteD1Location, display: string, env: R
   const base = (env.CLOUDFLARE_API_BASE_URL?.trim() || DEFAULT_API_BASE).replace(/\/+$/, '');
   const endpoint = `${base}/accounts/${encodeURIComponent(accountId)}/d1/database/${encodeURIComponent(location.databaseId)}/query`;
   const redact = (text: string) => text.split(token).join('***');
+  const database = `${base}/accounts/${encodeURIComponent(accountId)}/d1/database/${encodeURIComponent(location.databaseId)}`;
+
+  /** A Time Travel call: Cloudflare's envelope, `result` returned; any failure is CONNECTION (nothing of the database changed, or the restore said so). */
+  const timeTravelCall = async <T>(method: 'GET' | 'POST', path: string): Promise<T> => {
+    let response: Response;
+    let envelope: { success?: boolean; errors?: { code: number; message: string }[]; result?: T };
+    try {
+      response = await fetch(`${database}/time_travel/${path}`, { method, headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+      envelope = JSON.parse(await response.text()) as typeof envelope;
+    } catch (error) {
+      throw new CairnError('CONNECTION', `D1 Time Travel (${path.split('?')[0]}) did not answer for ${display}: ${redact((error as Error).message)}`, { cause: error });
+    }
+    if (!response.ok || envelope.success === false || envelope.result === undefined) {
+      const said = (envelope.errors ?? []).map((e) => `${e.message} [code ${e.code}]`).join('; ') || `HTTP ${response.status}`;
+      throw new CairnError('CONNECTION', `D1 Time Travel (${path.split('?')[0]}) refused for ${display}: ${redact(said)}`, { hint: 'the token needs "D1 Edit"; bookmarks older than 30 days (7 on the free plan) cannot be restored' });
+    }
+    return envelope.result;
+  };
 
   return {
+    timeTravel: {
+      bookmark: async () => (await timeTravelCall<{ bookmark: string }>('GET', `bookmark?timestamp=${encodeURIComponent(new Date().toISOString())}`)).bookmark,
+      restore: async (bookmark) => {
+        const result = await timeTravelCall<{ bookmark: string; previous_bookmark: string }>('POST', `restore?bookmark=${encodeURIComponent(bookmark)}`);
+        return { bookmark: result.bookmark, previous: result.previous_bookmark };
+      },
+    },
     async batch(statements) {
       let response: Response;
       let text: string;
