@@ -12,6 +12,7 @@ import { assertHistoryIntact, assertKnownVersion } from './core/planner.js';
 import { confirmPhase } from './core/phases.js';
 import { checkPromotion, followedTarget } from './environments/promotion.js';
 import { confirmWrite, describeMigrations, type ConfirmOptions } from './environments/protection.js';
+import { restoreBookmark, type BookmarkRestoreResult } from './wrangler/bookmarks.js';
 import { init, newMigration, UP_FIRST_LINE, type InitResult, type MigrationType, type NewMigrationResult } from './core/scaffold.js';
 import { withSession } from './core/session.js';
 import { status, type StatusReport } from './core/status.js';
@@ -31,7 +32,7 @@ import { projectReport, type ProjectReport } from './report/report.js';
 import { schemaDiagram, type DiagramFormat, type SchemaDiagram } from './report/schema.js';
 import { listBackups, restoreBackup, type BackupInfo, type RestoreOptions, type RestoreResult } from './safety/backup.js';
 import { sectionsFromUp, type GeneratedDown } from './lint/inverse/index.js';
-import { readMigrations, unfilledProblems } from './source/files.js';
+import { readMigrations, readProjectMigrations, unfilledProblems } from './source/files.js';
 import { compareVersions } from './source/version.js';
 import { wranglerCompanion } from './wrangler/table.js';
 
@@ -113,8 +114,8 @@ export function createCairn(options: CairnOptions = {}) {
     up: async (upOptions: CairnUpOptions = {}): Promise<CairnUpResult> => {
       // A bad --to is known from the files alone: say so before opening (and creating) the database.
       if (upOptions.to !== undefined) {
-        const { migrationsDir, root, encoding } = await resolved();
-        assertKnownVersion(readMigrations(migrationsDir, root, encoding), upOptions.to);
+        const { migrationsDir, root, encoding, migrationsPattern } = await resolved();
+        assertKnownVersion(readMigrations(migrationsDir, root, { encoding, pattern: migrationsPattern }), upOptions.to);
       }
       // Gate (production follows qa) and confirmation (protected) come after planning, under the lock.
       const config = await resolved();
@@ -181,7 +182,7 @@ export function createCairn(options: CairnOptions = {}) {
     validate: async (): Promise<ValidationReport> => {
       const resolvedConfig = await resolved();
       try {
-        const unfilled = unfilledProblems(readMigrations(resolvedConfig.migrationsDir, resolvedConfig.root, resolvedConfig.encoding));
+        const unfilled = unfilledProblems(readProjectMigrations(resolvedConfig));
         if (unfilled.length > 0) return { valid: false, problems: asValidationProblems(unfilled) };
       } catch (error) {
         const problems = fileProblems(error);
@@ -250,6 +251,9 @@ export function createCairn(options: CairnOptions = {}) {
         return restoreBackup(s, version, restoreOptions);
       }),
 
+    /** Remote D1: the whole database back to the Time Travel bookmark recorded before the run that applied `version` (asks first, or `yes`). */
+    restoreBookmark: (version: string, restoreOptions: ConfirmOptions = {}): Promise<BookmarkRestoreResult> => write((s) => restoreBookmark(s, version, restoreOptions)),
+
     /** Marks an existing database as migrated up to `to` without running anything. */
     baseline: (baselineOptions: { readonly to: string } & ConfirmOptions): Promise<BaselineResult> =>
       write(async (s) => {
@@ -277,7 +281,7 @@ export function createCairn(options: CairnOptions = {}) {
      */
     lint: async (lintOptions: { readonly files?: readonly string[]; readonly pending?: boolean } = {}): Promise<LintReport> => {
       const resolvedConfig = await resolved();
-      const migrations = readMigrations(resolvedConfig.migrationsDir, resolvedConfig.root, resolvedConfig.encoding);
+      const migrations = readProjectMigrations(resolvedConfig);
       let selected: Set<string> | undefined;
       if (lintOptions.files && lintOptions.files.length > 0) {
         const cwd = options.cwd ?? process.cwd();
@@ -374,10 +378,10 @@ export function createCairn(options: CairnOptions = {}) {
      * statement can be reversed (`generatedDown` says which inverse, or why none).
      */
     create: async (name: string, type?: MigrationType, createOptions: { readonly from?: string | undefined } = {}): Promise<NewMigrationResult & { readonly generatedDown?: GeneratedDown }> => {
-      const { migrationsDir, root, lint } = await resolved();
-      if (createOptions.from === undefined) return newMigration(migrationsDir, root, name, type);
+      const { migrationsDir, root, lint, migrationsPattern } = await resolved();
+      if (createOptions.from === undefined) return newMigration(migrationsDir, root, name, type, new Date(), undefined, migrationsPattern);
       const { generated, ...body } = await sectionsFromUp(createOptions.from, UP_FIRST_LINE, lint);
-      return { ...newMigration(migrationsDir, root, name, type, new Date(), body), generatedDown: generated };
+      return { ...newMigration(migrationsDir, root, name, type, new Date(), body, migrationsPattern), generatedDown: generated };
     },
   };
 }

@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'USAGE' // bad flags or arguments
   | 'CONFIG' // config file or database URL is wrong
   | 'CONNECTION' // the database cannot be reached
+  | 'NO_ANSWER' // a write was sent but its answer was lost: whether it committed is unknown (remote D1)
   | 'SOURCE' // migration files are malformed (names, duplicates, markers)
   | 'CHECKSUM_MISMATCH' // an applied file was edited
   | 'MISSING_MIGRATION' // an applied file was deleted
@@ -37,6 +38,7 @@ export const exitCodes: Readonly<Record<ErrorCode, number>> = {
   NO_DOWN: 2,
   CONFIRMATION_REQUIRED: 2,
   CONNECTION: 3,
+  NO_ANSWER: 3,
   CHECKSUM_MISMATCH: 3,
   MISSING_MIGRATION: 3,
   FAILED_MIGRATION: 3,

@@ -35,6 +35,8 @@ export interface ResolvedConfig {
   /** Wrangler's history table: adopted from when it exists, kept in step, and created when the database is a wrangler binding. */
   readonly wranglerTable: { readonly name: string; readonly create: boolean };
   readonly migrationsDir: string;
+  /** Which files in migrationsDir are migrations, as a glob relative to it (a wrangler binding's `migrations_pattern`); null: the usual layouts. */
+  readonly migrationsPattern: string | null;
   /** How migration files are decoded (`encoding`, default utf-8). */
   readonly encoding: string;
   readonly table: string;
@@ -184,6 +186,7 @@ export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<Re
     wrangler: d1?.source ?? null,
     wranglerTable: { name: d1?.table ?? DEFAULT_WRANGLER_TABLE, create: d1 !== null },
     migrationsDir,
+    migrationsPattern: !overrides.dir && d1 ? d1.migrationsPattern : null,
     encoding: resolveEncoding(merged.encoding),
     table: overrides.table ?? merged.table ?? 'cairn_migrations',
     lockTimeoutMs: Math.round(lockTimeout * 1000),

@@ -88,8 +88,8 @@ describe('reading wrangler config', () => {
     const config = readWranglerConfig(join(root, 'wrangler.toml'));
     expect(config.top.accountId).toBe('acc-top');
     expect(config.top.bindings).toEqual([
-      { binding: 'DB', databaseName: 'shop-dev', databaseId: 'id-dev', previewDatabaseId: null, migrationsDir: join(root, 'db/migrations'), migrationsTable: 'd1_migrations', line: 6 },
-      { binding: 'ANALYTICS', databaseName: 'analytics', databaseId: 'id-analytics', previewDatabaseId: null, migrationsDir: join(root, 'migrations'), migrationsTable: 'analytics_migrations', line: 12 },
+      { binding: 'DB', databaseName: 'shop-dev', databaseId: 'id-dev', previewDatabaseId: null, migrationsDir: join(root, 'db/migrations'), migrationsPattern: null, migrationsTable: 'd1_migrations', line: 6 },
+      { binding: 'ANALYTICS', databaseName: 'analytics', databaseId: 'id-analytics', previewDatabaseId: null, migrationsDir: join(root, 'migrations'), migrationsPattern: null, migrationsTable: 'analytics_migrations', line: 12 },
     ]);
     expect(config.environments.qa!.bindings![0]).toMatchObject({ databaseId: 'id-qa', previewDatabaseId: 'id-qa-preview', line: 21 });
     // account_id is inherited by environments; d1_databases is not.
@@ -134,6 +134,7 @@ describe('resolving --d1 to a database', () => {
     expect(resolved).toEqual({
       url: 'd1://local/id-dev',
       migrationsDir: join(root, 'db/migrations'),
+      migrationsPattern: null,
       table: 'd1_migrations',
       source: { file: join(root, 'wrangler.toml'), binding: 'DB', environment: null, databaseName: 'shop-dev', remote: false },
     });

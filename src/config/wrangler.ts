@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, posix, relative, resolve } from 'node:path';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { CairnError } from '../errors.js';
@@ -26,6 +26,11 @@ export interface D1Binding {
   readonly previewDatabaseId: string | null;
   /** Absolute: `migrations_dir` resolved against the wrangler file's directory. */
   readonly migrationsDir: string;
+  /**
+   * `migrations_pattern` (wrangler 4.98+) made relative to the migrations directory, e.g. `*\/migration.sql`
+   * for `migrations/0001_init/migration.sql`; null: wrangler's default, `*.sql` in the directory itself.
+   */
+  readonly migrationsPattern: string | null;
   readonly migrationsTable: string;
   /** 1-based line of the entry in the file, when it could be found. */
   readonly line: number | null;
@@ -86,15 +91,46 @@ function binding(entry: unknown, file: string, lines: LineFinder, path: string, 
   if (!isObject(entry)) throw new CairnError('CONFIG', `${file}: ${path} must be a table with a "binding"`);
   const name = stringField(entry, 'binding', file, `${path}.binding`);
   if (!name) throw new CairnError('CONFIG', `${file}: ${path} has no "binding"`, { hint: 'every d1_databases entry needs binding = "DB" (the name the Worker uses)' });
+  const line = lines.binding(name, sectionLine);
+  const dir = stringField(entry, 'migrations_dir', file, `${path}.migrations_dir`);
+  const pattern = stringField(entry, 'migrations_pattern', file, `${path}.migrations_pattern`);
   return {
     binding: name,
     databaseName: stringField(entry, 'database_name', file, `${path}.database_name`),
     databaseId: stringField(entry, 'database_id', file, `${path}.database_id`),
     previewDatabaseId: stringField(entry, 'preview_database_id', file, `${path}.preview_database_id`),
-    migrationsDir: resolve(dirname(file), stringField(entry, 'migrations_dir', file, `${path}.migrations_dir`) ?? DEFAULT_WRANGLER_MIGRATIONS),
+    migrationsDir: resolve(dirname(file), dir ?? DEFAULT_WRANGLER_MIGRATIONS),
+    migrationsPattern: pattern === null ? null : patternInDir(pattern, dir, `${file}${at(line)}: ${path}`),
     migrationsTable: stringField(entry, 'migrations_table', file, `${path}.migrations_table`) ?? DEFAULT_WRANGLER_TABLE,
-    line: lines.binding(name, sectionLine),
+    line,
   };
+}
+
+/**
+ * Wrangler's rules (workers-utils d1-migrations: resolveMigrationsConfig): a pattern needs an
+ * explicit `migrations_dir` and must start with `<migrations_dir>/`; both are relative to the
+ * wrangler file. Returned relative to the directory, as the files are matched there.
+ */
+export function patternInDir(pattern: string, dir: string | null, where: string): string {
+  if (dir === null) {
+    throw new CairnError('CONFIG', `${where} sets migrations_pattern "${pattern}" without migrations_dir`, {
+      hint: `wrangler requires both: add migrations_dir = "migrations" and a pattern that starts with "migrations/", e.g. "migrations/*/migration.sql"`,
+    });
+  }
+  const [normalDir, normalPattern] = [normalizeRelative(dir), normalizeRelative(pattern)];
+  if (normalDir === '.') return normalPattern;
+  if (!normalPattern.startsWith(`${normalDir}/`) || normalPattern.length === normalDir.length + 1) {
+    throw new CairnError('CONFIG', `${where}: migrations_pattern "${pattern}" does not start with "${normalDir}/" (its migrations_dir)`, {
+      hint: `make the pattern start with the directory, e.g. "${normalDir}/*/migration.sql", or change migrations_dir to match the start of the pattern (wrangler refuses this too)`,
+    });
+  }
+  return normalPattern.slice(normalDir.length + 1);
+}
+
+/** `./migrations/` → `migrations`, backslashes as slashes: the form wrangler compares. */
+function normalizeRelative(path: string): string {
+  const normal = posix.normalize(path.replace(/\\/g, '/'));
+  return normal.endsWith('/') && normal !== '/' ? normal.slice(0, -1) : normal;
 }
 
 /** What `--d1 DB` (or `d1` in cairn.config) asks for. */
@@ -124,6 +160,8 @@ export interface ResolvedD1 {
   readonly url: string;
   readonly source: WranglerSource;
   readonly migrationsDir: string;
+  /** The binding's `migrations_pattern`, relative to migrationsDir; null for wrangler's flat `*.sql`. */
+  readonly migrationsPattern: string | null;
   /** Wrangler's history table, kept in step by Cairn. */
   readonly table: string;
 }
@@ -198,7 +236,7 @@ export function resolveD1(choice: D1Choice, root: string, vars: Readonly<Record<
   const config = readWranglerConfig(file);
   const chosen = pickBinding(config, choice.binding, choice.env);
   const source: WranglerSource = { file, binding: chosen.binding.binding, environment: choice.env, databaseName: chosen.binding.databaseName, remote: choice.remote };
-  const base = { source, migrationsDir: chosen.binding.migrationsDir, table: chosen.binding.migrationsTable };
+  const base = { source, migrationsDir: chosen.binding.migrationsDir, migrationsPattern: chosen.binding.migrationsPattern, table: chosen.binding.migrationsTable };
   if (choice.remote) {
     if (choice.persistTo) throw new CairnError('USAGE', '--persist-to is for the local database; it cannot be used with --remote');
     const id = chosen.binding.databaseId;

@@ -6,7 +6,9 @@ import type { Migration, Section } from '../source/migration.js';
 import { runBatchedStep } from './batch/run.js';
 import { hasBatches } from '../source/batch.js';
 import { CairnError } from '../errors.js';
+import { assertionFailure, checkBeforeRunning, guardCommands } from './assertions.js';
 import type { CairnEvent } from './events.js';
+import { committedDespiteNoAnswer, isNoAnswer } from './lost-answer.js';
 import type { AppliedRecord, TrackingTable } from './tracking.js';
 
 /**
@@ -57,6 +59,8 @@ export async function runStep(context: StepContext, migration: Migration, direct
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const record = { ...appliedRecord(context, migration), details };
+  // A step that is not one unit cannot carry its guards inside: they are read first, before anything of it runs.
+  if (!atomic && direction === 'up') await checkBeforeRunning(context.driver, migration, (failure) => new StepFailed(failure));
   if (batched) await runBatchedStep(context, migration, direction, section, record, elapsed);
   else if (atomic) await runAtomic(context, migration, direction, section, record, elapsed);
   else await runUnguarded(context, migration, direction, section, record, elapsed);
@@ -103,13 +107,16 @@ export async function runStepGroup(context: StepContext, migrations: readonly Mi
   const commands = migrations.flatMap((migration) => {
     const section = direction === 'up' ? migration.up : migration.down!;
     const history = direction === 'up' ? tracking.insert({ ...appliedRecord(context, migration), details: details(migration) }) : tracking.delete(migration.version);
-    return [...section.statements.map((s) => ({ sql: s.sql })), history, ...companions(context, migration, direction)];
+    return [...guardCommands(driver, migration, direction), ...section.statements.map((s) => ({ sql: s.sql })), history, ...companions(context, migration, direction)];
   });
   try {
     await driver.atomic(commands);
   } catch (error) {
     if (error instanceof StatementError) return null;
-    throw error;
+    if (!isNoAnswer(error)) throw error;
+    // Not committed: the caller sends the steps again, one by one.
+    if (!(await committedDespiteNoAnswer(context, migrations, direction, error))) return null;
+    context.onEvent({ type: 'notice', message: `the D1 API did not answer, but the history shows ${migrations.map((m) => `${m.version}_${m.name}`).join(', ')} committed: not sending ${migrations.length > 1 ? 'them' : 'it'} again` });
   }
   const share = Math.round((performance.now() - started) / migrations.length);
   // The rows went in before anyone knew how long the batch would take: give each its share (one more round trip per group).
@@ -131,15 +138,33 @@ async function runAtomic(context: StepContext, migration: Migration, direction: 
       : tracking.delete(migration.version);
   const bound = context.statementLock ? driver.flavor.lockTimeout : undefined;
   const lockWait = bound ? [{ sql: bound.set(context.statementLock!.timeoutMs) }] : [];
+  const guards = guardCommands(driver, migration, direction);
+  let resent = false;
   for (let attempt = 1; ; attempt++) {
     try {
-      await driver.atomic([...lockWait, ...section.statements.map((s) => ({ sql: s.sql })), history, ...companions(context, migration, direction)]);
+      await driver.atomic([...lockWait, ...guards, ...section.statements.map((s) => ({ sql: s.sql })), history, ...companions(context, migration, direction)]);
       break;
     } catch (error) {
-      // The SET came first: indexes past it point at the file's statements.
-      const shifted = error instanceof StatementError && lockWait.length > 0 ? withIndex(error, error.index - lockWait.length) : error;
-      // The database did not answer (a remote API's 429/5xx): whether the unit committed is unknown, so it is not the migration's failure.
+      if (isNoAnswer(error)) {
+        const name = `${migration.version}_${migration.name}`;
+        if (await committedDespiteNoAnswer(context, [migration], direction, error)) {
+          context.onEvent({ type: 'notice', message: `the D1 API did not answer, but the history shows ${name} committed: not sending it again` });
+          break;
+        }
+        // The history says it did not commit: sending it again cannot apply it twice. Once.
+        if (resent) throw error;
+        resent = true;
+        context.onEvent({ type: 'notice', message: `the D1 API did not answer, and the history shows ${name} did not commit: sending it again` });
+        continue;
+      }
+            // The database did not answer (a remote API's 429/5xx): whether the unit committed is unknown, so it is not the migration's failure.
       if (error instanceof CairnError && error.details.transient === true) throw error;
+      // A guard stopped it: the unit rolled back before the first statement of the file ran.
+      const guard = error instanceof StatementError ? error.index - lockWait.length : -1;
+      if (error instanceof StatementError && guard >= 0 && guard < guards.length) throw await assertionFailure(driver, migration, guard, error.message, (failure) => new StepFailed(failure));
+      // The SET and the guards came first: indexes past them point at the file's statements.
+      const before = lockWait.length + guards.length;
+      const shifted = error instanceof StatementError && before > 0 ? withIndex(error, error.index - before) : error;
       const gaveWay = bound !== undefined && shifted instanceof StatementError && shifted.engineCode === bound.code;
       if (!gaveWay) throw fail(migration, direction, section, shifted, true);
       const { timeoutMs, retries, backoffMs } = context.statementLock!;

@@ -1,5 +1,5 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { CONFIG_FILES } from '../config/load.js';
 import { CairnError } from '../errors.js';
 import { ROLLBACK_PLACEHOLDER } from '../source/migration.js';
@@ -74,16 +74,30 @@ export interface MigrationBody {
 }
 
 /** Writes the next-numbered migration with its header and markers, and `body` under them if given. */
-export function newMigration(dir: string, root: string, rawName: string, type: MigrationType = 'additive', now = new Date(), body?: MigrationBody): NewMigrationResult {
+export function newMigration(dir: string, root: string, rawName: string, type: MigrationType = 'additive', now = new Date(), body?: MigrationBody, pattern: string | null = null): NewMigrationResult {
   const name = rawName.trim().toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
   if (!name) throw new CairnError('USAGE', `"${rawName}" has no letters or digits to name a migration`, { hint: 'name it verb_object, e.g. `cairn new add_phone_to_users`' });
   if (!existsSync(dir)) throw new CairnError('SOURCE', `migrations directory ${relative(root, dir)} does not exist`, { hint: 'run `cairn init` first' });
   const version = nextVersion(readdirSync(dir).map((f) => /^(\d{8,}_\d+|\d+)_/.exec(f)?.[1]).filter((v): v is string => v !== undefined), now);
-  const fileName = `${version}_${name}.sql`;
+  const fileName = placeFor(pattern, `${version}_${name}`);
   const path = join(dir, fileName);
   const title = name.replace(/_/g, ' ');
+  if (fileName.includes('/')) mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, migrationText(title, type, body), { flag: 'wx' });
   return { version, file: relative(root, path), path };
+}
+
+/**
+ * Where a new migration goes so that a wrangler `migrations_pattern` matches it: `0002_x/migration.sql`
+ * for `*\/migration.sql`, a flat `0002_x.sql` for `*.sql` or `**\/*.sql`.
+ */
+function placeFor(pattern: string | null, stem: string): string {
+  if (pattern === null || /^(\*\*\/)?\*\.sql$/i.test(pattern)) return `${stem}.sql`;
+  const nested = /^\*\/([^*?[\]{}/]+\.sql)$/i.exec(pattern);
+  if (nested) return `${stem}/${nested[1]!}`;
+  throw new CairnError('USAGE', `cairn new cannot tell where a file matching migrations_pattern "${pattern}" goes`, {
+    hint: `create ${stem}… by hand where the pattern matches it, or use a pattern of the form "<dir>/*/migration.sql" or "<dir>/*.sql"`,
+  });
 }
 
 /** A migration file's text: header, markers, and `body` under them. */

@@ -3,7 +3,7 @@ import type { ResolvedConfig } from '../config/load.js';
 import { openDriver } from '../drivers/index.js';
 import type { Driver, SqlCommand } from '../drivers/types.js';
 import type { Migration } from '../source/migration.js';
-import { readMigrations } from '../source/files.js';
+import { readProjectMigrations } from '../source/files.js';
 import type { CairnEvent } from './events.js';
 import { reconcile, type MigrationStatus } from './planner.js';
 import type { Direction } from './failure.js';
@@ -72,7 +72,7 @@ export interface SessionOptions {
  * so what we plan from cannot change under us. Always releases and closes.
  */
 export async function withSession<T>(config: ResolvedConfig, options: SessionOptions, work: (session: Session) => Promise<T>): Promise<T> {
-  const migrations = readMigrations(config.migrationsDir, config.root, config.encoding);
+  const migrations = readProjectMigrations(config);
   const driver = await openDriver(config.database, { create: options.write });
   const appliedBy = `${userInfo().username}@${hostname()}`;
   try {

@@ -24,6 +24,8 @@ export interface StatusEntry {
   readonly hasDown: boolean | null;
   /** Why a `failed` migration failed. */
   readonly error: string | null;
+  /** Remote D1: the Time Travel bookmark taken before the run that applied it (`cairn restore <version> --bookmark`). */
+  readonly bookmark?: string | null;
   /** additive | transformative | destructive, with a risk level; null when the file is missing. */
   readonly classification: { readonly type: string; readonly risk: string } | null;
   /** The `-- Type:` its header declares, if any. */
@@ -79,6 +81,7 @@ export async function status(session: Session): Promise<StatusReport> {
       durationMs: s.record?.durationMs ?? null,
       appliedBy: s.record?.appliedBy ?? null,
       method: s.record?.method ?? null,
+      bookmark: typeof s.record?.details.bookmark === 'string' ? s.record.details.bookmark : null,
       outOfOrder: s.outOfOrder,
       transaction: s.migration?.transaction ?? null,
       hasDown: s.migration ? s.migration.down !== null : null,

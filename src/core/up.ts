@@ -5,6 +5,8 @@ import type { Migration } from '../source/migration.js';
 import { batchesOf } from '../source/batch.js';
 import { assertFilled } from '../source/files.js';
 import { compareVersions } from '../source/version.js';
+import { evaluateAll, type AssertionOutcome } from './assertions.js';
+import { fitToLimits } from './statement-limits.js';
 import { CairnError } from '../errors.js';
 import { cancellable, interrupted, interruptedRun } from './interrupt.js';
 import { runStep, runStepGroup, StepFailed, stepGroup, type MigrationFailure, type StepResult } from './migrator.js';
@@ -28,6 +30,8 @@ export interface PlannedStep {
   readonly generated?: boolean;
   /** A dry run's down of a migration that has none: shown, marked, and refused by a real `down` (NO_DOWN). */
   readonly missingDown?: boolean;
+  /** A dry run of up: each `-- cairn:assert` of the migration, evaluated against the database as it is now. */
+  readonly assertions?: readonly AssertionOutcome[];
 }
 
 /** What `up` and `down` report. A migration the database rejects is a result, not an exception. */
@@ -102,9 +106,12 @@ export async function up(session: Session, options: UpOptions): Promise<RunResul
   const unsafe = errors.length > 0 && options.unsafe === true;
   if (errors.length > 0 && !options.unsafe && !options.dryRun) throw lintRefusal(errors, lint);
   if (unsafe && !options.dryRun) session.onEvent({ type: 'notice', message: `applying despite ${errors.length} lint error${errors.length > 1 ? 's' : ''} because of --unsafe (recorded in the history table)` });
+  // Remote D1: the moment before this run, in D1's own history (Time Travel), recorded with every migration of it.
+  const bookmark = !options.dryRun && migrations.length > 0 && session.driver.timeTravel ? await session.driver.timeTravel.bookmark() : null;
+  if (bookmark) session.onEvent({ type: 'notice', message: `D1 Time Travel bookmark before this run: ${bookmark} (\`cairn restore <version> --bookmark\` returns the database to it)` });
   const details = (migration: Migration): Record<string, unknown> => {
     const mine = errors.filter((f) => f.file === migration.file);
-    return unsafe && mine.length > 0 ? { unsafe: true, findings: mine.map((f) => `${f.rule}@${f.line}`) } : {};
+    return { ...(unsafe && mine.length > 0 ? { unsafe: true, findings: mine.map((f) => `${f.rule}@${f.line}`) } : {}), ...(bookmark ? { bookmark } : {}) };
   };
   for (const m of migrations.filter((m) => m.up.statements.length === 0)) {
     session.onEvent({ type: 'notice', message: `${m.version}_${m.name} has no statements, only comments: ${options.dryRun ? 'it would be' : 'it is'} recorded as applied, nothing runs` });
@@ -171,8 +178,17 @@ interface RunExtras {
   readonly signal?: AbortSignal | undefined;
 }
 
-async function run(session: Session, migrations: readonly Migration[], direction: 'up' | 'down', dryRun: boolean, started: number, extras: RunExtras): Promise<RunResult> {
-  const plan = migrations.map((m) => planned(m, direction, session.driver.capabilities.transactionalDdl));
+async function run(session: Session, planned_: readonly Migration[], direction: 'up' | 'down', dryRun: boolean, started: number, extras: RunExtras): Promise<RunResult> {
+  // Statements past the engine's cap (D1: 100 KB): split where that keeps the meaning, refused before anything runs otherwise.
+  const { migrations, split } = fitToLimits(planned_, direction, session.driver.capabilities.statementLimits);
+  for (const message of split) session.onEvent({ type: 'notice', message });
+  const plan: PlannedStep[] = migrations.map((m) => planned(m, direction, session.driver.capabilities.transactionalDdl));
+  if (dryRun && direction === 'up') {
+    for (const [index, migration] of migrations.entries()) {
+      const outcomes = await evaluateAll(session.driver, migration);
+      if (outcomes.length > 0) plan[index] = { ...plan[index]!, assertions: outcomes };
+    }
+  }
   const applied: StepResult[] = [];
   const errors: MigrationFailure[] = [];
   if (migrations.length > 0) await extras.beforeApply?.(migrations, { dryRun });

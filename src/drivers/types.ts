@@ -14,6 +14,15 @@ export interface Capabilities {
   readonly savepoints: boolean;
   /** A key every row has when its table declares none (SQLite's `rowid`): batched statements walk it. Null when there is none. */
   readonly rowKey: string | null;
+  /** A hard cap on one statement that the engine enforces (D1: 100,000 bytes, 100 bound parameters); absent: none that matters. */
+  readonly statementLimits?: StatementLimits;
+}
+
+export interface StatementLimits {
+  /** Who enforces it, for messages: "D1". */
+  readonly engine: string;
+  readonly maxBytes: number;
+  readonly maxParams: number;
 }
 
 /** One statement with its parameters. */
@@ -40,6 +49,11 @@ export interface SqlFlavor {
   readonly types: { readonly text: string; readonly integer: string; readonly timestamp: string };
   /** How long a transaction may wait for a lock, where the engine can say so per transaction (PostgreSQL): the statement, and the error code of a wait that ran out. */
   readonly lockTimeout?: { readonly set: (ms: number) => string; readonly code: string };
+  /**
+   * A statement that fails when the first value `query` returns is not true (no row, NULL, false, 0), and does
+   * nothing otherwise: a migration's `-- cairn:assert`, run first in its transaction or batch (source/assertions.ts).
+   */
+  assertion(query: string): string;
 }
 
 export interface LockOptions {
@@ -102,6 +116,14 @@ export interface Driver {
   close(): Promise<void>;
   /** Names of the schemas matching a LIKE pattern (`tenant_%`), sorted: for schema-per-tenant fleets. Absent where the database has no schemas. */
   schemas?(like: string): Promise<string[]>;
+  /**
+   * Point-in-time history the engine keeps itself (remote D1's Time Travel): a bookmark before a run, and a restore of the
+   * whole database to it that returns the bookmark undoing it. Absent where the engine has none.
+   */
+  readonly timeTravel?: {
+    bookmark(): Promise<string>;
+    restore(bookmark: string): Promise<{ readonly bookmark: string; readonly previous: string }>;
+  };
   /** Saving and restoring tables' rows, for backups before destructive migrations. A driver without it cannot back up. */
   readonly backup?: BackupSupport;
 }

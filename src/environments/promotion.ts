@@ -1,6 +1,6 @@
 import type { ResolvedConfig } from '../config/load.js';
 import { openDriver } from '../drivers/index.js';
-import { readMigrations } from '../source/files.js';
+import { readProjectMigrations } from '../source/files.js';
 import type { Migration } from '../source/migration.js';
 import { compareVersions } from '../source/version.js';
 import { CairnError, isCairnError } from '../errors.js';
@@ -111,7 +111,7 @@ export async function readFollowedHistory(followed: ResolvedConfig, environment:
     const history = await new TrackingTable(driver, followed.table).read();
     // What wrangler applied there counts too (it records no checksum: the file as it is now stands in).
     const wranglerRows = await new WranglerTable(driver, followed.wranglerTable).load(false);
-    return [...history, ...adoptWranglerRows(wranglerRows, history, readMigrations(followed.migrationsDir, followed.root, followed.encoding)).records];
+    return [...history, ...adoptWranglerRows(wranglerRows, history, readProjectMigrations(followed)).records];
   } catch (error) {
     throw unreachable(name, followed, environment, error);
   } finally {
@@ -148,7 +148,7 @@ export async function followedTarget(
       hint: 'set `follows: \'qa\'` on the environment in cairn.config.ts and run with --env <name>; without one, use --to <version>',
     });
   }
-  const files = readMigrations(config.migrationsDir, config.root, config.encoding)
+  const files = readProjectMigrations(config)
     .filter((m) => to === undefined || compareVersions(m.version, to) <= 0)
     .sort((a, b) => compareVersions(a.version, b.version));
   const history = await readFollowedHistory(await resolveEnvironment(follows), environment);

@@ -8,7 +8,7 @@ import { withScratch, withScratchHint } from '../replay/scratch.js';
 import { withSession } from '../core/session.js';
 import { bookkeepingTables } from '../core/tracking.js';
 import type { Capabilities } from '../drivers/types.js';
-import { readMigrations } from '../source/files.js';
+import { readProjectMigrations } from '../source/files.js';
 import { planSqlite, type Change, type Rename, type SqlitePlan } from './sqlite/plan.js';
 import { wranglerCompanion } from '../wrangler/table.js';
 
@@ -147,7 +147,7 @@ async function liveSchema(config: ResolvedConfig): Promise<{ schema: string; cap
 
 /** Every migration, applied and pending, replayed up in a scratch database of the configured kind. */
 async function replayedSchema(config: ResolvedConfig): Promise<{ schema: string; capabilities: Capabilities }> {
-  const migrations = readMigrations(config.migrationsDir, config.root);
+  const migrations = readProjectMigrations(config);
   return withScratch(config.database, config.table, async (context) => {
     for (const migration of migrations) {
       await runStep(context, migration, 'up').catch((error: unknown) => {

@@ -1,7 +1,7 @@
 import type { ConfigOverrides } from '../config/load.js';
 import { assertKnownVersion } from '../core/planner.js';
 import { confirmWrite, type ConfirmOptions } from '../environments/protection.js';
-import { readMigrations } from '../source/files.js';
+import { readProjectMigrations } from '../source/files.js';
 import { countOutcomes, fleetConfig, runFleet, selectTargets, type FleetRunOptions } from './run.js';
 import type { StopReason, TargetResult } from './types.js';
 
@@ -33,7 +33,7 @@ export interface FleetDownResult {
 export async function fleetDown(overrides: ConfigOverrides, options: FleetDownOptions): Promise<FleetDownResult> {
   const base = await fleetConfig(overrides);
   // A bad --to is known from the files alone: said before any target is opened.
-  if (!/^0+$/.test(options.to)) assertKnownVersion(readMigrations(base.migrationsDir, base.root, base.encoding), options.to);
+  if (!/^0+$/.test(options.to)) assertKnownVersion(readProjectMigrations(base), options.to);
   const targets = await selectTargets(base, overrides, options);
   if (targets.length > 0) await confirmWrite({ ...base, database: { ...base.database, display: `${targets.length} fleet target${targets.length === 1 ? '' : 's'}` } }, options, `Roll back every migration newer than ${options.to} on`);
   const run = await runFleet(targets, base, overrides, { kind: 'down', to: options.to }, options);

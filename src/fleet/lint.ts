@@ -1,6 +1,6 @@
 import type { ConfigOverrides } from '../config/load.js';
 import { lintProject, type LintReport } from '../lint/index.js';
-import { readMigrations } from '../source/files.js';
+import { readProjectMigrations } from '../source/files.js';
 import { fleetEngines } from './engines.js';
 import { fleetConfig } from './run.js';
 import { fleetEntries, type TargetSelection } from './targets.js';
@@ -22,7 +22,7 @@ export interface FleetLintReport {
 export async function fleetLint(overrides: ConfigOverrides, options: Omit<TargetSelection, 'cwd'> = {}): Promise<FleetLintReport> {
   const base = await fleetConfig(overrides);
   const entries = fleetEntries(base, { ...options, cwd: overrides.cwd ?? process.cwd() });
-  const migrations = readMigrations(base.migrationsDir, base.root, base.encoding);
+  const migrations = readProjectMigrations(base);
   const engines = [];
   for (const { engine, config } of await fleetEngines(entries, overrides)) {
     const groups = [...new Set(entries.filter((e) => e.url.scheme === engine).map((e) => e.group))];

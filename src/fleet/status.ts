@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConfigOverrides } from '../config/load.js';
 import { isCairnError } from '../errors.js';
 import { withSession } from '../core/session.js';
-import { readMigrations } from '../source/files.js';
+import { readProjectMigrations } from '../source/files.js';
 import { compareVersions } from '../source/version.js';
 import { readLastRun } from './last-run.js';
 import { runBounded } from './pool.js';
@@ -83,7 +83,7 @@ export async function fleetStatus(overrides: ConfigOverrides, options: Omit<Targ
   const statuses = targets.map((t) => found.get(t.name)!);
   const counts = { 'up-to-date': 0, behind: 0, failed: 0, locked: 0 };
   for (const status of statuses) counts[status.state]++;
-  const versions = readMigrations(base.migrationsDir, base.root).map((m) => ({ version: m.version, name: m.name, applied: appliedCount.get(m.version) ?? 0 }));
+  const versions = readProjectMigrations(base).map((m) => ({ version: m.version, name: m.name, applied: appliedCount.get(m.version) ?? 0 }));
   return { total: targets.length, versions, counts, targets: statuses };
 }
 

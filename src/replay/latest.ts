@@ -4,7 +4,7 @@ import { CairnError } from '../core/errors.js';
 import { runStep, runStepGroup, StepFailed } from '../core/migrator.js';
 import { withScratch, withScratchHint } from '../core/scratch.js';
 import { scratchFor, type Driver } from '../drivers/index.js';
-import { readMigrations } from '../source/files.js';
+import { readProjectMigrations } from '../source/files.js';
 
 /** Migrations replayed per transaction. */
 const REPLAY_GROUP = 200;
@@ -21,7 +21,7 @@ export async function readAfterReplay<T>(
   read: (like: DatabaseUrl, driver: Driver) => Promise<T>,
   fix = 'fix the migration (`cairn verify` shows more), or read the live database with --from-db',
 ): Promise<{ readonly value: T; readonly asOf: string | null }> {
-  const migrations = readMigrations(config.migrationsDir, config.root, config.encoding);
+  const migrations = readProjectMigrations(config);
   const { like } = scratchFor(config.database, config.lint.dialect);
   try {
     const value = await withScratch(like, config.table, async (context) => {

@@ -6,7 +6,7 @@ import type { Driver } from '../drivers/types.js';
 import { lintProject } from '../lint/index.js';
 import { diffSnapshots, type Snapshot, type SnapshotDifference } from '../drivers/snapshot.js';
 import { generateDowns } from '../lint/inverse/index.js';
-import { assertFilled, readMigrations } from '../source/files.js';
+import { assertFilled, readProjectMigrations } from '../source/files.js';
 import type { Migration } from '../source/migration.js';
 import { checkSchemaFile, loadDump, prepareStart, startIndex, type FinalSchema, type SchemaCheck, type VerifyStart } from './dump.js';
 import { CairnError } from '../errors.js';
@@ -92,7 +92,7 @@ export interface VerifyOptions {
 }
 
 export async function verify(config: ResolvedConfig, options: VerifyOptions): Promise<VerifyReport> {
-  const migrations = readMigrations(config.migrationsDir, config.root, config.encoding);
+  const migrations = readProjectMigrations(config);
   assertFilled(migrations);
   if (options.baseline !== undefined && options.from === undefined) throw new CairnError('USAGE', '--baseline needs --from <version>', { hint: 'e.g. cairn verify --from 0042 --baseline schema.sql' });
   const start = options.from === undefined ? 0 : startIndex(migrations, options.from);

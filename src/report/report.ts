@@ -7,7 +7,7 @@ import { withSession } from '../core/session.js';
 import { changesInFlight, type ChangeInFlight } from '../core/status.js';
 import { lintProject, type Finding } from '../lint/index.js';
 import { listBackups, type BackupInfo } from '../safety/backup.js';
-import { readMigrations } from '../source/files.js';
+import { readProjectMigrations } from '../source/files.js';
 import { renderHtml } from './html.js';
 import { schemaModel } from './model.js';
 import { schemaSnapshot } from './schema.js';
@@ -83,7 +83,7 @@ export interface ReportOptions {
  * only column.
  */
 export async function projectReport(config: ResolvedConfig, overrides: ConfigOverrides, options: ReportOptions = {}): Promise<{ report: ProjectReport; html: string; file: string | null }> {
-  const migrations = readMigrations(config.migrationsDir, config.root, config.encoding);
+  const migrations = readProjectMigrations(config);
   const lint = await lintProject(migrations, config.lint);
   const byVersion = new Map(lint.files.map((f) => [f.version, f]));
   const reported = migrations.map((m): ReportedMigration => {

@@ -1,6 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { globSync } from 'tinyglobby';
 import { CairnError } from '../errors.js';
+import { assertionProblems } from './assertions.js';
 import { decodeMigration, decoderFor } from './decode.js';
 import { formatProblem, ROLLBACK_PLACEHOLDER, type Migration, type Section, type SourceProblem } from './migration.js';
 import { checksumOf, parseMigrationText } from './parse.js';
@@ -31,8 +33,21 @@ interface FileEntry {
   readonly kind: 'main' | 'down';
 }
 
-/** Reads every migration in `dir`, or throws one SOURCE error listing every problem found. `encoding`: of the files, default UTF-8. */
-export function readMigrations(dir: string, root: string = process.cwd(), encoding?: string): Migration[] {
+/** How to read a migrations directory: the files' encoding (default UTF-8), and a glob that says which files are migrations. */
+export interface ReadOptions {
+  readonly encoding?: string | undefined;
+  /** Relative to the directory (a wrangler binding's `migrations_pattern`, e.g. `*\/migration.sql`); null: the usual layouts. */
+  readonly pattern?: string | null | undefined;
+}
+
+/** Reads every migration in `dir`, or throws one SOURCE error listing every problem found. A string is the encoding. */
+/** The migrations of a resolved config: its directory, encoding and (wrangler's) file pattern. */
+export function readProjectMigrations(config: { readonly migrationsDir: string; readonly root: string; readonly encoding: string; readonly migrationsPattern: string | null }): Migration[] {
+  return readMigrations(config.migrationsDir, config.root, { encoding: config.encoding, pattern: config.migrationsPattern });
+}
+
+export function readMigrations(dir: string, root: string = process.cwd(), options: string | ReadOptions = {}): Migration[] {
+  const { encoding, pattern } = typeof options === 'string' ? { encoding: options, pattern: null } : options;
   const decoder = decoderFor(encoding);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new CairnError('SOURCE', `migrations directory ${relative(root, dir) || dir} does not exist`, {
@@ -41,8 +56,8 @@ export function readMigrations(dir: string, root: string = process.cwd(), encodi
     });
   }
   const problems: SourceProblem[] = [];
-  const entries: FileEntry[] = [];
-  for (const fileName of readdirSync(dir).sort()) {
+  const entries: FileEntry[] = pattern ? patternEntries(dir, root, pattern, problems) : [];
+  for (const fileName of pattern ? [] : readdirSync(dir).sort()) {
     if (statSync(join(dir, fileName)).isDirectory()) {
       entries.push(...dieselEntries(dir, root, fileName, problems));
       continue;
@@ -115,6 +130,46 @@ export function assertFilled(migrations: readonly Migration[]): void {
   if (problems.length > 0) throw sourceError(problems);
 }
 
+/**
+ * wrangler's `migrations_pattern` layouts (`0001_init/migration.sql`): every file the glob matches is one
+ * migration, numbered and named by its first path segment, as wrangler orders them. A `down.sql` (or
+ * `*.down.sql`) next to one is its down section, not a migration of its own.
+ */
+function patternEntries(dir: string, root: string, pattern: string, problems: SourceProblem[]): FileEntry[] {
+  const entries: FileEntry[] = [];
+  for (const fileName of globSync(pattern, { cwd: dir, onlyFiles: true, dot: false, expandDirectories: false }).sort()) {
+    const parsed = parseMigrationPath(fileName);
+    if (!parsed) {
+      problems.push({
+        file: relative(root, join(dir, fileName)),
+        message: `matches migrations_pattern "${pattern}" but does not start with a number`,
+        fix: 'name its folder (or the file) NNNN_verb_object, e.g. 0007_add_email/migration.sql, or narrow migrations_pattern',
+      });
+      continue;
+    }
+    const down = fileName.includes('/') ? /(^|[/.])down\.sql$/i.test(fileName) : FILE_NAME.exec(fileName)?.[3]?.toLowerCase() === 'down';
+    entries.push({ fileName, version: parsed.version, name: parsed.name, kind: down ? 'down' : 'main' });
+  }
+  // A down.sql the pattern did not match still belongs to its folder's migration.
+  for (const entry of [...entries]) {
+    const folder = entry.fileName.includes('/') ? entry.fileName.slice(0, entry.fileName.lastIndexOf('/')) : null;
+    if (entry.kind !== 'main' || folder === null || entries.some((e) => e.kind === 'down' && e.version === entry.version)) continue;
+    const down = readdirSync(join(dir, folder)).find((f) => f.toLowerCase() === 'down.sql');
+    if (down) entries.push({ ...entry, fileName: `${folder}/${down}`, kind: 'down' });
+  }
+  return entries;
+}
+
+/** A migration's path relative to its directory (a name in wrangler's table): `0001_x.sql`, or `0001_x/migration.sql` in a nested layout. */
+export function parseMigrationPath(path: string): { version: string; name: string } | null {
+  const segments = path.split(/[\\/]/);
+  if (segments.length === 1) return parseMigrationFileName(path);
+  const match = NESTED_DIR.exec(segments[0]!);
+  return match ? { version: match[1]!, name: match[2]! } : null;
+}
+
+const NESTED_DIR = /^(\d{8,}_\d+|\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)$/;
+
 /** A directory in diesel's layout gives its up.sql (and down.sql); a directory not named like one is not a migration. */
 function dieselEntries(dir: string, root: string, dirName: string, problems: SourceProblem[]): FileEntry[] {
   const match = DIESEL_DIR.exec(dirName);
@@ -142,7 +197,7 @@ function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEnt
   const downText = downEntry ? read(downEntry.fileName) : null;
   if (text === null || (downEntry && downText === null)) return null;
   const parsed = parseMigrationText(text, file);
-  problems.push(...parsed.problems);
+  problems.push(...parsed.problems, ...assertionProblems(parsed.directives, file));
   let down: Section | null = parsed.down ? section(file, parsed.down) : null;
   if (downEntry) {
     const downFile = relative(root, join(dir, downEntry.fileName));
@@ -156,7 +211,7 @@ function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEnt
   // Nothing at all under the up marker, or `cairn new`'s template untouched: unfilled. Only comments (diesel's placeholders): a no-op.
   const unfilled = up.statements.length === 0 && (up.text.trim() === '' || parsed.header['rollback'] === ROLLBACK_PLACEHOLDER);
   const noOp = up.statements.length === 0 && !unfilled;
-  if (parsed.problems.length > 0) return null;
+  if (parsed.problems.length > 0 || assertionProblems(parsed.directives, file).length > 0) return null;
   return {
     version: entry.version,
     name: entry.name.replace(/\.up$/i, ''),

@@ -20,7 +20,9 @@ const DBMATE_MARKER = /^--\s*migrate:(up|down)\b(.*)$/i;
 const PLAIN_MARKER = /^--\s*(up|down)\s*$/i;
 const DIRECTIVE = /^--\s*cairn:([a-z-]*)\s*(.*)$/i;
 const HEADER_FIELD = /^--\s*([A-Za-z][A-Za-z ]*?)\s*:\s*(.*)$/;
-export const KNOWN_DIRECTIVES = ['no-transaction', 'allow', 'idempotent', 'batch', 'contract'] as const;
+export const KNOWN_DIRECTIVES = ['no-transaction', 'allow', 'idempotent', 'batch', 'contract', 'assert', 'assert-empty', 'assert-unique'] as const;
+/** Directives about the whole migration: they belong in its header. */
+const HEADER_ONLY = ['no-transaction', 'assert', 'assert-empty', 'assert-unique'];
 
 interface Marker {
   readonly direction: 'up' | 'down';
@@ -49,8 +51,8 @@ export function parseMigrationText(text: string, file: string): ParsedFile {
       const name = directive[1]!.toLowerCase();
       if (!(KNOWN_DIRECTIVES as readonly string[]).includes(name)) {
         problems.push({ file, line: lineNumber, message: `unknown directive "cairn:${name}"`, fix: `known directives: ${KNOWN_DIRECTIVES.map((d) => `cairn:${d}`).join(', ')}` });
-      } else if (name === 'no-transaction' && !inHeader) {
-        problems.push({ file, line: lineNumber, message: '"cairn:no-transaction" must be in the header, before the first statement', fix: 'move it to the top of the file' });
+      } else if (HEADER_ONLY.includes(name) && !inHeader) {
+        problems.push({ file, line: lineNumber, message: `"cairn:${name}" must be in the header, before the first statement`, fix: 'move it to the top of the file' });
       }
       directives.push({ name, args: directive[2]!.trim(), line: lineNumber });
       return;

@@ -1,6 +1,6 @@
-import { basename } from 'node:path';
+import { basename, relative, resolve, sep } from 'node:path';
 import type { Driver, SqlCommand } from '../drivers/types.js';
-import { parseMigrationFileName } from '../source/files.js';
+import { parseMigrationPath } from '../source/files.js';
 import type { Migration } from '../source/migration.js';
 import { canonicalVersion } from '../source/version.js';
 import type { CairnEvent } from '../core/events.js';
@@ -49,6 +49,12 @@ export function createWranglerTableSql(name: string): string {
 );`;
 }
 
+/** Where the migration files are: wrangler names a migration by its path relative to the migrations directory. */
+export interface WranglerLayout {
+  readonly root: string;
+  readonly migrationsDir: string;
+}
+
 export class WranglerTable {
   private readonly quoted: string;
   private rows: readonly WranglerRow[] = [];
@@ -57,6 +63,7 @@ export class WranglerTable {
   constructor(
     private readonly driver: Driver,
     readonly settings: WranglerTableSettings,
+    private readonly layout: WranglerLayout | null = null,
   ) {
     // Unquoted when it can be, as wrangler writes it: the stored CREATE TABLE then matches wrangler's own.
     this.quoted = /^[A-Za-z_][A-Za-z0-9_]*$/.test(settings.name) ? settings.name : driver.flavor.quoteIdentifier(settings.name);
@@ -85,6 +92,17 @@ export class WranglerTable {
     return fileNames.map((name) => ({ sql: `INSERT INTO ${this.quoted} (name) VALUES (${this.driver.flavor.param(1)})`, params: [name] }));
   }
 
+  /**
+   * The name wrangler records for a migration file (project-relative path): its path relative to the
+   * migrations directory with `/` (`0001_init/migration.sql` in a `migrations_pattern` layout), which is
+   * the file name in the flat layout.
+   */
+  nameOf(file: string): string {
+    if (this.layout === null) return basename(file);
+    const path = relative(this.layout.migrationsDir, resolve(this.layout.root, file));
+    return path.startsWith('..') ? basename(file) : path.split(sep).join('/');
+  }
+
   /** True when steps must write wrangler's rows too. */
   get mirrored(): boolean {
     return this.present;
@@ -99,10 +117,10 @@ export class WranglerTable {
     const p = (n: number) => this.driver.flavor.param(n);
     if (direction === 'up') {
       if (step.file === null) return [];
-      return this.record([basename(step.file)]);
+      return this.record([this.nameOf(step.file)]);
     }
     const names = new Set(this.rows.filter((row) => sameVersion(versionOfName(row.name), step.version)).map((row) => row.name));
-    if (step.file !== null) names.add(basename(step.file));
+    if (step.file !== null) names.add(this.nameOf(step.file));
     const list = [...names];
     if (list.length === 0) return [];
     return [{ sql: `DELETE FROM ${this.quoted} WHERE name IN (${list.map((_, i) => p(i + 1)).join(', ')})`, params: list }];
@@ -124,7 +142,7 @@ export function adoptWranglerRows(rows: readonly WranglerRow[], history: readonl
   const records: AppliedRecord[] = [];
   const importable: AppliedRecord[] = [];
   for (const row of [...rows].sort((a, b) => a.id - b.id)) {
-    const parsed = parseMigrationFileName(row.name);
+    const parsed = parseMigrationPath(row.name);
     // Not a Cairn-readable name (wrangler takes any *.sql): nothing to reconcile it with.
     if (!parsed) continue;
     const key = canonicalVersion(parsed.version);
@@ -172,7 +190,7 @@ export async function adoptFromWrangler(
   if (context.write && table.mirrored) {
     // Applied by Cairn while wrangler's table was not kept (a plain d1:// URL, or before it existed): without
     // their rows, `wrangler d1 migrations apply` would run them again.
-    const missing = unmirrored(rows, history, migrations);
+    const missing = unmirrored(rows, history, migrations, (file) => table.nameOf(file));
     if (missing.length > 0) {
       await context.driver.atomic(table.record(missing));
       context.onEvent({ type: 'notice', message: `recorded ${missing.length} migration${missing.length > 1 ? 's' : ''} applied by Cairn in ${table.settings.name}, so wrangler will not run ${missing.length > 1 ? 'them' : 'it'} again` });
@@ -182,14 +200,14 @@ export async function adoptFromWrangler(
 }
 
 /** Pure: file names of migrations Cairn applied that have no row in wrangler's table. */
-export function unmirrored(rows: readonly WranglerRow[], history: readonly AppliedRecord[], migrations: readonly Migration[]): string[] {
+export function unmirrored(rows: readonly WranglerRow[], history: readonly AppliedRecord[], migrations: readonly Migration[], nameOf: (file: string) => string = basename): string[] {
   const listed = new Set(rows.map((row) => versionOfName(row.name)).filter((v) => v !== null).map(canonicalVersion));
   const applied = new Set(history.filter((r) => r.state === 'applied').map((r) => canonicalVersion(r.version)));
-  return migrations.filter((m) => applied.has(canonicalVersion(m.version)) && !listed.has(canonicalVersion(m.version))).map((m) => basename(m.file));
+  return migrations.filter((m) => applied.has(canonicalVersion(m.version)) && !listed.has(canonicalVersion(m.version))).map((m) => nameOf(m.file));
 }
 
 function versionOfName(fileName: string): string | null {
-  return parseMigrationFileName(fileName)?.version ?? null;
+  return parseMigrationPath(fileName)?.version ?? null;
 }
 
 function sameVersion(a: string | null, b: string): boolean {
@@ -206,7 +224,7 @@ function wranglerTime(value: string | Date): Date {
 
 /** The session's companion for wrangler's table (core/session.ts): adopts what wrangler applied, then keeps the table in step. */
 export const wranglerCompanion: CompanionLoader = async (context, history, migrations) => {
-  const table = new WranglerTable(context.driver, context.config.wranglerTable);
+  const table = new WranglerTable(context.driver, context.config.wranglerTable, context.config);
   const records = await adoptFromWrangler(table, context, history, migrations);
   return { companion: { keptInStep: table.mirrored ? table.settings.name : null, steps: (step, direction) => table.companions(step, direction) }, records };
 };

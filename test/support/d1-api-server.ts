@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
+import { localD1File } from '../../src/drivers/d1/local.js';
 import { tempDir } from './databases.js';
 
 /**
@@ -48,6 +51,20 @@ export interface D1ApiServer {
   readonly faults: () => readonly { readonly databaseId: string; readonly status: number; readonly committed: boolean }[];
   /** How many list requests (pages) arrived. */
   readonly listRequests: () => number;
+  /**
+   * Loses an answer, as a network does: the next /query whose SQL matches `match` is run (`commit: true`)
+   * or not (`commit: false`), and its connection is cut without an answer; the `then` requests after it
+   * are cut before they run (an outage). Each rule acts once.
+   */
+  loseAnswer(rule: { readonly match: RegExp; readonly commit: boolean; readonly then?: number }): void;
+  /** How many answers were lost so far. */
+  readonly lost: () => number;
+  /**
+   * Time Travel, as D1's API serves it: `GET …/time_travel/bookmark` (the bookmark of now) and
+   * `POST …/time_travel/restore?bookmark=` ({ bookmark, previous_bookmark }); a bookmark is a copy of the
+   * database file. The calls so far, as "GET bookmark" / "POST restore".
+   */
+  readonly timeTravel: () => string[];
   close(): Promise<void>;
 }
 
@@ -79,9 +96,46 @@ export async function startD1ApiServer(options: {
   const databases = options.databases ?? [{ id: databaseId, name: 'cairn-test' }];
   const persistDir = tempDir('cairn-d1-api-');
   const bindings = Object.fromEntries(databases.map((d, i) => [`DB${i}`, d.id]));
-  const mf = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response("") } }', d1Databases: bindings, d1Persist: join(persistDir, 'v3', 'd1') });
   const byId = new Map<string, D1Binding>();
-  for (const [i, d] of databases.entries()) byId.set(d.id, (await mf.getD1Database(`DB${i}`)) as unknown as D1Binding);
+  const start = async () => {
+    const started = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response("") } }', d1Databases: bindings, d1Persist: join(persistDir, 'v3', 'd1') });
+    for (const [i, d] of databases.entries()) byId.set(d.id, (await started.getD1Database(`DB${i}`)) as unknown as D1Binding);
+    return started;
+  };
+  let mf = await start();
+
+  // Time Travel, as a copy of the database's SQLite file(s) per bookmark; bookmarks sort oldest to newest, as D1's do.
+  const bookmarks = new Map<string, { readonly id: string; readonly dir: string }>();
+  const takeBookmark = async (id: string): Promise<string> => {
+    await runOn(id, [{ sql: 'SELECT 1' }]); // the file exists once the database was opened
+    const bookmark = `00000001-00000002-${bookmarks.size.toString(16).padStart(8, '0')}-${randomBytes(16).toString('hex')}`;
+    const dir = join(persistDir, 'bookmarks', bookmark);
+    mkdirSync(dir, { recursive: true });
+    const file = localD1File(persistDir, id);
+    for (const suffix of ['', '-wal', '-shm']) if (existsSync(file + suffix)) copyFileSync(file + suffix, join(dir, `db${suffix}`));
+    bookmarks.set(bookmark, { id, dir });
+    return bookmark;
+  };
+  const restoreTo = async (id: string, bookmark: string): Promise<{ bookmark: string; previous_bookmark: string }> => {
+    const previous = await takeBookmark(id);
+    await mf.dispose();
+    const { dir } = bookmarks.get(bookmark)!;
+    const file = localD1File(persistDir, id);
+    for (const suffix of ['', '-wal', '-shm']) {
+      rmSync(file + suffix, { force: true });
+      if (existsSync(join(dir, `db${suffix}`))) copyFileSync(join(dir, `db${suffix}`), file + suffix);
+    }
+    mf = await start();
+    return { bookmark: await takeBookmark(id), previous_bookmark: previous };
+  };
+  const timeTravelCalls: string[] = [];
+  let lost = 0;
+  let rule: { match: RegExp; commit: boolean; then?: number } | null = null;
+  let outage = 0;
+  const cut = (response: ServerResponse) => {
+    lost++;
+    response.socket?.destroy();
+  };
   let requests = 0;
   let listRequests = 0;
   const pending: (Fault & { left: number })[] = [];
@@ -110,6 +164,20 @@ export async function startD1ApiServer(options: {
       response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ result: null, success: status < 400, errors: [], messages: [], ...body }));
     };
+    const travel = /^\/client\/v4\/accounts\/([^/]+)\/d1\/database\/([^/]+)\/time_travel\/(bookmark|restore)(?:\?(.*))?$/.exec(request.url ?? '');
+    if (travel) {
+      const id = decodeURIComponent(travel[2]!);
+      if (request.headers.authorization !== `Bearer ${options.token}`) return reply(403, { errors: [{ code: 10000, message: 'Authentication error' }] });
+      if (!byId.has(id)) return reply(404, { errors: [{ code: 7404, message: `The database ${id} could not be found.` }] });
+      timeTravelCalls.push(`${request.method} ${travel[3]}`);
+      if (travel[3] === 'bookmark' && request.method === 'GET') return reply(200, { result: { bookmark: await takeBookmark(id) } });
+      const wanted = new URLSearchParams(travel[4] ?? '').get('bookmark') ?? '';
+      if (travel[3] === 'restore' && request.method === 'POST') {
+        if (bookmarks.get(wanted)?.id !== id) return reply(400, { errors: [{ code: 7400, message: `Invalid bookmark: ${wanted}` }] });
+        return reply(200, { result: { ...(await restoreTo(id, wanted)), message: 'Database restored successfully' } });
+      }
+      return reply(404, { errors: [{ code: 7003, message: 'No route for that URI' }] });
+    }
     const listing = /^\/client\/v4\/accounts\/([^/]+)\/d1\/database(?:\?.*)?$/.exec(request.url ?? '');
     const match = /^\/client\/v4\/accounts\/([^/]+)\/d1\/database\/([^/]+)\/query$/.exec(request.url ?? '');
     if (!(request.method === 'POST' && match) && !(request.method === 'GET' && listing)) return reply(404, { errors: [{ code: 7003, message: 'No route for that URI' }] });
@@ -135,6 +203,17 @@ export async function startD1ApiServer(options: {
     }
     const statements = body.batch ?? (body.sql !== undefined ? [{ sql: body.sql, params: body.params ?? [] }] : []);
     if (statements.length === 0) return reply(400, { errors: [{ code: 7400, message: 'The request is malformed: no sql and no batch' }] });
+    if (outage > 0) {
+      outage--;
+      return cut(response);
+    }
+    const lose = rule !== null && statements.some((st) => rule!.match.test(st.sql)) ? rule : null;
+    if (lose) {
+      rule = null;
+      outage = lose.then ?? 0;
+      if (lose.commit) await runOn(id, statements).catch(() => undefined);
+      return cut(response);
+    }
     fault = pending.find((f) => f.left > 0 && (f.databaseId === undefined || f.databaseId === id) && (f.matching === undefined || statements.some((st) => st.sql.includes(f.matching!))));
     if (fault) fault.left--;
     const overloaded = (committed: boolean) => {
@@ -186,6 +265,11 @@ export async function startD1ApiServer(options: {
     },
     faults: () => answered,
     listRequests: () => listRequests,
+    loseAnswer(next) {
+      rule = { ...next };
+    },
+    lost: () => lost,
+    timeTravel: () => [...timeTravelCalls],
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await mf.dispose();

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatBytes } from '../../safety/backup.js';
 import { contextFor } from '../context.js';
-import { confirmOptions } from '../environment.js';
+import { askToType, confirmOptions } from '../environment.js';
 
 export function registerBackups(program: Command): void {
   program
@@ -39,7 +39,8 @@ export function registerRestore(program: Command): void {
     .argument('<version>', 'the migration whose backup to restore (its newest backup)')
     .option('--into-side-table', 'put every table\'s rows into <table>_restored_<version>, never into the table itself')
     .option('--overwrite', 'in rows that are there, replace every value that differs from the saved one (default: fill only what is NULL now)')
-    .option('--yes', 'restore into a protected environment without asking')
+    .option('--bookmark', 'remote D1: restore the whole database to the Time Travel bookmark taken before the run that applied <version> (loses everything written since; asks first)')
+    .option('--yes', 'restore into a protected environment (or to a bookmark) without asking')
     .addHelpText(
       'after',
       `
@@ -58,11 +59,24 @@ Examples:
   cairn restore 0007
   cairn restore 0007 --overwrite
   cairn restore 0007 --into-side-table
-  cairn restore 0007 --json`,
+  cairn restore 0007 --json
+
+Remote D1 (--bookmark): \`cairn up\` records D1's Time Travel bookmark of the
+moment before each run with its migrations (\`cairn status --json\` shows it).
+\`cairn restore 0007 --bookmark\` puts the whole database back to that moment,
+as \`npx wrangler d1 time-travel restore <database> --bookmark=<bookmark>\` does,
+after asking (--yes skips), and prints the bookmark that undoes it.`,
     )
-    .action(async (version: string, options: { intoSideTable?: boolean; overwrite?: boolean; yes?: boolean }, command: Command) => {
+    .action(async (version: string, options: { intoSideTable?: boolean; overwrite?: boolean; yes?: boolean; bookmark?: boolean }, command: Command) => {
       const { cairn, out } = contextFor(command);
       const config = await cairn.config();
+      if (options.bookmark) {
+        const restored = await cairn.restoreBookmark(version, { yes: options.yes ?? false, confirm: askToType() });
+        if (out.json) return out.document(restored);
+        out.line(`Restored ${config.database.display} to D1 Time Travel bookmark ${restored.bookmark} (before ${restored.version}_${restored.name} was applied, ${restored.appliedAt}); undone: ${restored.lost.join(', ')}`);
+        out.line(`To undo this restore: npx wrangler d1 time-travel restore <database> --bookmark=${restored.undo}`);
+        return;
+      }
       const result = await cairn.restore(version, { intoSideTable: options.intoSideTable, overwrite: options.overwrite, ...confirmOptions(config, options.yes) });
       if (out.json) return out.document(result);
       out.line(`Restored ${result.path} (${result.version}_${result.name}, made ${result.createdAt}) into ${config.database.display}`);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { MigrationFailure } from '../../core/migrator.js';
 import { formatFinding } from '../../lint/index.js';
 import type { RunResult } from '../../core/up.js';
+import { describe } from '../../core/assertions.js';
 import { describeHealth, type HealthReport } from '../../environments/health.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import { contextFor, parseCount } from '../context.js';
@@ -116,12 +117,19 @@ function report(result: RunResult & { readonly health?: HealthReport | null }, o
       }
       const batched = step.batches && step.batches.length > 0 ? ', outside one transaction: each statement commits on its own, batched ones one batch at a time' : '';
       out.line(`\n${direction} ${step.version}_${step.name}  (${step.file}${step.generated ? ', generated down' : ''}${batched || (step.transaction ? '' : ', outside a transaction')})`);
+      const earlier = result.plan.indexOf(step) > 0;
+      for (const assertion of step.assertions ?? []) {
+        const verdict = assertion.error !== undefined ? (earlier ? `cannot be evaluated before the migrations above ran (${assertion.error})` : `FAILS: the query failed: ${assertion.error}`) : assertion.holds ? `holds (returned ${describe(assertion.returned)})` : `FAILS: returned ${describe(assertion.returned)}`;
+        out.line(`  -- line ${assertion.line}: assertion "${assertion.name}" ${verdict}`);
+      }
       for (const statement of step.statements) {
         const batch = step.batches?.find((b) => b.line === statement.line);
         const how = batch ? `, in batches of ${batch.size} rows on the key of ${batch.table}${batch.pauseMs > 0 ? `, ${batch.pauseMs} ms apart` : ''}, each its own transaction` : '';
         out.line(`  -- line ${statement.line}${how}\n  ${statement.sql.replace(/\n/g, '\n  ')};`);
       }
     }
+    const failing = result.plan.flatMap((step, index) => (step.assertions ?? []).filter((a) => !a.holds && (a.error === undefined || index === 0)).map((a) => `${step.version}_${step.name} ("${a.name}", line ${a.line})`));
+    if (failing.length > 0) out.warn(`\`cairn up\` would stop at ${failing.length > 1 ? 'these assertions' : 'this assertion'}, applying nothing of ${failing.length > 1 ? 'those migrations' : 'that migration'}: ${failing.join(', ')} (evaluated against the database as it is now, before any of the migrations above ran)`);
     const missing = result.plan.filter((step) => step.missingDown);
     const count = `${result.plan.length} migration${result.plan.length > 1 ? 's' : ''}`;
     if (missing.length > 0) out.line(`\nDry run: ${count} to roll back, ${missing.length} of them without a down; nothing was changed.`);

@@ -1,11 +1,12 @@
 import type { D1Location } from '../../config/url.js';
+import { CairnError } from '../../core/errors.js';
 import { sqliteFlavor } from '../sqlite/driver.js';
 import { dumpSqlite } from '../sqlite/dump.js';
 import { introspectSqlite, sqliteUserTables, type SqliteQuery } from '../sqlite/introspect.js';
 import { resolveCommand, StatementError, type Driver, type HeldLock, type LockOptions, type SqlCommand } from '../types.js';
 import { d1Backup } from './backup.js';
 import { acquireD1Lock } from './lock.js';
-import { D1QueryError, describeD1Error, type D1Transport } from './transport.js';
+import { D1QueryError, describeD1Error, type D1Transport, type TimeTravel } from './transport.js';
 
 /**
  * Cloudflare D1, local (miniflare) or remote (HTTP API), behind one Driver.
@@ -22,12 +23,42 @@ export async function openD1(location: D1Location, display: string, options: { r
   return d1Driver(transport, display, location.kind === 'local');
 }
 
+/** D1's documented limits per statement (developers.cloudflare.com/d1/platform/limits). */
+export const D1_LIMITS = { engine: 'D1', maxBytes: 100_000, maxParams: 100 } as const;
+
+/**
+ * A restore puts back the lock row of the run the bookmark was taken in (it held the lock then); the restoring
+ * session holds the lock now, so that row is not anyone's any more: remove it, or the next run waits for its expiry.
+ */
+function timeTravelOf(timeTravel: TimeTravel, lockTable: () => string | null, transport: D1Transport): NonNullable<Driver['timeTravel']> {
+  return {
+    bookmark: () => timeTravel.bookmark(),
+    async restore(bookmark) {
+      const result = await timeTravel.restore(bookmark);
+      const table = lockTable();
+      if (table) await transport.batch([{ sql: `DELETE FROM ${table} WHERE id = 1` }]).catch(() => undefined);
+      return result;
+    },
+  };
+}
+
+/** D1 would refuse the batch whole; say which statement and why instead of D1's "too many SQL variables". */
+function refuseOverLimits(batch: readonly SqlCommand[]): void {
+  const over = batch.find((command) => (command.params?.length ?? 0) > D1_LIMITS.maxParams);
+  if (!over) return;
+  throw new CairnError('USAGE', `a statement with ${over.params!.length} bound parameters: D1 allows at most ${D1_LIMITS.maxParams} per statement (${over.sql.slice(0, 80)}…)`, {
+    hint: 'bind at most 100 values per statement: split the statement into several in the same batch (Cairn\'s own statements are split already; if this one is Cairn\'s, report it)',
+    details: { params: over.params!.length, maxParams: D1_LIMITS.maxParams },
+  });
+}
+
 /** A probe statement that always fails, with a message nothing else produces: see `failingIndex`. */
 const PROBE_TABLE = '_cairn_probe_end_of_prefix';
 const PROBE: SqlCommand = { sql: `SELECT 1 FROM ${PROBE_TABLE}` };
 
 export function d1Driver(transport: D1Transport, display: string, local: boolean): Driver {
   let heartbeat: (() => SqlCommand) | null = null;
+  let lockTable: string | null = null;
 
   const query: SqliteQuery = async (sql, params = []) => (await transport.batch([{ sql, params }]))[0] ?? [];
 
@@ -35,12 +66,13 @@ export function d1Driver(transport: D1Transport, display: string, local: boolean
   const internalTables = async () => (await query("SELECT name FROM sqlite_master WHERE name LIKE '\\_cf\\_%' ESCAPE '\\'")).map((row) => String(row.name));
 
   const driver: Driver = {
-    capabilities: { transactionalDdl: true, advisoryLocks: false, batchOnlyAtomicity: true, savepoints: false, rowKey: 'rowid' },
+    capabilities: { transactionalDdl: true, advisoryLocks: false, batchOnlyAtomicity: true, savepoints: false, rowKey: 'rowid', statementLimits: D1_LIMITS },
     flavor: sqliteFlavor,
     target: display,
 
     async query<R>(command: SqlCommand): Promise<R[]> {
       if (!command.sql.trim()) return [];
+      refuseOverLimits([command]);
       try {
         return ((await transport.batch([command]))[0] ?? []) as R[];
       } catch (error) {
@@ -56,6 +88,7 @@ export function d1Driver(transport: D1Transport, display: string, local: boolean
       // The heartbeat rides in the same batch, so the lock cannot look stale right after a long step.
       const batch = heartbeat ? [...statements, heartbeat()] : statements;
       if (batch.length === 0) return;
+      refuseOverLimits(batch);
       try {
         await transport.batch(batch);
       } catch (error) {
@@ -83,9 +116,11 @@ export function d1Driver(transport: D1Transport, display: string, local: boolean
     async lock(table: string, options: LockOptions): Promise<HeldLock> {
       const held = await acquireD1Lock((statements, batchOptions) => transport.batch(statements, batchOptions), `${table}_lock`, { ...options, local });
       heartbeat = held.heartbeat;
+      lockTable = `${table}_lock`;
       return {
         release: async () => {
           heartbeat = null;
+          lockTable = null;
           await held.release();
         },
       };
@@ -94,6 +129,8 @@ export function d1Driver(transport: D1Transport, display: string, local: boolean
     async close() {
       await transport.close();
     },
+
+    ...(transport.timeTravel ? { timeTravel: timeTravelOf(transport.timeTravel, () => lockTable, transport) } : {}),
 
     // Rows read and written through the same transport, the lock's heartbeat riding along a long backup or restore.
     backup: d1Backup({ batch: (statements) => transport.batch(statements), heartbeat: () => heartbeat?.() ?? null }),

@@ -13,6 +13,16 @@ export interface D1Transport {
    */
   batch(statements: readonly SqlCommand[], options?: BatchOptions): Promise<Row[][]>;
   close(): Promise<void>;
+  /** D1 Time Travel (remote only): the database's point-in-time history. */
+  readonly timeTravel?: TimeTravel;
+}
+
+/** D1 Time Travel: a bookmark names a moment of the database (the last 30 days, 7 on the free plan). */
+export interface TimeTravel {
+  /** The bookmark of the database as it is now. */
+  bookmark(): Promise<string>;
+  /** Puts the whole database back to `bookmark`; `previous` names the state just before, to undo it. */
+  restore(bookmark: string): Promise<{ readonly bookmark: string; readonly previous: string }>;
 }
 
 export type Row = Record<string, unknown>;

@@ -14,6 +14,8 @@ export const postgresFlavor: SqlFlavor = {
   quoteIdentifier: (name) => `"${name.replace(/"/g, '""')}"`,
   types: { text: 'text', integer: 'bigint', timestamp: 'timestamptz' },
   lockTimeout: { set: (ms) => `SET LOCAL lock_timeout = '${Math.max(1, Math.round(ms))}ms'`, code: '55P03' },
+  // Compared as text so that a boolean, an integer 1 or 't' all hold, as source/assertions.ts `holds` reads them.
+  assertion: (query) => `DO $cairn_assert$ BEGIN IF NOT coalesce(((${query}))::text IN ('true', 't', '1'), false) THEN RAISE EXCEPTION 'cairn: assertion failed' USING ERRCODE = 'P0004'; END IF; END $cairn_assert$`,
 };
 
 export interface PostgresOpenOptions {

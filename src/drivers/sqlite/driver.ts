@@ -40,6 +40,9 @@ export const sqliteFlavor: SqlFlavor = {
   param: () => '?',
   quoteIdentifier: (name) => `"${name.replace(/"/g, '""')}"`,
   types: { text: 'TEXT', integer: 'INTEGER', timestamp: 'TEXT' },
+  // SQLite has no RAISE outside triggers (and D1 no user functions): json() of text that is not JSON fails the statement,
+  // reached only when the condition is false. The argument depends on the query, so it is never folded in advance.
+  assertion: (query) => `SELECT json(CASE WHEN (${query}) THEN '1' ELSE 'cairn: assertion failed' END)`,
 };
 
 export interface SqliteOpenOptions {

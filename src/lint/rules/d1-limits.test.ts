@@ -15,10 +15,15 @@ function bigInsert(bytes: number, char = 'x'): string {
 
 describe('d1-limits', () => {
   it('flags a statement over 100,000 bytes', async () => {
-    const findings = await findingsFor(bigInsert(101_000), { ...options, previous: 'CREATE TABLE notes (body TEXT);\n' });
+    const findings = await findingsFor(bigInsert(101_000).replace(/;\n$/, ' ON CONFLICT DO NOTHING;\n'), { ...options, previous: 'CREATE TABLE notes (body TEXT);\n' });
     expect(brief(findings)).toEqual(['d1-limits@1']);
     expect(findings[0]).toMatchObject({ severity: 'error', message: expect.stringMatching(/this statement is 10\d,\d{3} bytes: D1 rejects statements over 100,000 bytes/) });
     expect(findings[0]!.help).toContain('split it');
+  });
+
+  it('only warns about a multi-row INSERT over the limit: Cairn splits it within the batch', async () => {
+    const findings = await findingsFor(bigInsert(250_000), { ...options, previous: 'CREATE TABLE notes (body TEXT);\n' });
+    expect(findings[0]).toMatchObject({ rule: 'd1-limits', severity: 'warning', message: expect.stringMatching(/Cairn sends it as 3 INSERTs in the same batch/) });
   });
 
   it('counts bytes, not characters', async () => {

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Loose } from '../parse/sqlite.js';
+import { splitInsert } from '../../source/split-insert.js';
 import type { Report, Rule } from '../types.js';
 
 /**
@@ -19,7 +20,15 @@ export const d1Limits: Rule = {
     if (!context.target.d1) return [];
     const reports: Report[] = [];
     const bytes = Buffer.byteLength(statement.sql, 'utf8');
-    if (bytes > D1_MAX_STATEMENT_BYTES) {
+    const pieces = bytes > D1_MAX_STATEMENT_BYTES ? splitInsert(statement.sql, D1_MAX_STATEMENT_BYTES) : null;
+    if (pieces) {
+      // Cairn sends it as several INSERTs in the migration's one batch; another tool would send it whole.
+      reports.push({
+        message: `this INSERT is ${bytes.toLocaleString('en')} bytes, over D1's ${D1_MAX_STATEMENT_BYTES.toLocaleString('en')}: Cairn sends it as ${pieces.length} INSERTs in the same batch, but \`wrangler d1 migrations apply\` would fail on it`,
+        help: 'split it into INSERTs of a few hundred rows each to keep the file portable; or leave it to Cairn',
+        severity: 'warning',
+      });
+    } else if (bytes > D1_MAX_STATEMENT_BYTES) {
       reports.push({
         message: `this statement is ${bytes.toLocaleString('en')} bytes: D1 rejects statements over ${D1_MAX_STATEMENT_BYTES.toLocaleString('en')} bytes (100 KB)`,
         help: 'split it: a multi-row INSERT into several INSERTs of a few hundred rows each; big data belongs in a seed or import step (wrangler d1 execute --file), not in one statement',

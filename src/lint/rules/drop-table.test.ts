@@ -13,6 +13,15 @@ describe.each(['postgres', 'sqlite'] as const)('drop-table [%s]', (dialect) => {
     expect(findings[0]).toMatchObject({ severity: 'error', column: 22, message: expect.stringContaining('"sessions"'), help: expect.stringContaining('expand–contract') });
   });
 
+  it('is a warning, not an error, when -- cairn:assert-empty guards the table: no rows can be lost', async () => {
+    const findings = await findingsFor('-- cairn:assert-empty sessions\n-- migrate:up\nDROP TABLE sessions;\n', options);
+    expect(brief(findings)).toEqual(['drop-table@3']);
+    expect(findings[0]).toMatchObject({ severity: 'warning', message: expect.stringContaining('assert-empty on line 1') });
+    // A guard on another table changes nothing.
+    const other = await findingsFor('-- cairn:assert-empty users\n-- migrate:up\nDROP TABLE sessions;\n', options);
+    expect(other[0]).toMatchObject({ severity: 'error', help: expect.stringContaining('-- cairn:assert-empty sessions') });
+  });
+
   it('reports each existing table of a multi-table DROP', async () => {
     const findings = await findingsFor('CREATE TABLE scratch (id INTEGER);\nDROP TABLE sessions,\n  scratch,\n  users;\n', options);
     expect(brief(findings)).toEqual(['drop-table@2', 'drop-table@4']);

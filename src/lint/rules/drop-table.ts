@@ -1,3 +1,4 @@
+import { assertionsOf, type Assertion } from '../../source/assertions.js';
 import type { LintStatement, Rule, StatementContext } from '../types.js';
 
 /**
@@ -15,13 +16,31 @@ export const dropTable: Rule = {
     if (fact.kind !== 'drop_table') return [];
     return fact.tables
       .filter((table) => !context.createdHere(table) && !isRebuild(table, statement, context))
-      .map((table) => ({
-        message: `dropping table "${table}" deletes all its rows and breaks code that still reads or writes it`,
-        help: `expand–contract: first deploy code that no longer uses "${table}" (or rename it and watch for errors), back it up (e.g. CREATE TABLE ${table}_archive AS SELECT * FROM ${table}, or a dump), then drop it in a later migration with -- cairn:allow drop-table <why it is safe>`,
-        offset: nameOffset(statement.sql, table),
-      }));
+      .map((table) => {
+        const guard = emptyGuard(table, context);
+        if (guard) {
+          // No rows can be lost: the migration runs only while the table is empty. Code that still uses it can still break.
+          return {
+            message: `dropping table "${table}" breaks code that still reads or writes it (no rows are lost: -- cairn:assert-empty on line ${guard.line} lets the migration run only while it is empty)`,
+            help: `deploy code that no longer uses "${table}" before this migration runs; add -- cairn:allow drop-table <why> to silence this`,
+            offset: nameOffset(statement.sql, table),
+            severity: 'warning' as const,
+          };
+        }
+        return {
+          message: `dropping table "${table}" deletes all its rows and breaks code that still reads or writes it`,
+          help: `expand–contract: first deploy code that no longer uses "${table}" (or rename it and watch for errors), back it up (e.g. CREATE TABLE ${table}_archive AS SELECT * FROM ${table}, or a dump), then drop it in a later migration with -- cairn:allow drop-table <why it is safe>; or, if it must be empty by now, guard the migration with -- cairn:assert-empty ${table}`,
+          offset: nameOffset(statement.sql, table),
+        };
+      });
   },
 };
+
+/** The file's `-- cairn:assert-empty <table>` for this table, if it has one. */
+function emptyGuard(table: string, context: StatementContext): Assertion | undefined {
+  const bare = (name: string) => name.replace(/^["`[]|["`\]]$/g, '').toLowerCase();
+  return assertionsOf(context.migration).find((a) => a.form === 'assert-empty' && a.table !== null && bare(a.table) === bare(table));
+}
 
 /**
  * A table rebuild keeps the data: the replacement is created and filled from

@@ -1,0 +1,90 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createCairn } from '../src/cairn.js';
+import { startD1ApiServer, type D1ApiServer } from './support/d1-api-server.js';
+import { tempDir, writeMigrations } from './support/databases.js';
+import { killLeftovers, startCli, type Exit } from './support/processes.js';
+
+/**
+ * D1 Time Travel: before a remote run applies anything, Cairn asks D1 for the
+ * bookmark of the moment and records it with every migration of the run;
+ * `cairn restore <version> --bookmark` returns the whole database to it after a
+ * confirmation, and prints the bookmark that undoes the restore. The test API
+ * server serves D1's two Time Travel endpoints (a bookmark is a file copy).
+ */
+const TOKEN = 'cf-test-token-time-travel';
+let server: D1ApiServer;
+beforeEach(async () => {
+  server = await startD1ApiServer({ token: TOKEN });
+  Object.assign(process.env, { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_API_BASE_URL: server.base });
+});
+afterEach(async () => {
+  await killLeftovers();
+  await server.close();
+  for (const name of ['CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_API_BASE_URL']) delete process.env[name];
+});
+
+const cairn = (args: readonly string[], cwd: string): Promise<Exit> => startCli(args, cwd).exited;
+const url = () => `d1://${server.accountId}/${server.databaseId}`;
+const FILES = {
+  '0001_users.sql': "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\nINSERT INTO users (email) VALUES ('ada@example.com');\n",
+  '0002_tags.sql': 'CREATE TABLE tags (id INTEGER PRIMARY KEY);\n',
+};
+const DROP = '-- cairn:allow drop-table replaced by accounts\nDROP TABLE users;\n';
+
+interface Status { migrations: { version: string; state: string; bookmark: string | null }[] }
+
+describe('remote D1 Time Travel bookmarks', () => {
+  it('records the bookmark of each run, restores to it after --yes, and prints the bookmark that undoes it', { timeout: 90_000 }, async () => {
+    const root = tempDir('cairn-bookmark-');
+    const dir = writeMigrations(root, FILES);
+    const first = await cairn(['up', '--url', url(), '--dir', dir], root);
+    expect(first.code, first.stderr).toBe(0);
+    expect(server.timeTravel()).toEqual(['GET bookmark']);
+    const bookmark1 = /D1 Time Travel bookmark before this run: (\S+)/.exec(first.stderr)?.[1];
+    expect(bookmark1).toMatch(/^00000001-00000002-[0-9a-f]{8}-[0-9a-f]{32}$/);
+
+    writeMigrations(root, { '0003_drop_users.sql': DROP });
+    const second = await cairn(['up', '--url', url(), '--dir', dir, '--no-backup'], root);
+    expect(second.code, second.stderr).toBe(0);
+    const status = JSON.parse((await cairn(['status', '--url', url(), '--dir', dir, '--json'], root)).stdout) as Status;
+    const [b1, b2, b3] = status.migrations.map((m) => m.bookmark);
+    expect([b1, b2]).toEqual([bookmark1, bookmark1]); // one bookmark per run, with each of its migrations
+    expect(b3).not.toBe(bookmark1);
+    expect(b3! > bookmark1!).toBe(true); // bookmarks sort oldest to newest
+
+    // No terminal and no --yes: refused, nothing restored.
+    const refused = await cairn(['restore', '0003', '--bookmark', '--url', url(), '--dir', dir], root);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('loses everything written since');
+    expect(server.timeTravel()).not.toContain('POST restore');
+
+    const restored = await cairn(['restore', '0003', '--bookmark', '--yes', '--url', url(), '--dir', dir], root);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain(`to D1 Time Travel bookmark ${b3} (before 0003_drop_users was applied`);
+    const undo = /--bookmark=(\S+)/.exec(restored.stdout)?.[1];
+    expect(undo).toBeDefined();
+    expect(await server.query('SELECT email FROM users')).toEqual([{ email: 'ada@example.com' }]);
+    const after = JSON.parse((await cairn(['status', '--url', url(), '--dir', dir, '--json'], root)).stdout) as Status;
+    expect(after.migrations.map((m) => m.state)).toEqual(['applied', 'applied', 'pending']);
+    // The lock row of the restored moment's run was cleared: the next run does not wait for it.
+    expect(await server.query('SELECT * FROM cairn_migrations_lock')).toEqual([]);
+
+    // The printed bookmark undoes the restore (as `wrangler d1 time-travel restore --bookmark` would send it).
+    const response = await fetch(`${server.base}/accounts/${server.accountId}/d1/database/${server.databaseId}/time_travel/restore?bookmark=${undo}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(response.status).toBe(200);
+    expect(await server.query("SELECT name FROM sqlite_master WHERE name = 'users'")).toEqual([]);
+    expect((JSON.parse((await cairn(['status', '--url', url(), '--dir', dir, '--json'], root)).stdout) as Status).migrations.map((m) => m.state)).toEqual(['applied', 'applied', 'applied']);
+  });
+
+  it('the confirmation names the bookmark, the moment and what will be lost; answering no restores nothing', { timeout: 60_000 }, async () => {
+    const root = tempDir('cairn-bookmark-');
+    writeMigrations(root, FILES);
+    const lib = createCairn({ url: url(), cwd: root });
+    expect((await lib.up()).success).toBe(true);
+    let question = '';
+    await expect(lib.restoreBookmark('0001', { confirm: async (q) => ((question = q), false) })).rejects.toMatchObject({ code: 'CONFIRMATION_REQUIRED' });
+    expect(question).toMatch(/^Restore d1 remote .* to D1 Time Travel bookmark 00000001-\S+, the moment before 0001_users was applied \(\d{4}-.*\)\? Everything written to it since is lost: the migrations 0001_users, 0002_tags and every row anyone wrote since\. Type "restore" to confirm:$/);
+    expect(server.timeTravel()).toEqual(['GET bookmark']);
+    await expect(lib.restoreBookmark('0009', { yes: true })).rejects.toMatchObject({ code: 'BACKUP', message: '0009 has no Time Travel bookmark in cairn_migrations' });
+  });
+});
