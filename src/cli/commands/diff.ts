@@ -14,6 +14,7 @@ export function registerDiff(program: Command): void {
     .option('--rename <from=to>', 'a rename, not a drop and an add: table.old=new (a column) or old=new (a table); repeatable', collect, [])
     .option('--fill <column=expr>', 'what a rebuild fills a column with: table.column=expr or column=expr; repeatable', collect, [])
     .option('--allow-drop', 'drop the tables and columns the schema no longer has (their data is lost)')
+    .option('--allow-rewrite', 'PostgreSQL: write a change that rewrites a table (a column type) instead of refusing it')
     .option('--reason <text>', 'with --allow-drop: why the data may go (written into the file as -- cairn:allow)')
     .addHelpText(
       'after',
@@ -41,13 +42,14 @@ Examples:
   cairn diff require_role --to schema.sql --fill "users.role=coalesce(role, 'member')"
   cairn diff drop_legacy --to schema.sql --allow-drop --reason "legacy table, unused since v2"`,
     )
-    .action(async (name: string, options: { to: string; fromDb?: boolean; print?: boolean; rename: string[]; fill: string[]; allowDrop?: boolean; reason?: string }, command: Command) => {
+    .action(async (name: string, options: { to: string; fromDb?: boolean; print?: boolean; rename: string[]; fill: string[]; allowDrop?: boolean; allowRewrite?: boolean; reason?: string }, command: Command) => {
       const { cairn, out } = contextFor(command);
-      const result = await cairn.diff(name, { to: options.to, fromDb: options.fromDb, print: options.print, renames: options.rename, fill: options.fill, allowDrop: options.allowDrop, reason: options.reason });
-      if (out.json) return out.document({ changed: result.changed, file: result.file, version: result.version, type: result.type, noTransaction: result.noTransaction, changes: result.changes, noDown: result.noDown, ...(options.print ? { text: result.text } : {}) });
+      const result = await cairn.diff(name, { to: options.to, fromDb: options.fromDb, print: options.print, renames: options.rename, fill: options.fill, allowDrop: options.allowDrop, allowRewrite: options.allowRewrite, reason: options.reason });
+      if (out.json) return out.document({ changed: result.changed, file: result.file, version: result.version, type: result.type, noTransaction: result.noTransaction, changes: result.changes, noDown: result.noDown, ...(result.files ? { files: result.files.map(({ text, ...f }) => (options.print ? { ...f, text } : f)) } : {}), ...(options.print ? { text: result.text } : {}) });
       if (!result.changed) return out.line(`No changes: the schema the migrations produce is already ${options.to}.`);
       if (options.print) return out.write(result.text);
-      out.line(`Wrote ${result.file}${result.noTransaction ? ' (-- cairn:no-transaction: it runs its own transaction with foreign keys off)' : ''}`);
+      if (result.files) for (const file of result.files) out.line(`Wrote ${file.file}${file.noTransaction ? ' (-- cairn:no-transaction: CONCURRENTLY cannot run in a transaction)' : ''}`);
+      else out.line(`Wrote ${result.file}${result.noTransaction ? ' (-- cairn:no-transaction: it runs its own transaction with foreign keys off)' : ''}`);
       for (const change of result.changes) out.line(`  ${change.kind} ${change.object}`);
       if (result.noDown) out.line(`  no down generated: ${result.noDown}`);
       out.line('Next: review it, then `cairn lint` and `cairn verify`.');
