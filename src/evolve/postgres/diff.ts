@@ -4,7 +4,8 @@ import { runStep, StepFailed, type StepContext } from '../../core/migrator.js';
 import { withScratch, withScratchHint } from '../../core/scratch.js';
 import { withSession } from '../../core/session.js';
 import { bookkeepingTables } from '../../core/tracking.js';
-import { scratchFor } from '../../drivers/index.js';
+import type { DatabaseUrl } from '../../config/url.js';
+import { createScratchDatabase, openDriver, scratchFor } from '../../drivers/index.js';
 import type { Driver } from '../../drivers/types.js';
 import { diffSnapshots, formatDifference, type Snapshot } from '../../safety/snapshot.js';
 import { readMigrations } from '../../source/files.js';
@@ -35,6 +36,9 @@ export async function planPostgresDiff(config: ResolvedConfig, input: PgDiffInpu
   const exclude = bookkeepingTables(config);
   const like = scratchFor(config.database, 'postgres').like;
   const liveDump = input.fromDb ? await withSession(config, { write: false, onEvent: () => undefined }, (session) => session.driver.dump({ exclude })) : null;
+  // The desired schema loads in its own scratch database while the migrations replay in the other: two connections, two server processes.
+  const desired = readDesired(like, input, exclude);
+  desired.catch(() => undefined);
   return withScratch(like, config.table, async (context) => {
     if (liveDump !== null) await load(context.driver, liveDump, 'the live database\'s schema');
     else await replay(config, context);
@@ -43,16 +47,38 @@ export async function planPostgresDiff(config: ResolvedConfig, input: PgDiffInpu
     for (const rename of input.renames) renames.push(await applyRename(context.driver, rename));
     const current = await readPgSchema(context.driver, exclude);
     for (const rename of [...renames].reverse()) await context.driver.query({ sql: rename.down });
-    const desired = await withScratch(like, config.table, async (other) => {
-      await load(other.driver, input.desiredSql, input.desiredFile);
-      return { schema: await readPgSchema(other.driver, exclude), snapshot: await other.driver.snapshot({ exclude }) };
-    });
-    const plan = planPostgres(current, desired.schema, { allowDrop: input.allowDrop, renames, lockTimeout: '5s' });
-    if (plan.files.length > 0) await check(context.driver, plan, { baseline, desired: desired.snapshot, current, exclude, allowRewrite: input.allowRewrite });
-    return plan;
-  }).catch((error: unknown) => {
+    const wanted = await desired;
+    try {
+      const plan = planPostgres(current, wanted.schema, { allowDrop: input.allowDrop, renames, lockTimeout: '5s' });
+      if (plan.files.length > 0) await check(context.driver, plan, { baseline, desired: wanted.snapshot, current, exclude, allowRewrite: input.allowRewrite });
+      return plan;
+    } finally {
+      await wanted.dropped;
+    }
+  }).catch(async (error: unknown) => {
+    // However the replay ended, the other scratch database goes too.
+    await desired.then((d) => d.dropped, () => undefined);
     throw withScratchHint(error, like);
   });
+}
+
+/** schema.sql loaded into a scratch database and read; the database is being dropped (`dropped`) by the time the caller has it. */
+async function readDesired(like: DatabaseUrl, input: PgDiffInput, exclude: readonly string[]): Promise<{ schema: PgSchema; snapshot: Snapshot; dropped: Promise<void> }> {
+  const scratch = await createScratchDatabase(like);
+  try {
+    const driver = await openDriver(scratch.url, { create: true });
+    try {
+      await load(driver, input.desiredSql, input.desiredFile);
+      const schema = await readPgSchema(driver, exclude);
+      return { schema, snapshot: await driver.snapshot({ exclude }), dropped: driver.close().then(() => scratch.drop()) };
+    } catch (error) {
+      await driver.close();
+      throw error;
+    }
+  } catch (error) {
+    await scratch.drop();
+    throw error;
+  }
 }
 
 async function replay(config: ResolvedConfig, context: StepContext): Promise<void> {
