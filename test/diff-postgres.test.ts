@@ -259,4 +259,18 @@ describe('cairn diff on PostgreSQL (CLI, real server)', { timeout: 120_000 }, ()
       await db.drop();
     }
   });
+
+  it('on PGlite (embedded PostgreSQL, no server) writes the same files, and they apply', async () => {
+    const root = tempDir();
+    writeMigrations(root, { '0001_create_users_posts.sql': INIT });
+    writeFileSync(join(root, 'schema.sql'), DESIRED);
+    const url = `pglite:${join(root, 'db')}`;
+    expect(runCli(['up', '--url', url], { cwd: root }).status).toBe(0);
+    const result = runCli(['diff', 'add_contacts', '--to', 'schema.sql', '--url', url], { cwd: root });
+    expect(result.stderr).toBe('');
+    expect(files(root)).toEqual(['0001_create_users_posts.sql', '0002_add_contacts.sql', '0003_add_contacts_indexes.sql', '0004_add_contacts_validate.sql']);
+    expect(read(root, '0003_add_contacts_indexes.sql')).toContain('CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_user_id_idx');
+    expect(runCli(['up', '--url', url], { cwd: root }).status).toBe(0);
+    expect(runCli(['diff', 'again', '--to', 'schema.sql', '--from-db', '--url', url], { cwd: root }).stdout).toContain('No changes');
+  });
 });
