@@ -244,7 +244,8 @@ export function planPostgres(current: PgSchema, desired: PgSchema, options: PgPl
         continue;
       }
       // A constraint on a dropped column goes with it; dropped first all the same, so that its down comes back after the column.
-      step('main', STAGE.dropConstraint, [`ALTER TABLE ${wanted.sql} DROP CONSTRAINT ${quote(k.name)}`], [addConstraint(was, k, !k.validated)]);
+      // Foreign keys go before the keys they may reference; their downs come back after them.
+      step('main', STAGE.dropConstraint - (k.type === 'f' ? 0.5 : 0), [`ALTER TABLE ${wanted.sql} DROP CONSTRAINT ${quote(k.name)}`], [addConstraint(was, k, !k.validated)]);
       change('drop-constraint', `${wanted.name}.${k.name}`);
     }
     for (const k of added) {
