@@ -39,7 +39,9 @@ export async function planPostgresDiff(config: ResolvedConfig, input: PgDiffInpu
   // The desired schema loads in its own scratch database while the migrations replay in the other: two connections, two server processes.
   const desired = readDesired(like, input, exclude);
   desired.catch(() => undefined);
-  return withScratch(like, config.table, async (context) => {
+  // Dropping a database makes the server checkpoint: the two scratch databases are dropped at the same moment, so that one checkpoint can serve both.
+  let dropDesired: Promise<void> | null = null;
+  const plan = withScratch(like, config.table, async (context) => {
     if (liveDump !== null) await load(context.driver, liveDump, 'the live database\'s schema');
     else await replay(config, context);
     const baseline = await context.driver.snapshot({ exclude });
@@ -53,26 +55,33 @@ export async function planPostgresDiff(config: ResolvedConfig, input: PgDiffInpu
       if (plan.files.length > 0) await check(context.driver, plan, { baseline, desired: wanted.snapshot, current, exclude, allowRewrite: input.allowRewrite });
       return plan;
     } finally {
-      await wanted.dropped;
+      dropDesired = wanted.drop();
+      dropDesired.catch(() => undefined);
     }
-  }).catch(async (error: unknown) => {
-    // However the replay ended, the other scratch database goes too.
-    await desired.then((d) => d.dropped, () => undefined);
-    throw withScratchHint(error, like);
   });
+  try {
+    return await plan;
+  } catch (error) {
+    throw withScratchHint(error, like);
+  } finally {
+    // However the replay ended, the other scratch database goes too.
+    await desired.then((d) => dropDesired ?? d.drop(), () => undefined).catch(() => undefined);
+  }
 }
 
-/** schema.sql loaded into a scratch database and read; the database is being dropped (`dropped`) by the time the caller has it. */
-async function readDesired(like: DatabaseUrl, input: PgDiffInput, exclude: readonly string[]): Promise<{ schema: PgSchema; snapshot: Snapshot; dropped: Promise<void> }> {
+/** schema.sql loaded into a scratch database and read; the caller drops the database (`drop`). */
+async function readDesired(like: DatabaseUrl, input: PgDiffInput, exclude: readonly string[]): Promise<{ schema: PgSchema; snapshot: Snapshot; drop: () => Promise<void> }> {
   const scratch = await createScratchDatabase(like);
   try {
     const driver = await openDriver(scratch.url, { create: true });
     try {
       await load(driver, input.desiredSql, input.desiredFile);
       const schema = await readPgSchema(driver, exclude);
-      return { schema, snapshot: await driver.snapshot({ exclude }), dropped: driver.close().then(() => scratch.drop()) };
-    } catch (error) {
+      const snapshot = await driver.snapshot({ exclude });
       await driver.close();
+      return { schema, snapshot, drop: () => scratch.drop() };
+    } catch (error) {
+      await driver.close().catch(() => undefined);
       throw error;
     }
   } catch (error) {
