@@ -273,4 +273,45 @@ describe('cairn diff on PostgreSQL (CLI, real server)', { timeout: 120_000 }, ()
     expect(runCli(['up', '--url', url], { cwd: root }).status).toBe(0);
     expect(runCli(['diff', 'again', '--to', 'schema.sql', '--from-db', '--url', url], { cwd: root }).stdout).toContain('No changes');
   });
+
+  it('renames an index whose definition is unchanged, replaces functions and triggers, changes defaults and drops NOT NULL; what it cannot write is named', async (context) => {
+    if (skip) return context.skip(`PostgreSQL unavailable: ${skip}`);
+    const base = `${INIT.split('-- migrate:up\n')[1]!.split('\n\n')[0]!}
+CREATE INDEX users_email_idx ON users (email);
+CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.title := coalesce(NEW.title, 'untitled'); RETURN NEW; END $$;`;
+    const desired = `${base.replace('users_email_idx', 'users_by_email').replace("'untitled'", "'(none)'").replace('email text NOT NULL', "email text DEFAULT ''").replace('title text', "title text DEFAULT 'draft'")}
+CREATE TRIGGER posts_stamp BEFORE INSERT ON posts FOR EACH ROW EXECUTE FUNCTION stamp();`;
+    const db = await createPgDatabase();
+    const root = tempDir();
+    try {
+      writeMigrations(root, { '0001_create_users_posts.sql': `-- migrate:up\n${base}\n` });
+      writeFileSync(join(root, 'schema.sql'), desired);
+      expect(cli(root, db, 'up').status).toBe(0);
+      expect(cli(root, db, 'diff', 'tidy_users', '--to', 'schema.sql').status).toBe(0);
+      expect(files(root)).toEqual(['0001_create_users_posts.sql', '0002_tidy_users.sql']);
+      const text = read(root, '0002_tidy_users.sql');
+      expect(text).toContain('ALTER INDEX users_email_idx RENAME TO "users_by_email";');
+      expect(text).toContain('ALTER TABLE users ALTER COLUMN email DROP NOT NULL;');
+      expect(text).toContain("ALTER TABLE posts ALTER COLUMN title SET DEFAULT 'draft'::text;");
+      expect(text).toMatch(/CREATE OR REPLACE FUNCTION public\.stamp\(\)[\s\S]*'\(none\)'/);
+      expect(text).toContain('CREATE TRIGGER posts_stamp BEFORE INSERT ON public.posts FOR EACH ROW EXECUTE FUNCTION stamp();');
+      expect(text).not.toMatch(/CREATE INDEX|DROP INDEX/);
+      expect(lintErrors(root, db)).toEqual([]);
+      expect(cli(root, db, 'verify').status).toBe(0);
+      expect(cli(root, db, 'up').status).toBe(0);
+      expect(await pgSchemaOf(db.url)).toEqual(await pgSchemaOfSql(desired));
+      await db.query('INSERT INTO posts (user_id) VALUES (NULL)');
+      expect(await db.query('SELECT title FROM posts')).toEqual([{ title: 'draft' }]);
+
+      // A sequence is not something the planner writes: the check run names it, and nothing is written.
+      writeFileSync(join(root, 'schema.sql'), `${desired}\nCREATE SEQUENCE invoice_numbers START 1000;`);
+      const refused = cli(root, db, 'diff', 'add_invoice_numbers', '--to', 'schema.sql');
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr).toContain('+ sequence invoice_numbers: bigint start 1000');
+      expect(refused.stderr).toContain('write those changes by hand');
+      expect(files(root)).toEqual(['0001_create_users_posts.sql', '0002_tidy_users.sql']);
+    } finally {
+      await db.drop();
+    }
+  });
 });

@@ -52,7 +52,8 @@ export async function planPostgresDiff(config: ResolvedConfig, input: PgDiffInpu
     const wanted = await desired;
     try {
       const plan = planPostgres(current, wanted.schema, { allowDrop: input.allowDrop, renames, lockTimeout: '5s' });
-      if (plan.files.length > 0) await check(context.driver, plan, { baseline, desired: wanted.snapshot, current, exclude, allowRewrite: input.allowRewrite });
+      // Even with nothing to write: a difference the planner does not see must not read as "no changes".
+      await check(context.driver, plan, { baseline, desired: wanted.snapshot, current, exclude, allowRewrite: input.allowRewrite });
       return plan;
     } finally {
       dropDesired = wanted.drop();
