@@ -177,7 +177,7 @@ export function planPostgres(current: PgSchema, desired: PgSchema, options: PgPl
       const old = was.columns.find((c) => c.name === column.name);
       if (!old) {
         if (column.notNull && column.default === null && column.identity === '') {
-          manual.push(`column ${wanted.name}.${column.name}: NOT NULL with no default, on a table that has rows. Give it a DEFAULT in the schema, or add it nullable now, backfill it, and make it NOT NULL in the next diff`);
+          manual.push(`column ${wanted.name}.${column.name}: NOT NULL with no default, added to an existing table (its rows would have no value). Give it a DEFAULT in the schema, or add it nullable now, backfill it, and make it NOT NULL in the next diff`);
           continue;
         }
         step('main', STAGE.addColumn, [`ALTER TABLE ${wanted.sql} ADD COLUMN ${columnDefinition(column)}`], [`ALTER TABLE ${wanted.sql} DROP COLUMN ${column.sql}`]);
