@@ -17,18 +17,28 @@
 // desired schema changes one column type in every 50th table (rebuilds) and adds a column to every
 // 25th. Timed: `cairn diff --print` as a user runs it (replay of the one migration in a scratch
 // file included). Grows linearly with the tables (each is read once per schema). Best of --runs.
+// (3) With --pg-url <postgres://…admin url> (--pg-only: only this part): the same on PostgreSQL.
+// --tables tables (bigint key, 3 columns, an index each, every 10th a foreign key to the previous
+// one) created by one migration in a database of its own on that server; the desired schema adds
+// a column to every 25th table, an index to every 50th and a CHECK to every 20th. Timed:
+// `cairn diff --print --json` (two scratch databases: the migration replayed in one, schema.sql
+// loaded in the other; both read from the catalogs in a fixed number of queries; the plan then
+// run up and down on the first as a check), next to `cairn verify --no-schema` on the same
+// project (the replay a user already runs; diff adds the load, the reads and the check run), and
+// the floor: the server alone creating the desired schema once, one transaction, one round trip.
+// Both grow linearly with the tables.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { CLI, flags, log, root } from './common.mjs';
+import { CLI, DEFAULT_PG_URL, flags, log, root } from './common.mjs';
 
-const { value, has } = flags(process.argv.slice(2), 'node bench/diff.mjs [--rows 1000000] [--tables 500] [--runs 3] [--json]');
-const options = { rows: Number(value('--rows', '1000000')), tables: Number(value('--tables', '500')), runs: Number(value('--runs', '3')), json: has('--json') };
+const { value, has } = flags(process.argv.slice(2), 'node bench/diff.mjs [--rows 1000000] [--tables 500] [--runs 3] [--pg-url postgres://…] [--pg-only] [--json]');
+const options = { rows: Number(value('--rows', '1000000')), tables: Number(value('--tables', '500')), runs: Number(value('--runs', '3')), json: has('--json'), pgUrl: value('--pg-url', has('--pg-only') ? DEFAULT_PG_URL : null), pgOnly: has('--pg-only') };
 const Database = createRequire(join(root, 'package.json'))('better-sqlite3');
 
-if (spawnSync('sqlite3', ['--version']).status !== 0) {
+if (!options.pgOnly && spawnSync('sqlite3', ['--version']).status !== 0) {
   log('bench: needs the sqlite3 CLI (apt-get install sqlite3)');
   process.exit(2);
 }
@@ -127,16 +137,82 @@ function manyTables() {
   }
 }
 
-const machine = { cpus: cpus().length, load: loadavg()[0].toFixed(2), sqlite3: spawnSync('sqlite3', ['--version'], { encoding: 'utf8' }).stdout.split(' ')[0] };
-log(`rebuild of a ${options.rows}-row table with a ${options.rows}-row child …`);
-const rebuilt = rebuild();
-log(`diff over ${options.tables} tables …`);
-const diffed = manyTables();
-const report = { machine, rebuild: rebuilt, diff: diffed };
-if (options.json) console.log(JSON.stringify(report, null, 2));
-else {
-  console.log(`rebuild, ${rebuilt.rows} rows + ${rebuilt.rows} child rows: cairn up ${rebuilt.cairnMs.toFixed(0)} ms, sqlite3 by hand ${rebuilt.byHandMs.toFixed(0)} ms, ratio ${rebuilt.ratio.toFixed(2)}×`);
-  console.log(`cairn diff over ${diffed.tables} tables (${diffed.changes} changes): ${diffed.diffMs.toFixed(0)} ms`);
-  console.log(`(machine: ${machine.cpus} cpus, load ${machine.load}, sqlite3 ${machine.sqlite3})`);
+async function manyPgTables() {
+  const pg = createRequire(join(root, 'package.json'))('pg');
+  const name = `cairn_bench_diff_${process.pid}`;
+  const admin = async (sql) => {
+    const client = new pg.Client({ connectionString: options.pgUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(options.pgUrl);
+  url.pathname = `/${name}`;
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-diff-'));
+  try {
+    mkdirSync(join(dir, 'migrations'));
+    const table = (i, changed) => {
+      const name = `t_${String(i).padStart(4, '0')}`;
+      const parent = i % 10 === 0 && i > 0 ? `, parent_id bigint REFERENCES t_${String(i - 1).padStart(4, '0')} (id) ON DELETE CASCADE` : '';
+      const note = changed && i % 25 === 0 ? ", note text DEFAULT ''" : '';
+      const check = changed && i % 20 === 0 ? ', CHECK (amount >= 0)' : '';
+      const index = changed && i % 50 === 0 ? `\nCREATE INDEX ${name}_amount ON ${name} (amount);` : '';
+      return `CREATE TABLE ${name} (id bigint PRIMARY KEY, title text NOT NULL, amount integer, created_at timestamptz${parent}${note}${check});\nCREATE INDEX ${name}_title ON ${name} (title);${index}`;
+    };
+    const all = (changed) => Array.from({ length: options.tables }, (_, i) => table(i, changed)).join('\n');
+    writeFileSync(join(dir, 'migrations', '0001_create_tables.sql'), `-- Migration: create tables\n-- Type: additive\n-- Rollback: none\n\n-- migrate:up\n${all(false)}\n`);
+    writeFileSync(join(dir, 'schema.sql'), all(true));
+    const samples = { diff: [], verify: [], load: [] };
+    let changes = 0;
+    for (let run = 0; run < options.runs; run++) {
+      // The floor: what the server itself takes to create the desired schema once, in one transaction and one round trip (psql -1 -f).
+      const floor = `${name}_floor`;
+      await admin(`CREATE DATABASE ${floor}`);
+      const at = new URL(options.pgUrl);
+      at.pathname = `/${floor}`;
+      const client = new pg.Client({ connectionString: at.toString() });
+      await client.connect();
+      const started = performance.now();
+      await client.query(`BEGIN;\n${all(true)}\nCOMMIT;`);
+      samples.load.push(performance.now() - started);
+      await client.end();
+      await admin(`DROP DATABASE ${floor}`);
+      const { ms, stdout } = cli(['diff', 'change_tables', '--to', 'schema.sql', '--print', '--json', '--url', url.toString()], dir);
+      changes = JSON.parse(stdout).changes.length;
+      samples.diff.push(ms);
+      samples.verify.push(cli(['verify', '--no-schema', '--url', url.toString()], dir).ms);
+      log(`  PostgreSQL diff over ${options.tables} tables: ${ms.toFixed(0)} ms (${changes} changes); verify ${samples.verify.at(-1).toFixed(0)} ms; schema.sql loaded by the server alone ${samples.load.at(-1).toFixed(0)} ms`);
+    }
+    return { tables: options.tables, changes, diffMs: best(samples.diff), verifyMs: best(samples.verify), loadMs: best(samples.load), ratio: best(samples.diff) / best(samples.verify), floorRatio: best(samples.diff) / best(samples.load), samples };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  }
 }
 
+const machine = { cpus: cpus().length, load: loadavg()[0].toFixed(2), sqlite3: options.pgOnly ? null : spawnSync('sqlite3', ['--version'], { encoding: 'utf8' }).stdout.split(' ')[0] };
+let rebuilt = null;
+let diffed = null;
+if (!options.pgOnly) {
+  log(`rebuild of a ${options.rows}-row table with a ${options.rows}-row child …`);
+  rebuilt = rebuild();
+  log(`diff over ${options.tables} tables …`);
+  diffed = manyTables();
+}
+let pgDiffed = null;
+if (options.pgUrl) {
+  log(`PostgreSQL: diff over ${options.tables} tables …`);
+  pgDiffed = await manyPgTables();
+}
+const report = { machine, rebuild: rebuilt, diff: diffed, postgres: pgDiffed };
+if (options.json) console.log(JSON.stringify(report, null, 2));
+else {
+  if (rebuilt) console.log(`rebuild, ${rebuilt.rows} rows + ${rebuilt.rows} child rows: cairn up ${rebuilt.cairnMs.toFixed(0)} ms, sqlite3 by hand ${rebuilt.byHandMs.toFixed(0)} ms, ratio ${rebuilt.ratio.toFixed(2)}×`);
+  if (diffed) console.log(`cairn diff over ${diffed.tables} tables (${diffed.changes} changes): ${diffed.diffMs.toFixed(0)} ms`);
+  if (pgDiffed) console.log(`PostgreSQL: cairn diff over ${pgDiffed.tables} tables (${pgDiffed.changes} changes): ${pgDiffed.diffMs.toFixed(0)} ms; cairn verify of the same migration ${pgDiffed.verifyMs.toFixed(0)} ms (diff ${pgDiffed.ratio.toFixed(2)}× verify); the server alone loading schema.sql once ${pgDiffed.loadMs.toFixed(0)} ms (diff ${pgDiffed.floorRatio.toFixed(2)}× that; diff creates the schema twice: the replay and the load)`);
+  console.log(`(machine: ${machine.cpus} cpus, load ${machine.load}${machine.sqlite3 ? `, sqlite3 ${machine.sqlite3}` : ''})`);
+}

@@ -9,6 +9,9 @@ import { withSession } from '../core/session.js';
 import { bookkeepingTables } from '../core/tracking.js';
 import type { Capabilities } from '../drivers/types.js';
 import { readProjectMigrations } from '../source/files.js';
+import { planPostgresDiff } from './postgres/diff.js';
+import { writePgFiles, type PgDiffFile } from './postgres/files.js';
+import type { PgChange } from './postgres/plan.js';
 import { planSqlite, type Change, type Rename, type SqlitePlan } from './sqlite/plan.js';
 import { wranglerCompanion } from '../wrangler/table.js';
 
@@ -31,6 +34,8 @@ export interface DiffOptions {
   /** `table.column=expr` or `column=expr`: how a rebuild fills a column. */
   readonly fill?: readonly string[] | undefined;
   readonly allowDrop?: boolean | undefined;
+  /** PostgreSQL: write a change that rewrites a table (a column type) instead of refusing it. */
+  readonly allowRewrite?: boolean | undefined;
   /** Why the dropped data may go: written into the file's `-- cairn:allow`. */
   readonly reason?: string | undefined;
 }
@@ -38,7 +43,7 @@ export interface DiffOptions {
 export interface DiffResult {
   /** False when the schemas are already equal (nothing written). */
   readonly changed: boolean;
-  readonly changes: readonly Change[];
+  readonly changes: readonly (Change | PgChange)[];
   /** Where the file was written, relative to the project root; null with print or when nothing changed. */
   readonly file: string | null;
   readonly version: string | null;
@@ -48,18 +53,19 @@ export interface DiffResult {
   readonly type: MigrationType;
   /** Why the down section is a comment instead of SQL, when it is. */
   readonly noDown: string | null;
+  /** PostgreSQL: every file written, in order (the first is `file`); one change can need several (a concurrent index, a later validation). */
+  readonly files?: readonly PgDiffFile[];
 }
 
 export async function diff(config: ResolvedConfig, options: DiffOptions): Promise<DiffResult> {
-  if (config.lint.dialect !== 'sqlite') {
-    throw new CairnError('USAGE', 'cairn diff writes SQLite and D1 migrations; PostgreSQL is not supported yet', { hint: 'write the PostgreSQL migration by hand (`cairn new <name>`) and check it with `cairn lint`' });
-  }
   if (!existsSync(options.to)) throw new CairnError('USAGE', `--to ${relative(config.root, options.to)} does not exist`, { hint: 'start from the current schema: `cairn dump`, then edit schema.sql' });
   const desiredSql = readFileSync(options.to, 'utf8');
   const desiredFile = relative(config.root, options.to) || options.to;
   const renames = (options.renames ?? []).map(parseRename);
   const fill = new Map((options.fill ?? []).map(parseFill));
   if (options.allowDrop && !options.reason) throw new CairnError('USAGE', '--allow-drop needs --reason "<why the data can go>"', { hint: 'the reason goes into the file as -- cairn:allow, for whoever reviews it' });
+  if (config.lint.dialect === 'postgres') return diffPostgres(config, options, desiredSql, desiredFile, renames);
+  if (options.allowRewrite) throw new CairnError('USAGE', '--allow-rewrite is for PostgreSQL: on SQLite and D1 a change ALTER TABLE cannot make is the table rebuild', { hint: 'leave it out' });
 
   const { schema, capabilities } = options.fromDb ? await liveSchema(config) : await replayedSchema(config);
   const copyAside = capabilities.batchOnlyAtomicity;
@@ -101,6 +107,16 @@ export async function diff(config: ResolvedConfig, options: DiffOptions): Promis
   if (options.print) return { changed: true, changes: up.changes, file: null, version: null, text: migrationText(title.replace(/_/g, ' '), type, body), noTransaction, type, noDown };
   const written = newMigration(config.migrationsDir, config.root, options.name, type, new Date(), body);
   return { changed: true, changes: up.changes, file: written.file, version: written.version, text: readFileSync(written.path, 'utf8'), noTransaction, type, noDown };
+}
+
+async function diffPostgres(config: ResolvedConfig, options: DiffOptions, desiredSql: string, desiredFile: string, renames: readonly Rename[]): Promise<DiffResult> {
+  if ((options.fill ?? []).length > 0) throw new CairnError('USAGE', '--fill is for the SQLite/D1 table rebuild; PostgreSQL changes columns in place', { hint: 'give a new column a DEFAULT in schema.sql, or backfill it in a migration of its own' });
+  const plan = await planPostgresDiff(config, { desiredSql, desiredFile, fromDb: options.fromDb ?? false, renames, allowDrop: options.allowDrop ?? false, allowRewrite: options.allowRewrite ?? false });
+  if (plan.files.length === 0) return { changed: false, changes: [], file: null, version: null, text: '', noTransaction: false, type: 'additive', noDown: null, files: [] };
+  const files = writePgFiles(plan, { name: options.name, desiredFile, fromDb: options.fromDb ?? false, reason: options.reason, renamed: renames.length > 0, print: options.print ?? false, migrationsDir: config.migrationsDir, root: config.root });
+  const first = files[0]!;
+  const noDown = plan.files.find((f) => f.noDown !== null)?.noDown ?? null;
+  return { changed: true, changes: plan.changes, file: first.file, version: first.version, text: files.map((f) => f.text).join('\n'), noTransaction: files.some((f) => f.noTransaction), type: first.type, noDown, files };
 }
 
 /**

@@ -1,0 +1,230 @@
+import type { ResolvedConfig } from '../../config/load.js';
+import { CairnError } from '../../errors.js';
+import { runStep, StepFailed, type StepContext } from '../../core/migrator.js';
+import { withScratch, withScratchHint } from '../../replay/scratch.js';
+import { withSession } from '../../core/session.js';
+import { bookkeepingTables } from '../../core/tracking.js';
+import type { DatabaseUrl } from '../../config/url.js';
+import { createScratchDatabase, openDriver, scratchFor } from '../../drivers/index.js';
+import type { Driver } from '../../drivers/types.js';
+import { diffSnapshots, formatDifference, type Snapshot } from '../../drivers/snapshot.js';
+import { wranglerCompanion } from '../../wrangler/table.js';
+import { readProjectMigrations } from '../../source/files.js';
+import { splitStatements } from '../../source/split.js';
+import { planPostgres, quote, type PgPlan, type PgRenameStep } from './plan.js';
+import { readPgSchema, type PgSchema } from './schema.js';
+
+/**
+ * `cairn diff` on PostgreSQL: the schema the migrations produce (replayed in
+ * a scratch database on the same server, or PGlite) and the desired one
+ * (schema.sql loaded into a second scratch database) are read from the
+ * catalogs, planned (plan.ts), and the plan is then run on the first scratch
+ * database, up and down: the result must be the desired schema and the down
+ * must give the old one back, or `diff` writes nothing. That run also shows
+ * which tables a change rewrites (their file node changes).
+ */
+export interface PgDiffInput {
+  readonly desiredSql: string;
+  /** The desired schema's file, relative to the project root (for errors). */
+  readonly desiredFile: string;
+  readonly fromDb: boolean;
+  readonly renames: readonly { readonly table: string | null; readonly from: string; readonly to: string }[];
+  readonly allowDrop: boolean;
+  readonly allowRewrite: boolean;
+}
+
+export async function planPostgresDiff(config: ResolvedConfig, input: PgDiffInput): Promise<PgPlan> {
+  const exclude = bookkeepingTables(config);
+  const like = scratchFor(config.database, 'postgres').like;
+  const liveDump = input.fromDb ? await withSession(config, { write: false, onEvent: () => undefined, companion: wranglerCompanion }, (session) => session.driver.dump({ exclude })) : null;
+  // The desired schema loads in its own scratch database while the migrations replay in the other: two connections, two server processes.
+  const desired = readDesired(like, input, exclude);
+  desired.catch(() => undefined);
+  // Dropping a database makes the server checkpoint: the two scratch databases are dropped at the same moment, so that one checkpoint can serve both.
+  let dropDesired: Promise<void> | null = null;
+  const plan = withScratch(like, config.table, async (context) => {
+    if (liveDump !== null) await load(context.driver, liveDump, 'the live database\'s schema');
+    else await replay(config, context);
+    const baseline = await context.driver.snapshot({ exclude });
+    const renames: PgRenameStep[] = [];
+    for (const rename of input.renames) renames.push(await applyRename(context.driver, rename));
+    const current = await readPgSchema(context.driver, exclude);
+    for (const rename of [...renames].reverse()) await context.driver.query({ sql: rename.down });
+    const wanted = await desired;
+    try {
+      const plan = planPostgres(current, wanted.schema, { allowDrop: input.allowDrop, renames, lockTimeout: '5s' });
+      // Even with nothing to write: a difference the planner does not see must not read as "no changes".
+      await check(context.driver, plan, { baseline, desired: wanted.snapshot, current, exclude, allowRewrite: input.allowRewrite });
+      return plan;
+    } finally {
+      dropDesired = wanted.drop();
+      dropDesired.catch(() => undefined);
+    }
+  });
+  try {
+    return await plan;
+  } catch (error) {
+    throw withScratchHint(error, like);
+  } finally {
+    // However the replay ended, the other scratch database goes too.
+    await desired.then((d) => dropDesired ?? d.drop(), () => undefined).catch(() => undefined);
+  }
+}
+
+/** schema.sql loaded into a scratch database and read; the caller drops the database (`drop`). */
+async function readDesired(like: DatabaseUrl, input: PgDiffInput, exclude: readonly string[]): Promise<{ schema: PgSchema; snapshot: Snapshot; drop: () => Promise<void> }> {
+  const scratch = await createScratchDatabase(like);
+  try {
+    const driver = await openDriver(scratch.url, { create: true });
+    try {
+      await load(driver, input.desiredSql, input.desiredFile);
+      const schema = await readPgSchema(driver, exclude);
+      const snapshot = await driver.snapshot({ exclude });
+      await driver.close();
+      return { schema, snapshot, drop: () => scratch.drop() };
+    } catch (error) {
+      await driver.close().catch(() => undefined);
+      throw error;
+    }
+  } catch (error) {
+    await scratch.drop();
+    throw error;
+  }
+}
+
+async function replay(config: ResolvedConfig, context: StepContext): Promise<void> {
+  for (const migration of readProjectMigrations(config)) {
+    await runStep(context, migration, 'up').catch((error: unknown) => {
+      if (!(error instanceof StepFailed)) throw error;
+      const { file, line, message } = error.failure;
+      throw new CairnError('MIGRATION_FAILED', `replaying the migrations in a scratch database: ${file}:${line}: ${message}`, { hint: 'fix that migration first (`cairn verify` shows the same), or diff against the live database with --from-db', details: { file, line } });
+    });
+  }
+}
+
+/** Runs `sql` (a file of statements): in one round trip where the engine takes several statements at once, else one by one, to name the line that fails. */
+async function load(driver: Driver, sql: string, file: string): Promise<void> {
+  try {
+    await driver.query({ sql });
+    return;
+  } catch {
+    // The statements ran as one implicit transaction (or not at all): nothing is left of them.
+  }
+  for (const statement of splitStatements(sql)) {
+    try {
+      await driver.query({ sql: statement.sql });
+    } catch (error) {
+      throw new CairnError('USAGE', `${file}:${statement.line} does not load in PostgreSQL: ${(error as Error).message}`, {
+        hint: 'the desired schema is plain CREATE statements (tables, indexes, views, functions, triggers, types), as `cairn dump` writes them',
+        details: { file, line: statement.line },
+      });
+    }
+  }
+}
+
+async function applyRename(driver: Driver, rename: PgDiffInput['renames'][number]): Promise<PgRenameStep> {
+  const table = rename.table ?? rename.from;
+  const rows = await driver.query<{ sql: string | null; name: string | null }>({
+    sql: `SELECT CASE WHEN n.nspname = 'public' THEN quote_ident(c.relname) ELSE quote_ident(n.nspname) || '.' || quote_ident(c.relname) END AS sql,
+                 CASE WHEN n.nspname = 'public' THEN c.relname ELSE n.nspname || '.' || c.relname END AS name
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`,
+    params: [table.includes('"') ? table : table.split('.').map(quote).join('.')],
+  });
+  const found = rows[0];
+  if (!found?.sql) throw new CairnError('USAGE', `--rename ${rename.table === null ? '' : `${rename.table}.`}${rename.from}=${rename.to}: there is no table ${table} in the schema the migrations produce`, { hint: 'name the table as it is now (schema-qualified outside public)' });
+  const step: PgRenameStep =
+    rename.table === null
+      ? {
+          up: `ALTER TABLE ${found.sql} RENAME TO ${quote(rename.to)}`,
+          down: `ALTER TABLE ${found.sql.replace(/[^.]+$/, quote(rename.to))} RENAME TO ${quote(found.name!.replace(/.*\./, ''))}`,
+          change: { kind: 'rename-table', object: `${found.name} → ${rename.to}` },
+        }
+      : {
+          up: `ALTER TABLE ${found.sql} RENAME COLUMN ${quote(rename.from)} TO ${quote(rename.to)}`,
+          down: `ALTER TABLE ${found.sql} RENAME COLUMN ${quote(rename.to)} TO ${quote(rename.from)}`,
+          change: { kind: 'rename-column', object: `${found.name}.${rename.from} → ${rename.to}` },
+        };
+  try {
+    await driver.query({ sql: step.up });
+  } catch (error) {
+    throw new CairnError('USAGE', `--rename ${rename.table === null ? '' : `${rename.table}.`}${rename.from}=${rename.to}: ${(error as Error).message}`, { hint: 'name the column (or table) as it is now, and the new name as schema.sql has it' });
+  }
+  return step;
+}
+
+interface CheckInput {
+  readonly baseline: Snapshot;
+  readonly desired: Snapshot;
+  readonly current: PgSchema;
+  readonly exclude: readonly string[];
+  readonly allowRewrite: boolean;
+}
+
+/** Runs the plan's files up, then down, on the scratch copy; refuses a plan whose result is not what it must be. */
+async function check(driver: Driver, plan: PgPlan, input: CheckInput): Promise<void> {
+  let restoreTo = input.baseline;
+  for (const [index, file] of plan.files.entries()) {
+    await run(driver, file.up, file.noTransaction, `part ${index + 1} (${file.phase}), up`);
+    // A part with no down (enum values cannot be removed): the downs after it restore what it left.
+    if (file.down === null) restoreTo = await driver.snapshot({ exclude: input.exclude });
+  }
+  const after = await driver.snapshot({ exclude: input.exclude });
+  const wrong = differences(after, input.desired);
+  if (wrong.length > 0) {
+    throw new CairnError('USAGE', `cairn diff cannot express every difference; after the migration it would write, these still differ from the desired schema:\n  ${wrong.join('\n  ')}`, {
+      hint: 'write those changes by hand in a migration of their own (`cairn new <name>`), apply it, then run cairn diff again for the rest',
+      details: { differences: wrong },
+    });
+  }
+  const rewritten = await rewrittenTables(driver, input.current);
+  if (rewritten.length > 0 && !input.allowRewrite) {
+    const what = rewritten.map((table) => `${table}${plan.typeChanges.has(table) ? ` (${plan.typeChanges.get(table)!.join(', ')})` : ''}`);
+    throw new CairnError('USAGE', `the change rewrites ${what.join(', ')}: the whole table is copied under an ACCESS EXCLUSIVE lock, no reads or writes until it is done`, {
+      hint: 'change it expand–contract instead (a new column, written by the code and backfilled in batches: see `cairn plan --help`, a change-type planner is on its way), or pass --allow-rewrite when the table is small or the downtime is fine',
+      details: { rewrites: rewritten },
+    });
+  }
+  for (const [index, file] of [...plan.files.entries()].reverse()) {
+    if (file.down === null) break;
+    await run(driver, file.down, file.noTransaction, `part ${index + 1} (${file.phase}), down`);
+  }
+  const back = differences(await driver.snapshot({ exclude: input.exclude }), restoreTo);
+  if (back.length > 0) {
+    throw new CairnError('USAGE', `cairn diff wrote a down section that does not restore the schema:\n  ${back.join('\n  ')}`, {
+      hint: 'please report it with the two schemas; meanwhile write the down by hand (`cairn diff --print` shows the up)',
+      details: { differences: back },
+    });
+  }
+}
+
+async function run(driver: Driver, statements: readonly string[], noTransaction: boolean, what: string): Promise<void> {
+  try {
+    if (noTransaction) for (const sql of statements) await driver.query({ sql });
+    else await driver.atomic(statements.map((sql) => ({ sql })));
+  } catch (error) {
+    const index = (error as { index?: number }).index;
+    const statement = noTransaction || index === undefined ? '' : ` at ${statements[index]}`;
+    throw new CairnError('USAGE', `cairn diff cannot write this change: its ${what} fails on a copy of the schema${statement}: ${(error as Error).message}`, {
+      hint: 'write that change by hand in a migration of its own (`cairn new <name>`), then run cairn diff again for the rest',
+    });
+  }
+}
+
+/** Differences that matter: PostgreSQL cannot reorder columns, so a new column lands last whatever schema.sql says. */
+function differences(actual: Snapshot, wanted: Snapshot): string[] {
+  return diffSnapshots(actual, wanted)
+    .filter((d) => !(d.key.startsWith('columns ') && d.before !== null && d.after !== null && [...d.before.split(', ')].sort().join() === [...d.after.split(', ')].sort().join()))
+    .map(formatDifference);
+}
+
+/** Tables of `current` whose file node changed: PostgreSQL wrote them anew. */
+async function rewrittenTables(driver: Driver, current: PgSchema): Promise<string[]> {
+  const tables = [...current.tables.values()];
+  if (tables.length === 0) return [];
+  const rows = await driver.query<{ name: string; filenode: string | null }>({
+    sql: 'SELECT t.name, pg_relation_filenode(to_regclass(t.sql))::text AS filenode FROM unnest($1::text[], $2::text[]) AS t(name, sql)',
+    params: [tables.map((t) => t.name), tables.map((t) => t.sql)],
+  });
+  const before = new Map(tables.map((t) => [t.name, t.filenode]));
+  return rows.filter((row) => row.filenode !== null && row.filenode !== before.get(row.name)).map((row) => row.name);
+}
