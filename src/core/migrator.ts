@@ -5,6 +5,7 @@ import { StatementError } from '../drivers/types.js';
 import type { Migration, Section } from '../source/migration.js';
 import type { SqlStatement } from '../source/split.js';
 import { runBatchedStep } from './batch/run.js';
+import { runScriptStep } from './script/run.js';
 import { hasBatches } from '../source/batch.js';
 import type { CairnEvent } from './events.js';
 import type { AppliedRecord, TrackingTable } from './tracking.js';
@@ -82,7 +83,8 @@ export async function runStep(context: StepContext, migration: Migration, direct
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const record = { ...appliedRecord(context, migration), details };
-  if (batched) await runBatchedStep(context, migration, direction, section, record, elapsed);
+  if (migration.script) await runScriptStep(context, migration, direction, record, elapsed);
+  else if (batched) await runBatchedStep(context, migration, direction, section, record, elapsed);
   else if (atomic) await runAtomic(context, migration, direction, section, record, elapsed);
   else await runUnguarded(context, migration, direction, section, record, elapsed);
   const result = { version: migration.version, name: migration.name, file: section.file, direction, durationMs: elapsed() };
@@ -106,7 +108,7 @@ export function stepGroup(driver: Driver, migrations: readonly Migration[], star
   let statements = 0;
   let chars = 0;
   for (const migration of migrations.slice(start, start + GROUP_LIMITS.steps)) {
-    if (!migration.transaction || hasBatches(migration) || !groupable(migration)) break;
+    if (!migration.transaction || hasBatches(migration) || migration.script || !groupable(migration)) break;
     const section = direction === 'up' ? migration.up : migration.down!;
     statements += section.statements.length + 1;
     chars += section.statements.reduce((sum, s) => sum + s.sql.length, 0);

@@ -104,7 +104,7 @@ export async function up(session: Session, options: UpOptions): Promise<RunResul
     const mine = errors.filter((f) => f.file === migration.file);
     return unsafe && mine.length > 0 ? { unsafe: true, findings: mine.map((f) => `${f.rule}@${f.line}`) } : {};
   };
-  for (const m of migrations.filter((m) => m.up.statements.length === 0)) {
+  for (const m of migrations.filter((m) => m.up.statements.length === 0 && !m.script)) {
     session.onEvent({ type: 'notice', message: `${m.version}_${m.name} has no statements, only comments: ${options.dryRun ? 'it would be' : 'it is'} recorded as applied, nothing runs` });
   }
   // Backups of the rows at risk are made right before each step that needs one (docs/backups.md).
