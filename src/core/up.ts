@@ -7,6 +7,7 @@ import { assertFilled } from '../source/files.js';
 import { compareVersions } from '../source/version.js';
 import { CairnError } from './errors.js';
 import { cancellable, interrupted, interruptedRun } from './interrupt.js';
+import { loadScript } from '../source/script.js';
 import { runStep, runStepGroup, StepFailed, stepGroup, type MigrationFailure, type StepResult } from './migrator.js';
 import { contractProblems, contractRefusal } from './phases.js';
 import { chooseRollback, planDown, planUp, type DownPlanOptions, type UpPlanOptions } from './planner.js';
@@ -174,6 +175,8 @@ async function run(session: Session, migrations: readonly Migration[], direction
   const applied: StepResult[] = [];
   const errors: MigrationFailure[] = [];
   if (migrations.length > 0) await extras.beforeApply?.(migrations, { dryRun });
+  // A TypeScript migration that does not compile stops the run before anything is applied.
+  if (!dryRun) for (const migration of migrations.filter((m) => m.script)) await loadScript(migration);
   if (!dryRun) {
     let replayUntil = 0; // after a group failed: its steps, one at a time
     for (let index = 0; index < migrations.length; index++) {
