@@ -125,6 +125,32 @@ describeEachDatabase('TypeScript migrations', (current, kind) => {
     expect(await db.query('SELECT 1 AS one FROM people').catch((error: Error) => error.message)).toMatch(/people/);
   }, 60_000);
 
+  it('ctx.batch on a table without a key walks SQLite\'s rowid (rows handed without it), and on PostgreSQL says there is no key to walk', async () => {
+    const db = current();
+    const cwd = tempDir();
+    writeMigrations(cwd, {
+      '0001_create_tags.sql': `-- migrate:up\nCREATE TABLE tags (name text, seen integer);\nINSERT INTO tags (name, seen) VALUES ('a', 0), ('b', 0), ('c', 0), ('d', 0), ('e', 0);\n-- migrate:down\nDROP TABLE tags;\n`,
+      '0002_mark_tags.ts': `export async function up(ctx) {
+  await ctx.batch('tags', { size: 2 }, async (rows) => {
+    for (const row of rows) {
+      if (Object.keys(row).join(',') !== 'name,seen') throw new Error('unexpected columns: ' + Object.keys(row).join(','));
+      await ctx.sql\`UPDATE tags SET seen = seen + 1 WHERE name = \${row.name}\`;
+    }
+  });
+}
+`,
+    });
+    const up = runCli(['up', '--url', db.url], { cwd });
+    if (kind === 'postgres') {
+      expect(up.status).toBe(1);
+      expect(up.stderr).toMatch(/migrations\/0002_mark_tags\.ts:2:\d+: ctx\.batch: table tags has no primary or unique key to walk/);
+      return;
+    }
+    expect(up.status, up.stderr).toBe(0);
+    const seen = await db.query<{ name: string; seen: number }>('SELECT name, seen FROM tags ORDER BY name');
+    expect(seen.map((r) => [r.name, Number(r.seen)])).toEqual([['a', 1], ['b', 1], ['c', 1], ['d', 1], ['e', 1]]);
+  }, 60_000);
+
   it('ctx.batch killed with SIGKILL mid-way resumes after its last committed batch: every row counted exactly once', async () => {
     const db = current();
     const cwd = tempDir();

@@ -174,7 +174,8 @@ async function walk(
   const { driver } = context;
   const size = options.size ?? 1000;
   if (!Number.isInteger(size) || size < 1) throw new Error(`ctx.batch('${table}'): size must be a whole number of rows, at least 1 (got ${String(options.size)})`);
-  const keys = await keyOf(driver, table);
+  const walked = await keyOf(driver, table);
+  const keys = walked.map((k) => k.sql);
   const t = table.split('.').map((part) => driver.flavor.quoteIdentifier(part)).join('.');
   const p = (n: number) => driver.flavor.param(n);
   const keySql = keys.length === 1 ? keys[0]! : `(${keys.join(', ')})`;
@@ -183,7 +184,9 @@ async function walk(
     const parts = [...(key ? [`${keySql} > ${tuple}`] : []), ...(options.where ? [`(${options.where})`] : [])];
     return { sql: parts.length > 0 ? ` WHERE ${parts.join(' AND ')}` : '', params: key ?? [] };
   };
-  const aliases = keys.map((_, i) => driver.flavor.quoteIdentifier(`_k${i}`));
+  // Key columns come with `*`; only the engine's row key (rowid) is selected under an alias, and taken off the rows again.
+  const rowKey = walked.some((k) => k.column === null);
+  const select = rowKey ? `${keys.map((k, i) => `${k} AS ${driver.flavor.quoteIdentifier(`_k${i}`)}`).join(', ')}, *` : '*';
   let key = from.key;
   let rows = from.rows;
   let batches = 0;
@@ -196,15 +199,15 @@ async function walk(
   for (;;) {
     const range = condition(key);
     const found = await driver.query<Record<string, unknown>>({
-      sql: `SELECT ${keys.map((k, i) => `${k} AS ${aliases[i]}`).join(', ')}, * FROM ${t}${range.sql} ORDER BY ${keys.join(', ')} LIMIT ${size}`,
+      sql: `SELECT ${select} FROM ${t}${range.sql} ORDER BY ${keys.join(', ')} LIMIT ${size}`,
       params: range.params,
     });
     if (found.length === 0) break;
     const last = found.at(-1)!;
-    const upper = keys.map((_, i) => last[`_k${i}`]);
-    const handed = found.map((row) => Object.fromEntries(Object.entries(row).filter(([name]) => !/^_k\d+$/.test(name))));
+    const upper = walked.map((k, i) => last[k.column ?? `_k${i}`]);
+    if (rowKey) for (const row of found) for (let i = 0; i < keys.length; i++) delete row[`_k${i}`];
     const next: BatchProgress = { statement: from.statement, key: upper, rows: rows + found.length, total, line: from.line };
-    await commitBatch(handed, checkpoint(next));
+    await commitBatch(found, checkpoint(next));
     key = upper;
     rows += found.length;
     batches++;
@@ -216,12 +219,12 @@ async function walk(
   event(true);
 }
 
-/** The key to walk: the primary key (or a unique one), else the engine's row key (SQLite's rowid). */
-async function keyOf(driver: Driver, table: string): Promise<string[]> {
+/** The key to walk: the primary key (or a unique one), else the engine's row key (SQLite's rowid, `column` null). */
+async function keyOf(driver: Driver, table: string): Promise<{ readonly sql: string; readonly column: string | null }[]> {
   const shape = await driver.backup?.describe(table);
   if (!shape) throw new Error(`ctx.batch: table ${table} ${driver.backup ? 'does not exist' : 'cannot be described on this database'}`);
-  if (shape.key.length > 0) return shape.key.map((column) => driver.flavor.quoteIdentifier(column));
-  if (driver.capabilities.rowKey) return [driver.capabilities.rowKey];
+  if (shape.key.length > 0) return shape.key.map((column) => ({ sql: driver.flavor.quoteIdentifier(column), column }));
+  if (driver.capabilities.rowKey) return [{ sql: driver.capabilities.rowKey, column: null }];
   throw new Error(`ctx.batch: table ${table} has no primary or unique key to walk`);
 }
 
