@@ -98,6 +98,10 @@ describeEachDatabase('TypeScript migrations', (current, kind) => {
     expect(lint.status, lint.stdout + lint.stderr).toBe(0);
     expect(lint.stdout).toMatch(/0002_add_people .*\n +TypeScript: not linted \(its SQL is built when it runs\)/);
 
+    const verify = cli(['verify']);
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/✓ 0002_add_people +up, down, up/);
+
     const down = cli(['down']);
     expect(down.status, down.stderr).toBe(0);
     expect((await db.query<{ n: number | string }>('SELECT count(*) AS n FROM people'))[0]!.n).toSatisfy((n: number | string) => Number(n) === 0);
