@@ -44,7 +44,7 @@ export function readScriptMigration(text: string, file: string, path: string, ve
   };
 }
 
-/** The text with comments blanked (newlines kept, so lines still count): a `.batch(` in a comment is not a call. */
+/** The text with comments and string contents blanked (newlines kept, so lines still count): a `.batch(` in either is not a call. */
 function withoutComments(text: string): string {
   let out = '';
   for (let i = 0; i < text.length; ) {
@@ -59,7 +59,7 @@ function withoutComments(text: string): string {
     } else if (ch === "'" || ch === '"' || ch === '`') {
       let j = i + 1;
       while (j < text.length && text[j] !== ch) j += text[j] === '\\' ? 2 : 1;
-      out += text.slice(i, j + 1);
+      out += ch + text.slice(i + 1, j).replace(/[^\n]/g, ' ') + (j < text.length ? ch : '');
       i = j + 1;
     } else {
       out += ch;
