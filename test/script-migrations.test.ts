@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, expect } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
 import { runCli, tempDir, writeMigrations } from './support/databases.js';
 import { describeEachDatabase, it } from './support/each-database.js';
 import { killLeftovers, startCli } from './support/processes.js';
@@ -193,3 +193,22 @@ describeEachDatabase('TypeScript migrations', (current, kind) => {
     expect((await db.query<{ n: number | string }>('SELECT count(*) AS n FROM items WHERE counter <> 0'))[0]!.n).toSatisfy((n: number | string) => Number(n) === 0);
   }, 180_000);
 }, { d1: true });
+
+describe('cairn new --ts', () => {
+  it('writes the next-numbered .ts migration; left as written it refuses to run, and nothing is recorded', () => {
+    const cwd = tempDir();
+    writeMigrations(cwd, { '0001_create_people.sql': `-- migrate:up\nCREATE TABLE people (id integer PRIMARY KEY);\n-- migrate:down\nDROP TABLE people;\n` });
+    const created = runCli(['new', 'fill people', '--ts'], { cwd });
+    expect(created.status, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(/Created migrations\/0002_fill_people\.ts/);
+    const text = readFileSync(join(cwd, 'migrations/0002_fill_people.ts'), 'utf8');
+    expect(text).toMatch(/export async function up\(ctx: MigrationContext\)/);
+    expect(text).toMatch(/export async function down\(ctx: MigrationContext\)/);
+    const up = runCli(['up'], { cwd });
+    expect(up.status).toBe(1);
+    expect(up.stderr).toMatch(/migrations\/0002_fill_people\.ts:\d+:\d+: fill people: write up\(\) first/);
+    const status = JSON.parse(runCli(['status', '--json'], { cwd }).stdout) as { migrations: { state: string }[] };
+    expect(status.migrations.map((m) => m.state)).toEqual(['applied', 'pending']);
+    expect(runCli(['new', 'x', '--ts', '--from', 'up.sql'], { cwd }).stderr).toMatch(/--ts and --from do not go together/);
+  }, 60_000);
+});
