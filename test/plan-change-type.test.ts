@@ -80,11 +80,11 @@ describeEachDatabase('cairn plan change-type', (current, kind) => {
     expect(Number(after[0]!.amount)).toBe(4200);
   }, 180_000);
 
-  it('refuses a column that is not there, a key column, and a taken shadow name, writing nothing', async () => {
+  it('refuses a column that is not there, a key column, and a taken shadow name, writing nothing; notes the column order and the indexes the contract affects', async () => {
     const db = current();
     const cwd = tempDir();
     writeMigrations(cwd, {
-      '0001_create_orders.sql': `-- migrate:up\nCREATE TABLE orders (id integer PRIMARY KEY, amount text, amount_new text, note text, sku text);\n-- migrate:down\nDROP TABLE orders;\n`,
+      '0001_create_orders.sql': `-- migrate:up\nCREATE TABLE orders (id integer PRIMARY KEY, amount text, amount_new text, note text, sku text);\nCREATE INDEX orders_sku_idx ON orders (sku);\n-- migrate:down\nDROP TABLE orders;\n`,
     });
     const cli = (...args: string[]) => runCli([...args, '--url', db.url], { cwd });
     expect(cli('up').status).toBe(0);
@@ -102,5 +102,10 @@ describeEachDatabase('cairn plan change-type', (current, kind) => {
     const notLast = cli('plan', 'change-type', 'orders.note', 'integer');
     expect(notLast.status, notLast.stderr).toBe(0);
     expect(notLast.stdout).toMatch(/note: note is not the last column of orders: the contract's down adds it back after sku/);
+    expect(notLast.stdout).not.toMatch(/is used by/);
+    // An index on the column: the contract's drop would take it along (PostgreSQL) or be refused (SQLite): plan says so.
+    const indexed = cli('plan', 'change-type', 'orders.sku', 'integer');
+    expect(indexed.status, indexed.stderr).toBe(0);
+    expect(indexed.stdout).toMatch(/note: orders\.sku is used by index (public\.)?orders_sku_idx: the contract drops the old column.*create them on sku_new/);
   }, 60_000);
 }, { d1: true });

@@ -54,7 +54,7 @@ export async function planChange(session: Session, change: PlannedChange): Promi
     writeFileSync(path, text, { flag: 'wx' });
     written.push({ phase: phase.phase, version, file: relative(session.config.root, path) });
   }
-  return { change: phases[0]!.change, files: written, notes: notesOn(facts, change) };
+  return { change: phases[0]!.change, files: written, notes: [...notesOn(facts, change), ...(await dependents(session, change))] };
 }
 
 function renameColumn(facts: TableFacts, change: Extract<PlannedChange, { kind: 'rename-column' }>): PhaseFile[] {
@@ -97,6 +97,22 @@ function notesOn(facts: TableFacts, change: PlannedChange): string[] {
   return [
     `${change.column} is not the last column of ${change.table}: the contract's down adds it back after ${last} (neither engine can insert a column in the middle), so \`cairn verify\` reports the column order for the contract; run the contract when you will not go back`,
   ];
+}
+
+/**
+ * Indexes and constraints that name the column whose type changes: the contract
+ * drops the old column, and they go with it (PostgreSQL) or stop the drop (SQLite).
+ */
+async function dependents(session: Session, change: PlannedChange): Promise<string[]> {
+  if (change.kind !== 'change-type') return [];
+  const snapshot = await session.driver.snapshot({ exclude: [] });
+  const word = (name: string) => new RegExp(`(^|[^A-Za-z0-9_$])"?${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?($|[^A-Za-z0-9_$])`, 'i');
+  const [table, column] = [word(change.table), word(change.column)];
+  const found = Object.entries(snapshot.objects)
+    .filter(([key, description]) => /^(index|unique|foreign key|check) /.test(key) && (table.test(key) || table.test(description)) && column.test(description.replace(/^CREATE (UNIQUE )?INDEX (CONCURRENTLY )?(IF NOT EXISTS )?\S+ ON (ONLY )?[^\s(]+/i, '')))
+    .map(([key]) => key);
+  if (found.length === 0) return [];
+  return [`${change.table}.${change.column} is used by ${found.join(', ')}: the contract drops the old column, and these go with it (or stop the drop): create them on ${change.column}_new in a migration before the contract (PostgreSQL: CREATE INDEX CONCURRENTLY), and drop the old ones there`];
 }
 
 async function tableFacts(session: Session, table: string): Promise<TableFacts> {
