@@ -13,7 +13,7 @@ import { confirmPhase } from './core/phases.js';
 import { checkPromotion, followedTarget } from './environments/promotion.js';
 import { confirmWrite, describeMigrations, type ConfirmOptions } from './environments/protection.js';
 import { restoreBookmark, type BookmarkRestoreResult } from './wrangler/bookmarks.js';
-import { init, newMigration, UP_FIRST_LINE, type InitResult, type MigrationType, type NewMigrationResult } from './core/scaffold.js';
+import { init, newMigration, newScriptMigration, UP_FIRST_LINE, type InitResult, type MigrationType, type NewMigrationResult } from './core/scaffold.js';
 import { withSession } from './core/session.js';
 import { status, type StatusReport } from './core/status.js';
 import { down, up, type BeforeApply, type DownOptions, type RunResult, type UpOptions } from './core/up.js';
@@ -377,8 +377,9 @@ export function createCairn(options: CairnOptions = {}) {
      * `from` is up SQL to put in it: the down is then generated from it where every
      * statement can be reversed (`generatedDown` says which inverse, or why none).
      */
-    create: async (name: string, type?: MigrationType, createOptions: { readonly from?: string | undefined } = {}): Promise<NewMigrationResult & { readonly generatedDown?: GeneratedDown }> => {
+    create: async (name: string, type?: MigrationType, createOptions: { readonly from?: string | undefined; readonly ts?: boolean } = {}): Promise<NewMigrationResult & { readonly generatedDown?: GeneratedDown }> => {
       const { migrationsDir, root, lint, migrationsPattern } = await resolved();
+      if (createOptions.ts) return newScriptMigration(migrationsDir, root, name);
       if (createOptions.from === undefined) return newMigration(migrationsDir, root, name, type, new Date(), undefined, migrationsPattern);
       const { generated, ...body } = await sectionsFromUp(createOptions.from, UP_FIRST_LINE, lint);
       return { ...newMigration(migrationsDir, root, name, type, new Date(), body, migrationsPattern), generatedDown: generated };

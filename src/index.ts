@@ -11,6 +11,7 @@ export type { PlannedStep, RunResult } from './core/up.js';
 export type { ValidationProblem, ValidationReport } from './core/validate.js';
 export type { Capabilities, Driver } from './drivers/types.js';
 export type { Migration } from './source/migration.js';
+export type { BatchOptions as ScriptBatchOptions, MigrationContext } from './core/script/context.js';
 export type { CairnUpOptions, CairnUpResult } from './cairn.js';
 export type { ConfirmOptions } from './environments/protection.js';
 export type { HealthReport } from './environments/health.js';

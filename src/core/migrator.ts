@@ -4,6 +4,7 @@ import type { Driver, SqlCommand } from '../drivers/types.js';
 import { StatementError } from '../drivers/types.js';
 import type { Migration, Section } from '../source/migration.js';
 import { runBatchedStep } from './batch/run.js';
+import { runScriptStep } from './script/run.js';
 import { hasBatches } from '../source/batch.js';
 import { CairnError } from '../errors.js';
 import { assertionFailure, checkBeforeRunning, guardCommands } from './assertions.js';
@@ -61,7 +62,8 @@ export async function runStep(context: StepContext, migration: Migration, direct
   const record = { ...appliedRecord(context, migration), details };
   // A step that is not one unit cannot carry its guards inside: they are read first, before anything of it runs.
   if (!atomic && direction === 'up') await checkBeforeRunning(context.driver, migration, (failure) => new StepFailed(failure));
-  if (batched) await runBatchedStep(context, migration, direction, section, record, elapsed);
+  if (migration.script) await runScriptStep(context, migration, direction, record, elapsed);
+  else if (batched) await runBatchedStep(context, migration, direction, section, record, elapsed);
   else if (atomic) await runAtomic(context, migration, direction, section, record, elapsed);
   else await runUnguarded(context, migration, direction, section, record, elapsed);
   const result = { version: migration.version, name: migration.name, file: section.file, direction, durationMs: elapsed() };
@@ -85,7 +87,7 @@ export function stepGroup(driver: Driver, migrations: readonly Migration[], star
   let statements = 0;
   let chars = 0;
   for (const migration of migrations.slice(start, start + GROUP_LIMITS.steps)) {
-    if (!migration.transaction || hasBatches(migration) || !groupable(migration)) break;
+    if (!migration.transaction || hasBatches(migration) || migration.script || !groupable(migration)) break;
     const section = direction === 'up' ? migration.up : migration.down!;
     statements += section.statements.length + 1;
     chars += section.statements.reduce((sum, s) => sum + s.sql.length, 0);

@@ -75,15 +75,25 @@ export interface MigrationBody {
 
 /** Writes the next-numbered migration with its header and markers, and `body` under them if given. */
 export function newMigration(dir: string, root: string, rawName: string, type: MigrationType = 'additive', now = new Date(), body?: MigrationBody, pattern: string | null = null): NewMigrationResult {
+  return writeNext(dir, root, rawName, now, (stem) => placeFor(pattern, stem), (title) => migrationText(title, type, body));
+}
+
+/** `cairn new --ts`: the next-numbered TypeScript migration, exporting up and down. */
+export function newScriptMigration(dir: string, root: string, rawName: string, now = new Date()): NewMigrationResult {
+  return writeNext(dir, root, rawName, now, (stem) => `${stem}.ts`, scriptText);
+}
+
+/** Writes the next-numbered file: `place` turns `<version>_<name>` into its path in `dir`, `text` the title into its text. */
+function writeNext(dir: string, root: string, rawName: string, now: Date, place: (stem: string) => string, text: (title: string) => string): NewMigrationResult {
   const name = rawName.trim().toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
   if (!name) throw new CairnError('USAGE', `"${rawName}" has no letters or digits to name a migration`, { hint: 'name it verb_object, e.g. `cairn new add_phone_to_users`' });
   if (!existsSync(dir)) throw new CairnError('SOURCE', `migrations directory ${relative(root, dir)} does not exist`, { hint: 'run `cairn init` first' });
   const version = nextVersion(readdirSync(dir).map((f) => /^(\d{8,}_\d+|\d+)_/.exec(f)?.[1]).filter((v): v is string => v !== undefined), now);
-  const fileName = placeFor(pattern, `${version}_${name}`);
+  const fileName = place(`${version}_${name}`);
   const path = join(dir, fileName);
   const title = name.replace(/_/g, ' ');
   if (fileName.includes('/')) mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, migrationText(title, type, body), { flag: 'wx' });
+  writeFileSync(path, text(title), { flag: 'wx' });
   return { version, file: relative(root, path), path };
 }
 
@@ -98,6 +108,30 @@ function placeFor(pattern: string | null, stem: string): string {
   throw new CairnError('USAGE', `cairn new cannot tell where a file matching migrations_pattern "${pattern}" goes`, {
     hint: `create ${stem}… by hand where the pattern matches it, or use a pattern of the form "<dir>/*/migration.sql" or "<dir>/*.sql"`,
   });
+}
+
+/** A TypeScript migration to fill in. */
+export function scriptText(title: string): string {
+  return `// Migration: ${title}
+// Runs as one transaction (SQLite, PostgreSQL) unless it calls ctx.batch: then each batch
+// commits with a checkpoint, a killed run resumes after the last one, and the code outside
+// ctx.batch runs again on resume (keep it idempotent). On D1 every write goes in a batch.
+import type { MigrationContext } from 'cairn-migrate';
+
+export async function up(ctx: MigrationContext): Promise<void> {
+  // Values in ctx.sql are bound parameters:
+  // await ctx.sql\`UPDATE users SET plan = \${'free'} WHERE plan IS NULL\`;
+  // Keyset batches on the table's primary key, checkpointed:
+  // await ctx.batch('users', { size: 1000, where: 'slug IS NULL' }, async (rows) => {
+  //   for (const row of rows) await ctx.sql\`UPDATE users SET slug = \${String(row.name).toLowerCase()} WHERE id = \${row.id}\`;
+  // });
+  throw new Error('${title.replace(/'/g, "\\'")}: write up() first');
+}
+
+export async function down(ctx: MigrationContext): Promise<void> {
+  ctx.log('nothing to undo');
+}
+`;
 }
 
 /** A migration file's text: header, markers, and `body` under them. */

@@ -9,6 +9,7 @@ import { evaluateAll, type AssertionOutcome } from './assertions.js';
 import { fitToLimits } from './statement-limits.js';
 import { CairnError } from '../errors.js';
 import { cancellable, interrupted, interruptedRun } from './interrupt.js';
+import { loadScript } from '../source/script.js';
 import { runStep, runStepGroup, StepFailed, stepGroup, type MigrationFailure, type StepResult } from './migrator.js';
 import { contractProblems, contractRefusal } from './phases.js';
 import { chooseRollback, planDown, planUp, type DownPlanOptions, type UpPlanOptions } from './planner.js';
@@ -113,7 +114,7 @@ export async function up(session: Session, options: UpOptions): Promise<RunResul
     const mine = errors.filter((f) => f.file === migration.file);
     return { ...(unsafe && mine.length > 0 ? { unsafe: true, findings: mine.map((f) => `${f.rule}@${f.line}`) } : {}), ...(bookmark ? { bookmark } : {}) };
   };
-  for (const m of migrations.filter((m) => m.up.statements.length === 0)) {
+  for (const m of migrations.filter((m) => m.up.statements.length === 0 && !m.script)) {
     session.onEvent({ type: 'notice', message: `${m.version}_${m.name} has no statements, only comments: ${options.dryRun ? 'it would be' : 'it is'} recorded as applied, nothing runs` });
   }
   // Backups of the rows at risk are made right before each step that needs one (docs/backups.md).
@@ -192,6 +193,8 @@ async function run(session: Session, planned_: readonly Migration[], direction: 
   const applied: StepResult[] = [];
   const errors: MigrationFailure[] = [];
   if (migrations.length > 0) await extras.beforeApply?.(migrations, { dryRun });
+  // A TypeScript migration that does not compile stops the run before anything is applied.
+  if (!dryRun) for (const migration of migrations.filter((m) => m.script)) await loadScript(migration);
   if (!dryRun) {
     let replayUntil = 0; // after a group failed: its steps, one at a time
     for (let index = 0; index < migrations.length; index++) {

@@ -42,6 +42,8 @@ export interface FileLint {
   readonly findings: readonly Finding[];
   /** Findings an `-- cairn:allow` covered, with its reason. */
   readonly allowed: readonly (Finding & { readonly reason: string })[];
+  /** A TypeScript migration: its SQL is built when it runs, so it is not linted. */
+  readonly script?: true;
 }
 
 export interface LintReport {
@@ -72,6 +74,10 @@ export async function lintMigrations(migrations: readonly Migration[], options: 
       if (start && index < start.count) continue;
       if (selected && !selected.has(migration.version)) {
         await replay(migration, postgres, sqlite);
+        continue;
+      }
+      if (migration.script) {
+        files.push({ ...settle(migration, [], [], options, knownIds, activeIds), batched: migration.script.batchLines, script: true });
         continue;
       }
       const parseOptions = { fastPath: options.fastPath ?? true };

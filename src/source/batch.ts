@@ -73,9 +73,9 @@ export function batchesOf(migration: Pick<Migration, 'directives'>, section: Sec
   return { batches, problems };
 }
 
-/** True when a migration has at least one batch directive: it runs statement by statement, each batch committed on its own. */
-export function hasBatches(migration: Pick<Migration, 'directives'>): boolean {
-  return migration.directives.some((d) => d.name === 'batch');
+/** True when a migration has at least one batch directive (or, in TypeScript, a `ctx.batch` call): it runs step by step, each batch committed on its own. */
+export function hasBatches(migration: Pick<Migration, 'directives' | 'script'>): boolean {
+  return migration.directives.some((d) => d.name === 'batch') || (migration.script?.batchLines.length ?? 0) > 0;
 }
 
 export function parseBatchOptions(directive: Pick<Directive, 'args'>): BatchOptions | string {

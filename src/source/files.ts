@@ -1,11 +1,12 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
 import { CairnError } from '../errors.js';
 import { assertionProblems } from './assertions.js';
 import { decodeMigration, decoderFor } from './decode.js';
 import { formatProblem, ROLLBACK_PLACEHOLDER, type Migration, type Section, type SourceProblem } from './migration.js';
 import { checksumOf, parseMigrationText } from './parse.js';
+import { readScriptMigration } from './script.js';
 import { splitStatements } from './split.js';
 import { compareVersions } from './version.js';
 
@@ -22,6 +23,9 @@ export function parseMigrationFileName(fileName: string): { version: string; nam
   return match ? { version: match[1]!, name: match[2]! } : null;
 }
 
+/** A TypeScript migration: `0007_fill_slugs.ts` (not a declaration file). */
+const SCRIPT_NAME = /^(\d{8,}_\d+|\d+)_([A-Za-z0-9][A-Za-z0-9_-]*)\.ts$/;
+
 /** diesel's layout: `migrations/2024-03-13-170000_create_users/up.sql` (+ `down.sql`); the version is the part before the first `_`, without its dashes. */
 const DIESEL_DIR = /^(\d[\d-]*)_([A-Za-z0-9].*)$/;
 
@@ -30,7 +34,7 @@ interface FileEntry {
   readonly fileName: string;
   readonly version: string;
   readonly name: string;
-  readonly kind: 'main' | 'down';
+  readonly kind: 'main' | 'down' | 'script';
 }
 
 /** How to read a migrations directory: the files' encoding (default UTF-8), and a glob that says which files are migrations. */
@@ -62,6 +66,11 @@ export function readMigrations(dir: string, root: string = process.cwd(), option
       entries.push(...dieselEntries(dir, root, fileName, problems));
       continue;
     }
+    const script = SCRIPT_NAME.exec(fileName);
+    if (script && statSync(join(dir, fileName)).isFile()) {
+      entries.push({ fileName, version: script[1]!, name: script[2]!, kind: 'script' });
+      continue;
+    }
     if (!/\.sql$/i.test(fileName) || !statSync(join(dir, fileName)).isFile()) continue;
     const match = FILE_NAME.exec(fileName);
     if (!match) {
@@ -90,6 +99,13 @@ export function readMigrations(dir: string, root: string = process.cwd(), option
     else downs.set(key, entry);
   }
   const migrations: Migration[] = [];
+  for (const entry of entries.filter((e) => e.kind === 'script')) {
+    const file = relative(root, join(dir, entry.fileName));
+    const decoded = decodeMigration(readFileSync(join(dir, entry.fileName)), file, decoder);
+    if (decoded.problem) problems.push(decoded.problem);
+    const migration = decoded.text === null ? null : readScriptMigration(decoded.text, file, resolve(dir, entry.fileName), entry.version, entry.name, problems);
+    if (migration) migrations.push(migration);
+  }
   for (const entry of entries.map(underscoreDown).filter((e) => e.kind === 'main')) {
     const sibling = downs.get(`${entry.version}_${entry.name}`);
     downs.delete(`${entry.version}_${entry.name}`);

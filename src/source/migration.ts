@@ -33,6 +33,18 @@ export interface Migration {
    * listed and linted, but applying refuses it (assertFilled). An up of comments only is a no-op that is recorded.
    */
   readonly unfilled?: boolean;
+  /** Set for a TypeScript migration (`NNNN_name.ts`): its sections hold the file's text and no statements. */
+  readonly script?: ScriptInfo;
+}
+
+/** What the runner knows of a TypeScript migration before importing it (source/script.ts). */
+export interface ScriptInfo {
+  /** Absolute path of the module. */
+  readonly path: string;
+  /** Lines of the file's `.batch(` calls, in order: the n-th `ctx.batch` call is checkpointed as statement n. Empty: no batches. */
+  readonly batchLines: readonly number[];
+  /** True when it runs as one transaction (no batches, no `// cairn:no-transaction`). */
+  readonly transaction: boolean;
 }
 
 /** The Rollback line `cairn new` writes: still there, with no up statement, the file was never filled in. */

@@ -27,6 +27,7 @@ export function registerNew(program: Command): void {
     .argument('<name>', 'what it does, verb_object: add_phone_to_users')
     .option('--type <type>', `${TYPES.join(' | ')}`, 'additive')
     .option('--from <file>', 'put this up SQL in it (- reads stdin) and write the down Cairn generates from it, where it can')
+    .option('--ts', 'write a TypeScript migration (NNNN_name.ts exporting up(ctx) and down(ctx)) for a change that needs code')
     .addHelpText(
       'after',
       `
@@ -38,11 +39,19 @@ empty with a comment naming the statement that cannot be reversed.
 Examples:
   cairn new add_phone_to_users                    # migrations/0002_add_phone_to_users.sql
   cairn new add_users_email_index --from up.sql   # up from up.sql, down generated
-  pbpaste | cairn new add_tags --from -`,
+  pbpaste | cairn new add_tags --from -
+  cairn new fill_user_slugs --ts                  # migrations/0003_fill_user_slugs.ts`,
     )
-    .action(async (name: string, options: { type: string; from?: string }, command: Command) => {
+    .action(async (name: string, options: { type: string; from?: string; ts?: boolean }, command: Command) => {
       if (!TYPES.includes(options.type as MigrationType)) throw usage(`--type must be one of ${TYPES.join(', ')}, got "${options.type}"`);
+      if (options.ts && options.from !== undefined) throw usage('--ts and --from do not go together', '--from writes SQL; a TypeScript migration is code you write');
       const { cairn, out } = contextFor(command);
+      if (options.ts) {
+        const result = await cairn.create(name, undefined, { ts: true });
+        if (out.json) return out.document(result);
+        out.line(`Created ${result.file}: write up(ctx) (and down(ctx)); ctx.sql, ctx.batch, ctx.log are described in it`);
+        return;
+      }
       const from = options.from === undefined ? undefined : readFrom(options.from);
       const result = await cairn.create(name, options.type as MigrationType, { from });
       if (out.json) return out.document(result);

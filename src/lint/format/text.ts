@@ -10,7 +10,8 @@ export function formatText(report: LintReport, options: { readonly summary?: boo
     for (const file of report.files) {
       const counts = count(file.findings);
       out.push(`${`${file.version}_${file.name}`.padEnd(width)}  ${file.classification.type.padEnd(14)} risk ${file.classification.risk.padEnd(6)} ${counts}`.trimEnd());
-      if (file.batched.length > 0) out.push(`${' '.repeat(width)}  runs outside one transaction: line ${file.batched.join(', ')} in batches, each batch its own transaction`);
+      if (file.script) out.push(`${' '.repeat(width)}  TypeScript: not linted (its SQL is built when it runs)${file.batched.length > 0 ? `; runs outside one transaction: ctx.batch at line ${file.batched.join(', ')}, each batch its own transaction` : ''}`);
+      else if (file.batched.length > 0) out.push(`${' '.repeat(width)}  runs outside one transaction: line ${file.batched.join(', ')} in batches, each batch its own transaction`);
     }
     out.push('', `${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')} in ${plural(report.files.length, 'file')}`);
   }

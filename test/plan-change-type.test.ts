@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { runCli, tempDir, writeMigrations } from './support/databases.js';
+import { describeEachDatabase, it } from './support/each-database.js';
+
+/**
+ * `cairn plan change-type`: euros kept as text become integer cents, one phase
+ * at a time, while an "old application" (writing amount, text) and a "new
+ * application" (writing amount_new, cents) both keep working, on real databases.
+ */
+
+const ROWS = 2500;
+
+describeEachDatabase('cairn plan change-type', (current, kind) => {
+  it('expand, both apps see each other, backfill, contract: amount holds integer cents, no row lost, files pass lint and verify', async () => {
+    const db = current();
+    const cwd = tempDir();
+    const fill =
+      kind === 'postgres'
+        ? `INSERT INTO orders (id, amount) SELECT g, (g % 100)::text FROM generate_series(1, ${ROWS}) AS g;`
+        : `INSERT INTO orders (id, amount) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${ROWS}) SELECT x, CAST(x % 100 AS text) FROM c;`;
+    writeMigrations(cwd, {
+      '0001_create_orders.sql': `-- Migration: create orders\n-- Type: additive\n-- Rollback: drops orders\n-- migrate:up\nCREATE TABLE orders (id integer PRIMARY KEY, note text, amount text);\n${fill}\nINSERT INTO orders (id, amount) VALUES (${ROWS + 10}, NULL);\n-- migrate:down\nDROP TABLE orders;\n`,
+    });
+    const cli = (...args: string[]) => runCli([...args, '--url', db.url], { cwd });
+    expect(cli('up').status).toBe(0);
+
+    const planned = cli('plan', 'change-type', 'orders.amount', 'integer', '--using', 'CAST(amount AS integer) * 100', '--back', 'CAST(amount / 100 AS text)');
+    expect(planned.status, planned.stderr).toBe(0);
+    expect(planned.stdout).not.toMatch(/note:/);
+    expect(planned.stdout).toMatch(/expand +migrations\/0002_expand_orders_amount_to_integer\.sql\n +backfill +migrations\/0003_backfill_orders_amount_new\.sql\n +contract +migrations\/0004_contract_orders_amount_to_integer\.sql/);
+    const contract = readFileSync(join(cwd, 'migrations/0004_contract_orders_amount_to_integer.sql'), 'utf8');
+    expect(contract).toMatch(/^-- cairn:contract 0002$/m);
+    expect(contract).toMatch(/^-- Phase: contract of change-type orders\.amount integer$/m);
+    const lint = cli('lint');
+    expect(lint.status, lint.stdout + lint.stderr).toBe(0);
+    const verify = cli('verify');
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
+    expect(cli('up').status).toBe(3); // expand and contract in one run: refused
+
+    expect(cli('up', '--to', '0002').status).toBe(0);
+    // The old app writes euros as text in amount; the new app writes cents in amount_new.
+    await db.query(`INSERT INTO orders (id, amount) VALUES (${ROWS + 1}, '5')`);
+    await db.query(`UPDATE orders SET amount = '9' WHERE id = 1`);
+    await db.query(`INSERT INTO orders (id, amount_new) VALUES (${ROWS + 2}, 700)`);
+    await db.query(`UPDATE orders SET amount_new = 1200 WHERE id = 2`);
+    await db.query(`UPDATE orders SET note = 'untouched amount' WHERE id = 3`);
+    const both = await db.query<{ id: number; amount: string | null; amount_new: number | null }>(`SELECT id, amount, amount_new FROM orders WHERE id IN (1, 2, 3, ${ROWS + 1}, ${ROWS + 2}) ORDER BY id`);
+    expect(both.map((r) => [Number(r.id), r.amount, r.amount_new === null ? null : Number(r.amount_new)])).toEqual([
+      [1, '9', 900],
+      [2, '12', 1200],
+      [3, '3', null], // written before the expand, amount untouched: the backfill's job
+      [ROWS + 1, '5', 500],
+      [ROWS + 2, '7', 700],
+    ]);
+
+    const backfill = cli('up', '--to', '0003', '--no-backup');
+    expect(backfill.status, backfill.stderr).toBe(0);
+    const behind = await db.query<{ n: number | string }>(`SELECT count(*) AS n FROM orders WHERE amount IS NOT NULL AND (amount_new IS NULL OR amount_new <> CAST(amount AS integer) * 100)`);
+    expect(Number(behind[0]!.n)).toBe(0);
+    // The backfill went through the triggers without rewriting amount.
+    const texts = await db.query<{ amount: string }>(`SELECT amount FROM orders WHERE id = 42`);
+    expect(texts[0]!.amount).toBe('42');
+
+    const last = cli('up');
+    expect(last.status, last.stderr).toBe(0);
+    const rows = await db.query<{ n: number | string; filled: number | string; total: number | string }>(`SELECT count(*) AS n, count(amount) AS filled, sum(amount) AS total FROM orders`);
+    const expectedTotal = Array.from({ length: ROWS }, (_, i) => ((i + 1) % 100) * 100).reduce((a, b) => a + b, 0) - 100 + 900 - 200 + 1200 + 500 + 700;
+    expect([Number(rows[0]!.n), Number(rows[0]!.filled), Number(rows[0]!.total)]).toEqual([ROWS + 3, ROWS + 2, expectedTotal]);
+    await expect(db.query('SELECT amount_new FROM orders')).rejects.toThrow(/amount_new/);
+    const type =
+      kind === 'postgres'
+        ? await db.query<{ t: string }>(`SELECT data_type AS t FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'amount'`)
+        : await db.query<{ t: string }>(`SELECT typeof(amount) AS t FROM orders WHERE id = 42`);
+    expect(type[0]!.t).toBe('integer');
+    // Writes after the contract go straight into the integer column.
+    await db.query(`INSERT INTO orders (id, amount) VALUES (${ROWS + 3}, 4200)`);
+    const after = await db.query<{ amount: number }>(`SELECT amount FROM orders WHERE id = ${ROWS + 3}`);
+    expect(Number(after[0]!.amount)).toBe(4200);
+  }, 180_000);
+
+  it('refuses a column that is not there, a key column, and a taken shadow name, writing nothing; notes the column order and the indexes the contract affects', async () => {
+    const db = current();
+    const cwd = tempDir();
+    writeMigrations(cwd, {
+      '0001_create_orders.sql': `-- migrate:up\nCREATE TABLE orders (id integer PRIMARY KEY, amount text, amount_new text, note text, sku text);\nCREATE INDEX orders_sku_idx ON orders (sku);\n-- migrate:down\nDROP TABLE orders;\n`,
+    });
+    const cli = (...args: string[]) => runCli([...args, '--url', db.url], { cwd });
+    expect(cli('up').status).toBe(0);
+    const missing = cli('plan', 'change-type', 'orders.price', 'integer');
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/table orders has no column price[\s\S]*its columns: id, amount, amount_new, note, sku/);
+    const key = cli('plan', 'change-type', 'orders.id', 'bigint');
+    expect(key.status).toBe(2);
+    expect(key.stderr).toMatch(/orders\.id is part of the table's key/);
+    const taken = cli('plan', 'change-type', 'orders.amount', 'integer');
+    expect(taken.status).toBe(2);
+    expect(taken.stderr).toMatch(/already has a column amount_new/);
+    expect(cli('status', '--json').stdout).not.toMatch(/0002/);
+    // A column in the middle of the table: the contract's down cannot put it back in its place, and plan says so.
+    const notLast = cli('plan', 'change-type', 'orders.note', 'integer');
+    expect(notLast.status, notLast.stderr).toBe(0);
+    expect(notLast.stdout).toMatch(/note: note is not the last column of orders: the contract's down adds it back after sku/);
+    expect(notLast.stdout).not.toMatch(/is used by/);
+    // An index on the column: the contract's drop would take it along (PostgreSQL) or be refused (SQLite): plan says so.
+    const indexed = cli('plan', 'change-type', 'orders.sku', 'integer');
+    expect(indexed.status, indexed.stderr).toBe(0);
+    expect(indexed.stdout).toMatch(/note: orders\.sku is used by index (public\.)?orders_sku_idx: the contract drops the old column.*create them on sku_new/);
+  }, 60_000);
+}, { d1: true });
