@@ -7,11 +7,8 @@ import type { Snapshot } from './snapshot.js';
 export interface Capabilities {
   /** DDL rolls back with its transaction (SQLite, PostgreSQL; not MySQL). */
   readonly transactionalDdl: boolean;
-  /** Session-scoped advisory locks on a pinned connection (PostgreSQL). */
-  readonly advisoryLocks: boolean;
   /** No interactive transactions; the atomic unit is one batch of statements (D1). */
   readonly batchOnlyAtomicity: boolean;
-  readonly savepoints: boolean;
   /** A key every row has when its table declares none (SQLite's `rowid`): batched statements walk it. Null when there is none. */
   readonly rowKey: string | null;
   /** A hard cap on one statement that the engine enforces (D1: 100,000 bytes, 100 bound parameters); absent: none that matters. */

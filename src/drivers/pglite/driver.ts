@@ -87,7 +87,7 @@ export async function openPglite(dataDir: string | null, display: string, option
 
   const driver: Driver = {
     // Like PostgreSQL, except that there is no server to hold advisory locks across processes.
-    capabilities: { transactionalDdl: true, advisoryLocks: false, batchOnlyAtomicity: false, savepoints: true, rowKey: null },
+    capabilities: { transactionalDdl: true, batchOnlyAtomicity: false, rowKey: null },
     flavor: postgresFlavor,
     target: display,
 

@@ -91,7 +91,7 @@ export async function openPostgres(url: string, display: string, secrets: readon
   };
 
   return {
-    capabilities: { transactionalDdl: true, advisoryLocks: true, batchOnlyAtomicity: false, savepoints: true, rowKey: null },
+    capabilities: { transactionalDdl: true, batchOnlyAtomicity: false, rowKey: null },
     flavor: postgresFlavor,
     target: display,
 

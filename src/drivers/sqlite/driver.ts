@@ -76,7 +76,7 @@ export function openSqlite(path: string, display: string, options: SqliteOpenOpt
   let heartbeat: (() => SqlCommand) | null = null;
 
   const driver: Driver = {
-    capabilities: { transactionalDdl: true, advisoryLocks: false, batchOnlyAtomicity: false, savepoints: true, rowKey: 'rowid' },
+    capabilities: { transactionalDdl: true, batchOnlyAtomicity: false, rowKey: 'rowid' },
     flavor: sqliteFlavor,
     target: display,
 
