@@ -80,7 +80,20 @@ describe('cairn CLI', () => {
     expect(result.stderr).toContain('rolled back whole');
     const json = runCli(['up', '--url', 'sqlite:app.db', '--json'], { cwd: root });
     expect(json.status).toBe(1);
-    expect(JSON.parse(json.stdout)).toMatchObject({ success: false, filesExecuted: 0, errors: [{ file: 'migrations/0002_posts.sql', line: 4 }] });
+    // The shape of every --json error, with what the run did beside it.
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      error: {
+        code: 'MIGRATION_FAILED',
+        message: expect.stringContaining('migrations/0002_posts.sql:4:1: no such table: postz'),
+        hint: 'fix the statement and run `cairn up` again',
+        details: { file: 'migrations/0002_posts.sql', line: 4, rolledBack: true },
+      },
+      success: false,
+      filesExecuted: 0,
+      applied: [],
+    });
+    const usage = runCli(['up', '--url', 'sqlite:app.db', '--json', '--to', 'nope'], { cwd: root });
+    expect(Object.keys((JSON.parse(usage.stdout) as { error: object }).error)).toEqual(expect.arrayContaining(['code', 'message']));
   });
 
   it('prints the plan and SQL with --dry-run and creates nothing', () => {

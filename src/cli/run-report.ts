@@ -10,7 +10,11 @@ import type { Output } from './output.js';
 /** Prints what `up` or `down` did (or --json), and returns the exit code. */
 export function reportRun(result: RunResult & { readonly health?: HealthReport | null }, out: Output, direction: 'up' | 'down', config: ResolvedConfig): number {
   if (out.json) {
-    out.document({ ...environmentFields(config), ...result });
+    // A failed migration has the shape of every --json error ({ error: { code, message, hint, details } }), with what the run did beside it.
+    const { errors, ...rest } = result;
+    const failed = result.dryRun ? undefined : errors[0];
+    const error = failed ? { code: 'MIGRATION_FAILED', message: failureMessage(failed), hint: failureHint(failed), details: failed } : undefined;
+    out.document({ ...(error ? { error } : {}), ...environmentFields(config), ...rest });
     return result.success ? 0 : 1;
   }
   // The failed step's line ("  ↑ 0002_x … ") is still open: FAILED ends it, before any lint summary.
@@ -87,13 +91,25 @@ function reportFindings(result: RunResult, out: Output): void {
 }
 
 function printFailure(failure: MigrationFailure, result: RunResult, out: Output): void {
-  out.warn(`\nerror[MIGRATION_FAILED]: ${failure.file}:${failure.line}:${failure.column}: ${failure.message}${failure.engineCode ? ` (${failure.engineCode})` : ''}`);
+  out.warn(`\nerror[MIGRATION_FAILED]: ${failureMessage(failure)}`);
   out.warn(`  ${String(failure.line).padStart(5)} | ${failure.statement}`);
   if (failure.caret !== null) out.warn(`  ${' '.repeat(5)} | ${' '.repeat(failure.caret)}^`);
+  out.warn(`  ${whatRemains(failure, result)}\n  hint: ${failureHint(failure)}`);
+}
+
+/** `migrations/0002_x.sql:4:1: no such table: postz (SQLITE_ERROR)` */
+function failureMessage(failure: MigrationFailure): string {
+  return `${failure.file}:${failure.line}:${failure.column}: ${failure.message}${failure.engineCode ? ` (${failure.engineCode})` : ''}`;
+}
+
+function whatRemains(failure: MigrationFailure, result: RunResult): string {
   const kept = result.applied.length > 0 ? `; the ${result.applied.length} before it remain${result.applied.length > 1 ? '' : 's'} ${failure.direction === 'up' ? 'applied' : 'rolled back'}` : '';
-  out.warn(
-    failure.rolledBack
-      ? `  ${failure.version}_${failure.name} was rolled back whole, nothing of it remains${kept}.\n  hint: ${failure.hint ?? `fix the statement and run \`cairn ${failure.direction}\` again`}`
-      : `  ${failure.version}_${failure.name} ran outside a transaction: statements before line ${failure.line} stay applied and it is recorded as failed${kept}.\n  hint: undo or finish its changes by hand, then \`cairn repair\` and \`cairn ${failure.direction}\``,
-  );
+  return failure.rolledBack
+    ? `${failure.version}_${failure.name} was rolled back whole, nothing of it remains${kept}.`
+    : `${failure.version}_${failure.name} ran outside a transaction: statements before line ${failure.line} stay applied and it is recorded as failed${kept}.`;
+}
+
+function failureHint(failure: MigrationFailure): string {
+  if (failure.rolledBack) return failure.hint ?? `fix the statement and run \`cairn ${failure.direction}\` again`;
+  return `undo or finish its changes by hand, then \`cairn repair\` and \`cairn ${failure.direction}\``;
 }
