@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { stateBefore, type Scan } from './scan.js';
 import type { LintStatement, StatementContext } from './types.js';
+import { quoteIdentifier } from '../sql/quote.js';
 
 /** SQLite names are case-insensitive. */
 export function same(a: string, b: string): boolean {
@@ -8,9 +9,7 @@ export function same(a: string, b: string): boolean {
 }
 
 /** A name as a quoted SQLite identifier. */
-export function quote(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+export const quote = quoteIdentifier;
 
 /** Whether a version like "3.34.1" is older than `than`, e.g. [3, 35, 0]. False when it does not read as a version. */
 export function olderThan(version: string, than: readonly number[]): boolean {

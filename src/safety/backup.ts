@@ -5,6 +5,7 @@ import type { BackupSupport, Driver, RestoreAction, RestoreCount, SavedTable, Sq
 import type { FileLint } from '../lint/index.js';
 import type { Migration } from '../source/migration.js';
 import { compareVersions } from '../source/version.js';
+import { quoteIfNeeded } from '../sql/quote.js';
 
 /**
  * Backups before destructive migrations, engine-neutral: which tables, where
@@ -290,7 +291,7 @@ export function planTable(saved: SavedTable, now: TableShape | null, version: st
 }
 
 function ident(name: string): string {
-  return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+  return quoteIfNeeded(name);
 }
 
 function writeManifest(dir: string, manifest: BackupManifest): void {

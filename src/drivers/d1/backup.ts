@@ -1,6 +1,7 @@
 import { BACKUP_DATA_FILE, createBackupFile, readBackupFile, splitTriggers, SQLITE_BACKUP_FORMAT, type BackupRowsSink } from '../sqlite/backup.js';
 import { fillStatements, type BackupColumn, type BackupSupport, type RestoreAction, type SavedTable, type SqlCommand, type TableShape } from '../types.js';
 import type { Row } from './transport.js';
+import { quoteIdentifier } from '../../sql/quote.js';
 
 /**
  * Backups on D1, in the SQLite driver's format (`data.sqlite`, one untyped
@@ -50,7 +51,7 @@ const BIG_TEXT_CHARS = 450_000;
 const BIG_BLOB = 900_000;
 const BIG_PIECE = 450_000;
 
-const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const q = quoteIdentifier;
 
 export function d1Backup(runner: D1BatchRunner): BackupSupport {
   const run = async (statements: readonly SqlCommand[]): Promise<Row[][]> => {

@@ -4,6 +4,7 @@ import { CairnError } from '../../errors.js';
 import type { LockOptions, SqlCommand } from '../types.js';
 import { D1QueryError, isBusy, type BatchOptions, type Row } from './transport.js';
 import { describeLockRow, processAlive, type LockRow, throwIfInterrupted } from '../lock-holder.js';
+import { quoteIdentifier } from '../../sql/quote.js';
 
 /**
  * D1 has neither advisory locks nor BEGIN IMMEDIATE, and several machines may
@@ -40,7 +41,7 @@ export interface D1LockOptions extends LockOptions {
 }
 
 export async function acquireD1Lock(batch: Batch, lockTable: string, options: D1LockOptions): Promise<D1Lock> {
-  const table = `"${lockTable.replace(/"/g, '""')}"`;
+  const table = quoteIdentifier(lockTable);
   const token = `${options.owner} #${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const select = `SELECT owner, pid, host, acquired_at, expires_at, ${NOW} AS now FROM ${table} WHERE id = 1`;
   const started = Date.now();

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { fillStatements, type BackupSupport, type RestoreCount, type SavedTable, type TableShape } from '../types.js';
+import { quoteIdentifier } from '../../sql/quote.js';
 
 /**
  * Backups as one file per table in COPY's text format, written by
@@ -18,7 +19,7 @@ export const POSTGRES_BACKUP_FORMAT = 'postgres-copy-text';
 
 const SETTINGS = ["SET LOCAL DateStyle = 'ISO, MDY'", "SET LOCAL IntervalStyle = 'postgres'", 'SET LOCAL extra_float_digits = 3', "SET LOCAL bytea_output = 'hex'"];
 
-const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const q = quoteIdentifier;
 
 interface Resolved {
   readonly oid: number;

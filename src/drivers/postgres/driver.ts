@@ -8,10 +8,11 @@ import { introspectPostgres, postgresUserTables } from './introspect.js';
 import { acquireAdvisoryLock, advisoryLockHolder } from './lock.js';
 import { installChangeLog } from './scratch.js';
 import { batchedAtomic, postgresStatements } from './statements.js';
+import { quoteIdentifier } from '../../sql/quote.js';
 
 export const postgresFlavor: SqlFlavor = {
   param: (n) => `$${n}`,
-  quoteIdentifier: (name) => `"${name.replace(/"/g, '""')}"`,
+  quoteIdentifier,
   types: { text: 'text', integer: 'bigint', timestamp: 'timestamptz' },
   lockTimeout: { set: (ms) => `SET LOCAL lock_timeout = '${Math.max(1, Math.round(ms))}ms'`, code: '55P03' },
   // Compared as text so that a boolean, an integer 1 or 't' all hold, as source/assertions.ts `holds` reads them.

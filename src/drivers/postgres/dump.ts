@@ -1,5 +1,6 @@
 import { compareStrings } from '../snapshot.js';
 import { readingAsPublic, schemaScope, type PgQueryable } from './introspect.js';
+import { quoteLiteral } from '../../sql/quote.js';
 
 /**
  * The schema of a PostgreSQL database as SQL that recreates it on an empty
@@ -890,7 +891,6 @@ function changeLogStateSql(): string {
                  coalesce(current_setting('event_triggers', true), 'on') AS enabled`;
 }
 
-const quoteLiteral = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** The oids of the tables `names` name (to_regclass, so with the session's search_path), null where there is none. */
 function resolveSql(names: readonly string[]): string {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { fillStatements, type BackupColumn, type BackupSupport, type SavedTable, type TableShape } from '../types.js';
+import { quoteIdentifier } from '../../sql/quote.js';
 
 /**
  * Backups as one SQLite database file per backup (`data.sqlite`), one table
@@ -15,7 +16,7 @@ export const BACKUP_DATA_FILE = 'data.sqlite';
 const DATA_FILE = BACKUP_DATA_FILE;
 const SCHEMA = 'cairn_backup';
 
-const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const q = quoteIdentifier;
 
 export function sqliteBackup(db: Database.Database): BackupSupport {
   return {

@@ -7,6 +7,7 @@ import { sqliteBackup } from './backup.js';
 import { dumpSqlite } from './dump.js';
 import { introspectSqlite, queryOf, sqliteUserTables } from './introspect.js';
 import { acquireSqliteLock, sqliteLockHolder } from './lock.js';
+import { quoteIdentifier } from '../../sql/quote.js';
 
 /**
  * A writer needs the file and its directory (SQLite puts its journal next to
@@ -38,7 +39,7 @@ function assertWritable(path: string, display: string): void {
 
 export const sqliteFlavor: SqlFlavor = {
   param: () => '?',
-  quoteIdentifier: (name) => `"${name.replace(/"/g, '""')}"`,
+  quoteIdentifier,
   types: { text: 'TEXT', integer: 'INTEGER', timestamp: 'TEXT' },
   // SQLite has no RAISE outside triggers (and D1 no user functions): json() of text that is not JSON fails the statement,
   // reached only when the condition is false. The argument depends on the query, so it is never folded in advance.

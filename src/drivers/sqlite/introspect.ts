@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { compareStrings, SnapshotBuilder, type Snapshot } from '../snapshot.js';
+import { quoteIdentifier } from '../../sql/quote.js';
 
 /**
  * The schema of a SQLite database's `main` schema as a Snapshot.
@@ -265,9 +266,6 @@ function needsSpace(beforePrevious: Token | undefined, previous: Token, token: T
   return true;
 }
 
-function quoteIdentifier(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
 
 /**
  * SQL text in a canonical form: comments gone, bare words and plain quoted

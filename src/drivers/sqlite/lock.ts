@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { CairnError } from '../../errors.js';
 import type { LockOptions, SqlCommand } from '../types.js';
 import { describeLockRow, processAlive, type LockRow, throwIfInterrupted } from '../lock-holder.js';
+import { quoteIdentifier } from '../../sql/quote.js';
 
 /**
  * SQLite has no advisory locks, so the lock is a row, written under
@@ -23,7 +24,7 @@ export interface SqliteLock {
 }
 
 export async function acquireSqliteLock(db: Database.Database, lockTable: string, options: LockOptions): Promise<SqliteLock> {
-  const table = `"${lockTable.replace(/"/g, '""')}"`;
+  const table = quoteIdentifier(lockTable);
   const token = `${options.owner} #${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const started = Date.now();
   const deadline = started + options.timeoutMs;
@@ -79,7 +80,7 @@ export async function acquireSqliteLock(db: Database.Database, lockTable: string
 
 /** The live holder of the lock row, described; null when free or stale. Reads only. */
 export function sqliteLockHolder(db: Database.Database, lockTable: string): string | null {
-  const holder = readHolder(db, `"${lockTable.replace(/"/g, '""')}"`);
+  const holder = readHolder(db, quoteIdentifier(lockTable));
   return holder && !staleReason(holder) ? describeLockRow(holder) : null;
 }
 

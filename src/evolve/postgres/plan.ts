@@ -1,5 +1,6 @@
 import { CairnError } from '../../core/errors.js';
 import type { PgColumn, PgConstraint, PgIndex, PgSchema, PgTable } from './schema.js';
+import { quoteIdentifier, quoteLiteral } from '../../sql/quote.js';
 
 /**
  * From one PostgreSQL schema to another, in the forms Cairn's linter accepts
@@ -449,18 +450,14 @@ function dependencyOrder(names: readonly string[], reads: (name: string) => read
   return order;
 }
 
-export function quote(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+export const quote = quoteIdentifier;
 
 /** As PostgreSQL prints an identifier: bare when it can be. */
 function quoteIfNeeded(name: string): string {
   return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : quote(name);
 }
 
-function literal(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
+const literal = quoteLiteral;
 
 function same(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);

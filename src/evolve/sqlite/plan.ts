@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { CairnError } from '../../errors.js';
 import { introspectSqlite, normalizeSql, queryOf, render, tokenize, type Token } from '../../drivers/sqlite/introspect.js';
 import { keysByTable, mentions, quote, same, sameEntries, SqliteSchema, type ColumnInfo, type SqliteObject } from './schema.js';
+import { quoteLiteral } from '../../sql/quote.js';
 
 /**
  * From one SQLite schema to another: the statements, in an order SQLite
@@ -439,9 +440,7 @@ function rowidAlias(columns: readonly ColumnInfo[]): string | null {
   return key.length === 1 && key[0]!.type.toUpperCase() === 'INTEGER' ? key[0]!.name : null;
 }
 
-function sqlString(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
+const sqlString = quoteLiteral;
 
 /** The CREATE TABLE statement with another table name. */
 export function withTableName(sql: string, name: string): string {

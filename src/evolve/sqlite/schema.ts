@@ -3,6 +3,7 @@ import { CairnError } from '../../errors.js';
 import { introspectSqlite, normalizeSql, queryOf } from '../../drivers/sqlite/introspect.js';
 import type { Snapshot } from '../../drivers/snapshot.js';
 import { splitStatements } from '../../source/split.js';
+import { quoteIdentifier } from '../../sql/quote.js';
 
 /**
  * A SQLite schema held in an in-memory database, so that SQLite itself says
@@ -106,9 +107,7 @@ export function same(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
-export function quote(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+export const quote = quoteIdentifier;
 
 /** Whether `sql` names `identifier` as a whole word or quoted identifier (a cheap, conservative dependency test). */
 export function mentions(sql: string, identifier: string): boolean {
