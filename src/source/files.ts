@@ -42,12 +42,15 @@ export function readMigrations(dir: string, root: string = process.cwd(), encodi
   }
   const problems: SourceProblem[] = [];
   const entries: FileEntry[] = [];
-  for (const fileName of readdirSync(dir).sort()) {
-    if (statSync(join(dir, fileName)).isDirectory()) {
+  // The kind of each entry comes with the listing (no stat per file); a symbolic link is followed.
+  for (const dirent of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const fileName = dirent.name;
+    const kind = dirent.isSymbolicLink() ? statSync(join(dir, fileName)) : dirent;
+    if (kind.isDirectory()) {
       entries.push(...dieselEntries(dir, root, fileName, problems));
       continue;
     }
-    if (!/\.sql$/i.test(fileName) || !statSync(join(dir, fileName)).isFile()) continue;
+    if (!/\.sql$/i.test(fileName) || !kind.isFile()) continue;
     const match = FILE_NAME.exec(fileName);
     if (!match) {
       problems.push({
