@@ -61,17 +61,21 @@ export function readMigrations(dir: string, root: string = process.cwd(), option
   }
   const problems: SourceProblem[] = [];
   const entries: FileEntry[] = pattern ? patternEntries(dir, root, pattern, problems) : [];
-  for (const fileName of pattern ? [] : readdirSync(dir).sort()) {
-    if (statSync(join(dir, fileName)).isDirectory()) {
+  // The kind of each entry comes with the listing (no stat per file); a symbolic link is followed.
+  const listing = pattern ? [] : readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const dirent of listing) {
+    const fileName = dirent.name;
+    const kind = dirent.isSymbolicLink() ? statSync(join(dir, fileName)) : dirent;
+    if (kind.isDirectory()) {
       entries.push(...dieselEntries(dir, root, fileName, problems));
       continue;
     }
     const script = SCRIPT_NAME.exec(fileName);
-    if (script && statSync(join(dir, fileName)).isFile()) {
+    if (script && kind.isFile()) {
       entries.push({ fileName, version: script[1]!, name: script[2]!, kind: 'script' });
       continue;
     }
-    if (!/\.sql$/i.test(fileName) || !statSync(join(dir, fileName)).isFile()) continue;
+    if (!/\.sql$/i.test(fileName) || !kind.isFile()) continue;
     const match = FILE_NAME.exec(fileName);
     if (!match) {
       problems.push({
