@@ -24,8 +24,9 @@ import { fleetStatus, type FleetStatusReport } from './fleet/status.js';
 import { fleetUp, type FleetUpOptions, type FleetUpResult } from './fleet/up.js';
 import { createDatabase, dropDatabase, type DatabaseChange } from './drivers/index.js';
 import { lintProject, type LintReport } from './lint/index.js';
-import { projectReport, type ProjectReport } from './report/report.js';
-import { schemaDiagram, type DiagramFormat, type SchemaDiagram } from './report/schema.js';
+import type { DiagramFormat } from './report/formats.js';
+import type { ProjectReport } from './report/report.js';
+import type { SchemaDiagram } from './report/schema.js';
 import { listBackups, restoreBackup, type BackupInfo, type RestoreOptions, type RestoreResult } from './safety/backup.js';
 import { sectionsFromUp, type GeneratedDown } from './safety/generate-down.js';
 import { readMigrations, unfilledProblems } from './source/files.js';
@@ -326,7 +327,8 @@ export function createCairn(options: CairnOptions = {}) {
      * database; written to `out` (relative to cwd) when given. docs/report.md.
      */
     schema: async (schemaOptions: { readonly format?: DiagramFormat; readonly out?: string; readonly fromDb?: boolean } = {}): Promise<SchemaDiagram> =>
-      schemaDiagram(await resolved(), { ...schemaOptions, out: schemaOptions.out === undefined ? undefined : resolve(options.cwd ?? process.cwd(), schemaOptions.out) }),
+      // The layout library loads with the command that draws, not at every start-up.
+      (await import('./report/schema.js')).schemaDiagram(await resolved(), { ...schemaOptions, out: schemaOptions.out === undefined ? undefined : resolve(options.cwd ?? process.cwd(), schemaOptions.out) }),
 
     /**
      * One self-contained HTML page (`out`, relative to cwd): every environment's
@@ -334,7 +336,7 @@ export function createCairn(options: CairnOptions = {}) {
      * the schema diagram. An unreachable environment is shown as such. docs/report.md.
      */
     report: async (reportOptions: { readonly out?: string; readonly schema?: boolean; readonly fromDb?: boolean } = {}): Promise<{ readonly report: ProjectReport; readonly html: string; readonly file: string | null }> =>
-      projectReport(await resolved(), options, { ...reportOptions, out: reportOptions.out === undefined ? undefined : resolve(options.cwd ?? process.cwd(), reportOptions.out) }),
+      (await import('./report/report.js')).projectReport(await resolved(), options, { ...reportOptions, out: reportOptions.out === undefined ? undefined : resolve(options.cwd ?? process.cwd(), reportOptions.out) }),
 
     /**
      * Writes the next migration from the schema you want (`to`, a file of CREATE

@@ -12,8 +12,9 @@ import { renderMermaid } from './mermaid.js';
 import { schemaModel, type SchemaModel } from './model.js';
 import { renderSvg } from './svg.js';
 
-export const DIAGRAM_FORMATS = ['svg', 'mermaid', 'dot'] as const;
-export type DiagramFormat = (typeof DIAGRAM_FORMATS)[number];
+import { DIAGRAM_FORMATS, type DiagramFormat } from './formats.js';
+
+export { DIAGRAM_FORMATS, type DiagramFormat };
 
 export interface SchemaDiagramOptions {
   /** Default svg. */
