@@ -89,6 +89,17 @@ describe('cairn report', () => {
     expect(cell(html, '0009', 'qa').state).toBe('pending');
   });
 
+  it('a migration that failed on one environment is a red cell with the database error, and a gap', () => {
+    const root = examplesProject();
+    writeMigrations(root, { '0009_bad.sql': '-- Migration: bad\n-- cairn:no-transaction\nCREATE TABLE half (id INTEGER PRIMARY KEY);\nINSERT INTO nowhere VALUES (1);\n' });
+    expect(runCli(['up', '--env', 'qa'], { cwd: root }).status).not.toBe(0);
+    expect(runCli(['report', '--no-schema'], { cwd: root }).status).toBe(0);
+    const html = readFileSync(join(root, 'cairn-report.html'), 'utf8');
+    expect(cell(html, '0009', 'qa')).toMatchObject({ state: 'failed', text: expect.stringMatching(/^failed .* no such table: nowhere$/) });
+    expect(cell(html, '0009', 'production').state).toBe('pending');
+    expect(html).toMatch(/<tr class="migration gap[^"]*" data-version="0009">/);
+  });
+
   it('with no environments configured: one column, the configured database', () => {
     const root = tempDir('cairn-report-');
     cpSync(join(EXAMPLES, 'migrations'), join(root, 'migrations'), { recursive: true });
