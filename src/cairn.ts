@@ -28,8 +28,9 @@ import type { FleetUpOptions, FleetUpResult } from './fleet/up.js';
 import type { FleetVerifyOptions, FleetVerifyResult } from './fleet/verify.js';
 import { createDatabase, dropDatabase, type DatabaseChange } from './drivers/index.js';
 import { lintProject, type LintReport } from './lint/index.js';
+import type { DiagramFormat } from './report/formats.js';
 import type { ProjectReport } from './report/report.js';
-import type { DiagramFormat, SchemaDiagram } from './report/schema.js';
+import type { SchemaDiagram } from './report/schema.js';
 import { listBackups, restoreBackup, type BackupInfo, type RestoreOptions, type RestoreResult } from './safety/backup.js';
 import { sectionsFromUp, type GeneratedDown } from './lint/inverse/index.js';
 import { readMigrations, readProjectMigrations, unfilledProblems } from './source/files.js';
@@ -351,6 +352,7 @@ export function createCairn(options: CairnOptions = {}) {
      * database; written to `out` (relative to cwd) when given. docs/report.md.
      */
     schema: async (schemaOptions: { readonly format?: DiagramFormat; readonly out?: string; readonly fromDb?: boolean } = {}): Promise<SchemaDiagram> =>
+      // The layout library loads with the command that draws, not at every start-up.
       (await import('./report/schema.js')).schemaDiagram(await resolved(), { ...schemaOptions, out: schemaOptions.out === undefined ? undefined : resolve(options.cwd ?? process.cwd(), schemaOptions.out) }),
 
     /**

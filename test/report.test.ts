@@ -1,4 +1,4 @@
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLES, examplesProject } from './support/report-project.js';
@@ -87,6 +87,27 @@ describe('cairn report', () => {
     expect(html).toMatch(/<span class="severity">error<\/span> <a class="rule" href="docs\/rules\/drop-table\.md" title="[^"]+">drop-table<\/a> <span class="where">migrations\/0009_drop_tags\.sql:4:\d+<\/span>/);
     expect(html).toMatch(/data-version="0009">[\s\S]*?<td class="down"><span class="no-down">no<\/span><\/td>\s*<td class="findings-count"><a href="#findings-0009">1<\/a><\/td>/);
     expect(cell(html, '0009', 'qa').state).toBe('pending');
+  });
+
+  it('a migration that failed on one environment is a red cell with the database error, and a gap', () => {
+    const root = examplesProject();
+    writeMigrations(root, { '0009_bad.sql': '-- Migration: bad\n-- cairn:no-transaction\nCREATE TABLE half (id INTEGER PRIMARY KEY);\nINSERT INTO nowhere VALUES (1);\n' });
+    expect(runCli(['up', '--env', 'qa'], { cwd: root }).status).not.toBe(0);
+    expect(runCli(['report', '--no-schema'], { cwd: root }).status).toBe(0);
+    const html = readFileSync(join(root, 'cairn-report.html'), 'utf8');
+    expect(cell(html, '0009', 'qa')).toMatchObject({ state: 'failed', text: expect.stringMatching(/^failed .* no such table: nowhere$/) });
+    expect(cell(html, '0009', 'production').state).toBe('pending');
+    expect(html).toMatch(/<tr class="migration gap[^"]*" data-version="0009">/);
+  });
+
+  it('a migration whose file is gone still has its row, named from the history, marked missing', () => {
+    const root = examplesProject();
+    rmSync(join(root, 'migrations/0008_create_published_posts_view.sql'));
+    expect(runCli(['report', '--no-schema'], { cwd: root }).status).toBe(0);
+    const html = readFileSync(join(root, 'cairn-report.html'), 'utf8');
+    expect(html).toMatch(/data-version="0008">\s*<th scope="row"><span class="version">0008<\/span> create_published_posts_view \(file missing\)<\/th>/);
+    expect(cell(html, '0008', 'qa').state).toBe('missing');
+    expect(cell(html, '0008', 'production')).toEqual({ state: 'none', text: '—' }); // never ran there, and there is no file to run
   });
 
   it('with no environments configured: one column, the configured database', () => {

@@ -78,12 +78,12 @@ function historySection(report: ProjectReport, versions: readonly string[]): str
   const rows = versions.map((version) => {
     const m = byVersion.get(version);
     const gap = isGap(version, report.environments);
-    const cells = report.environments.map((env) => runCell(env, version, env.history[version]));
+    const cells = report.environments.map((env) => runCell(env, version, env.history[version], m !== undefined));
     const v = verified.get(version);
     const verifyCell = v ? `<td class="verify ${v.ok ? 'ok' : 'bad'}" title="${escape(v.problems.join('; '))}">${v.ok ? '✓' : '✗'} ${escape(v.down)}${v.generated ? ' (generated)' : ''}</td>` : '<td class="verify none">—</td>';
-    const name = m ? m.name : [...report.environments].map((e) => e.history[version]).find(Boolean) ? '(file missing)' : '';
+    const name = m ? m.name : `${report.environments.map((e) => e.history[version]?.name).find(Boolean) ?? ''} (file missing)`;
     return `<tr class="migration${gap ? ' gap' : ''}${m && m.findings.length ? ' has-findings' : ''}" data-version="${escape(version)}">
-<th scope="row"><span class="version">${escape(version)}</span> ${escape(m?.name ?? name)}${m && !m.transaction ? ' <span class="tag">no transaction</span>' : ''}</th>
+<th scope="row"><span class="version">${escape(version)}</span> ${escape(name)}${m && !m.transaction ? ' <span class="tag">no transaction</span>' : ''}</th>
 <td class="kind">${m ? `<span class="type type-${escape(m.type)}">${escape(m.type)}</span> <span class="risk risk-${escape(m.risk)}">${escape(m.risk)} risk</span>` : '—'}</td>
 <td class="down">${m ? (m.hasDown ? 'yes' : '<span class="no-down">no</span>') : '—'}</td>
 <td class="findings-count">${m && m.findings.length ? `<a href="#findings-${escape(version)}">${m.findings.length}</a>` : ''}</td>
@@ -110,8 +110,9 @@ ${versions.length === 0 ? '<p class="empty">No migrations yet: <code>cairn new c
 </section>`;
 }
 
-function runCell(env: ReportedEnvironment, version: string, run: ReportedRun | undefined): string {
+function runCell(env: ReportedEnvironment, version: string, run: ReportedRun | undefined, hasFile: boolean): string {
   if (env.error !== null) return `<td class="run state-unknown" data-env="${escape(env.name)}">?</td>`;
+  if (!run && !hasFile) return `<td class="run state-none" data-env="${escape(env.name)}">—</td>`; // neither file nor history here
   if (!run) return `<td class="run state-pending" data-env="${escape(env.name)}">pending</td>`;
   const when = run.appliedAt ? run.appliedAt.replace('T', ' ').slice(0, 16) : '';
   const title = [run.appliedBy ? `by ${run.appliedBy}` : '', run.durationMs !== null ? `${run.durationMs} ms` : '', run.error ?? ''].filter(Boolean).join(' · ');
@@ -196,7 +197,7 @@ td.run .error { display: block; color: #9b2c2c; }
 .state-pending { background: #fefcbf; color: #744210; font-weight: bold; }
 .state-failed, .state-changed, .state-missing { background: #fed7d7; color: #742a2a; }
 .state-running { background: #bee3f8; }
-.state-unknown { background: #edf2f7; color: #718096; text-align: center; }
+.state-unknown, .state-none { background: #edf2f7; color: #718096; text-align: center; }
 tr.gap > th { box-shadow: inset 4px 0 0 #d69e2e; }
 .type, .risk { font-size: 11px; border-radius: 8px; padding: 0 6px; white-space: nowrap; }
 .type-additive { background: #c6f6d5; } .type-transformative { background: #feebc8; } .type-destructive { background: #fed7d7; }

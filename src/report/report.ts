@@ -56,6 +56,8 @@ export interface ReportedEnvironment {
 }
 
 export interface ReportedRun {
+  /** As the history row names it (the file may be gone). */
+  readonly name: string;
   readonly state: MigrationState;
   readonly appliedAt: string | null;
   readonly appliedBy: string | null;
@@ -158,6 +160,7 @@ async function readEnvironment(name: string, configOf: () => Promise<ResolvedCon
       for (const s of session.statuses) {
         if (s.state === 'pending' && !s.outOfOrder) continue;
         history[s.version] = {
+          name: s.name,
           state: s.state,
           appliedAt: s.record?.appliedAt.toISOString() ?? null,
           appliedBy: s.record?.appliedBy ?? null,

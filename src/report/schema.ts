@@ -13,8 +13,9 @@ import { schemaModel, type SchemaModel } from './model.js';
 import { renderSvg } from './svg.js';
 import { wranglerCompanion } from '../wrangler/table.js';
 
-export const DIAGRAM_FORMATS = ['svg', 'mermaid', 'dot'] as const;
-export type DiagramFormat = (typeof DIAGRAM_FORMATS)[number];
+import { DIAGRAM_FORMATS, type DiagramFormat } from './formats.js';
+
+export { DIAGRAM_FORMATS, type DiagramFormat };
 
 export interface SchemaDiagramOptions {
   /** Default svg. */

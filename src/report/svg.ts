@@ -39,7 +39,7 @@ const STYLE = `<style>
 .cairn-schema .col .type { fill: #4a5568; }
 .cairn-schema .col .key { fill: #b7791f; font-weight: bold; }
 .cairn-schema .col.pk .name { font-weight: bold; }
-.cairn-schema .edge path { fill: none; stroke: #718096; stroke-width: 1.3; }
+.cairn-schema .edge path { fill: none; stroke: #718096; stroke-width: 1.3; stroke-linejoin: round; }
 .cairn-schema .edge text { fill: #4a5568; font-size: 10px; paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
 .cairn-schema .edge.reads path { stroke-dasharray: 4 3; stroke: #a0aec0; }
 .cairn-schema .edge.cascade path { stroke: #c53030; stroke-width: 2.6; }
@@ -87,17 +87,9 @@ function renderLine(line: Line): string {
   ].join('');
 }
 
-/** A smooth path through every one of dagre's points (Catmull-Rom as cubic Béziers), so labels sit on their line. */
+/** Straight segments through every one of dagre's points: labels sit on their line, and no curve overshoots a sharp turn. */
 function pathOf(points: readonly Point[]): string {
-  if (points.length === 0) return '';
-  let d = `M${n(points[0]!.x)},${n(points[0]!.y)}`;
-  for (let i = 0; i < points.length - 1; i++) {
-    const [p0, p1, p2, p3] = [points[Math.max(i - 1, 0)]!, points[i]!, points[i + 1]!, points[Math.min(i + 2, points.length - 1)]!];
-    const c1 = { x: p1.x + (p2.x - p0.x) / 6, y: p1.y + (p2.y - p0.y) / 6 };
-    const c2 = { x: p2.x - (p3.x - p1.x) / 6, y: p2.y - (p3.y - p1.y) / 6 };
-    d += ` C${n(c1.x)},${n(c1.y)} ${n(c2.x)},${n(c2.y)} ${n(p2.x)},${n(p2.y)}`;
-  }
-  return d;
+  return points.map((p, i) => `${i === 0 ? 'M' : 'L'}${n(p.x)},${n(p.y)}`).join(' ');
 }
 
 function n(value: number): string {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DIAGRAM_FORMATS, type DiagramFormat } from '../../report/schema.js';
+import { DIAGRAM_FORMATS, type DiagramFormat } from '../../report/formats.js';
 import { contextFor } from '../context.js';
 import { usage } from '../output.js';
 
