@@ -12,7 +12,7 @@ import { assertHistoryIntact, assertKnownVersion } from './core/planner.js';
 import { confirmPhase } from './core/phases.js';
 import { checkPromotion, followedTarget } from './environments/promotion.js';
 import { confirmWrite, describeMigrations, type ConfirmOptions } from './environments/protection.js';
-import { restoreBookmark, type BookmarkRestoreResult } from './wrangler/bookmarks.js';
+import { listBookmarks, restoreBookmark, type BookmarkInfo, type BookmarkRestoreResult } from './wrangler/bookmarks.js';
 import { init, newMigration, newScriptMigration, UP_FIRST_LINE, type InitResult, type MigrationType, type NewMigrationResult } from './core/scaffold.js';
 import { withSession } from './core/session.js';
 import { status, type StatusReport } from './core/status.js';
@@ -244,6 +244,9 @@ export function createCairn(options: CairnOptions = {}) {
 
     /** The backups `up` made before destructive migrations (in .cairn/backups), oldest first. Reads files only. */
     backups: async (): Promise<BackupInfo[]> => listBackups((await resolved()).root),
+
+    /** Remote D1: the Time Travel bookmarks `cairn up` recorded, one per run, with its migrations (read from the history). */
+    bookmarks: (): Promise<BookmarkInfo[]> => read(async (s) => listBookmarks(s)),
 
     /** Puts the rows saved before migration `version` back (its newest backup), under the lock, in one transaction. */
     restore: (version: string, restoreOptions: RestoreOptions & ConfirmOptions = {}): Promise<RestoreResult> =>

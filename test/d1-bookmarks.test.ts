@@ -52,6 +52,12 @@ describe('remote D1 Time Travel bookmarks', () => {
     expect(b3).not.toBe(bookmark1);
     expect(b3! > bookmark1!).toBe(true); // bookmarks sort oldest to newest
 
+    const listed = await cairn(['backups', '--url', url(), '--dir', dir], root);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain(`D1 Time Travel bookmark ${bookmark1}  before `);
+    expect(listed.stdout).toMatch(new RegExp(`${b3}  before .* 0003_drop_users`));
+    expect(listed.stdout).toContain('2 bookmarks; `cairn restore <version> --bookmark` returns the whole database to one.');
+
     // No terminal and no --yes: refused, nothing restored.
     const refused = await cairn(['restore', '0003', '--bookmark', '--url', url(), '--dir', dir], root);
     expect(refused.code).toBe(2);

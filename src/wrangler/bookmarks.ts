@@ -52,3 +52,25 @@ export async function restoreBookmark(session: Session, version: string, options
   const restored = await timeTravel.restore(bookmark);
   return { version: status.version, name: status.name, bookmark, appliedAt: record.appliedAt.toISOString(), undo: restored.previous, lost };
 }
+
+/** One run's Time Travel bookmark and the migrations it applied: what `cairn backups` lists next to row backups. */
+export interface BookmarkInfo {
+  readonly bookmark: string;
+  /** When the first migration of that run was applied. */
+  readonly appliedAt: string;
+  readonly migrations: readonly string[];
+}
+
+/** The bookmarks recorded in the history, oldest first. */
+export function listBookmarks(session: Pick<Session, 'statuses'>): BookmarkInfo[] {
+  const runs = new Map<string, { appliedAt: Date; migrations: string[] }>();
+  for (const status of session.statuses) {
+    const bookmark = status.record?.details.bookmark;
+    if (typeof bookmark !== 'string' || !status.record) continue;
+    const run = runs.get(bookmark) ?? { appliedAt: status.record.appliedAt, migrations: [] };
+    run.migrations.push(`${status.version}_${status.name}`);
+    if (status.record.appliedAt < run.appliedAt) run.appliedAt = status.record.appliedAt;
+    runs.set(bookmark, run);
+  }
+  return [...runs.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([bookmark, run]) => ({ bookmark, appliedAt: run.appliedAt.toISOString(), migrations: run.migrations }));
+}
