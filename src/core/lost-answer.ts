@@ -1,6 +1,6 @@
 import type { Migration } from '../source/migration.js';
 import { canonicalVersion } from '../source/version.js';
-import { CairnError } from './errors.js';
+import { CairnError } from '../errors.js';
 import type { Direction, StepContext } from './migrator.js';
 
 /**

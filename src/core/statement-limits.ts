@@ -2,7 +2,7 @@ import type { StatementLimits } from '../drivers/types.js';
 import type { Migration, Section } from '../source/migration.js';
 import type { SqlStatement } from '../source/split.js';
 import { splitInsert } from '../source/split-insert.js';
-import { CairnError } from './errors.js';
+import { CairnError } from '../errors.js';
 
 /**
  * Engines with a hard cap on one statement (D1: 100,000 bytes of SQL) reject a

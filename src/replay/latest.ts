@@ -1,8 +1,8 @@
 import type { ResolvedConfig } from '../config/load.js';
 import type { DatabaseUrl } from '../config/url.js';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 import { runStep, runStepGroup, StepFailed } from '../core/migrator.js';
-import { withScratch, withScratchHint } from '../core/scratch.js';
+import { withScratch, withScratchHint } from './scratch.js';
 import { scratchFor, type Driver } from '../drivers/index.js';
 import { readProjectMigrations } from '../source/files.js';
 

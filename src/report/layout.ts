@@ -1,5 +1,5 @@
 import dagre from '@dagrejs/dagre';
-import { compareStrings } from '../safety/snapshot.js';
+import { compareStrings } from '../drivers/snapshot.js';
 import type { DiagramEdge, DiagramRelation, SchemaModel } from './model.js';
 
 /**

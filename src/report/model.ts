@@ -1,4 +1,4 @@
-import { compareStrings, type Snapshot } from '../safety/snapshot.js';
+import { compareStrings, type Snapshot } from '../drivers/snapshot.js';
 
 /**
  * The schema as a diagram needs it: tables with their columns and keys,

@@ -1,11 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import type { ResolvedConfig } from '../config/load.js';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 import { withSession } from '../core/session.js';
 import { bookkeepingTables } from '../core/tracking.js';
 import { readAfterReplay } from '../replay/latest.js';
-import type { Snapshot } from '../safety/snapshot.js';
+import type { Snapshot } from '../drivers/snapshot.js';
 import { compareVersions } from '../source/version.js';
 import { renderDot } from './dot.js';
 import { renderMermaid } from './mermaid.js';

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
-import type { VerifyReport } from '../core/verify.js';
+import type { VerifyReport } from '../replay/verify.js';
 
 /** `verify --record` keeps the last result here (relative to the project root), for `cairn report`. */
 export const VERIFY_RECORD = join('.cairn', 'verify.json');

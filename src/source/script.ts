@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CairnError } from '../core/errors.js';
+import { CairnError } from '../errors.js';
 import type { Migration, ScriptInfo, SourceProblem } from './migration.js';
 import { checksumOf } from './parse.js';
 

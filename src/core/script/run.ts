@@ -3,7 +3,7 @@ import { StatementError, type Driver, type SqlCommand } from '../../drivers/type
 import type { Migration } from '../../source/migration.js';
 import { loadScript } from '../../source/script.js';
 import type { BatchProgress } from '../batch/run.js';
-import { CairnError } from '../errors.js';
+import { CairnError } from '../../errors.js';
 import { StepFailed, type Direction } from '../failure.js';
 import type { StepContext } from '../migrator.js';
 import type { AppliedRecord } from '../tracking.js';

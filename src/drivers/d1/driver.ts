@@ -1,5 +1,5 @@
 import type { D1Location } from '../../config/url.js';
-import { CairnError } from '../../core/errors.js';
+import { CairnError } from '../../errors.js';
 import { sqliteFlavor } from '../sqlite/driver.js';
 import { dumpSqlite } from '../sqlite/dump.js';
 import { introspectSqlite, sqliteUserTables, type SqliteQuery } from '../sqlite/introspect.js';

@@ -1,4 +1,4 @@
-import { CairnError } from '../../core/errors.js';
+import { CairnError } from '../../errors.js';
 import type { PgColumn, PgConstraint, PgIndex, PgSchema, PgTable } from './schema.js';
 import { quoteIdentifier, quoteLiteral } from '../../sql/quote.js';
 
