@@ -39,7 +39,7 @@ export interface StepContext {
   readonly onEvent: (event: CairnEvent) => void;
   /**
    * Extra commands that belong to a step's atomic unit, e.g. the row in
-   * wrangler's `d1_migrations` (core/wrangler-table.ts). They commit with the step or not at all.
+   * wrangler's `d1_migrations` (wrangler/table.ts). They commit with the step or not at all.
    */
   /** Ctrl-C: a batched step stops after the batch in hand, its checkpoint kept (core/batch/run.ts). */
   readonly signal?: AbortSignal | undefined;

@@ -7,7 +7,7 @@ import type { Driver, SqlCommand } from '../drivers/types.js';
  * written in the migration's own transaction, so it cannot lie.
  */
 export type RecordState = 'applied' | 'failed' | 'running';
-/** `adopted`: applied by wrangler, copied from its d1_migrations table (core/wrangler-table.ts). */
+/** `adopted`: applied by wrangler, copied from its d1_migrations table (wrangler/table.ts). */
 export type RecordMethod = 'run' | 'baseline' | 'adopted';
 
 export interface AppliedRecord {

@@ -3,7 +3,7 @@ import { compareStrings, type Snapshot } from '../drivers/snapshot.js';
 /**
  * The schema as a diagram needs it: tables with their columns and keys,
  * views, and foreign keys as edges. Read from a driver's Snapshot
- * (safety/snapshot.ts), so it is the same for every engine: the keys and
+ * (drivers/snapshot.ts), so it is the same for every engine: the keys and
  * descriptions the drivers write are documented in drivers/<db>/introspect.ts.
  */
 export interface SchemaModel {
