@@ -180,7 +180,7 @@ async function check(driver: Driver, plan: PgPlan, input: CheckInput): Promise<v
   if (rewritten.length > 0 && !input.allowRewrite) {
     const what = rewritten.map((table) => `${table}${plan.typeChanges.has(table) ? ` (${plan.typeChanges.get(table)!.join(', ')})` : ''}`);
     throw new CairnError('USAGE', `the change rewrites ${what.join(', ')}: the whole table is copied under an ACCESS EXCLUSIVE lock, no reads or writes until it is done`, {
-      hint: 'change it expand–contract instead (a new column, written by the code and backfilled in batches: see `cairn plan --help`, a change-type planner is on its way), or pass --allow-rewrite when the table is small or the downtime is fine',
+      hint: 'change it expand–contract instead: `cairn plan change-type <table>.<column> <type>` writes the phases (a new column kept in sync, batched backfill, swap), or pass --allow-rewrite when the table is small or the downtime is fine',
       details: { rewrites: rewritten },
     });
   }
