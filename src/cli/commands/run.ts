@@ -115,7 +115,12 @@ function report(result: RunResult & { readonly health?: HealthReport | null }, o
         continue;
       }
       const batched = step.batches && step.batches.length > 0 ? ', outside one transaction: each statement commits on its own, batched ones one batch at a time' : '';
-      out.line(`\n${direction} ${step.version}_${step.name}  (${step.file}${step.generated ? ', generated down' : ''}${batched || (step.transaction ? '' : ', outside a transaction')})`);
+      const script = step.script
+        ? step.script.batchLines.length > 0
+          ? `, TypeScript ${direction}(ctx), outside one transaction: ctx.batch at line ${step.script.batchLines.join(', ')} commits batch by batch`
+          : `, TypeScript ${direction}(ctx)${step.transaction ? ', as one unit' : ', outside a transaction'}`
+        : null;
+      out.line(`\n${direction} ${step.version}_${step.name}  (${step.file}${step.generated ? ', generated down' : ''}${script ?? (batched || (step.transaction ? '' : ', outside a transaction'))})`);
       for (const statement of step.statements) {
         const batch = step.batches?.find((b) => b.line === statement.line);
         const how = batch ? `, in batches of ${batch.size} rows on the key of ${batch.table}${batch.pauseMs > 0 ? `, ${batch.pauseMs} ms apart` : ''}, each its own transaction` : '';
