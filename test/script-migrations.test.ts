@@ -70,6 +70,7 @@ describeEachDatabase('TypeScript migrations', (current, kind) => {
     const cli = (args: string[], env: Record<string, string> = {}) => runCli([...args, '--url', db.url], { cwd, env });
     expect(cli(['up', '--to', '0001']).status).toBe(0);
 
+    expect(cli(['up', '--dry-run']).stdout).toMatch(/up 0002_add_people  \(migrations\/0002_add_people\.ts, TypeScript up\(ctx\), as one unit\)/);
     const failed = cli(['up'], { FAIL_AFTER_INSERT: '1' });
     expect(failed.status).toBe(1);
     expect(failed.stderr).toMatch(/error\[MIGRATION_FAILED\]: migrations\/0002_add_people\.ts:8:\d+: refusing after the insert/);

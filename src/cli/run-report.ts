@@ -29,7 +29,12 @@ export function reportRun(result: RunResult & { readonly health?: HealthReport |
         continue;
       }
       const batched = step.batches && step.batches.length > 0 ? ', outside one transaction: each statement commits on its own, batched ones one batch at a time' : '';
-      out.line(`\n${direction} ${step.version}_${step.name}  (${step.file}${step.generated ? ', generated down' : ''}${batched || (step.transaction ? '' : ', outside a transaction')})`);
+      const script = step.script
+        ? step.script.batchLines.length > 0
+          ? `, TypeScript ${direction}(ctx), outside one transaction: ctx.batch at line ${step.script.batchLines.join(', ')} commits batch by batch`
+          : `, TypeScript ${direction}(ctx)${step.transaction ? ', as one unit' : ', outside a transaction'}`
+        : null;
+      out.line(`\n${direction} ${step.version}_${step.name}  (${step.file}${step.generated ? ', generated down' : ''}${script ?? (batched || (step.transaction ? '' : ', outside a transaction'))})`);
       const earlier = result.plan.indexOf(step) > 0;
       for (const assertion of step.assertions ?? []) {
         const verdict = assertion.error !== undefined ? (earlier ? `cannot be evaluated before the migrations above ran (${assertion.error})` : `FAILS: the query failed: ${assertion.error}`) : assertion.holds ? `holds (returned ${describe(assertion.returned)})` : `FAILS: returned ${describe(assertion.returned)}`;

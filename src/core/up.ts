@@ -29,6 +29,8 @@ export interface PlannedStep {
   readonly batches?: readonly { readonly line: number; readonly table: string; readonly size: number; readonly pauseMs: number }[];
   /** True for a down Cairn generated because the file has none (`down --generated`). */
   readonly generated?: boolean;
+  /** A TypeScript migration: its SQL is built when it runs; the lines of its `ctx.batch` calls. */
+  readonly script?: { readonly batchLines: readonly number[] };
   /** A dry run's down of a migration that has none: shown, marked, and refused by a real `down` (NO_DOWN). */
   readonly missingDown?: boolean;
   /** A dry run of up: each `-- cairn:assert` of the migration, evaluated against the database as it is now. */
@@ -250,5 +252,6 @@ function planned(migration: Migration, direction: 'up' | 'down', transactionalDd
     transaction: migration.transaction && transactionalDdl && batches.length === 0,
     statements: section.statements.map((s) => ({ sql: s.sql, line: s.line })),
     ...(batches.length > 0 ? { batches } : {}),
+    ...(migration.script ? { script: { batchLines: migration.script.batchLines } } : {}),
   };
 }
