@@ -7,7 +7,6 @@ import type { CairnEvent } from '../core/events.js';
 import type { Direction } from '../core/failure.js';
 import type { CompanionLoader } from '../core/session.js';
 import type { AppliedRecord, TrackingTable } from '../core/tracking.js';
-import { databaseKind } from '../drivers/registry.js';
 
 /**
  * Wrangler's history table (`d1_migrations` unless `migrations_table` says
@@ -225,10 +224,6 @@ function wranglerTime(value: string | Date): Date {
 
 /** The session's companion for wrangler's table (core/session.ts): adopts what wrangler applied, then keeps the table in step. */
 export const wranglerCompanion: CompanionLoader = async (context, history, migrations) => {
-  // Wrangler's table lives only in SQLite-family databases: elsewhere (PostgreSQL) no round trip to look for it.
-  if (!context.config.wranglerTable.create && databaseKind(context.config.database).dialect !== 'sqlite') {
-    return { companion: { keptInStep: null, steps: () => [] }, records: history };
-  }
   const table = new WranglerTable(context.driver, context.config.wranglerTable, context.config);
   const records = await adoptFromWrangler(table, context, history, migrations);
   return { companion: { keptInStep: table.mirrored ? table.settings.name : null, steps: (step, direction) => table.companions(step, direction) }, records };
