@@ -118,7 +118,7 @@ export async function runStepGroup(context: StepContext, migrations: readonly Mi
     if (!isNoAnswer(error)) throw error;
     // Not committed: the caller sends the steps again, one by one.
     if (!(await committedDespiteNoAnswer(context, migrations, direction, error))) return null;
-    context.onEvent({ type: 'notice', message: `the D1 API did not answer, but the history shows ${migrations.map((m) => `${m.version}_${m.name}`).join(', ')} committed: not sending ${migrations.length > 1 ? 'them' : 'it'} again` });
+    context.onEvent({ type: 'notice', message: `${answeredBy(driver)} did not answer, but the history shows ${migrations.map((m) => `${m.version}_${m.name}`).join(', ')} committed: not sending ${migrations.length > 1 ? 'them' : 'it'} again` });
   }
   const share = Math.round((performance.now() - started) / migrations.length);
   // The rows went in before anyone knew how long the batch would take: give each its share (one more round trip per group).
@@ -150,13 +150,13 @@ async function runAtomic(context: StepContext, migration: Migration, direction: 
       if (isNoAnswer(error)) {
         const name = `${migration.version}_${migration.name}`;
         if (await committedDespiteNoAnswer(context, [migration], direction, error)) {
-          context.onEvent({ type: 'notice', message: `the D1 API did not answer, but the history shows ${name} committed: not sending it again` });
+          context.onEvent({ type: 'notice', message: `${answeredBy(driver)} did not answer, but the history shows ${name} committed: not sending it again` });
           break;
         }
         // The history says it did not commit: sending it again cannot apply it twice. Once.
         if (resent) throw error;
         resent = true;
-        context.onEvent({ type: 'notice', message: `the D1 API did not answer, and the history shows ${name} did not commit: sending it again` });
+        context.onEvent({ type: 'notice', message: `${answeredBy(driver)} did not answer, and the history shows ${name} did not commit: sending it again` });
         continue;
       }
             // The database did not answer (a remote API's 429/5xx): whether the unit committed is unknown, so it is not the migration's failure.
@@ -217,6 +217,11 @@ async function runUnguarded(context: StepContext, migration: Migration, directio
 
 function companions(context: StepContext, migration: Migration, direction: Direction): readonly SqlCommand[] {
   return context.companions?.({ version: migration.version, file: migration.file }, direction) ?? [];
+}
+
+/** Whose answer was lost, as the driver names it (the D1 API), for notices. */
+function answeredBy(driver: Driver): string {
+  return driver.capabilities.answeredBy ?? 'the database';
 }
 
 function withIndex(error: StatementError, index: number): StatementError {
