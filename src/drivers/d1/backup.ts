@@ -1,8 +1,9 @@
 import { BACKUP_DATA_FILE, createBackupFile, readBackupFile, splitTriggers, SQLITE_BACKUP_FORMAT, type BackupRowsSink } from '../sqlite/backup.js';
-import { fillStatements, type BackupColumn, type BackupSupport, type RestoreAction, type SavedTable, type SqlCommand, type TableShape } from '../types.js';
+import { fillStatements, type BackupSupport, type RestoreAction, type SavedTable, type SqlCommand, type TableShape } from '../types.js';
 import type { Row } from './transport.js';
 import { BigValue, decode, encode, insertStatements, literal } from './codec.js';
 import { quoteIdentifier } from '../../sql/quote.js';
+import { BACKUP_CATALOG, columnsOf, plainKey, type ColumnInfo } from '../sqlite/catalog.js';
 
 /**
  * Backups on D1, in the SQLite driver's format (`data.sqlite`, one untyped
@@ -276,33 +277,25 @@ function placeRows(saved: SavedTable, action: RestoreAction, staging: string): {
   }
 }
 
+// The same catalog reads as the SQLite driver's (sqlite/catalog.ts), over D1's API.
 async function exists(query: Query, table: string): Promise<boolean> {
-  return (await query("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [table])).length > 0;
+  return (await query(BACKUP_CATALOG.exists, [table])).length > 0;
 }
 
-/** Stored columns only (hidden 0): generated columns are computed again from the definition. As the SQLite driver reads them. */
 async function shapeOf(query: Query, table: string): Promise<TableShape> {
-  const info = (await query('SELECT name, type, pk, hidden FROM pragma_table_xinfo(?)', [table])) as { name: string; type: string; pk: number; hidden: number }[];
-  const columns: BackupColumn[] = info.filter((c) => c.hidden === 0).map((c) => ({ name: c.name, type: c.type }));
-  const primary = info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name);
+  const { columns, primary } = columnsOf((await query(BACKUP_CATALOG.columns, [table])) as unknown as ColumnInfo[]);
   return { columns, key: primary.length > 0 ? primary : await uniqueKey(query, table) };
 }
 
 /** The columns of the first unique index on plain columns (no expressions, not partial). */
 async function uniqueKey(query: Query, table: string): Promise<string[]> {
-  const indexes = (await query('SELECT name FROM pragma_index_list(?) WHERE "unique" = 1 AND partial = 0 ORDER BY seq', [table])) as { name: string }[];
-  for (const { name } of indexes) {
-    const parts = (await query('SELECT cid, name FROM pragma_index_info(?) ORDER BY seqno', [name])) as { cid: number; name: string | null }[];
-    if (parts.every((p) => p.cid >= 0 && p.name)) return parts.map((p) => p.name!);
+  for (const { name } of (await query(BACKUP_CATALOG.uniqueIndexes, [table])) as { name: string }[]) {
+    const key = plainKey((await query(BACKUP_CATALOG.indexColumns, [name])) as { cid: number; name: string | null }[]);
+    if (key) return key;
   }
   return [];
 }
 
-/** CREATE TABLE, then its explicit indexes and triggers, as SQLite stored them. */
 async function definitionOf(query: Query, table: string): Promise<string[]> {
-  const rows = await query(
-    "SELECT sql FROM main.sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL AND type IN ('table', 'index', 'trigger') ORDER BY type = 'table' DESC, type = 'index' DESC, rowid",
-    [table],
-  );
-  return rows.map((r) => String(r.sql));
+  return (await query(BACKUP_CATALOG.definition, [table])).map((r) => String(r.sql));
 }
