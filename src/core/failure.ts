@@ -1,6 +1,7 @@
 import { StatementError } from '../drivers/types.js';
 import type { Migration, Section } from '../source/migration.js';
 import type { SqlStatement } from '../source/split.js';
+import { positionIn } from '../sql/position.js';
 
 /** Steps run up or down. */
 export type Direction = 'up' | 'down';
@@ -54,13 +55,9 @@ export function fail(migration: Migration, direction: Direction, section: Sectio
   });
 }
 
-/** PostgreSQL reports a character position inside the statement; turn it into a file line. */
+/** PostgreSQL reports a character position inside the statement (1-based); turn it into a file line. */
 function locate(statement: SqlStatement, position: number | undefined): { line: number; column: number } {
-  if (!position) return { line: statement.line, column: statement.column };
-  const before = statement.sql.slice(0, position - 1).split('\n');
-  return before.length === 1
-    ? { line: statement.line, column: statement.column + before[0]!.length }
-    : { line: statement.line + before.length - 1, column: before.at(-1)!.length + 1 };
+  return positionIn(statement, position ? position - 1 : 0);
 }
 
 /** The statement's line that holds `position` (1-based, as PostgreSQL reports it), cut to 120 characters around the caret. */

@@ -3,6 +3,7 @@ import { compareVersions } from '../source/version.js';
 import { CairnError } from '../errors.js';
 import { assertHistoryIntact } from './planner.js';
 import type { Session } from './session.js';
+import { historyRecord } from './tracking.js';
 
 export interface BaselineResult {
   /** Migrations now recorded as applied without having run. */
@@ -22,18 +23,7 @@ export async function baseline(session: Session, options: { readonly to: string 
   if (chosen.length > 0) {
     await session.driver.atomic(
       chosen.flatMap((m) => [
-        session.tracking.insert({
-          version: m.version,
-          name: m.name,
-          checksum: m.checksum,
-          state: 'applied',
-          appliedAt: new Date(),
-          durationMs: 0,
-          appliedBy: session.appliedBy,
-          method: 'baseline',
-          error: null,
-          details: {},
-        }),
+        session.tracking.insert(historyRecord(m, session.appliedBy, 'baseline')),
         // Wrangler's table too (when it exists), so wrangler does not run what the database already has.
         ...session.companions({ version: m.version, file: m.file }, 'up'),
       ]),

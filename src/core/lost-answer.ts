@@ -30,5 +30,5 @@ export async function committedDespiteNoAnswer(context: Pick<StepContext, 'track
   const done = direction === 'up' ? present : migrations.length - present;
   if (done === migrations.length) return true;
   if (done === 0) return false;
-  throw new CairnError('NO_ANSWER', `${lost.message}; the history shows only part of one batch (${names}), which D1 commits whole`, { hint: 'run `cairn status` and `cairn validate` to see what is recorded' });
+  throw new CairnError('NO_ANSWER', `${lost.message}; the history shows only part of one batch (${names}), which commits whole`, { hint: 'run `cairn status` and `cairn validate` to see what is recorded' });
 }

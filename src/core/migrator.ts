@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { StatementLockConfig } from '../config/load.js';
 import type { Driver, SqlCommand } from '../drivers/types.js';
 import { StatementError } from '../drivers/types.js';
-import type { Migration, Section } from '../source/migration.js';
+import { sectionOf, type Migration, type Section } from '../source/migration.js';
 import { runBatchedStep } from './batch/run.js';
 import { runScriptStep } from './script/run.js';
 import { hasBatches } from '../source/batch.js';
@@ -10,7 +10,7 @@ import { CairnError } from '../errors.js';
 import { assertionFailure, checkBeforeRunning, guardCommands } from './assertions.js';
 import type { CairnEvent } from './events.js';
 import { committedDespiteNoAnswer, isNoAnswer } from './lost-answer.js';
-import type { AppliedRecord, TrackingTable } from './tracking.js';
+import { historyRecord, type AppliedRecord, type TrackingTable } from './tracking.js';
 
 /**
  * Runs one migration step. A transactional step sends its statements and its
@@ -53,13 +53,13 @@ export interface StepContext {
 
 /** `details` go into the history row (e.g. that it was applied with --unsafe, and over which findings). */
 export async function runStep(context: StepContext, migration: Migration, direction: Direction, details: Record<string, unknown> = {}): Promise<StepResult> {
-  const section = direction === 'up' ? migration.up : migration.down!;
+  const section = sectionOf(migration, direction)!;
   const batched = hasBatches(migration);
   const atomic = migration.transaction && context.driver.capabilities.transactionalDdl && !batched;
   context.onEvent({ type: 'start', direction, version: migration.version, name: migration.name, file: section.file, atomic });
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  const record = { ...appliedRecord(context, migration), details };
+  const record = historyRecord(migration, context.appliedBy, 'run', { details });
   // A step that is not one unit cannot carry its guards inside: they are read first, before anything of it runs.
   if (!atomic && direction === 'up') await checkBeforeRunning(context.driver, migration, (failure) => new StepFailed(failure));
   if (migration.script) await runScriptStep(context, migration, direction, record, elapsed);
@@ -88,7 +88,7 @@ export function stepGroup(driver: Driver, migrations: readonly Migration[], star
   let chars = 0;
   for (const migration of migrations.slice(start, start + GROUP_LIMITS.steps)) {
     if (!migration.transaction || hasBatches(migration) || migration.script || !groupable(migration)) break;
-    const section = direction === 'up' ? migration.up : migration.down!;
+    const section = sectionOf(migration, direction)!;
     statements += section.statements.length + 1;
     chars += section.statements.reduce((sum, s) => sum + s.sql.length, 0);
     if (group.length > 0 && (statements > GROUP_LIMITS.statements || chars > GROUP_LIMITS.chars)) break;
@@ -107,8 +107,8 @@ export async function runStepGroup(context: StepContext, migrations: readonly Mi
   const { driver, tracking } = context;
   const started = performance.now();
   const commands = migrations.flatMap((migration) => {
-    const section = direction === 'up' ? migration.up : migration.down!;
-    const history = direction === 'up' ? tracking.insert({ ...appliedRecord(context, migration), details: details(migration) }) : tracking.delete(migration.version);
+    const section = sectionOf(migration, direction)!;
+    const history = direction === 'up' ? tracking.insert(historyRecord(migration, context.appliedBy, 'run', { details: details(migration) })) : tracking.delete(migration.version);
     return [...guardCommands(driver, migration, direction), ...section.statements.map((s) => ({ sql: s.sql })), history, ...companions(context, migration, direction)];
   });
   try {
@@ -118,13 +118,13 @@ export async function runStepGroup(context: StepContext, migrations: readonly Mi
     if (!isNoAnswer(error)) throw error;
     // Not committed: the caller sends the steps again, one by one.
     if (!(await committedDespiteNoAnswer(context, migrations, direction, error))) return null;
-    context.onEvent({ type: 'notice', message: `the D1 API did not answer, but the history shows ${migrations.map((m) => `${m.version}_${m.name}`).join(', ')} committed: not sending ${migrations.length > 1 ? 'them' : 'it'} again` });
+    context.onEvent({ type: 'notice', message: `${answeredBy(driver)} did not answer, but the history shows ${migrations.map((m) => `${m.version}_${m.name}`).join(', ')} committed: not sending ${migrations.length > 1 ? 'them' : 'it'} again` });
   }
   const share = Math.round((performance.now() - started) / migrations.length);
   // The rows went in before anyone knew how long the batch would take: give each its share (one more round trip per group).
   if (direction === 'up') await recordDurations(context, migrations, share);
   return migrations.map((migration) => {
-    const section = direction === 'up' ? migration.up : migration.down!;
+    const section = sectionOf(migration, direction)!;
     context.onEvent({ type: 'start', direction, version: migration.version, name: migration.name, file: section.file, atomic: true });
     const result = { version: migration.version, name: migration.name, file: section.file, direction, durationMs: share };
     context.onEvent({ type: 'done', ...result });
@@ -150,13 +150,13 @@ async function runAtomic(context: StepContext, migration: Migration, direction: 
       if (isNoAnswer(error)) {
         const name = `${migration.version}_${migration.name}`;
         if (await committedDespiteNoAnswer(context, [migration], direction, error)) {
-          context.onEvent({ type: 'notice', message: `the D1 API did not answer, but the history shows ${name} committed: not sending it again` });
+          context.onEvent({ type: 'notice', message: `${answeredBy(driver)} did not answer, but the history shows ${name} committed: not sending it again` });
           break;
         }
         // The history says it did not commit: sending it again cannot apply it twice. Once.
         if (resent) throw error;
         resent = true;
-        context.onEvent({ type: 'notice', message: `the D1 API did not answer, and the history shows ${name} did not commit: sending it again` });
+        context.onEvent({ type: 'notice', message: `${answeredBy(driver)} did not answer, and the history shows ${name} did not commit: sending it again` });
         continue;
       }
             // The database did not answer (a remote API's 429/5xx): whether the unit committed is unknown, so it is not the migration's failure.
@@ -219,19 +219,9 @@ function companions(context: StepContext, migration: Migration, direction: Direc
   return context.companions?.({ version: migration.version, file: migration.file }, direction) ?? [];
 }
 
-function appliedRecord(context: StepContext, migration: Migration): AppliedRecord {
-  return {
-    version: migration.version,
-    name: migration.name,
-    checksum: migration.checksum,
-    state: 'applied' as const,
-    appliedAt: new Date(),
-    durationMs: 0,
-    appliedBy: context.appliedBy,
-    method: 'run' as const,
-    error: null,
-    details: {},
-  };
+/** Whose answer was lost, as the driver names it (the D1 API), for notices. */
+function answeredBy(driver: Driver): string {
+  return driver.capabilities.answeredBy ?? 'the database';
 }
 
 function withIndex(error: StatementError, index: number): StatementError {

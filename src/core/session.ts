@@ -65,6 +65,8 @@ export interface SessionOptions {
   readonly signal?: AbortSignal | undefined;
   /** The companion history to keep in step (wrangler's: `wranglerCompanion`), or null for none. */
   readonly companion: CompanionLoader | null;
+  /** `config`'s migration files, when the caller has read them already (a command reads them once); else read here. */
+  readonly migrations?: readonly Migration[] | undefined;
 }
 
 /**
@@ -72,7 +74,7 @@ export interface SessionOptions {
  * so what we plan from cannot change under us. Always releases and closes.
  */
 export async function withSession<T>(config: ResolvedConfig, options: SessionOptions, work: (session: Session) => Promise<T>): Promise<T> {
-  const migrations = readProjectMigrations(config);
+  const migrations = options.migrations ?? readProjectMigrations(config);
   const driver = await openDriver(config.database, { create: options.write });
   const appliedBy = `${userInfo().username}@${hostname()}`;
   try {

@@ -1,5 +1,5 @@
 import type { StatementLimits } from '../drivers/types.js';
-import type { Migration, Section } from '../source/migration.js';
+import { sectionOf, type Migration, type Section } from '../source/migration.js';
 import type { SqlStatement } from '../source/split.js';
 import { splitInsert } from '../source/split-insert.js';
 import { CairnError } from '../errors.js';
@@ -22,7 +22,7 @@ export function fitToLimits(migrations: readonly Migration[], direction: 'up' | 
   const split: string[] = [];
   const problems: string[] = [];
   const fitted = migrations.map((migration) => {
-    const section = direction === 'up' ? migration.up : migration.down;
+    const section = sectionOf(migration, direction);
     if (!section || !section.statements.some((s) => bytes(s.sql) > limits.maxBytes)) return migration;
     const statements = section.statements.flatMap((statement) => {
       const size = bytes(statement.sql);
@@ -36,7 +36,7 @@ export function fitToLimits(migrations: readonly Migration[], direction: 'up' | 
       return [statement];
     });
     const resized: Section = { ...section, statements };
-    return direction === 'up' ? { ...migration, up: resized } : { ...migration, down: resized };
+    return { ...migration, [direction]: resized };
   });
   if (problems.length > 0) {
     throw new CairnError('SOURCE', `${problems.length > 1 ? `${problems.length} statements are` : 'a statement is'} too big for ${limits.engine}; nothing was applied:\n${problems.map((p) => `  ${p}`).join('\n')}`, {

@@ -25,6 +25,19 @@ export interface AppliedRecord {
   readonly details: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * A history row for a migration done now, as `method` did it: applied, no
+ * time measured yet, no error. `extra` overrides what differs (when, details).
+ */
+export function historyRecord(
+  migration: { readonly version: string; readonly name: string; readonly checksum: string },
+  appliedBy: string,
+  method: RecordMethod,
+  extra: Partial<Pick<AppliedRecord, 'appliedAt' | 'details'>> = {},
+): AppliedRecord {
+  return { version: migration.version, name: migration.name, checksum: migration.checksum, state: 'applied', appliedAt: new Date(), durationMs: 0, appliedBy, method, error: null, details: {}, ...extra };
+}
+
 interface Row {
   version: string;
   name: string;

@@ -1,7 +1,7 @@
 import { formatFinding, lintProject, type FileLint, type Finding } from '../lint/index.js';
 import { backupGuard, type StepGuard } from '../safety/backup.js';
 import { generateDowns } from '../lint/inverse/index.js';
-import type { Migration } from '../source/migration.js';
+import { sectionOf, type Migration } from '../source/migration.js';
 import { batchesOf } from '../source/batch.js';
 import { assertFilled } from '../source/files.js';
 import { compareVersions } from '../source/version.js';
@@ -241,7 +241,7 @@ function keptApplied(error: CairnError, applied: readonly StepResult[]): CairnEr
 }
 
 function planned(migration: Migration, direction: 'up' | 'down', transactionalDdl: boolean): PlannedStep {
-  const section = direction === 'up' ? migration.up : migration.down;
+  const section = sectionOf(migration, direction);
   if (!section) return { version: migration.version, name: migration.name, file: migration.file, direction, transaction: false, statements: [], missingDown: true };
   const batches = [...batchesOf(migration, section).batches.values()].map((b) => ({ line: b.line, table: b.statement.table, size: b.options.size, pauseMs: b.options.pauseMs }));
   return {

@@ -2,7 +2,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rm
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { d1LocalUrl, type DatabaseUrl } from '../config/url.js';
-import { acquireFileLock, alive } from './file-lock.js';
+import { acquireFileLock } from './file-lock.js';
+import { processAlive } from './lock-holder.js';
 import type { TemplateProject, TemplateStore } from './template.js';
 
 /**
@@ -38,7 +39,7 @@ export function directoryTemplates(project: TemplateProject, like: Extract<Datab
         }
         for (const name of readdirSync(project.dir)) {
           const build = new RegExp(`^${engine}-\\w+\\.build-(\\d+)$`).exec(name);
-          const stale = (new RegExp(`^${engine}-(\\w+)$`).exec(name)?.[1] ?? key) !== key || (build !== null && !alive(Number(build[1])));
+          const stale = (new RegExp(`^${engine}-(\\w+)$`).exec(name)?.[1] ?? key) !== key || (build !== null && !processAlive(Number(build[1])));
           if (stale) rmSync(join(project.dir, name), { recursive: true, force: true });
         }
         return true;

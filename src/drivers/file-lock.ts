@@ -2,6 +2,7 @@ import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError } from '../errors.js';
+import { processAlive } from './lock-holder.js';
 
 /**
  * A lock between processes on one machine: a file created exclusively (O_EXCL),
@@ -23,7 +24,7 @@ export async function acquireFileLock(path: string, options: { readonly timeoutM
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const holder = readHolder(path);
-    if (holder && holder.host === hostname() && !alive(holder.pid)) {
+    if (holder && holder.host === hostname() && !processAlive(holder.pid)) {
       rmSync(path, { force: true });
       continue;
     }
@@ -44,15 +45,5 @@ function readHolder(path: string): { pid: number; host: string } | null {
     return pid && host ? { pid: Number(pid), host } : null;
   } catch {
     return null;
-  }
-}
-
-/** Whether a process with this pid is running on this machine. */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,5 +1,5 @@
 import type { DatabaseUrl } from '../config/url.js';
-import { databaseKind, type DatabaseChange, type OpenOptions, type ScratchDatabase } from './registry.js';
+import { DATABASE_KINDS, databaseKind, type DatabaseChange, type DatabasePattern, type OpenOptions, type ScratchDatabase } from './registry.js';
 import type { Driver } from './types.js';
 
 /**
@@ -45,12 +45,15 @@ export function blocksThread(url: DatabaseUrl): boolean {
 
 /**
  * The databases a pattern URL names, each as its URL and a label, or null
- * when `text` is no such pattern: `d1://<account_id>/<prefix>*` is every D1
- * database of the account whose name starts with the prefix (the D1 API's
- * database list). For `cairn fleet`'s targets.
+ * when `text` is no kind's pattern (`d1://<account_id>/<prefix>*`: every D1
+ * database of the account whose name starts with the prefix). For
+ * `cairn fleet`'s targets.
  */
-export async function expandDatabasePattern(text: string): Promise<{ readonly source: string; readonly label: string }[] | null> {
-  if (/^d1:\/\//i.test(text) && text.trim().endsWith('*')) return (await import('./d1/list.js')).expandD1Pattern(text, process.env);
+export async function expandDatabasePattern(text: string): Promise<DatabasePattern[] | null> {
+  for (const kind of DATABASE_KINDS) {
+    const listed = (await kind.expandPattern?.(text)) ?? null;
+    if (listed) return listed;
+  }
   return null;
 }
 
@@ -72,16 +75,7 @@ export async function createScratchDatabase(like: DatabaseUrl): Promise<ScratchD
  * replays each history once). Internal: may hold a password; never printed.
  */
 export function scratchKey(url: DatabaseUrl): string {
-  switch (url.scheme) {
-    case 'postgres': {
-      const server = new URL(url.url);
-      server.pathname = '/';
-      server.search = '';
-      return `postgres ${server.toString()}`;
-    }
-    default:
-      return url.scheme;
-  }
+  return databaseKind(url).scratchKey(url);
 }
 
 /** Embedded PostgreSQL (PGlite) in memory: needs no server and no setup. */
@@ -108,5 +102,5 @@ export function scratchHint(like: DatabaseUrl): string | null {
   return databaseKind(like).scratchHint;
 }
 
-export type { DatabaseChange, OpenOptions, ScratchDatabase } from './registry.js';
+export type { DatabaseChange, DatabasePattern, OpenOptions, ScratchDatabase } from './registry.js';
 export type { Capabilities, Driver, HeldLock, SqlCommand } from './types.js';

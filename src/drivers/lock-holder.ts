@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError } from '../errors.js';
 
 /**
@@ -37,8 +39,40 @@ export interface LockRow {
   readonly expires_at: number;
 }
 
+/** The lock table SQLite and D1 keep: one row at most (id 1), naming its holder. */
+export function createLockTable(table: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, acquired_at TEXT NOT NULL, expires_at INTEGER NOT NULL)`;
+}
+
+/** The columns of a `LockRow`, as a select list. */
+export const LOCK_ROW_COLUMNS = 'owner, pid, host, acquired_at, expires_at';
+
+/** What a lock row's owner says: `owner`, this process and a random tag, so a release or heartbeat touches only our own row. */
+export function lockToken(owner: string): string {
+  return `${owner} #${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
 export function describeLockRow(row: LockRow): string {
   return describeHolder({ owner: row.owner, pid: row.pid, host: row.host, since: String(row.acquired_at) });
+}
+
+/** Why a holder is stale for sure: its process is gone from this host. Null for a live one, or one on another host (whose pid says nothing here). */
+export function deadHolderReason(holder: { readonly pid: number; readonly host: string }): string | null {
+  return holder.host === hostname() && !processAlive(holder.pid) ? processGone(holder.pid) : null;
+}
+
+export function processGone(pid: number): string {
+  return `process ${pid} on this host is no longer running`;
+}
+
+/** Between two tries for a held lock: a little longer each time, up to 250 ms, with jitter so waiters do not march in step. */
+export async function pauseBeforeRetry(attempt: number): Promise<void> {
+  await sleep(Math.min(50 + attempt * 25, 250) + Math.random() * 50);
+}
+
+/** LOCK_TIMEOUT: another migration held the lock for all of `--lock-timeout`. `holder` is described, null when unknown. */
+export function lockHeld(holder: string | null, waitedMs: number, hint: string, details: Readonly<Record<string, unknown>>): CairnError {
+  return new CairnError('LOCK_TIMEOUT', `another migration holds the lock on this database${holder ? `: ${holder}` : ''} (waited ${(waitedMs / 1000).toFixed(1)} s)`, { hint, details });
 }
 
 /** Waiting for the lock ends at once when the run is interrupted (Ctrl-C). */

@@ -33,6 +33,24 @@ export interface DatabaseKind<U extends DatabaseUrl = DatabaseUrl> {
   fleetConcurrency(url: U): number;
   /** True where the driver waits for the disk on the calling thread: a fleet runs such targets in worker threads. */
   readonly blocksThread: boolean;
+  /**
+   * Which scratch database `scratch(url)` makes, as a key: URLs with the same
+   * key replay in alike scratch databases (same engine, same server). May hold
+   * a password; never printed.
+   */
+  scratchKey(url: U): string;
+  /**
+   * The databases a pattern names (for `cairn fleet`'s targets), each as its
+   * URL and a label, or null when `text` is not this kind's pattern. Absent
+   * where a kind has no patterns of its own.
+   */
+  expandPattern?(text: string): Promise<DatabasePattern[] | null>;
+}
+
+/** One database a fleet pattern named: its URL, and a label that names it. */
+export interface DatabasePattern {
+  readonly source: string;
+  readonly label: string;
 }
 
 export interface OpenOptions {
@@ -54,6 +72,9 @@ export interface ScratchDatabase {
 type Kinds = { readonly [S in DatabaseUrl['scheme']]: DatabaseKind<Extract<DatabaseUrl, { scheme: S }>> };
 
 const KINDS: Kinds = { sqlite, postgres, pglite, d1 };
+
+/** Every entry, for what is asked of all kinds at once (a fleet pattern before it is parsed). */
+export const DATABASE_KINDS: readonly DatabaseKind[] = Object.values(KINDS) as DatabaseKind[];
 
 /** The entry for the database `url` names. */
 export function databaseKind(url: DatabaseUrl): DatabaseKind {

@@ -11,6 +11,11 @@ export interface Capabilities {
   readonly batchOnlyAtomicity: boolean;
   /** A key every row has when its table declares none (SQLite's `rowid`): batched statements walk it. Null when there is none. */
   readonly rowKey: string | null;
+  /**
+   * Who answers a write, for messages when that answer is lost (NO_ANSWER): "the D1 API".
+   * Absent where no answer goes missing in transit (an in-process engine, a server connection).
+   */
+  readonly answeredBy?: string;
   /** A hard cap on one statement that the engine enforces (D1: 100,000 bytes, 100 bound parameters); absent: none that matters. */
   readonly statementLimits?: StatementLimits;
 }

@@ -2,14 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { ResolvedConfig } from '../config/load.js';
 import { CairnError } from '../errors.js';
-import { runStep, StepFailed } from '../core/migrator.js';
 import { migrationText, newMigration, type MigrationType } from '../core/scaffold.js';
 import { withScratch, withScratchHint } from '../replay/scratch.js';
 import { withSession } from '../core/session.js';
 import { bookkeepingTables } from '../core/tracking.js';
 import type { Capabilities } from '../drivers/types.js';
-import { readProjectMigrations } from '../source/files.js';
-import { planPostgresDiff } from './postgres/diff.js';
+import { planPostgresDiff, replayForDiff } from './postgres/diff.js';
 import { writePgFiles, type PgDiffFile } from './postgres/files.js';
 import type { PgChange } from './postgres/plan.js';
 import { planSqlite, type Change, type Rename, type SqlitePlan } from './sqlite/plan.js';
@@ -163,15 +161,8 @@ async function liveSchema(config: ResolvedConfig): Promise<{ schema: string; cap
 
 /** Every migration, applied and pending, replayed up in a scratch database of the configured kind. */
 async function replayedSchema(config: ResolvedConfig): Promise<{ schema: string; capabilities: Capabilities }> {
-  const migrations = readProjectMigrations(config);
   return withScratch(config.database, config.table, async (context) => {
-    for (const migration of migrations) {
-      await runStep(context, migration, 'up').catch((error: unknown) => {
-        if (!(error instanceof StepFailed)) throw error;
-        const { file, line, message } = error.failure;
-        throw new CairnError('MIGRATION_FAILED', `replaying the migrations in a scratch database: ${file}:${line}: ${message}`, { hint: 'fix that migration first (`cairn verify` shows the same), or diff against the live database with --from-db', details: { file, line } });
-      });
-    }
+    await replayForDiff(config, context);
     return { schema: await context.driver.dump({ exclude: bookkeepingTables(config) }), capabilities: context.driver.capabilities };
   }).catch((error: unknown) => {
     throw withScratchHint(error, config.database);

@@ -9,6 +9,7 @@ import { rules as allRules } from './registry.js';
 import { PostgresSchema } from './schema/postgres.js';
 import { allowsOf } from './suppress.js';
 import type { FileContext, Finding, LintStatement, LintTarget, Report, Rule, Severity, StatementContext } from './types.js';
+import { positionIn } from '../sql/position.js';
 
 export interface LintOptions {
   readonly target: LintTarget;
@@ -178,9 +179,7 @@ function settle(
 
 /** An offset inside a statement → file line and column. */
 export function locate(statement: LintStatement, offset: number | undefined): { line: number; column: number } {
-  if (!offset) return { line: statement.line, column: statement.column };
-  const before = statement.sql.slice(0, offset).split('\n');
-  return before.length === 1 ? { line: statement.line, column: statement.column + offset } : { line: statement.line + before.length - 1, column: before.at(-1)!.length + 1 };
+  return positionIn(statement, offset ?? 0);
 }
 
 /**

@@ -1,10 +1,8 @@
 import type { DatabaseUrl } from '../config/url.js';
 import { diffSnapshots, type Snapshot, type SnapshotDifference } from '../drivers/snapshot.js';
 import type { Migration } from '../source/migration.js';
-import { CairnError } from '../errors.js';
-import { runStep, StepFailed } from '../core/migrator.js';
 import { assertHistoryIntact } from '../core/planner.js';
-import { withScratch } from './scratch.js';
+import { replayUp, withScratch } from './scratch.js';
 import type { Session } from '../core/session.js';
 import { bookkeepingTables } from '../core/tracking.js';
 
@@ -35,17 +33,10 @@ export async function drift(session: Session, options: { readonly scratchUrl?: D
 /** The schema `migrations` produce on an empty database of the same kind. */
 export function replayed(migrations: readonly Migration[], table: string, like: DatabaseUrl, exclude: readonly string[]): Promise<Snapshot> {
   return withScratch(like, table, async (context) => {
-    for (const migration of migrations) {
-      try {
-        await runStep(context, migration, 'up');
-      } catch (error) {
-        if (!(error instanceof StepFailed)) throw error;
-        const { file, line, message } = error.failure;
-        throw new CairnError('MIGRATION_FAILED', `replaying the applied migrations in a scratch database failed at ${file}:${line}: ${message}`, {
-          hint: 'an applied migration no longer applies on an empty database (it may depend on objects made by hand); `cairn verify` shows more',
-        });
-      }
-    }
+    await replayUp(context, migrations, ({ file, line, message }) => ({
+      message: `replaying the applied migrations in a scratch database failed at ${file}:${line}: ${message}`,
+      hint: 'an applied migration no longer applies on an empty database (it may depend on objects made by hand); `cairn verify` shows more',
+    }));
     return context.driver.snapshot({ exclude });
   });
 }

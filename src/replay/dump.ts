@@ -7,10 +7,10 @@ import type { Migration } from '../source/migration.js';
 import { splitStatements } from '../source/split.js';
 import { compareVersions } from '../source/version.js';
 import { CairnError } from '../errors.js';
-import { runStep, StepFailed, type StepContext } from '../core/migrator.js';
-import { withScratch } from './scratch.js';
+import type { StepContext } from '../core/migrator.js';
+import { replayUp, withScratch } from './scratch.js';
 import type { Session } from '../core/session.js';
-import { bookkeepingTables, type AppliedRecord } from '../core/tracking.js';
+import { bookkeepingTables, historyRecord } from '../core/tracking.js';
 
 /**
  * schema.sql: the driver's dump of the schema under a one-line header naming
@@ -185,24 +185,13 @@ export async function prepareStart(context: StepContext, migrations: readonly Mi
     }
     await loadDump(context.driver, text, baselineFile);
     const reflected = asOf ? migrations.slice(0, migrations.indexOf(asOf) + 1) : [];
-    if (reflected.length > 0) await context.driver.atomic(reflected.map((m) => context.tracking.insert(baselineRecord(m, context.appliedBy))));
+    if (reflected.length > 0) await context.driver.atomic(reflected.map((m) => context.tracking.insert(historyRecord(m, context.appliedBy, 'baseline'))));
     baselined = reflected.length;
   }
   const rest = migrations.slice(baselined, start);
-  for (const migration of rest) {
-    try {
-      await runStep(context, migration, 'up');
-    } catch (error) {
-      if (!(error instanceof StepFailed)) throw error;
-      const { file, line, message } = error.failure;
-      throw new CairnError('MIGRATION_FAILED', `bringing the scratch database to ${from.version} failed at ${file}:${line}: ${message}`, {
-        hint: `migrations before --from are applied up only, unverified; verify from an earlier version to see why${baselineFile ? `, or check that ${baselineFile} is the schema it claims` : ''}`,
-      });
-    }
-  }
+  await replayUp(context, rest, ({ file, line, message }) => ({
+    message: `bringing the scratch database to ${from.version} failed at ${file}:${line}: ${message}`,
+    hint: `migrations before --from are applied up only, unverified; verify from an earlier version to see why${baselineFile ? `, or check that ${baselineFile} is the schema it claims` : ''}`,
+  }));
   return { version: from.version, baseline: baselineFile, baselined, applied: rest.length };
-}
-
-function baselineRecord(migration: Migration, appliedBy: string): AppliedRecord {
-  return { version: migration.version, name: migration.name, checksum: migration.checksum, state: 'applied', appliedAt: new Date(), durationMs: 0, appliedBy, method: 'baseline', error: null, details: {} };
 }

@@ -1,8 +1,7 @@
 import type { ResolvedConfig } from '../config/load.js';
 import type { DatabaseUrl } from '../config/url.js';
-import { CairnError } from '../errors.js';
-import { runStep, runStepGroup, StepFailed } from '../core/migrator.js';
-import { withScratch, withScratchHint } from './scratch.js';
+import { runStepGroup } from '../core/migrator.js';
+import { replayUp, withScratch, withScratchHint } from './scratch.js';
 import { scratchFor, type Driver } from '../drivers/index.js';
 import { readProjectMigrations } from '../source/files.js';
 
@@ -35,18 +34,11 @@ export async function readAfterReplay<T>(
           start += group.length;
           continue;
         }
-        for (const migration of group) {
-          try {
-            await runStep(context, migration, 'up');
-          } catch (error) {
-            if (!(error instanceof StepFailed)) throw error;
-            const { file, line, message } = error.failure;
-            throw new CairnError('MIGRATION_FAILED', `replaying the migrations in a scratch database failed at ${file}:${line}: ${message}`, {
-              hint: fix,
-              details: { failure: error.failure },
-            });
-          }
-        }
+        await replayUp(context, group, (failure) => ({
+          message: `replaying the migrations in a scratch database failed at ${failure.file}:${failure.line}: ${failure.message}`,
+          hint: fix,
+          details: { failure },
+        }));
         start += group.length;
       }
       return read(like, context.driver);

@@ -2,7 +2,8 @@ import { hostname, userInfo } from 'node:os';
 import type { DatabaseUrl } from '../config/url.js';
 import { createScratchDatabase, openDriver, scratchHint } from '../drivers/index.js';
 import { CairnError } from '../errors.js';
-import type { StepContext } from '../core/migrator.js';
+import { runStep, StepFailed, type MigrationFailure, type StepContext } from '../core/migrator.js';
+import type { Migration } from '../source/migration.js';
 import { TrackingTable } from '../core/tracking.js';
 
 /**
@@ -23,6 +24,30 @@ export async function withScratch<T>(like: DatabaseUrl, table: string, work: (co
     }
   } finally {
     await scratch.drop();
+  }
+}
+
+/** What a replay says when a migration does not apply: the message, and what to do. */
+export interface ReplayFailed {
+  readonly message: string;
+  readonly hint: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Runs `migrations` up, one step each, in a scratch database. The first the
+ * database rejects ends the replay as MIGRATION_FAILED, worded by `explain`
+ * (each replay says what it was for); any other error goes through as it is.
+ */
+export async function replayUp(context: StepContext, migrations: readonly Migration[], explain: (failure: MigrationFailure) => ReplayFailed): Promise<void> {
+  for (const migration of migrations) {
+    try {
+      await runStep(context, migration, 'up');
+    } catch (error) {
+      if (!(error instanceof StepFailed)) throw error;
+      const { message, hint, details } = explain(error.failure);
+      throw new CairnError('MIGRATION_FAILED', message, { hint, ...(details ? { details } : {}) });
+    }
   }
 }
 

@@ -8,6 +8,7 @@ import { changesInFlight, type ChangeInFlight } from '../core/status.js';
 import { lintProject, type Finding } from '../lint/index.js';
 import { listBackups, type BackupInfo } from '../safety/backup.js';
 import { readProjectMigrations } from '../source/files.js';
+import type { Migration } from '../source/migration.js';
 import { renderHtml } from './html.js';
 import { schemaModel } from './model.js';
 import { schemaSnapshot } from './schema.js';
@@ -105,8 +106,8 @@ export async function projectReport(config: ResolvedConfig, overrides: ConfigOve
 
   const names = config.environments;
   const environments = names.length === 0
-    ? [await readEnvironment(config.environment || 'default', async () => config)]
-    : await Promise.all(names.map((name) => readEnvironment(name, () => resolveConfig({ ...environmentOverrides(overrides), env: name }))));
+    ? [await readEnvironment(config.environment || 'default', async () => config, config, migrations)]
+    : await Promise.all(names.map((name) => readEnvironment(name, () => resolveConfig({ ...environmentOverrides(overrides), env: name }), config, migrations)));
 
   let schema: ProjectReport['schema'];
   if (options.schema === false) schema = { error: 'left out (--no-schema)' };
@@ -145,7 +146,12 @@ function environmentOverrides(overrides: ConfigOverrides): ConfigOverrides {
   return rest;
 }
 
-async function readEnvironment(name: string, configOf: () => Promise<ResolvedConfig>): Promise<ReportedEnvironment> {
+/** The files read once for the report serve an environment that reads the same ones (the same folder, pattern and encoding). */
+function sameFiles(a: ResolvedConfig, b: ResolvedConfig): boolean {
+  return a.root === b.root && a.migrationsDir === b.migrationsDir && a.migrationsPattern === b.migrationsPattern && a.encoding === b.encoding;
+}
+
+async function readEnvironment(name: string, configOf: () => Promise<ResolvedConfig>, project: ResolvedConfig, migrations: readonly Migration[]): Promise<ReportedEnvironment> {
   let config: ResolvedConfig;
   try {
     config = await configOf();
@@ -155,7 +161,8 @@ async function readEnvironment(name: string, configOf: () => Promise<ResolvedCon
   const settings = config.environmentSettings;
   const base = { name, target: config.database.display, protected: settings?.protected ?? false, follows: settings?.follows ?? null };
   try {
-    return await withSession(config, { write: false, onEvent: () => undefined, companion: wranglerCompanion }, async (session) => {
+    const read = sameFiles(config, project) ? migrations : undefined;
+    return await withSession(config, { write: false, onEvent: () => undefined, companion: wranglerCompanion, migrations: read }, async (session) => {
       const history: Record<string, ReportedRun> = {};
       for (const s of session.statuses) {
         if (s.state === 'pending' && !s.outOfOrder) continue;

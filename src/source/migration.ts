@@ -10,6 +10,11 @@ export interface Section {
   readonly statements: readonly SqlStatement[];
 }
 
+/** The section a step in `direction` runs: the up, or the down (null when the file has none). */
+export function sectionOf(migration: Migration, direction: 'up' | 'down'): Section | null {
+  return direction === 'up' ? migration.up : migration.down;
+}
+
 /** A migration as read from disk. Pure data: nothing here has touched a database. */
 export interface Migration {
   /** As written in the file name (`0003`, `20240115_001`); compare with compareVersions. */

@@ -6,7 +6,7 @@ import { canonicalVersion } from '../source/version.js';
 import type { CairnEvent } from '../core/events.js';
 import type { Direction } from '../core/failure.js';
 import type { CompanionLoader } from '../core/session.js';
-import type { AppliedRecord, TrackingTable } from '../core/tracking.js';
+import { historyRecord, type AppliedRecord, type TrackingTable } from '../core/tracking.js';
 
 /**
  * Wrangler's history table (`d1_migrations` unless `migrations_table` says
@@ -150,18 +150,7 @@ export function adoptWranglerRows(rows: readonly WranglerRow[], history: readonl
     if (recorded.has(key) || seen.has(key)) continue;
     seen.add(key);
     const migration = files.get(key) ?? null;
-    const record: AppliedRecord = {
-      version: migration?.version ?? parsed.version,
-      name: migration?.name ?? parsed.name,
-      checksum: migration?.checksum ?? '',
-      state: 'applied',
-      appliedAt: row.appliedAt,
-      durationMs: 0,
-      appliedBy: 'wrangler',
-      method: 'adopted',
-      error: null,
-      details: { wrangler: { id: row.id, name: row.name } },
-    };
+    const record = historyRecord(migration ?? { ...parsed, checksum: '' }, 'wrangler', 'adopted', { appliedAt: row.appliedAt, details: { wrangler: { id: row.id, name: row.name } } });
     records.push(record);
     if (migration) importable.push(record);
   }

@@ -26,7 +26,7 @@ import { tagged, type BatchOptions, type MigrationContext } from './context.js';
 export async function runScriptStep(context: StepContext, migration: Migration, direction: Direction, record: AppliedRecord, elapsed: () => number): Promise<void> {
   const { driver } = context;
   const module = await loadScript(migration);
-  const work = direction === 'up' ? module.up : module.down;
+  const work = module[direction];
   if (!work) throw new CairnError('USAGE', `${migration.file} exports no \`down\``, { hint: 'add export async function down(ctx) { … }, or roll back by hand and `cairn repair`' });
   const whole = migration.script!.transaction && driver.capabilities.transactionalDdl;
   if (whole && driver.capabilities.batchOnlyAtomicity) await runQueued(context, migration, direction, record, elapsed, work);

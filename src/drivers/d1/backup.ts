@@ -1,7 +1,9 @@
 import { BACKUP_DATA_FILE, createBackupFile, readBackupFile, splitTriggers, SQLITE_BACKUP_FORMAT, type BackupRowsSink } from '../sqlite/backup.js';
-import { fillStatements, type BackupColumn, type BackupSupport, type RestoreAction, type SavedTable, type SqlCommand, type TableShape } from '../types.js';
+import { fillStatements, type BackupSupport, type RestoreAction, type SavedTable, type SqlCommand, type TableShape } from '../types.js';
 import type { Row } from './transport.js';
+import { BigValue, decode, encode, insertStatements, literal } from './codec.js';
 import { quoteIdentifier } from '../../sql/quote.js';
+import { BACKUP_CATALOG, columnsOf, plainKey, type ColumnInfo } from '../sqlite/catalog.js';
 
 /**
  * Backups on D1, in the SQLite driver's format (`data.sqlite`, one untyped
@@ -35,10 +37,8 @@ export interface D1BatchRunner {
   heartbeat(): SqlCommand | null;
 }
 
-/** D1 refuses a result with more than 100 columns, a statement with more than 100 bound parameters or 100 KB of SQL. */
+/** D1 refuses a result with more than 100 columns. */
 const MAX_COLUMNS = 100;
-const MAX_PARAMS = 100;
-const MAX_STATEMENT_CHARS = 90_000;
 /** A page: at most this many rows, and stops after the row that passes this many bytes of values (measured: 10,000 plain rows, 1.6 MB of JSON, 0.1 s on a local D1). */
 const PAGE_ROWS = 10_000;
 const PAGE_BYTES = 4 << 20;
@@ -46,9 +46,7 @@ const PAGE_BYTES = 4 << 20;
 const BATCH_STATEMENTS = 200;
 const BATCH_CHARS = 4 << 20;
 const STAGING_PREFIX = '_cairn_restore_';
-/** D1 refuses a string or blob over 2,000,000 bytes, hex() output included: values that could pass that are read in pieces. */
-const BIG_TEXT_CHARS = 450_000;
-const BIG_BLOB = 900_000;
+/** A big value (codec.ts: over D1's 2 MB string limit as JSON or hex) is read in pieces of this many bytes. */
 const BIG_PIECE = 450_000;
 
 const q = quoteIdentifier;
@@ -204,11 +202,6 @@ async function take(run: Run, plan: ReadPlan, page: readonly Row[], start: numbe
   return page.length;
 }
 
-/** Stands for a value too big to come back whole as JSON text (D1 refuses strings over 2 MB, and hex doubles a blob). */
-class BigValue {
-  constructor(readonly kind: 'text' | 'blob') {}
-}
-
 /** A big value in pieces of BIG_PIECE bytes, each as hex, until a short piece says it is complete. */
 async function readBig(run: Run, plan: ReadPlan, raw: Row, row: readonly unknown[], position: number, column: number, kind: 'text' | 'blob'): Promise<string | Buffer> {
   const params: unknown[] = [];
@@ -228,98 +221,11 @@ async function readBig(run: Run, plan: ReadPlan, raw: Row, row: readonly unknown
   return kind === 'blob' ? bytes : bytes.toString('utf8');
 }
 
-/**
- * A value as D1's JSON can carry it exactly: null; a real as a number
- * (±infinity, which JSON cannot hold, as 'r+' / 'r-'); otherwise text tagged
- * with its storage class: 'i' + decimal integer, 't' + text, 'x' + hex blob.
- */
-function encode(c: string): string {
-  const real = `CASE WHEN ${c} = 9e999 THEN 'r+' WHEN ${c} = -9e999 THEN 'r-' ELSE ${c} END`;
-  // A text of more than BIG_TEXT_CHARS characters may pass 2 MB as UTF-8; a blob over BIG_BLOB bytes would as hex: 'T' / 'X', read apart.
-  const text = `CASE WHEN length(${c}) > ${BIG_TEXT_CHARS} THEN 'T' ELSE 't' || ${c} END`;
-  const blob = `CASE WHEN length(${c}) > ${BIG_BLOB} THEN 'X' ELSE 'x' || hex(${c}) END`;
-  return `CASE typeof(${c}) WHEN 'integer' THEN 'i' || ${c} WHEN 'real' THEN ${real} WHEN 'text' THEN ${text} WHEN 'blob' THEN ${blob} END`;
-}
-
-/** The value `encode` read, in the JavaScript type that better-sqlite3 stores in the same storage class. */
-function decode(value: unknown): unknown {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'number') return value;
-  const text = String(value);
-  switch (text[0]) {
-    case 'i':
-      return BigInt(text.slice(1));
-    case 't':
-      return text.slice(1);
-    case 'x':
-      return Buffer.from(text.slice(1), 'hex');
-    case 'r':
-      return text[1] === '+' ? Infinity : -Infinity;
-    case 'T':
-      return new BigValue('text');
-    case 'X':
-      return new BigValue('blob');
-    default:
-      throw new Error(`unexpected value from D1 while backing up: ${text.slice(0, 20)}`);
-  }
-}
-
 /** a + b + c as a balanced tree: D1 refuses expressions nested more than 100 deep, and a table may have 100 columns. */
 function balancedSum(terms: readonly string[]): string {
   if (terms.length <= 1) return terms[0] ?? '0';
   const middle = Math.ceil(terms.length / 2);
   return `(${balancedSum(terms.slice(0, middle))} + ${balancedSum(terms.slice(middle))})`;
-}
-
-/**
- * Multi-row INSERTs into a staging table, each within D1's limits. Integers
- * and blobs go as SQL literals (exact: an integer literal is read as written),
- * text and reals as parameters (a real literal would be read inexactly); the
- * staging table has no column types, so every value keeps its storage class.
- */
-function insertStatements(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): SqlCommand[] {
-  const head = `INSERT INTO main.${q(table)} (${columns.map(q).join(', ')}) VALUES `;
-  const statements: SqlCommand[] = [];
-  let tuples: string[] = [];
-  let params: unknown[] = [];
-  let chars = head.length;
-  const flush = () => {
-    if (tuples.length > 0) statements.push({ sql: head + tuples.join(', '), params });
-    tuples = [];
-    params = [];
-    chars = head.length;
-  };
-  for (const row of rows) {
-    const rowParams: unknown[] = [];
-    const tuple = `(${row.map((value) => literal(value, rowParams)).join(', ')})`;
-    if (tuples.length > 0 && (params.length + rowParams.length > MAX_PARAMS || chars + tuple.length > MAX_STATEMENT_CHARS || tuples.length >= 500)) flush();
-    tuples.push(tuple);
-    params.push(...rowParams);
-    chars += tuple.length + 2;
-  }
-  flush();
-  return statements;
-}
-
-function literal(value: unknown, params: unknown[]): string {
-  if (value === null || value === undefined) return 'NULL';
-  if (typeof value === 'bigint') return value.toString();
-  if (typeof value === 'number') {
-    if (value === Infinity) return '9e999';
-    if (value === -Infinity) return '-9e999';
-    params.push(value);
-    return 'CAST(? AS REAL)';
-  }
-  if (Buffer.isBuffer(value) || value instanceof Uint8Array) {
-    const hex = Buffer.from(value).toString('hex');
-    if (hex.length < MAX_STATEMENT_CHARS / 4) return `x'${hex}'`;
-    // Too long for the statement: as hex parameters, in pieces that stay far below D1's 2 MB string limit (|| keeps every byte).
-    const pieces = hex.match(/[0-9a-f]{1,100000}/g)!;
-    params.push(...pieces);
-    return pieces.length === 1 ? 'unhex(?)' : `CAST(${pieces.map(() => 'unhex(?)').join(' || ')} AS BLOB)`;
-  }
-  params.push(String(value));
-  return '?';
 }
 
 /** Sends statements in batches of bounded size, in order. */
@@ -371,33 +277,25 @@ function placeRows(saved: SavedTable, action: RestoreAction, staging: string): {
   }
 }
 
+// The same catalog reads as the SQLite driver's (sqlite/catalog.ts), over D1's API.
 async function exists(query: Query, table: string): Promise<boolean> {
-  return (await query("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", [table])).length > 0;
+  return (await query(BACKUP_CATALOG.exists, [table])).length > 0;
 }
 
-/** Stored columns only (hidden 0): generated columns are computed again from the definition. As the SQLite driver reads them. */
 async function shapeOf(query: Query, table: string): Promise<TableShape> {
-  const info = (await query('SELECT name, type, pk, hidden FROM pragma_table_xinfo(?)', [table])) as { name: string; type: string; pk: number; hidden: number }[];
-  const columns: BackupColumn[] = info.filter((c) => c.hidden === 0).map((c) => ({ name: c.name, type: c.type }));
-  const primary = info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name);
+  const { columns, primary } = columnsOf((await query(BACKUP_CATALOG.columns, [table])) as unknown as ColumnInfo[]);
   return { columns, key: primary.length > 0 ? primary : await uniqueKey(query, table) };
 }
 
 /** The columns of the first unique index on plain columns (no expressions, not partial). */
 async function uniqueKey(query: Query, table: string): Promise<string[]> {
-  const indexes = (await query('SELECT name FROM pragma_index_list(?) WHERE "unique" = 1 AND partial = 0 ORDER BY seq', [table])) as { name: string }[];
-  for (const { name } of indexes) {
-    const parts = (await query('SELECT cid, name FROM pragma_index_info(?) ORDER BY seqno', [name])) as { cid: number; name: string | null }[];
-    if (parts.every((p) => p.cid >= 0 && p.name)) return parts.map((p) => p.name!);
+  for (const { name } of (await query(BACKUP_CATALOG.uniqueIndexes, [table])) as { name: string }[]) {
+    const key = plainKey((await query(BACKUP_CATALOG.indexColumns, [name])) as { cid: number; name: string | null }[]);
+    if (key) return key;
   }
   return [];
 }
 
-/** CREATE TABLE, then its explicit indexes and triggers, as SQLite stored them. */
 async function definitionOf(query: Query, table: string): Promise<string[]> {
-  const rows = await query(
-    "SELECT sql FROM main.sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL AND type IN ('table', 'index', 'trigger') ORDER BY type = 'table' DESC, type = 'index' DESC, rowid",
-    [table],
-  );
-  return rows.map((r) => String(r.sql));
+  return (await query(BACKUP_CATALOG.definition, [table])).map((r) => String(r.sql));
 }

@@ -66,7 +66,7 @@ export function d1Driver(transport: D1Transport, display: string, local: boolean
   const internalTables = async () => (await query("SELECT name FROM sqlite_master WHERE name LIKE '\\_cf\\_%' ESCAPE '\\'")).map((row) => String(row.name));
 
   const driver: Driver = {
-    capabilities: { transactionalDdl: true, batchOnlyAtomicity: true, rowKey: 'rowid', statementLimits: D1_LIMITS },
+    capabilities: { transactionalDdl: true, batchOnlyAtomicity: true, rowKey: 'rowid', statementLimits: D1_LIMITS, answeredBy: 'the D1 API' },
     flavor: sqliteFlavor,
     target: display,
 

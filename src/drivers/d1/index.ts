@@ -35,6 +35,13 @@ export const d1: DatabaseKind<D1Url> = {
   // Local runs in this process; remote waits on Cloudflare's API.
   fleetConcurrency: (url) => (url.d1.kind === 'local' ? 4 : 10),
   blocksThread: false,
+  // Local or remote, the scratch is a local D1.
+  scratchKey: () => 'd1',
+  // `d1://<account_id>/<prefix>*`: the account's databases so named (the D1 API's database list).
+  async expandPattern(text) {
+    if (!/^d1:\/\//i.test(text) || !text.trim().endsWith('*')) return null;
+    return (await import('./list.js')).expandD1Pattern(text, process.env);
+  },
 };
 
 function notOnCloudflare(url: DatabaseUrl, hint: string): CairnError {

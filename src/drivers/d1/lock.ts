@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError } from '../../errors.js';
 import type { LockOptions, SqlCommand } from '../types.js';
 import { D1QueryError, isBusy, type BatchOptions, type Row } from './transport.js';
-import { describeLockRow, processAlive, type LockRow, throwIfInterrupted } from '../lock-holder.js';
+import { createLockTable, deadHolderReason, describeLockRow, LOCK_ROW_COLUMNS, lockHeld, lockToken, pauseBeforeRetry, processGone, throwIfInterrupted, type LockRow } from '../lock-holder.js';
 import { quoteIdentifier } from '../../sql/quote.js';
 
 /**
@@ -42,8 +42,8 @@ export interface D1LockOptions extends LockOptions {
 
 export async function acquireD1Lock(batch: Batch, lockTable: string, options: D1LockOptions): Promise<D1Lock> {
   const table = quoteIdentifier(lockTable);
-  const token = `${options.owner} #${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const select = `SELECT owner, pid, host, acquired_at, expires_at, ${NOW} AS now FROM ${table} WHERE id = 1`;
+  const token = lockToken(options.owner);
+  const select = `SELECT ${LOCK_ROW_COLUMNS}, ${NOW} AS now FROM ${table} WHERE id = 1`;
   const started = Date.now();
   const deadline = started + options.timeoutMs;
   let holder: D1LockRow | undefined;
@@ -55,7 +55,7 @@ export async function acquireD1Lock(batch: Batch, lockTable: string, options: D1
     try {
       results = await batch(
         [
-          { sql: `CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, acquired_at TEXT NOT NULL, expires_at INTEGER NOT NULL)` },
+          { sql: createLockTable(table) },
           { sql: select },
           {
             sql: `INSERT INTO ${table} (id, owner, pid, host, acquired_at, expires_at) VALUES (1, ?, ?, ?, ${ISO_NOW}, ${NOW} + ${D1_LOCK_TTL_MS})
@@ -82,7 +82,7 @@ WHERE ${table}.expires_at < ${NOW} OR ${table}.owner = ?`,
     const previous = before?.[0] as D1LockRow | undefined;
     holder = (after?.[0] as D1LockRow | undefined) ?? (busy ? holder : undefined);
     if (holder?.owner === token) {
-      if (previous) options.onNotice?.(`took over a stale migration lock held by ${describeLockRow(previous)}: ${previous.owner === deadOwner ? `process ${previous.pid} on this host is no longer running` : `it expired at ${new Date(previous.expires_at).toISOString()}`}`);
+      if (previous) options.onNotice?.(`took over a stale migration lock held by ${describeLockRow(previous)}: ${previous.owner === deadOwner ? processGone(previous.pid) : `it expired at ${new Date(previous.expires_at).toISOString()}`}`);
       return {
         heartbeat: () => ({ sql: `UPDATE ${table} SET expires_at = ${NOW} + ${D1_LOCK_TTL_MS} WHERE id = 1 AND owner = ?`, params: [token] }),
         // Idempotent, so re-sent on a passing failure: a lock left behind would hold up the next run for its whole lifetime.
@@ -98,21 +98,22 @@ WHERE ${table}.expires_at < ${NOW} OR ${table}.owner = ?`,
         },
       };
     }
-    if (holder && options.local && holder.host === hostname() && !processAlive(holder.pid)) {
+    if (holder && options.local && deadHolderReason(holder)) {
       deadOwner = holder.owner; // replace exactly that holder, and only if it is still the one there
       continue;
     }
     if (Date.now() >= deadline) {
-      const waited = ((Date.now() - started) / 1000).toFixed(1);
-      throw new CairnError('LOCK_TIMEOUT', `another migration holds the lock on this database${holder ? `: ${describeLockRow(holder)}` : ''} (waited ${waited} s)`, {
-        hint: holder
+      throw lockHeld(
+        holder ? describeLockRow(holder) : null,
+        Date.now() - started,
+        holder
           ? `wait for it to finish, or retry with a longer --lock-timeout; if that process is gone, the lock frees itself at ${new Date(holder.expires_at).toISOString()}${options.local ? ' (at once, when it ran on this host)' : ''}`
           : 'retry with a longer --lock-timeout',
-        details: holder ? { holder: holder.owner.replace(/ #.*$/, ''), pid: holder.pid, host: holder.host, since: holder.acquired_at } : {},
-      });
+        holder ? { holder: holder.owner.replace(/ #.*$/, ''), pid: holder.pid, host: holder.host, since: holder.acquired_at } : {},
+      );
     }
     throwIfInterrupted(options.signal);
-    await sleep(Math.min(50 + attempt * 25, 250) + Math.random() * 50);
+    await pauseBeforeRetry(attempt);
   }
 }
 

@@ -34,4 +34,5 @@ export const pglite: DatabaseKind<PgliteUrl> = {
   // One engine in this process: databases take turns.
   fleetConcurrency: () => 1,
   blocksThread: false,
+  scratchKey: () => 'pglite',
 };

@@ -1,9 +1,8 @@
 import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError } from '../../errors.js';
 import type { LockOptions } from '../types.js';
-import { describeHolder, processAlive, throwIfInterrupted } from '../lock-holder.js';
+import { deadHolderReason, describeHolder, pauseBeforeRetry, throwIfInterrupted } from '../lock-holder.js';
 
 /**
  * PGlite is PostgreSQL in this process, without a postmaster: it does nothing
@@ -68,7 +67,7 @@ export async function acquireDirLock(dataDir: string, display: string, options: 
       });
     }
     throwIfInterrupted(options.signal);
-    await sleep(Math.min(50 + attempt * 25, 250) + Math.random() * 50);
+    await pauseBeforeRetry(attempt);
   }
 }
 
@@ -121,8 +120,7 @@ function staleReason(holder: Holder | null, path: string): string | null {
     const age = ageMs(path);
     return age !== null && age > UNWRITTEN_GRACE_MS ? 'the lock file is empty or unreadable' : null;
   }
-  if (holder.host !== hostname()) return null;
-  return processAlive(holder.pid) ? null : `process ${holder.pid} on this host is no longer running`;
+  return deadHolderReason(holder);
 }
 
 

@@ -20,4 +20,11 @@ export const postgres: DatabaseKind<PostgresUrl> = {
   // Each target waits on the network over one connection.
   fleetConcurrency: () => 8,
   blocksThread: false,
+  // One key per server: every database on it replays in a scratch database on it.
+  scratchKey(url) {
+    const server = new URL(url.url);
+    server.pathname = '/';
+    server.search = '';
+    return `postgres ${server.toString()}`;
+  },
 };

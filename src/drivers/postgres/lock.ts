@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { CairnError } from '../../errors.js';
-import { throwIfInterrupted } from '../lock-holder.js';
+import { lockHeld, pauseBeforeRetry, throwIfInterrupted } from '../lock-holder.js';
 import type { HeldLock, LockOptions } from '../types.js';
 
 /**
@@ -21,7 +20,7 @@ export async function acquireAdvisoryLock(client: pg.Client, table: string, opti
     }
     if (Date.now() >= deadline) throw await lockTimeout(client, key, Date.now() - (deadline - options.timeoutMs));
     throwIfInterrupted(options.signal);
-    await sleep(Math.min(50 + attempt * 25, 250) + Math.random() * 50);
+    await pauseBeforeRetry(attempt);
   }
 }
 
@@ -64,10 +63,10 @@ async function findHolder(client: pg.Client, key: string): Promise<Holder | unde
 async function lockTimeout(client: pg.Client, key: string, waitedMs: number): Promise<CairnError> {
   const holder = await findHolder(client, key);
   const who = holder ? describe(holder) : 'another session';
-  return new CairnError('LOCK_TIMEOUT', `another migration holds the lock on this database: ${who} (waited ${(waitedMs / 1000).toFixed(1)} s)`, {
-    hint: holder
-      ? `wait for it to finish or retry with a longer --lock-timeout; if that session is stuck, end it with SELECT pg_terminate_backend(${holder.pid})`
-      : 'retry with a longer --lock-timeout',
-    details: holder ? { pid: holder.pid, applicationName: holder.application_name, state: holder.state } : {},
-  });
+  return lockHeld(
+    who,
+    waitedMs,
+    holder ? `wait for it to finish or retry with a longer --lock-timeout; if that session is stuck, end it with SELECT pg_terminate_backend(${holder.pid})` : 'retry with a longer --lock-timeout',
+    holder ? { pid: holder.pid, applicationName: holder.application_name, state: holder.state } : {},
+  );
 }

@@ -1,6 +1,5 @@
 import pg from 'pg';
 import { CairnError } from '../../errors.js';
-import { CHANGE_LOG } from './dump.js';
 
 /**
  * A throw-away database on the same server, for replaying migrations. Needs
@@ -87,3 +86,6 @@ COMMIT`);
     return false;
   }
 }
+
+/** The session setting a scratch's change log is kept in, and the event triggers that write it (scratch.ts installs them). */
+export const CHANGE_LOG = { setting: 'cairn.scratch_log', triggers: ['cairn_scratch_ddl', 'cairn_scratch_drop'] } as const;

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { DatabaseUrl } from '../../config/url.js';
 import { CairnError } from '../../errors.js';
-import { alive } from '../file-lock.js';
+import { processAlive } from '../lock-holder.js';
 import type { TemplateProject, TemplateStore } from '../template.js';
 
 type PostgresUrl = Extract<DatabaseUrl, { scheme: 'postgres' }>;
@@ -121,7 +121,7 @@ async function sweepDeadTests(admin: pg.Client, prefix: string): Promise<void> {
   const { rows } = await admin.query<{ datname: string }>("SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, $1)", [prefix]);
   for (const { datname } of rows) {
     const pid = Number(datname.slice(prefix.length).split('_')[0]);
-    if (Number.isInteger(pid) && !alive(pid)) await dropDatabase(admin, datname).catch(() => undefined);
+    if (Number.isInteger(pid) && !processAlive(pid)) await dropDatabase(admin, datname).catch(() => undefined);
   }
 }
 

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import { fillStatements, type BackupColumn, type BackupSupport, type SavedTable, type TableShape } from '../types.js';
+import { fillStatements, type BackupSupport, type SavedTable, type TableShape } from '../types.js';
 import { quoteIdentifier } from '../../sql/quote.js';
+import { BACKUP_CATALOG, columnsOf, plainKey, type ColumnInfo } from './catalog.js';
 
 /**
  * Backups as one SQLite database file per backup (`data.sqlite`), one table
@@ -138,7 +139,7 @@ function withAttached<T>(db: Database.Database, path: string, work: () => T): T 
 
 /** SQLite names are case-insensitive: `DELETE FROM Users` is about table `users`. */
 function exists(db: Database.Database, table: string): boolean {
-  return db.prepare("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE").get(table) !== undefined;
+  return db.prepare(BACKUP_CATALOG.exists).get(table) !== undefined;
 }
 
 /** The table's name as SQLite stored it, for the backup's records. */
@@ -156,35 +157,20 @@ export function splitTriggers(definition: readonly string[]): { schema: string[]
   return { schema: definition.filter((sql) => !isTrigger(sql)), triggers: definition.filter(isTrigger) };
 }
 
-interface ColumnInfo {
-  name: string;
-  type: string;
-  pk: number;
-  hidden: number;
-}
-
-/** Stored columns only (hidden 0): generated columns are computed again from the definition. */
 function shapeOf(db: Database.Database, table: string): TableShape {
-  const info = db.prepare('SELECT name, type, pk, hidden FROM pragma_table_xinfo(?)').all(table) as ColumnInfo[];
-  const columns: BackupColumn[] = info.filter((c) => c.hidden === 0).map((c) => ({ name: c.name, type: c.type }));
-  const primary = info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name);
+  const { columns, primary } = columnsOf(db.prepare(BACKUP_CATALOG.columns).all(table) as ColumnInfo[]);
   return { columns, key: primary.length > 0 ? primary : uniqueKey(db, table) };
 }
 
 /** The columns of the first unique index on plain columns (no expressions, not partial). */
 function uniqueKey(db: Database.Database, table: string): string[] {
-  const indexes = db.prepare('SELECT name FROM pragma_index_list(?) WHERE "unique" = 1 AND partial = 0 ORDER BY seq').all(table) as { name: string }[];
-  for (const { name } of indexes) {
-    const parts = db.prepare('SELECT cid, name FROM pragma_index_info(?) ORDER BY seqno').all(name) as { cid: number; name: string | null }[];
-    if (parts.every((p) => p.cid >= 0 && p.name)) return parts.map((p) => p.name!);
+  for (const { name } of db.prepare(BACKUP_CATALOG.uniqueIndexes).all(table) as { name: string }[]) {
+    const key = plainKey(db.prepare(BACKUP_CATALOG.indexColumns).all(name) as { cid: number; name: string | null }[]);
+    if (key) return key;
   }
   return [];
 }
 
-/** CREATE TABLE, then its explicit indexes and triggers, as SQLite stored them. */
 function definitionOf(db: Database.Database, table: string): string[] {
-  const rows = db
-    .prepare("SELECT sql FROM main.sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL AND type IN ('table', 'index', 'trigger') ORDER BY type = 'table' DESC, type = 'index' DESC, rowid")
-    .all(table) as { sql: string }[];
-  return rows.map((r) => r.sql);
+  return (db.prepare(BACKUP_CATALOG.definition).all(table) as { sql: string }[]).map((r) => r.sql);
 }

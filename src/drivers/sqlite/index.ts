@@ -35,6 +35,7 @@ export const sqlite: DatabaseKind<SqliteUrl> = {
   // In this process: the work is CPU and disk, a few overlap waits.
   fleetConcurrency: () => 4,
   blocksThread: true,
+  scratchKey: () => 'sqlite',
 };
 
 /** `cairn create` / `cairn drop` on a database that lives in memory. */

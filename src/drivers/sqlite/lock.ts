@@ -1,9 +1,7 @@
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
-import { CairnError } from '../../errors.js';
 import type { LockOptions, SqlCommand } from '../types.js';
-import { describeLockRow, processAlive, type LockRow, throwIfInterrupted } from '../lock-holder.js';
+import { createLockTable, deadHolderReason, describeLockRow, LOCK_ROW_COLUMNS, lockHeld, lockToken, pauseBeforeRetry, throwIfInterrupted, type LockRow } from '../lock-holder.js';
 import { quoteIdentifier } from '../../sql/quote.js';
 
 /**
@@ -25,7 +23,7 @@ export interface SqliteLock {
 
 export async function acquireSqliteLock(db: Database.Database, lockTable: string, options: LockOptions): Promise<SqliteLock> {
   const table = quoteIdentifier(lockTable);
-  const token = `${options.owner} #${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const token = lockToken(options.owner);
   const started = Date.now();
   const deadline = started + options.timeoutMs;
   const busyTimeout = db.pragma('busy_timeout', { simple: true }) as number;
@@ -36,8 +34,8 @@ export async function acquireSqliteLock(db: Database.Database, lockTable: string
       db.pragma(`busy_timeout = ${Math.max(0, Math.min(deadline - Date.now(), 250))}`);
       db.exec('BEGIN IMMEDIATE');
       try {
-        db.exec(`CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, acquired_at TEXT NOT NULL, expires_at INTEGER NOT NULL)`);
-        holder = db.prepare(`SELECT owner, pid, host, acquired_at, expires_at FROM ${table} WHERE id = 1`).get() as LockRow | undefined;
+        db.exec(createLockTable(table));
+        holder = readRow(db, table);
         const stale = holder ? staleReason(holder) : null;
         if (!holder || stale) {
           db.prepare(`INSERT OR REPLACE INTO ${table} (id, owner, pid, host, acquired_at, expires_at) VALUES (1, ?, ?, ?, ?, ?)`)
@@ -65,16 +63,17 @@ export async function acquireSqliteLock(db: Database.Database, lockTable: string
       db.pragma(`busy_timeout = ${busyTimeout}`);
     }
     if (Date.now() >= deadline) {
-      const waited = ((Date.now() - started) / 1000).toFixed(1);
-      throw new CairnError('LOCK_TIMEOUT', `another migration holds the lock on this database${holder ? `: ${describeLockRow(holder)}` : ''} (waited ${waited} s)`, {
-        hint: holder
+      throw lockHeld(
+        holder ? describeLockRow(holder) : null,
+        Date.now() - started,
+        holder
           ? `wait for it to finish, or retry with a longer --lock-timeout; if that process is gone, the next run takes the lock over (from this host at once, from another host after ${new Date(holder.expires_at).toISOString()})`
           : 'another process is writing to the database; retry with a longer --lock-timeout',
-        details: holder ? { holder: holder.owner, pid: holder.pid, host: holder.host, since: holder.acquired_at } : {},
-      });
+        holder ? { holder: holder.owner, pid: holder.pid, host: holder.host, since: holder.acquired_at } : {},
+      );
     }
     throwIfInterrupted(options.signal);
-    await sleep(Math.min(50 + attempt * 25, 250) + Math.random() * 50);
+    await pauseBeforeRetry(attempt);
   }
 }
 
@@ -84,9 +83,13 @@ export function sqliteLockHolder(db: Database.Database, lockTable: string): stri
   return holder && !staleReason(holder) ? describeLockRow(holder) : null;
 }
 
+function readRow(db: Database.Database, table: string): LockRow | undefined {
+  return db.prepare(`SELECT ${LOCK_ROW_COLUMNS} FROM ${table} WHERE id = 1`).get() as LockRow | undefined;
+}
+
 function readHolder(db: Database.Database, table: string): LockRow | undefined {
   try {
-    return db.prepare(`SELECT owner, pid, host, acquired_at, expires_at FROM ${table} WHERE id = 1`).get() as LockRow | undefined;
+    return readRow(db, table);
   } catch {
     return undefined; // busy as well, or no lock table yet
   }
@@ -94,7 +97,7 @@ function readHolder(db: Database.Database, table: string): LockRow | undefined {
 
 /** On this host the pid tells for sure; expiry is for holders on other hosts (a shared file). */
 function staleReason(row: LockRow): string | null {
-  if (row.host === hostname()) return processAlive(row.pid) ? null : `process ${row.pid} on this host is no longer running`;
+  if (row.host === hostname()) return deadHolderReason(row);
   if (row.expires_at < Date.now()) return `it expired at ${new Date(row.expires_at).toISOString()}`;
   return null;
 }

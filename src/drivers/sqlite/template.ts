@@ -2,7 +2,8 @@ import { constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { acquireFileLock, alive } from '../file-lock.js';
+import { acquireFileLock } from '../file-lock.js';
+import { processAlive } from '../lock-holder.js';
 import { createScratchDatabase } from '../index.js';
 import type { TemplateProject, TemplateStore } from '../template.js';
 
@@ -74,7 +75,7 @@ function templateBytes(path: string): Buffer {
 function removeStale(dir: string, key: string): void {
   for (const name of readdirSync(dir)) {
     const build = /^sqlite-\w+\.db\.build-(\d+)$/.exec(name);
-    const stale = (/^sqlite-(\w+)\.db$/.exec(name)?.[1] ?? key) !== key || (build !== null && !alive(Number(build[1])));
+    const stale = (/^sqlite-(\w+)\.db$/.exec(name)?.[1] ?? key) !== key || (build !== null && !processAlive(Number(build[1])));
     if (stale) rmSync(join(dir, name), { force: true });
   }
 }

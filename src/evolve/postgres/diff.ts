@@ -1,7 +1,7 @@
 import type { ResolvedConfig } from '../../config/load.js';
 import { CairnError } from '../../errors.js';
-import { runStep, StepFailed, type StepContext } from '../../core/migrator.js';
-import { withScratch, withScratchHint } from '../../replay/scratch.js';
+import type { StepContext } from '../../core/migrator.js';
+import { replayUp, withScratch, withScratchHint } from '../../replay/scratch.js';
 import { withSession } from '../../core/session.js';
 import { bookkeepingTables } from '../../core/tracking.js';
 import type { DatabaseUrl } from '../../config/url.js';
@@ -44,7 +44,7 @@ export async function planPostgresDiff(config: ResolvedConfig, input: PgDiffInpu
   let dropDesired: Promise<void> | null = null;
   const plan = withScratch(like, config.table, async (context) => {
     if (liveDump !== null) await load(context.driver, liveDump, 'the live database\'s schema');
-    else await replay(config, context);
+    else await replayForDiff(config, context);
     const baseline = await context.driver.snapshot({ exclude });
     const renames: PgRenameStep[] = [];
     for (const rename of input.renames) renames.push(await applyRename(context.driver, rename));
@@ -92,14 +92,13 @@ async function readDesired(like: DatabaseUrl, input: PgDiffInput, exclude: reado
   }
 }
 
-async function replay(config: ResolvedConfig, context: StepContext): Promise<void> {
-  for (const migration of readProjectMigrations(config)) {
-    await runStep(context, migration, 'up').catch((error: unknown) => {
-      if (!(error instanceof StepFailed)) throw error;
-      const { file, line, message } = error.failure;
-      throw new CairnError('MIGRATION_FAILED', `replaying the migrations in a scratch database: ${file}:${line}: ${message}`, { hint: 'fix that migration first (`cairn verify` shows the same), or diff against the live database with --from-db', details: { file, line } });
-    });
-  }
+/** Every migration of the project, up, in the scratch database `cairn diff` compares against (both dialects). */
+export async function replayForDiff(config: ResolvedConfig, context: StepContext): Promise<void> {
+  await replayUp(context, readProjectMigrations(config), ({ file, line, message }) => ({
+    message: `replaying the migrations in a scratch database: ${file}:${line}: ${message}`,
+    hint: 'fix that migration first (`cairn verify` shows the same), or diff against the live database with --from-db',
+    details: { file, line },
+  }));
 }
 
 /** Runs `sql` (a file of statements): in one round trip where the engine takes several statements at once, else one by one, to name the line that fails. */
