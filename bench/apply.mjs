@@ -142,7 +142,7 @@ function measure(engineName, work, dir, dirPlusOne, script) {
 }
 
 async function main() {
-  if (!existsSync(CLI)) fatal('dist/cli/main.js is missing: run `npm run build` first');
+  if (!existsSync(CLI)) fatal('dist/bin/cairn.js is missing: run `npm run build` first');
   DBMATE = await dbmateBinary();
   for (const name of options.engines) {
     if (spawnSync(engines[name].raw, ['--version'], { stdio: 'ignore' }).status !== 0) fatal(`${engines[name].raw} is not installed (needed for --engines ${name})`);

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const CLI = join(root, 'dist', 'cli', 'main.js');
+export const CLI = join(root, 'dist', 'bin', 'cairn.js');
 export const DEFAULT_PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export const log = (text) => process.stderr.write(`${text}\n`);

@@ -77,7 +77,7 @@ function best(label, fn) {
 }
 
 if (!existsSync(CLI)) {
-  log('dist/cli/main.js is missing: run `npm run build` first');
+  log('dist/bin/cairn.js is missing: run `npm run build` first');
   process.exit(2);
 }
 ensureSquawk();

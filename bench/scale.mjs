@@ -217,7 +217,7 @@ process.on('SIGTERM', () => (stopped = true));
 
 const results = [];
 try {
-  if (!existsSync(CLI)) fatal('dist/cli/main.js is missing: run `npm run build` first');
+  if (!existsSync(CLI)) fatal('dist/bin/cairn.js is missing: run `npm run build` first');
   for (const engine of options.engines) {
     if (spawnSync(engines[engine].raw, ['--version'], { stdio: 'ignore' }).status !== 0) fatal(`${engines[engine].raw} is not installed (needed for --engines ${engine})`);
   }

@@ -12,7 +12,7 @@
 // Each figure grows with: --version nothing; status and up the files read and checksummed
 // (linear in --n), plus, without the cache, the lint of every file (also linear).
 //
-//   npm run build && node bench/startup.mjs [--n 1000] [--runs 21] [--json] [--cli path/to/dist/cli/main.js]
+//   npm run build && node bench/startup.mjs [--n 1000] [--runs 21] [--json] [--cli path/to/dist/bin/cairn.js]
 // --cli times another build of Cairn (e.g. an older commit's dist/), for a before/after.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { generate } from './generate.mjs';
 import { CLI, dbmateBinary, fatal, flags, log, median } from './common.mjs';
 
-const { value, has } = flags(process.argv.slice(2), 'node bench/startup.mjs [--n 1000] [--runs 21] [--json] [--cli dist/cli/main.js]');
+const { value, has } = flags(process.argv.slice(2), 'node bench/startup.mjs [--n 1000] [--runs 21] [--json] [--cli dist/bin/cairn.js]');
 const cli = value('--cli', CLI);
 const n = Number(value('--n', '1000'));
 const runs = Number(value('--runs', '21'));

@@ -59,7 +59,7 @@ function dropDatabase(name) {
 
 
 async function main() {
-  if (!existsSync(CLI)) fatal('dist/cli/main.js is missing: run `npm run build` first');
+  if (!existsSync(CLI)) fatal('dist/bin/cairn.js is missing: run `npm run build` first');
   const loadBefore = loadavg()[0];
   if (loadBefore > cpus().length / 2) log(`warning: load average is ${loadBefore.toFixed(1)} on ${cpus().length} cores: figures will be noisy`);
   const work = mkdtempSync(join(tmpdir(), 'cairn-bench-verify-'));

@@ -10,13 +10,13 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'dist', 'cli', 'main.js');
+const cli = join(root, 'dist', 'bin', 'cairn.js');
 const database = '.cairn/demo.db';
 const migrations = '.cairn/demo-migrations';
 const global = ['--url', `sqlite:${database}`, '--dir', migrations];
 
 if (!existsSync(cli)) {
-  console.error('dist/cli/main.js is missing: run `npm run build` first (or `npm run demo`, which builds).');
+  console.error('dist/bin/cairn.js is missing: run `npm run build` first (or `npm run demo`, which builds).');
   process.exit(2);
 }
 mkdirSync(join(root, '.cairn'), { recursive: true });
@@ -133,5 +133,5 @@ for (const [index, [title, action, expected = 0]] of steps.entries()) {
 }
 
 console.log(`\n${bold('Done.')} The database is at ${database}; try:`);
-console.log(`  node dist/cli/main.js ${global.join(' ')} down --to 0 --dry-run`);
+console.log(`  node dist/bin/cairn.js ${global.join(' ')} down --to 0 --dry-run`);
 console.log(`  sqlite3 ${database} 'SELECT version, name, checksum FROM cairn_migrations'`);

@@ -15,6 +15,7 @@ import { exitCodes } from '../src/errors.js';
 const repo = resolve(import.meta.dirname, '..');
 const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {
   name: string;
+  bin: Record<string, string>;
   dependencies: Record<string, string>;
   peerDependencies: Record<string, string>;
 };
@@ -100,7 +101,7 @@ describe('the published package', () => {
   });
 
   it('runs on SQLite without the optional packages, and names the package to install for D1 or PGlite', () => {
-    const cli = join(project, 'node_modules', pkg.name, 'dist/cli/main.js');
+    const cli = join(project, 'node_modules', pkg.name, pkg.bin.cairn!);
     const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: project, encoding: 'utf8', env: { ...process.env, DATABASE_URL: '', CAIRN_ENV: '' } });
     mkdirSync(join(project, 'migrations'), { recursive: true });
     writeFileSync(join(project, 'migrations/0001_create_notes.sql'), 'CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);\n');

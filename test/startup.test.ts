@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CLI, runCli, tempDir, writeMigrations } from './support/databases.js';
 
@@ -9,7 +10,20 @@ import { CLI, runCli, tempDir, writeMigrations } from './support/databases.js';
  * `status` and an `up` with nothing to do must not load the linter, its parsers or other
  * databases' drivers. (Speed itself is measured in bench/startup.mjs, not here.)
  */
-const HEAVY = [/\/lint\/linter\.js$/, /\/lint\/registry\.js$/, /\/lint\/rules\//, /sql-parser-cst/, /libpg-query/, /node_modules\/pg\//, /miniflare/, /@electric-sql\/pglite/, /\/evolve\//, /\/fleet\//];
+const HEAVY = [/\/lint\/linter\.[jt]s$/, /\/lint\/registry\.[jt]s$/, /\/lint\/rules\//, /sql-parser-cst/, /libpg-query/, /node_modules\/pg\//, /miniflare/, /@electric-sql\/pglite/, /\/evolve\//, /\/fleet\//];
+
+/**
+ * The CLI is one bundle (scripts/build-cli.mjs) whose lazily imported parts are chunks beside
+ * it: a loaded chunk stands for the source files its source map lists (src/lint/linter.ts,
+ * node_modules/commander/…). Anything else loaded (an external package, node:…) stands for itself.
+ */
+function sourcesOf(url: string): string[] {
+  if (!url.startsWith('file:')) return [url];
+  const path = fileURLToPath(url);
+  if (dirname(path) !== dirname(CLI) || !existsSync(`${path}.map`)) return [url];
+  const map = JSON.parse(readFileSync(`${path}.map`, 'utf8')) as { sources: string[] };
+  return map.sources.map((source) => resolve(dirname(path), source));
+}
 
 /** Runs the CLI with a loader hook that writes down every module it loads (ESM): returns those URLs. */
 function modulesLoaded(args: readonly string[], cwd: string, env: Record<string, string> = {}): { status: number; stdout: string; modules: string[] } {
@@ -19,7 +33,8 @@ function modulesLoaded(args: readonly string[], cwd: string, env: Record<string,
   writeFileSync(join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) { appendFileSync(${JSON.stringify(list)}, url + '\\n'); return next(url, context); }\n`);
   writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(new URL(`file://${join(dir, 'hooks.mjs')}`).href)});\n`);
   const result = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), CLI, ...args], { cwd, env: { ...process.env, DATABASE_URL: '', CAIRN_ENV: '', ...env }, encoding: 'utf8' });
-  return { status: result.status ?? -1, stdout: result.stdout, modules: readFileSync(list, 'utf8').split('\n').filter(Boolean) };
+  const urls = readFileSync(list, 'utf8').split('\n').filter(Boolean);
+  return { status: result.status ?? -1, stdout: result.stdout, modules: [...new Set(urls.flatMap(sourcesOf))] };
 }
 
 const heavy = (modules: readonly string[]) => modules.filter((url) => HEAVY.some((pattern) => pattern.test(url)));
@@ -32,7 +47,17 @@ describe('start-up', () => {
     const { status, stdout, modules } = modulesLoaded(['--version'], tempDir());
     expect(status).toBe(0);
     expect(stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
-    expect(modules.filter((url) => url.startsWith('file:'))).toEqual([`file://${CLI}`]);
+    const root = resolve(dirname(CLI), '..', '..');
+    expect(modules.filter((m) => !m.startsWith('node:')).map((m) => relative(root, m)).sort()).toEqual(['src/cli/main.ts', 'src/cli/version.ts']);
+  });
+
+  it('the bundled CLI keeps packages that are heavy, native or optional out of the bundle', () => {
+    const bundled = readdirSync(dirname(CLI))
+      .filter((name) => name.endsWith('.js.map'))
+      .flatMap((name) => (JSON.parse(readFileSync(join(dirname(CLI), name), 'utf8')) as { sources: string[] }).sources)
+      .filter((source) => source.includes('node_modules/'));
+    expect(bundled.filter((source) => /better-sqlite3|sql-parser-cst|libpg-query|node_modules\/pg|miniflare|pglite/.test(source))).toEqual([]);
+    expect(bundled.some((source) => source.includes('node_modules/commander/'))).toBe(true);
   });
 
   it('an `up` with nothing pending loads neither the linter nor another database\'s driver', () => {
@@ -56,7 +81,7 @@ describe('start-up', () => {
     // Without the cache the same answer takes the linter.
     const uncached = modulesLoaded(['status', '--json', '--no-cache'], root);
     expect(JSON.parse(uncached.stdout)).toEqual(JSON.parse(status.stdout));
-    expect(heavy(uncached.modules)).toContainEqual(expect.stringMatching(/\/lint\/linter\.js$/));
+    expect(heavy(uncached.modules)).toContainEqual(expect.stringMatching(/\/lint\/linter\.[jt]s$/));
   });
 
   it('`cairn --help | head -1` ends quietly when the reader goes away', async () => {

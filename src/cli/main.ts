@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import type { Command } from 'commander';
+import { cairnVersion } from './version.js';
 
 // A CLI run is short. Optimizing the SQL grammars' huge generated functions costs more
 // than it saves, and the process waits for those background compiles before it exits:
@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 v8.setFlagsFromString('--max-optimized-bytecode-size=10000');
 v8.setFlagsFromString('--liftoff-only');
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const version = cairnVersion();
 
 /**
  * Each command's module, loaded only when the command runs (or for help): `cairn --version`

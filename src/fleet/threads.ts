@@ -15,7 +15,8 @@ export interface ThreadPool {
   close(): Promise<void>;
 }
 
-const WORKER = new URL('./worker.js', import.meta.url);
+// `../fleet/`: the same file from dist/fleet/ (tsc) and from the bundled CLI's chunks in dist/bin/.
+const WORKER = new URL('../fleet/worker.js', import.meta.url);
 
 /**
  * Worker threads for targets whose driver blocks its thread (SQLite through

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { Migration } from '../source/migration.js';
@@ -159,7 +159,8 @@ function codeStamp(): string {
   stamp = version;
   if (!here.split(/[\\/]/).includes('node_modules')) {
     let newest = 0;
-    for (const dir of [here, join(here, '..', 'source')]) {
+    // dist/lint/ and dist/source/ as tsc builds them; in the bundled CLI (dist/bin/), its own chunks, rewritten by every build.
+    for (const dir of basename(here) === 'lint' ? [here, join(here, '..', 'source')] : [here]) {
       for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
         if (entry.isFile() && /\.[jt]s$/.test(entry.name)) newest = Math.max(newest, statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
       }

@@ -7,7 +7,7 @@ import { decodeMigration, decoderFor } from './decode.js';
 import { formatProblem, ROLLBACK_PLACEHOLDER, type Migration, type Section, type SourceProblem } from './migration.js';
 import { checksumOf, parseMigrationText } from './parse.js';
 import { readScriptMigration } from './script.js';
-import { splitStatements } from './split.js';
+import { hasStatement, splitStatements, type SqlStatement } from './split.js';
 import { compareVersions } from './version.js';
 
 /**
@@ -209,7 +209,7 @@ function dieselEntries(dir: string, root: string, dirName: string, problems: Sou
 function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEntry | undefined, problems: SourceProblem[], decoder: TextDecoder): Migration | null {
   const file = relative(root, join(dir, entry.fileName));
   const read = (fileName: string): string | null => {
-    const decoded = decodeMigration(readFileSync(join(dir, fileName)), relative(root, join(dir, fileName)), decoder);
+    const decoded = decodeMigration(readFileSync(join(dir, fileName)), fileName === entry.fileName ? file : relative(root, join(dir, fileName)), decoder);
     if (decoded.problem) problems.push(decoded.problem);
     return decoded.text;
   };
@@ -229,8 +229,9 @@ function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEnt
   }
   const up = section(file, parsed.up);
   // Nothing at all under the up marker, or `cairn new`'s template untouched: unfilled. Only comments (diesel's placeholders): a no-op.
-  const unfilled = up.statements.length === 0 && (up.text.trim() === '' || parsed.header['rollback'] === ROLLBACK_PLACEHOLDER);
-  const noOp = up.statements.length === 0 && !unfilled;
+  const upEmpty = !hasStatement(up.text);
+  const unfilled = upEmpty && (up.text.trim() === '' || parsed.header['rollback'] === ROLLBACK_PLACEHOLDER);
+  const noOp = upEmpty && !unfilled;
   if (parsed.problems.length > 0 || assertionProblems(parsed.directives, file).length > 0) return null;
   return {
     version: entry.version,
@@ -238,7 +239,7 @@ function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEnt
     file,
     up,
     // A no-op up needs no down: rolling it back removes its record, nothing else.
-    down: down && (down.statements.length > 0 || noOp) ? down : noOp ? up : null,
+    down: down && (noOp || hasStatement(down.text)) ? down : noOp ? up : null,
     checksum: checksumOf(parsed.up.text),
     transaction: parsed.transaction,
     header: parsed.header,
@@ -247,6 +248,16 @@ function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEnt
   };
 }
 
+/**
+ * A section whose statements are split on first use: `status` and an `up` with nothing
+ * pending read every file but split none (at start-up the splitter runs in V8's interpreter,
+ * about 50 ms per MB of SQL). An own enumerable property, so spreading, JSON and structured
+ * clones (fleet's worker threads) see the statements like any other field.
+ */
 function section(file: string, part: { text: string; firstLine: number }): Section {
-  return { file, firstLine: part.firstLine, text: part.text, statements: splitStatements(part.text, { firstLine: part.firstLine }) };
+  let statements: readonly SqlStatement[] | undefined;
+  return Object.defineProperty({ file, firstLine: part.firstLine, text: part.text }, 'statements', {
+    enumerable: true,
+    get: () => (statements ??= splitStatements(part.text, { firstLine: part.firstLine })),
+  }) as Section;
 }

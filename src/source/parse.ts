@@ -41,6 +41,12 @@ export function parseMigrationText(text: string, file: string): ParsedFile {
   lines.forEach((raw, index) => {
     const line = raw.trim();
     const lineNumber = index + 1;
+    if (line === '') return;
+    // Markers, directives and header fields are all comments: a line of SQL needs none of the expressions below.
+    if (!line.startsWith('--')) {
+      inHeader = false;
+      return;
+    }
     const marker = DBMATE_MARKER.exec(line) ?? PLAIN_MARKER.exec(line);
     if (marker) {
       markers.push({ direction: marker[1]!.toLowerCase() as 'up' | 'down', line: lineNumber, options: marker[2] ?? '' });
@@ -57,13 +63,8 @@ export function parseMigrationText(text: string, file: string): ParsedFile {
       directives.push({ name, args: directive[2]!.trim(), line: lineNumber });
       return;
     }
-    if (line === '' ) return;
-    if (line.startsWith('--')) {
-      const field = inHeader ? HEADER_FIELD.exec(line) : null;
-      if (field) header[field[1]!.toLowerCase()] = field[2]!.trim();
-      return;
-    }
-    inHeader = false;
+    const field = inHeader ? HEADER_FIELD.exec(line) : null;
+    if (field) header[field[1]!.toLowerCase()] = field[2]!.trim();
   });
 
   problems.push(...checkMarkers(markers, file));

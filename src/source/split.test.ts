@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { splitStatements } from './split.js';
+import { hasStatement, splitStatements } from './split.js';
 
 const sqls = (text: string): string[] => splitStatements(text).map((s) => s.sql);
 
@@ -310,5 +310,12 @@ describe('splitStatements: unterminated input', () => {
     expect(sqls('CREATE TRIGGER t AFTER INSERT ON a BEGIN DELETE FROM b; SELECT 1;')).toEqual([
       'CREATE TRIGGER t AFTER INSERT ON a BEGIN DELETE FROM b; SELECT 1;',
     ]);
+  });
+});
+
+describe('hasStatement', () => {
+  it('says whether splitStatements finds a statement, without splitting', () => {
+    const texts = ['', '  \n\t', ';;', '-- only a comment\n', '/* block */ ;', '/* unterminated', '-- a\nSELECT 1', 'SELECT 1;', '  ;  x', '/* a */ -- b\n;\n', 'é', '\r\n--x\r\n'];
+    for (const text of texts) expect([text, hasStatement(text)]).toEqual([text, splitStatements(text).length > 0]);
   });
 });

@@ -143,6 +143,28 @@ export function splitStatements(text: string, options: { firstLine?: number } = 
   return statements;
 }
 
+/**
+ * Whether splitStatements would find at least one statement in `text`, without splitting it:
+ * true at the first character that is not whitespace, `;` or a comment (or at an unterminated
+ * block comment, which splitStatements hands to the database as a statement).
+ */
+export function hasStatement(text: string): boolean {
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const code = text.charCodeAt(i);
+    if (code === 59 /* ; */ || isSpace(text[i]!, code)) i++;
+    else if (code === 45 /* - */ && text.charCodeAt(i + 1) === 45) {
+      while (i < n && text[i] !== '\n' && text[i] !== '\r') i++;
+    } else if (code === 47 /* / */ && text.charCodeAt(i + 1) === 42 /* * */) {
+      const end = skipBlockComment(text, i);
+      if (end < 0) return true;
+      i = end;
+    } else return true;
+  }
+  return false;
+}
+
 /** Returns the index after the closing quote (or text length if unterminated). */
 function skipQuoted(text: string, open: number, backslashEscapes: boolean): number {
   const quote = text[open];

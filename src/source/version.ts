@@ -12,7 +12,11 @@ export function canonicalVersion(version: string): string {
   return segments(version).map(String).join('_');
 }
 
+const PLAIN = /^\d+$/;
+
 export function compareVersions(a: string, b: string): number {
+  // Nearly always: two plain numbers of one width (`0009`, `0010`), where text order is number order.
+  if (a.length === b.length && PLAIN.test(a) && PLAIN.test(b)) return a === b ? 0 : a < b ? -1 : 1;
   const left = a.split('_');
   const right = b.split('_');
   for (let i = 0; i < Math.max(left.length, right.length); i++) {

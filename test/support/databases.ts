@@ -147,7 +147,8 @@ export function writeMigrations(dir: string, files: Readonly<Record<string, stri
   return migrations;
 }
 
-export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+/** The CLI as users run it: package.json's `bin`, the bundle scripts/build-cli.mjs writes. */
+export const CLI = fileURLToPath(new URL('../../dist/bin/cairn.js', import.meta.url));
 
 export interface CliResult {
   readonly status: number;

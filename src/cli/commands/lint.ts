@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { cairnVersion } from '../version.js';
 import type { Command } from 'commander';
 import { formatGithub, formatSarif, formatText } from '../../lint/index.js';
 import { rules } from '../../lint/registry.js';
@@ -42,11 +42,7 @@ Examples:
       process.exitCode = report.errors > 0 ? 1 : 0;
       if (format === 'json') return out.document(report);
       if (format === 'github') return report.files.some((f) => f.findings.length > 0) ? out.line(formatGithub(report)) : undefined;
-      if (format === 'sarif') return out.line(formatSarif(report, rules, version()));
+      if (format === 'sarif') return out.line(formatSarif(report, rules, cairnVersion()));
       out.line(formatText(report));
     });
-}
-
-function version(): string {
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
