@@ -33,6 +33,12 @@ export interface CairnConfig {
   readonly schema?: string;
   /** Rewrite the schema dump after every successful `up` and `down` (as dbmate does). Default false. */
   readonly dumpAfterUp?: boolean;
+  /**
+   * What `up` saves before a migration that can destroy rows (docs/backups.md). 'auto' (default):
+   * the rows at risk, copied to .cairn/backups/, except on remote D1, where the Time Travel
+   * bookmark taken before the run is the backup. 'rows': copy the rows on remote D1 too.
+   */
+  readonly backup?: 'auto' | 'rows';
   /** What `cairn lint` (and the check before `cairn up`) assumes about the target. */
   readonly lint?: LintConfig;
   /** Many databases that take the same migrations (`cairn fleet`): named groups of targets (docs/fleet.md). */

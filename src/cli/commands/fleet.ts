@@ -49,6 +49,7 @@ export function registerFleet(program: Command): void {
     .option('--retries <n>', 'run a target again up to n times after a passing failure of a remote database (HTTP 429/5xx), reading its history first (default 3)')
     .option('--unsafe', 'apply even if the linter finds errors (recorded in each history table)')
     .option('--no-backup', 'do not back up the rows a destructive migration can destroy')
+    .option('--backup-rows', "remote D1 targets: copy the rows at risk too, not only the Time Travel bookmark (as config `backup: 'rows'`)")
     .option('--yes', 'apply to a protected environment without asking')
     .addHelpText(
       'after',
@@ -68,7 +69,7 @@ Examples:
   cairn fleet up --group tenants --concurrency 16 --keep-going
   cairn fleet up --targets regions.txt --json`,
     )
-    .action(async (options: SelectionFlags & { canary?: string; keepGoing?: boolean; to?: string; unsafe?: boolean; backup?: boolean; yes?: boolean }, command: Command) => {
+    .action(async (options: SelectionFlags & { canary?: string; keepGoing?: boolean; to?: string; unsafe?: boolean; backup?: boolean; backupRows?: boolean; yes?: boolean }, command: Command) => {
       const { cairn, out } = contextFor(command);
       refuseOneDatabase(command);
       // Only for the prompt of a protected environment (asked once for the fleet); a fleet needs no single database.
@@ -81,6 +82,7 @@ Examples:
         to: options.to,
         unsafe: options.unsafe,
         noBackup: options.backup === false,
+        backupRows: options.backupRows,
         signal: interruptSignal(out),
         onEvent: progress,
         ...(config ? confirmOptions(config, options.yes) : { yes: options.yes }),
