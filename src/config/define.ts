@@ -91,7 +91,8 @@ export type FleetConfig = Readonly<Record<string, FleetGroup>>;
  * One group of fleet targets: a SQLite glob (`'tenants/*.db'`, relative to
  * this file) or a database URL; a list of those; every schema of one
  * PostgreSQL database whose name matches a LIKE pattern, each with its own
- * history table and run with that `search_path`; or local D1 databases by id.
+ * history table and run with that `search_path`; or local D1 databases by id
+ * (or by a binding / database_name of the project's wrangler config).
  * A URL `d1://<account_id>/<prefix>*` is every D1 database of that account
  * on Cloudflare whose name starts with the prefix (the D1 API's list).
  */

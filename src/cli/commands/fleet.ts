@@ -27,7 +27,7 @@ Targets come from \`fleet\` in cairn.config.ts, in named groups:
     tenants: 'tenants/*.db',                                       // SQLite files (a glob)
     regions: ['postgres://app@eu.db/app', 'postgres://app@us.db/app'],
     schemas: { url: 'postgres://app@db/app', schemas: 'tenant_%' },  // one schema per tenant
-    edge: { d1: ['<database_id>', '<database_id>'] },               // local D1 databases
+    edge: { d1: ['<database_id>', '<binding>'] },                   // local D1 databases (ids, or wrangler bindings)
     cloud: 'd1://<account_id>/tenant-*',                             // every D1 database of the account named tenant-…
   }
 or from --targets <file>: one database URL (or SQLite path) a line, # for comments.
