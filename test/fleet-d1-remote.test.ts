@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startD1ApiServer, type D1ApiServer } from './support/d1-api-server.js';
@@ -55,6 +55,23 @@ async function log(db: D1ApiServer, databaseId: string): Promise<Record<string, 
 }
 
 describe('cairn fleet on remote D1 databases listed by name prefix', () => {
+  it('a destructive migration: the Time Travel bookmark is each target\'s backup; --backup-rows copies the rows too', { timeout: 120_000 }, async () => {
+    const { dir, server, ids } = await account();
+    expect((await cairn(['fleet', 'up'], dir)).code).toBe(0);
+    writeMigrations(dir, { '0003_drop_posts.sql': '-- cairn:allow drop-table tested\nDROP TABLE posts;\n' });
+    const byBookmark = await cairn(['fleet', 'up', '--group', 'edge', '--concurrency', '2'], dir);
+    expect(byBookmark.code, byBookmark.stderr).toBe(0);
+    expect(byBookmark.stderr).toContain('rows at risk in 0003_drop_posts (posts) are not copied: the D1 Time Travel bookmark taken before this run is their backup');
+    expect(existsSync(join(dir, '.cairn', 'backups'))).toBe(false);
+    const [row] = await server.queryOn<{ details: string }>(ids['tenant-01']!, "SELECT details FROM cairn_migrations WHERE version = '0003'");
+    expect(JSON.parse(row!.details)).toMatchObject({ backup: { bookmark: expect.any(String), tables: ['posts'] } });
+
+    writeMigrations(dir, { '0004_drop_users.sql': '-- cairn:allow drop-table tested\nDROP TABLE users;\n' });
+    const byRows = await cairn(['fleet', 'up', '--backup-rows'], dir);
+    expect(byRows.code, byRows.stderr).toBe(0);
+    expect(readdirSync(join(dir, '.cairn', 'backups')).filter((name) => name.startsWith('0004_drop_users-'))).toHaveLength(5);
+  });
+
   it('after kill -9 of a run holding a database\'s lock, the next run on this machine takes the lock over at once, and finishes each row once', { timeout: 120_000 }, async () => {
     server = await startD1ApiServer({ token: TOKEN, databases: [{ id: id(1), name: 'tenant-01' }] });
     const dir = tempDir('cairn-fleet-d1-kill-');
