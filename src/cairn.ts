@@ -323,7 +323,7 @@ export function createCairn(options: CairnOptions = {}) {
       /** `down --to` on every target, with `up`'s concurrency, canary and failure policy; resumable (a target already at `to` is `unchanged`). */
       down: (downOptions: FleetDownOptions): Promise<FleetDownResult> => import('./fleet/down.js').then(({ fleetDown }) => fleetDown(options, downOptions)),
       /** The linter once per engine among the fleet's groups (not once per database). Opens and lists no database. */
-      lint: (lintOptions: Pick<FleetUpOptions, 'targetsFile' | 'groups'> = {}): Promise<FleetLintReport> => import('./fleet/lint.js').then(({ fleetLint }) => fleetLint(options, lintOptions)),
+      lint: (lintOptions: Pick<FleetUpOptions, 'targetsFile' | 'groups' | 'concurrency'> & { readonly pending?: boolean | undefined } = {}): Promise<FleetLintReport> => import('./fleet/lint.js').then(({ fleetLint }) => fleetLint(options, lintOptions)),
       /**
        * `verify` of the shared history once (per engine), then each target's drift: its schema next to what
        * its own applied migrations give, one replay per distinct history. `schema` relative to cwd. Reads only.

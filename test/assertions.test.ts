@@ -92,6 +92,40 @@ describeEachDatabase('assertions before a migration runs', (current) => {
     ]);
     expect(await tables()).toEqual(['0001:applied', '0002:pending']);
   });
+
+  it('verify reads assertions in its empty scratch database: a false one is skipped, not a failure; one whose query fails is', async () => {
+    root = tempDir();
+    const copy = [
+      '-- cairn:assert has_orders: SELECT count(*) > 0 FROM orders',
+      '-- cairn:assert-unique orders(email)',
+      '-- migrate:up',
+      'CREATE TABLE order_copy (id INTEGER PRIMARY KEY);',
+      'INSERT INTO order_copy (id) SELECT id FROM orders;',
+      '-- migrate:down',
+      '-- cairn:allow drop-table made by this migration',
+      'DROP TABLE order_copy;',
+      '',
+    ].join('\n');
+    const table = '-- migrate:up\nCREATE TABLE orders (id INTEGER PRIMARY KEY, status TEXT NOT NULL, email TEXT);\n-- migrate:down\n-- cairn:allow drop-table made by this migration\nDROP TABLE orders;\n';
+    writeMigrations(root, { '0001_orders.sql': table, '0002_copy.sql': copy });
+    const cairn = createCairn({ url: current().url, cwd: root, envVars: {} });
+    const report = await cairn.verify({ schema: false });
+    expect(report.ok, JSON.stringify(report.migrations)).toBe(true);
+    expect(report.migrations[1]).toMatchObject({ ok: true, down: 'verified', steps: ['up', 'down', 'up'] });
+    expect(report.migrations[1]!.assertions!.map((a) => [a.name, a.result])).toEqual([
+      ['has_orders', 'skipped'],
+      ['orders(email) is unique', 'holds'],
+    ]);
+    // In the real database the same assertion still guards: there it is about the data.
+    const up = await cairn.up();
+    expect(up.errors[0]).toMatchObject({ version: '0002', message: expect.stringContaining('assertion "has_orders" does not hold') });
+
+    writeMigrations(root, { '0003_typo.sql': '-- cairn:assert typo: SELECT count(*) = 0 FROM orderz\nCREATE TABLE later (id INTEGER PRIMARY KEY);\n' });
+    const broken = await cairn.verify({ schema: false });
+    expect(broken.ok).toBe(false);
+    expect(broken.migrations[2]).toMatchObject({ ok: false, problems: [{ kind: 'up-fails', message: expect.stringMatching(/^up fails at .*0003_typo\.sql:1: assertion "typo" could not be evaluated: .*orderz/) }] });
+    expect(broken.migrations[2]!.assertions).toEqual([expect.objectContaining({ name: 'typo', result: 'failed' })]);
+  });
 }, { d1: true });
 
 describe('assertions from the command line', () => {
@@ -119,6 +153,18 @@ describe('assertions from the command line', () => {
     const bad = runCli(['up', ...url], { cwd: root });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain(`${join('migrations', '0003_bad.sql')}:1: "cairn:assert-unique" needs a table and its columns, got "users" (write -- cairn:assert-unique <table>(<column>, …)`);
+  });
+
+  it('verify says a false assertion was skipped in its scratch database, and exits 0', () => {
+    const root = tempDir();
+    writeMigrations(root, {
+      '0001_orders.sql': 'CREATE TABLE orders (id INTEGER PRIMARY KEY);\n',
+      '0002_archive.sql': '-- cairn:assert has_orders: SELECT count(*) > 0 FROM orders\nCREATE TABLE archive (id INTEGER PRIMARY KEY);\n',
+    });
+    const verify = runCli(['verify', '--url', 'sqlite:app.db'], { cwd: root });
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
+    expect(verify.stdout).toContain('assertion "has_orders" (line 1) skipped: false in the scratch database, which has no production data');
+    expect(verify.stdout).toContain('All 2 migrations verified');
   });
 
   it('lint: a drop-table guarded by assert-empty is a warning, so up runs it while the table is empty and refuses it once it is not', () => {

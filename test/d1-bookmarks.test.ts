@@ -1,3 +1,5 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCairn } from '../src/cairn.js';
 import { startD1ApiServer, type D1ApiServer } from './support/d1-api-server.js';
@@ -80,6 +82,64 @@ describe('remote D1 Time Travel bookmarks', () => {
     expect(response.status).toBe(200);
     expect(await server.query("SELECT name FROM sqlite_master WHERE name = 'users'")).toEqual([]);
     expect((JSON.parse((await cairn(['status', '--url', url(), '--dir', dir, '--json'], root)).stdout) as Status).migrations.map((m) => m.state)).toEqual(['applied', 'applied', 'applied']);
+  });
+
+  it('a destructive migration is backed up by the bookmark, not by copying its rows; up says so, in text and --json', { timeout: 90_000 }, async () => {
+    const root = tempDir('cairn-bookmark-');
+    const dir = writeMigrations(root, FILES);
+    expect((await cairn(['up', '--url', url(), '--dir', dir], root)).code).toBe(0);
+    writeMigrations(root, { '0003_drop_users.sql': DROP });
+
+    const plan = await cairn(['up', '--dry-run', '--url', url(), '--dir', dir], root);
+    expect(plan.stderr).toContain('0003_drop_users can destroy rows: a real run copies none; the D1 Time Travel bookmark it takes before applying anything is their backup');
+
+    const up = await cairn(['up', '--url', url(), '--dir', dir], root);
+    expect(up.code, up.stderr).toBe(0);
+    const bookmark = /D1 Time Travel bookmark before this run: (\S+)/.exec(up.stderr)?.[1];
+    expect(up.stderr).toContain('rows at risk in 0003_drop_users (users) are not copied: the D1 Time Travel bookmark taken before this run is their backup');
+    expect(up.stdout).toContain(`Backup: D1 Time Travel bookmark ${bookmark}, taken before this run; the rows at risk in 0003_drop_users were not copied`);
+    expect(existsSync(join(root, '.cairn', 'backups'))).toBe(false); // no rows went over the API
+    const [row] = await server.query<{ details: string }>("SELECT details FROM cairn_migrations WHERE version = '0003'");
+    expect(JSON.parse(row!.details)).toMatchObject({ bookmark, backup: { bookmark, tables: ['users'] } });
+
+    // `cairn restore 0003` (rows) has nothing to put back and says where the backup is.
+    const rows = await cairn(['restore', '0003', '--url', url(), '--dir', dir], root);
+    expect(rows.code).not.toBe(0);
+    expect(rows.stderr).toContain('`cairn restore 0003 --bookmark` returns the database to it');
+
+    // --json carries the same: the bookmark, and which migrations it is the backup of.
+    writeMigrations(root, { '0004_drop_tags.sql': '-- cairn:allow drop-table tested\nDROP TABLE tags;\n' });
+    const json = await cairn(['up', '--json', '--url', url(), '--dir', dir], root);
+    expect(json.code, json.stderr).toBe(0);
+    const document = JSON.parse(json.stdout) as { timeTravel: { bookmark: string; backupOf: string[] } };
+    expect(document.timeTravel).toEqual({ bookmark: expect.stringMatching(/^00000001-/), backupOf: ['0004_drop_tags'] });
+  });
+
+  it("copies the rows too with `backup: 'rows'` in the config, or --backup-rows", { timeout: 90_000 }, async () => {
+    const root = tempDir('cairn-bookmark-');
+    const dir = writeMigrations(root, FILES);
+    expect((await cairn(['up', '--url', url(), '--dir', dir], root)).code).toBe(0);
+    writeFileSync(join(root, 'cairn.config.json'), JSON.stringify({ backup: 'rows' }));
+    writeMigrations(root, { '0003_drop_users.sql': DROP });
+    const configured = await cairn(['up', '--url', url(), '--dir', dir], root);
+    expect(configured.code, configured.stderr).toBe(0);
+    expect(configured.stderr).toMatch(/backed up users \(1 row\) to \.cairn\/backups\/0003_drop_users-/);
+    expect(configured.stdout).not.toContain('Backup: D1 Time Travel bookmark');
+    const restored = await cairn(['restore', '0003', '--url', url(), '--dir', dir], root);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(await server.query('SELECT email FROM users')).toEqual([{ email: 'ada@example.com' }]);
+
+    writeFileSync(join(root, 'cairn.config.json'), JSON.stringify({}));
+    writeMigrations(root, { '0004_drop_tags.sql': '-- cairn:allow drop-table tested\nDROP TABLE tags;\n' });
+    await server.query('INSERT INTO tags (id) VALUES (7)');
+    const flagged = await cairn(['up', '--backup-rows', '--url', url(), '--dir', dir], root);
+    expect(flagged.code, flagged.stderr).toBe(0);
+    expect(flagged.stderr).toMatch(/backed up tags \(1 row\) to \.cairn\/backups\/0004_drop_tags-/);
+
+    writeFileSync(join(root, 'cairn.config.json'), JSON.stringify({ backup: 'all' }));
+    const wrong = await cairn(['status', '--url', url(), '--dir', dir], root);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain(`backup must be 'auto' or 'rows', got "all"`);
   });
 
   it('the confirmation names the bookmark, the moment and what will be lost; answering no restores nothing', { timeout: 60_000 }, async () => {

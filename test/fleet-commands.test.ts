@@ -245,6 +245,31 @@ describe('cairn fleet lint', () => {
     expect(text.stdout).toMatch(/^postgres \(groups regions, schemas\):$/m);
     expect(text.stdout).toMatch(/drop-table/);
   });
+
+  it('--pending lints only what some target has not applied yet, reading their histories', () => {
+    const { dir, files } = project(5, { ...MIGRATIONS, '0004_drop_posts.sql': 'DROP TABLE posts;\n' });
+    type Report = { errors: number; pending: { engine: string; versions: string[] }[]; engines: { report: { files: { file: string }[] } }[] };
+    const before = runCli(['fleet', 'lint', '--pending', '--json'], { cwd: dir });
+    expect(before.status).toBe(1);
+    expect((JSON.parse(before.stdout) as Report).pending).toEqual([{ engine: 'sqlite', versions: ['0001', '0002', '0003', '0004'], unreadable: [] }]);
+
+    // Applied everywhere (over the finding, with --unsafe): nothing pending, nothing to refuse.
+    expect(runCli(['fleet', 'up', '--unsafe'], { cwd: dir }).status).toBe(0);
+    expect(runCli(['fleet', 'lint'], { cwd: dir }).status).toBe(1);
+    const none = runCli(['fleet', 'lint', '--pending'], { cwd: dir });
+    expect(none.status, none.stderr).toBe(0);
+    expect(none.stdout).toContain('Nothing pending on any target: nothing to lint.');
+
+    // A new migration, applied on one tenant only: still pending on the four others, and the only file linted.
+    writeMigrations(dir, { '0005_tags.sql': 'CREATE TABLE tags (id INTEGER PRIMARY KEY);\n' });
+    expect(runCli(['up', '--url', `sqlite:${files[0]}`], { cwd: dir }).status).toBe(0);
+    const one = runCli(['fleet', 'lint', '--pending', '--json'], { cwd: dir });
+    expect(one.status, one.stderr).toBe(0);
+    const report = JSON.parse(one.stdout) as Report;
+    expect(report.pending[0]!.versions).toEqual(['0005']);
+    expect(report.engines[0]!.report.files.map((f) => f.file)).toEqual([join('migrations', '0005_tags.sql')]);
+    expect(runCli(['fleet', 'lint', '--pending'], { cwd: dir }).stdout).toContain('Pending on some target: 0005');
+  });
 });
 
 describe('cairn fleet down and verify on local D1 databases (miniflare)', () => {

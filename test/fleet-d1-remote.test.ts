@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startD1ApiServer, type D1ApiServer } from './support/d1-api-server.js';
@@ -55,6 +55,54 @@ async function log(db: D1ApiServer, databaseId: string): Promise<Record<string, 
 }
 
 describe('cairn fleet on remote D1 databases listed by name prefix', () => {
+  it('a destructive migration: the Time Travel bookmark is each target\'s backup; --backup-rows copies the rows too', { timeout: 120_000 }, async () => {
+    const { dir, server, ids } = await account();
+    expect((await cairn(['fleet', 'up'], dir)).code).toBe(0);
+    writeMigrations(dir, { '0003_drop_posts.sql': '-- cairn:allow drop-table tested\nDROP TABLE posts;\n' });
+    const byBookmark = await cairn(['fleet', 'up', '--group', 'edge', '--concurrency', '2'], dir);
+    expect(byBookmark.code, byBookmark.stderr).toBe(0);
+    expect(byBookmark.stderr).toContain('rows at risk in 0003_drop_posts (posts) are not copied: the D1 Time Travel bookmark taken before this run is their backup');
+    expect(existsSync(join(dir, '.cairn', 'backups'))).toBe(false);
+    const [row] = await server.queryOn<{ details: string }>(ids['tenant-01']!, "SELECT details FROM cairn_migrations WHERE version = '0003'");
+    expect(JSON.parse(row!.details)).toMatchObject({ backup: { bookmark: expect.any(String), tables: ['posts'] } });
+
+    writeMigrations(dir, { '0004_drop_users.sql': '-- cairn:allow drop-table tested\nDROP TABLE users;\n' });
+    const byRows = await cairn(['fleet', 'up', '--backup-rows'], dir);
+    expect(byRows.code, byRows.stderr).toBe(0);
+    expect(readdirSync(join(dir, '.cairn', 'backups')).filter((name) => name.startsWith('0004_drop_users-'))).toHaveLength(5);
+  });
+
+  it('after kill -9 of a run holding a database\'s lock, the next run on this machine takes the lock over at once, and finishes each row once', { timeout: 120_000 }, async () => {
+    server = await startD1ApiServer({ token: TOKEN, databases: [{ id: id(1), name: 'tenant-01' }] });
+    const dir = tempDir('cairn-fleet-d1-kill-');
+    writeMigrations(dir, {
+      '0001_items.sql': '-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY, counter INTEGER NOT NULL DEFAULT 0);\nWITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 40) INSERT INTO items (id) SELECT i FROM c;\n',
+      '0002_backfill.sql': '-- migrate:up\n-- cairn:batch size=1 pause=200ms\nUPDATE items SET counter = counter + 1 WHERE counter >= 0;\n',
+    });
+    // lockTimeout: a run that waited for the row to expire (5 minutes) would fail with LOCK_TIMEOUT after 20 s instead.
+    writeFileSync(join(dir, 'cairn.config.json'), JSON.stringify({ lockTimeout: 20, fleet: { edge: `d1://${server.accountId}/tenant-*` } }));
+    Object.assign(process.env, { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_API_BASE_URL: server.base });
+    const first = startCli(['fleet', 'up'], dir);
+    const touched = async () => {
+      const rows = await server!.queryOn<{ n: number }>(id(1), "SELECT count(*) AS n FROM sqlite_master WHERE name = 'items'");
+      return rows[0]!.n > 0 ? Number((await server!.queryOn<{ n: number }>(id(1), 'SELECT count(*) AS n FROM items WHERE counter > 0'))[0]!.n) : 0;
+    };
+    while ((await touched()) < 3) {
+      if (!first.isRunning()) throw new Error(`the first run ended before it was killed: ${(await first.exited).stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    first.kill();
+    await first.exited;
+    const [row] = await server.queryOn<{ owner: string; pid: number }>(id(1), 'SELECT owner, pid FROM cairn_migrations_lock');
+    expect(row).toMatchObject({ pid: first.pid, owner: expect.stringMatching(/ id=[0-9a-f]+\/[0-9a-f-]+\/\d+\/\d+$/) }); // left behind, with who held it
+
+    const second = await cairn(['fleet', 'up'], dir);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(new RegExp(`took over a stale migration lock held by .*\\(pid ${first.pid} on .*: process ${first.pid} on this machine is no longer running; taken over at once, not waiting for it to expire`));
+    expect(await server.queryOn(id(1), 'SELECT counter, count(*) AS n FROM items GROUP BY counter')).toEqual([{ counter: 1, n: 40 }]);
+    expect(await server.queryOn(id(1), 'SELECT * FROM cairn_migrations_lock')).toEqual([]);
+  });
+
   it('lists the account\'s databases named tenant-* across pages, applies to each exactly once, and leaves the others alone', { timeout: 120_000 }, async () => {
     const { dir, server, ids } = await account();
     const up = await cairn(['fleet', 'up', '--json'], dir);

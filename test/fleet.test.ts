@@ -354,6 +354,17 @@ describe('cairn fleet on PostgreSQL: a schema per tenant, and a list of URLs', (
 });
 
 describe('cairn fleet on local D1 databases (miniflare)', () => {
+  it('names local D1 databases by their wrangler bindings too', { timeout: 120_000 }, () => {
+    const dir = tempDir('cairn-fleet-d1-bindings-');
+    writeMigrations(dir, MIGRATIONS);
+    writeFileSync(join(dir, 'wrangler.toml'), 'name = "app"\n\n[[d1_databases]]\nbinding = "EU"\ndatabase_name = "tenant-eu"\ndatabase_id = "eu-0000-1111"\n\n[[d1_databases]]\nbinding = "US"\ndatabase_name = "tenant-us"\ndatabase_id = "us-0000-2222"\n');
+    writeFileSync(join(dir, 'cairn.config.json'), JSON.stringify({ migrations: 'migrations', fleet: { edge: { d1: ['EU', 'tenant-us', 'plain-id'] } } }));
+    const up = runCli(['fleet', 'up'], { cwd: dir });
+    expect(up.status, up.stderr).toBe(0);
+    expect(up.stdout).toMatch(/applied\s+3/);
+    expectExactlyOnce(['eu-0000-1111', 'us-0000-2222', 'plain-id'].map((id) => localD1File(join(dir, '.wrangler', 'state'), id)), ['0001', '0002']);
+  });
+
   it('20 D1 databases: everything exactly once; a failing one stops the run and status names it; after the fix it finishes', { timeout: 180_000 }, () => {
     const dir = tempDir('cairn-fleet-d1-');
     writeMigrations(dir, MIGRATIONS);

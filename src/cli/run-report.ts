@@ -65,6 +65,10 @@ export function reportRun(result: RunResult & { readonly health?: HealthReport |
   }
   if (result.filesExecuted === 0) out.line(nothingToDo(result, direction));
   else out.line(`${direction === 'up' ? 'Applied' : 'Rolled back'} ${result.filesExecuted} migration${result.filesExecuted > 1 ? 's' : ''} in ${result.duration} ms.${stillPending(result)}`);
+  const timeTravel = result.timeTravel;
+  if (timeTravel && timeTravel.backupOf.length > 0 && result.filesExecuted > 0) {
+    out.line(`Backup: D1 Time Travel bookmark ${timeTravel.bookmark}, taken before this run; the rows at risk in ${timeTravel.backupOf.join(', ')} were not copied (\`cairn restore <version> --bookmark\` returns the whole database to that moment; \`backup: 'rows'\` or --backup-rows copies them too).`);
+  }
   if (result.health) out.line(describeHealth(result.health));
   return 0;
 }

@@ -33,6 +33,12 @@ export interface CairnConfig {
   readonly schema?: string;
   /** Rewrite the schema dump after every successful `up` and `down` (as dbmate does). Default false. */
   readonly dumpAfterUp?: boolean;
+  /**
+   * What `up` saves before a migration that can destroy rows (docs/backups.md). 'auto' (default):
+   * the rows at risk, copied to .cairn/backups/, except on remote D1, where the Time Travel
+   * bookmark taken before the run is the backup. 'rows': copy the rows on remote D1 too.
+   */
+  readonly backup?: 'auto' | 'rows';
   /** What `cairn lint` (and the check before `cairn up`) assumes about the target. */
   readonly lint?: LintConfig;
   /** Many databases that take the same migrations (`cairn fleet`): named groups of targets (docs/fleet.md). */
@@ -85,7 +91,8 @@ export type FleetConfig = Readonly<Record<string, FleetGroup>>;
  * One group of fleet targets: a SQLite glob (`'tenants/*.db'`, relative to
  * this file) or a database URL; a list of those; every schema of one
  * PostgreSQL database whose name matches a LIKE pattern, each with its own
- * history table and run with that `search_path`; or local D1 databases by id.
+ * history table and run with that `search_path`; or local D1 databases by id
+ * (or by a binding / database_name of the project's wrangler config).
  * A URL `d1://<account_id>/<prefix>*` is every D1 database of that account
  * on Cloudflare whose name starts with the prefix (the D1 API's list).
  */

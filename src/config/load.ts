@@ -49,6 +49,8 @@ export interface ResolvedConfig {
   readonly schemaFile: string;
   /** Rewrite the schema dump after a successful up or down. */
   readonly dumpAfterUp: boolean;
+  /** `backup`: 'rows' copies the rows at risk on remote D1 too, where 'auto' relies on its Time Travel bookmark. */
+  readonly backup: 'auto' | 'rows';
   /** `cairn codegen`: the absolute path it writes, and whether a successful up or down rewrites it. */
   readonly codegen: { readonly out: string; readonly afterUp: boolean };
   /** What the chosen environment says about itself; null without --env / CAIRN_ENV. */
@@ -117,7 +119,7 @@ export interface ConfigOverrides {
 
 export const CONFIG_FILES = ['cairn.config.ts', 'cairn.config.mts', 'cairn.config.js', 'cairn.config.mjs', 'cairn.config.json'];
 export const DEFAULT_DATABASE = 'sqlite:cairn.db';
-const KNOWN_KEYS = ['database', 'd1', 'migrations', 'encoding', 'table', 'lockTimeout', 'statementLockTimeout', 'statementLockRetries', 'statementLockBackoff', 'allowOutOfOrder', 'lint', 'environments', 'schema', 'dumpAfterUp', 'fleet', 'codegen'];
+const KNOWN_KEYS = ['database', 'd1', 'migrations', 'encoding', 'table', 'lockTimeout', 'statementLockTimeout', 'statementLockRetries', 'statementLockBackoff', 'allowOutOfOrder', 'lint', 'environments', 'schema', 'dumpAfterUp', 'backup', 'fleet', 'codegen'];
 const ENVIRONMENT_KEYS = ['protected', 'follows', 'healthCheck', 'contractAfter', 'confirmContract'];
 const LINT_KEYS = ['dialect', 'postgresVersion', 'sqliteVersion', 'd1', 'rules', 'header'];
 
@@ -170,6 +172,9 @@ export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<Re
   if (merged.dumpAfterUp !== undefined && typeof merged.dumpAfterUp !== 'boolean') {
     throw new CairnError('CONFIG', `dumpAfterUp must be true or false, got ${JSON.stringify(merged.dumpAfterUp)}`);
   }
+  if (merged.backup !== undefined && merged.backup !== 'auto' && merged.backup !== 'rows') {
+    throw new CairnError('CONFIG', `backup must be 'auto' or 'rows', got ${JSON.stringify(merged.backup)}`, { hint: "'rows' copies the rows a destructive migration can destroy on remote D1 too; 'auto' (the default) relies on D1's Time Travel bookmark there" });
+  }
   const codegen = merged.codegen ?? {};
   if (typeof codegen !== 'object' || (codegen.out !== undefined && (typeof codegen.out !== 'string' || codegen.out === '')) || (codegen.afterUp !== undefined && typeof codegen.afterUp !== 'boolean')) {
     throw new CairnError('CONFIG', `codegen must be { out?: 'src/db/schema.ts', afterUp?: true }, got ${JSON.stringify(merged.codegen)}`);
@@ -195,6 +200,7 @@ export async function resolveConfig(overrides: ConfigOverrides = {}): Promise<Re
     lint: { ...resolveLint(d1 ? { dialect: 'sqlite', d1: true, ...merged.lint } : (merged.lint ?? {}), database, configFile), cairnLockTimeout: resolveStatementLock(merged) !== null, cache: lintCache(overrides, vars, cwd, root, migrationsDir) },
     schemaFile: resolve(root, merged.schema ?? 'schema.sql'),
     dumpAfterUp: merged.dumpAfterUp === true,
+    backup: merged.backup ?? 'auto',
     codegen: { out: resolve(root, codegen.out ?? 'src/db/schema.ts'), afterUp: codegen.afterUp === true },
     environmentSettings: cairnEnvironment ? resolveEnvironment(file, cairnEnvironment, configFile) : null,
     fleet: merged.fleet ?? null,

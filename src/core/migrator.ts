@@ -49,6 +49,11 @@ export interface StepContext {
    */
   readonly statementLock?: StatementLockConfig | null | undefined;
   readonly companions?: ((step: { readonly version: string; readonly file: string | null }, direction: Direction) => readonly SqlCommand[]) | undefined;
+  /**
+   * What an up's `-- cairn:assert` lines do: guard the step (default: a false one applies nothing), or
+   * nothing, in a scratch database that holds no data (replay/scratch.ts: verify reads them itself).
+   */
+  readonly assertions?: 'guard' | 'skip' | undefined;
 }
 
 /** `details` go into the history row (e.g. that it was applied with --unsafe, and over which findings). */
@@ -61,7 +66,7 @@ export async function runStep(context: StepContext, migration: Migration, direct
   const elapsed = () => Math.round(performance.now() - started);
   const record = historyRecord(migration, context.appliedBy, 'run', { details });
   // A step that is not one unit cannot carry its guards inside: they are read first, before anything of it runs.
-  if (!atomic && direction === 'up') await checkBeforeRunning(context.driver, migration, (failure) => new StepFailed(failure));
+  if (!atomic && direction === 'up' && context.assertions !== 'skip') await checkBeforeRunning(context.driver, migration, (failure) => new StepFailed(failure));
   if (migration.script) await runScriptStep(context, migration, direction, record, elapsed);
   else if (batched) await runBatchedStep(context, migration, direction, section, record, elapsed);
   else if (atomic) await runAtomic(context, migration, direction, section, record, elapsed);
@@ -109,7 +114,7 @@ export async function runStepGroup(context: StepContext, migrations: readonly Mi
   const commands = migrations.flatMap((migration) => {
     const section = sectionOf(migration, direction)!;
     const history = direction === 'up' ? tracking.insert(historyRecord(migration, context.appliedBy, 'run', { details: details(migration) })) : tracking.delete(migration.version);
-    return [...guardCommands(driver, migration, direction), ...section.statements.map((s) => ({ sql: s.sql })), history, ...companions(context, migration, direction)];
+    return [...guardsOf(context, migration, direction), ...section.statements.map((s) => ({ sql: s.sql })), history, ...companions(context, migration, direction)];
   });
   try {
     await driver.atomic(commands);
@@ -140,7 +145,7 @@ async function runAtomic(context: StepContext, migration: Migration, direction: 
       : tracking.delete(migration.version);
   const bound = context.statementLock ? driver.flavor.lockTimeout : undefined;
   const lockWait = bound ? [{ sql: bound.set(context.statementLock!.timeoutMs) }] : [];
-  const guards = guardCommands(driver, migration, direction);
+  const guards = guardsOf(context, migration, direction);
   let resent = false;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -185,6 +190,10 @@ async function runAtomic(context: StepContext, migration: Migration, direction: 
   }
   // A batch-only engine built the history row before the batch ran: now the time is known.
   if (direction === 'up' && driver.capabilities.batchOnlyAtomicity) await recordDurations(context, [migration], elapsed());
+}
+
+function guardsOf(context: StepContext, migration: Migration, direction: Direction): SqlCommand[] {
+  return context.assertions === 'skip' ? [] : guardCommands(context.driver, migration, direction);
 }
 
 /** Informational only: a failure to write it must not turn an applied step into a failed one. */

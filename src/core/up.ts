@@ -57,6 +57,11 @@ export interface RunResult {
   readonly unsafe: boolean;
   /** `up --to`: the target, and the migrations still pending after it (empty without --to, and for down). */
   readonly to?: string;
+  /**
+   * Remote D1: the Time Travel bookmark taken before this run (recorded with each of its migrations), and
+   * the migrations whose rows at risk it backs up instead of a copy (config `backup: 'auto'`, the default there).
+   */
+  readonly timeTravel?: { readonly bookmark: string; readonly backupOf: readonly string[] };
   readonly remaining: readonly { readonly version: string; readonly name: string }[];
 }
 
@@ -74,6 +79,8 @@ export interface UpOptions extends UpPlanOptions {
   readonly unsafe?: boolean | undefined;
   /** Do not back up the rows a destructive migration can destroy (said as a notice, recorded in the history row). */
   readonly noBackup?: boolean | undefined;
+  /** Copy the rows at risk even where a Time Travel bookmark backs them up (remote D1), as config `backup: 'rows'` does. */
+  readonly backupRows?: boolean | undefined;
   /** Abort (Ctrl-C) cancels the running step, which rolls back, and stops the run with INTERRUPTED (core/interrupt.ts). */
   readonly signal?: AbortSignal | undefined;
   /** Apply from the first migration even though the database has tables and no history (NON_EMPTY_DATABASE otherwise). */
@@ -112,16 +119,23 @@ export async function up(session: Session, options: UpOptions): Promise<RunResul
   // Remote D1: the moment before this run, in D1's own history (Time Travel), recorded with every migration of it.
   const bookmark = !options.dryRun && migrations.length > 0 && session.driver.timeTravel ? await session.driver.timeTravel.bookmark() : null;
   if (bookmark) session.onEvent({ type: 'notice', message: `D1 Time Travel bookmark before this run: ${bookmark} (\`cairn restore <version> --bookmark\` returns the database to it)` });
+  // Backups of the rows at risk are made right before each step that needs one (docs/backups.md); on remote D1 the bookmark is the backup unless rows are asked for.
+  const copyRows = options.backupRows === true || session.config.backup === 'rows';
+  const guard = options.dryRun ? undefined : backupGuard(session, lint, { noBackup: options.noBackup === true, bookmark: copyRows ? null : bookmark });
+  if (options.dryRun && session.driver.timeTravel && !copyRows && !options.noBackup) {
+    const atRisk = lint.filter((file) => file.tablesAtRisk.length > 0).map((file) => `${file.version}_${file.name}`);
+    if (atRisk.length > 0) session.onEvent({ type: 'notice', message: `${atRisk.join(', ')} can destroy rows: a real run copies none; the D1 Time Travel bookmark it takes before applying anything is their backup (\`backup: 'rows'\` or --backup-rows copies them too)` });
+  }
   const details = (migration: Migration): Record<string, unknown> => {
     const mine = errors.filter((f) => f.file === migration.file);
-    return { ...(unsafe && mine.length > 0 ? { unsafe: true, findings: mine.map((f) => `${f.rule}@${f.line}`) } : {}), ...(bookmark ? { bookmark } : {}) };
+    return { ...(unsafe && mine.length > 0 ? { unsafe: true, findings: mine.map((f) => `${f.rule}@${f.line}`) } : {}), ...(bookmark ? { bookmark } : {}), ...guard?.recorded?.(migration) };
   };
   for (const m of migrations.filter((m) => m.up.statements.length === 0 && !m.script)) {
     session.onEvent({ type: 'notice', message: `${m.version}_${m.name} has no statements, only comments: ${options.dryRun ? 'it would be' : 'it is'} recorded as applied, nothing runs` });
   }
-  // Backups of the rows at risk are made right before each step that needs one (docs/backups.md).
-  const guard = options.dryRun ? undefined : backupGuard(session, lint, { noBackup: options.noBackup === true });
-  const result = await run(session, migrations, 'up', options.dryRun ?? false, started, { lint, unsafe, details, beforeApply: options.beforeApply, guard, signal: options.signal });
+  const ran = await run(session, migrations, 'up', options.dryRun ?? false, started, { lint, unsafe, details, beforeApply: options.beforeApply, guard, signal: options.signal });
+  const backupOf = guard?.recorded ? lint.filter((file) => file.tablesAtRisk.length > 0).map((file) => `${file.version}_${file.name}`) : [];
+  const result: RunResult = bookmark ? { ...ran, timeTravel: { bookmark, backupOf } } : ran;
   if (options.to === undefined) return result;
   const to = options.to;
   const remaining = session.statuses.filter((s) => (s.state === 'pending' || s.state === 'running') && compareVersions(s.version, to) > 0).map((s) => ({ version: s.version, name: s.name }));

@@ -61,7 +61,7 @@ export async function runJob(job: FleetJob, target: FleetTarget, config: Resolve
   try {
     switch (job.kind) {
       case 'up': {
-        const result = await withSession(config, { write: true, onEvent: relay, signal: context.signal, companion: wranglerCompanion }, (session) => up(session, { to: job.to, unsafe: job.unsafe, noBackup: job.noBackup, signal: context.signal, linter: rememberingLinter(context.lints) }));
+        const result = await withSession(config, { write: true, onEvent: relay, signal: context.signal, companion: wranglerCompanion }, (session) => up(session, { to: job.to, unsafe: job.unsafe, noBackup: job.noBackup, backupRows: job.backupRows, signal: context.signal, linter: rememberingLinter(context.lints) }));
         const applied = stepNames(result);
         const failure = migrationFailure(result, 'up');
         return failure ? done('failed', { applied }, failure) : done(applied.length > 0 ? 'applied' : 'up-to-date', { applied });

@@ -5,6 +5,7 @@ import type { ResolvedConfig } from '../config/load.js';
 import { d1LocalUrl, filePathOf, parseDatabaseUrl, shortName, type DatabaseUrl } from '../config/url.js';
 import { CairnError } from '../errors.js';
 import { expandDatabasePattern, openDriver } from '../drivers/index.js';
+import { findWranglerConfig, readWranglerConfig } from '../config/wrangler.js';
 
 /** One database of a fleet. */
 export interface FleetTarget {
@@ -57,7 +58,7 @@ export async function fleetTargets(config: ResolvedConfig, selection: TargetSele
  */
 export function fleetEntries(config: ResolvedConfig, selection: TargetSelection): FleetTarget[] {
   return selectGroups(config, selection).flatMap(([group, value]) => {
-    const sources = typeof value === 'string' ? [value] : 'schemas' in value ? [value.url] : 'd1' in value ? value.d1.slice(0, 1).map((id) => d1LocalUrl(id, value.persistTo)) : [...value];
+    const sources = typeof value === 'string' ? [value] : 'schemas' in value ? [value.url] : 'd1' in value ? value.d1.slice(0, 1).map((id) => d1LocalUrl(localD1Ids(config.root)(id), value.persistTo)) : [...value];
     return sources.map((source) => ({ name: source, group, source, url: parseDatabaseUrl(source, config.root) }));
   });
 }
@@ -115,7 +116,10 @@ function checkFleet(fleet: FleetConfig, configFile: string | null): void {
 async function expandGroup(config: ResolvedConfig, group: string, value: FleetGroup): Promise<Expanded[]> {
   if (typeof value === 'string') return expandEntry(config, value);
   if ('schemas' in value) return schemasOf(config, group, value.url, value.schemas);
-  if ('d1' in value) return value.d1.map((id) => d1LocalUrl(id, value.persistTo));
+  if ('d1' in value) {
+    const idOf = localD1Ids(config.root);
+    return value.d1.map((id) => d1LocalUrl(idOf(id), value.persistTo));
+  }
   return (await Promise.all(value.map((entry) => expandEntry(config, entry)))).flat();
 }
 
@@ -156,4 +160,17 @@ function withSchema(url: string, schema: string): string {
   const parsed = new URL(url);
   parsed.searchParams.set('schema', schema);
   return parsed.toString();
+}
+
+/**
+ * A `{ d1: [...] }` entry: a binding (or database_name) of the project's wrangler config names its local
+ * database as wrangler keeps it (preview id, else database id, else the binding); anything else is a database id.
+ */
+function localD1Ids(root: string): (entry: string) => string {
+  const file = findWranglerConfig(root);
+  const bindings = file ? (readWranglerConfig(file).top.bindings ?? []) : [];
+  return (entry) => {
+    const binding = bindings.find((b) => b.binding === entry) ?? bindings.find((b) => b.databaseName === entry);
+    return binding ? (binding.previewDatabaseId ?? binding.databaseId ?? binding.binding) : entry;
+  };
 }

@@ -8,7 +8,7 @@ import type { SnapshotDifference } from '../drivers/snapshot.js';
  * own applied migrations give when replayed.
  */
 export type FleetJob =
-  | { readonly kind: 'up'; readonly to?: string | undefined; readonly unsafe?: boolean | undefined; readonly noBackup?: boolean | undefined }
+  | { readonly kind: 'up'; readonly to?: string | undefined; readonly unsafe?: boolean | undefined; readonly noBackup?: boolean | undefined; readonly backupRows?: boolean | undefined }
   | { readonly kind: 'down'; readonly to: string }
   | { readonly kind: 'drift'; readonly scratchUrl?: string | undefined };
 

@@ -12,6 +12,8 @@ export interface FleetUpOptions extends FleetRunOptions, ConfirmOptions {
   readonly to?: string | undefined;
   readonly unsafe?: boolean | undefined;
   readonly noBackup?: boolean | undefined;
+  /** Remote D1 targets: copy the rows at risk too, not only the Time Travel bookmark (as config `backup: 'rows'`). */
+  readonly backupRows?: boolean | undefined;
 }
 
 const UP_OUTCOMES = ['applied', 'up-to-date', 'failed', 'not-started'] as const;
@@ -39,7 +41,7 @@ export async function fleetUp(overrides: ConfigOverrides, options: FleetUpOption
   const targets = await selectTargets(base, overrides, options);
   // A protected environment is asked once for the whole fleet, not once per database.
   if (targets.length > 0) await confirmWrite({ ...base, database: { ...base.database, display: `${targets.length} fleet target${targets.length === 1 ? '' : 's'}` } }, options, 'Apply pending migrations to');
-  const run = await runFleet(targets, base, overrides, { kind: 'up', to: options.to, unsafe: options.unsafe, noBackup: options.noBackup }, options);
+  const run = await runFleet(targets, base, overrides, { kind: 'up', to: options.to, unsafe: options.unsafe, noBackup: options.noBackup, backupRows: options.backupRows }, options);
   rememberOutcomes(base.root, run.targets);
   const counts = countOutcomes(run.targets, UP_OUTCOMES);
   return { success: counts.failed === 0 && counts['not-started'] === 0, total: run.total, concurrency: run.concurrency, counts, stopped: run.stopped, durationMs: run.durationMs, targets: run.targets };

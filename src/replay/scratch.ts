@@ -9,7 +9,9 @@ import { TrackingTable } from '../core/tracking.js';
 /**
  * Runs `work` against an empty scratch database of the same kind as `like`,
  * with a history table ready for the real runner, and drops it afterwards
- * however `work` ends. Used by verify and drift.
+ * however `work` ends. Used by verify, drift, diff and the latest-schema replay.
+ * An empty database holds none of the data `-- cairn:assert` lines are about,
+ * so they do not guard steps here (verify reads them, docs/assertions.md).
  */
 export async function withScratch<T>(like: DatabaseUrl, table: string, work: (context: StepContext, where: string) => Promise<T>): Promise<T> {
   const scratch = await createScratchDatabase(like);
@@ -18,7 +20,7 @@ export async function withScratch<T>(like: DatabaseUrl, table: string, work: (co
     try {
       const tracking = new TrackingTable(driver, table);
       await tracking.ensure();
-      return await work({ driver, tracking, appliedBy: `${userInfo().username}@${hostname()} (scratch)`, onEvent: () => undefined }, scratch.url.display);
+      return await work({ driver, tracking, appliedBy: `${userInfo().username}@${hostname()} (scratch)`, onEvent: () => undefined, assertions: 'skip' }, scratch.url.display);
     } finally {
       await driver.close();
     }

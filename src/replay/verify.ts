@@ -12,6 +12,7 @@ import { checkSchemaFile, loadDump, prepareStart, startIndex, type FinalSchema, 
 import { CairnError } from '../errors.js';
 import type { CairnEvent } from '../core/events.js';
 import { runStep, StepFailed, type Direction, type StepContext } from '../core/migrator.js';
+import { evaluateAll } from '../core/assertions.js';
 import { cancellable, interrupted } from '../core/interrupt.js';
 import { withScratch, withScratchHint } from './scratch.js';
 import { bookkeepingTables } from '../core/tracking.js';
@@ -45,6 +46,23 @@ export interface VerifiedMigration {
   /** True when the file has no down and the one checked is the inverse Cairn generates from its up (`down --generated` would run it). */
   readonly generated: boolean;
   readonly problems: readonly VerifyProblem[];
+  /** Its `-- cairn:assert` lines, read in the scratch database before its first up (absent when it has none). */
+  readonly assertions?: readonly VerifiedAssertion[];
+}
+
+/**
+ * An assertion as the replay read it. The scratch database holds none of the
+ * production data assertions are about, so a false one is `skipped` (not a
+ * problem; the migration is replayed anyway); a query the database rejects
+ * (`failed`: a typo, a table that is not there at that point) is an up-fails problem.
+ */
+export interface VerifiedAssertion {
+  readonly name: string;
+  readonly line: number;
+  readonly sql: string;
+  readonly result: 'holds' | 'skipped' | 'failed';
+  readonly returned: unknown;
+  readonly error?: string;
 }
 
 export interface VerifyReport {
@@ -221,13 +239,29 @@ class Replay {
   async verify(migration: Migration, kind: string, generated = false): Promise<{ verified: VerifiedMigration; stop: boolean }> {
     const steps: string[] = [];
     const problems: VerifyProblem[] = [];
+    let assertions: VerifiedAssertion[] = [];
     const done = (down: VerifiedMigration['down'], stop = false) => ({
-      verified: { version: migration.version, name: migration.name, file: migration.file, ok: problems.length === 0, steps, down, generated, problems },
+      verified: { version: migration.version, name: migration.name, file: migration.file, ok: problems.length === 0, steps, down, generated, problems, ...(assertions.length > 0 ? { assertions } : {}) },
       stop,
     });
 
     const before = this.last ?? (await this.state());
     this.last = null;
+    // Read, never guarding (the scratch has no data to guard): a query that fails here fails in production too.
+    assertions = (await evaluateAll(this.context.driver, migration)).map((a) => ({
+      name: a.name,
+      line: a.line,
+      sql: a.sql,
+      result: a.error !== undefined ? 'failed' : a.holds ? 'holds' : 'skipped',
+      returned: a.returned,
+      ...(a.error !== undefined ? { error: a.error } : {}),
+    }));
+    const broken = assertions.find((a) => a.result === 'failed');
+    if (broken) {
+      steps.push('up');
+      problems.push({ kind: 'up-fails', message: `up fails at ${migration.file}:${broken.line}: assertion "${broken.name}" could not be evaluated: ${broken.error}`, differences: [] });
+      return done(migration.down ? 'failed' : 'missing', true);
+    }
     steps.push('up');
     const upFailure = await this.step(migration, 'up', 'up-fails');
     if (upFailure) {

@@ -64,6 +64,8 @@ export interface StepGuard {
   /** True for a step that may need a backup first: it must run on its own, not in a batch with others. */
   covers(migration: Migration): boolean;
   before(migration: Migration): Promise<GuardedStep | null>;
+  /** What goes into every step's history row whether it runs alone or in a batch (the bookmark that backs it up). */
+  recorded?(migration: Migration): Record<string, unknown>;
 }
 
 export interface GuardedStep {
@@ -73,14 +75,38 @@ export interface GuardedStep {
   after(details: Record<string, unknown>): Promise<void>;
 }
 
+export interface BackupGuardOptions {
+  readonly noBackup: boolean;
+  /**
+   * The engine's own point-in-time history taken before this run (remote D1's Time Travel bookmark), when it
+   * stands in for copies of the rows (config `backup: 'auto'`); null or absent: copy the rows.
+   */
+  readonly bookmark?: string | null | undefined;
+}
+
 /**
  * The guard `up` calls before each step; undefined when nothing pending is at risk. Refuses up front, before anything
  * runs, when a pending migration puts rows at risk and the driver cannot back
- * up (unless --no-backup).
+ * up (unless --no-backup). With a bookmark, no rows are copied: the bookmark is
+ * recorded as the backup of each migration at risk, which then batches like any other.
  */
-export function backupGuard(session: BackupContext, lint: readonly FileLint[], options: { readonly noBackup: boolean }): StepGuard | undefined {
+export function backupGuard(session: BackupContext, lint: readonly FileLint[], options: BackupGuardOptions): StepGuard | undefined {
   const atRisk = new Map(lint.filter((file) => file.tablesAtRisk.length > 0).map((file) => [file.version, file.tablesAtRisk]));
   if (atRisk.size === 0) return undefined;
+  const bookmark = options.bookmark;
+  if (bookmark && !options.noBackup) {
+    const files = lint.filter((file) => atRisk.has(file.version));
+    const named = files.map((file) => `${file.version}_${file.name} (${file.tablesAtRisk.join(', ')})`).join(', ');
+    session.onEvent({ type: 'notice', message: `rows at risk in ${named} are not copied: the D1 Time Travel bookmark taken before this run is their backup (\`cairn restore <version> --bookmark\`); \`backup: 'rows'\` in cairn.config or --backup-rows copies them too` });
+    return {
+      covers: () => false,
+      before: async () => null,
+      recorded: (migration) => {
+        const tables = atRisk.get(migration.version);
+        return tables ? { backup: { bookmark, tables } } : {};
+      },
+    };
+  }
   const support = session.driver.backup;
   if (!options.noBackup && !support) {
     const files = lint.filter((file) => atRisk.has(file.version)).map((file) => `${file.version}_${file.name}`);
@@ -212,7 +238,11 @@ export async function restoreBackup(session: BackupContext, version: string, opt
   if (backup && backup.database !== session.driver.target) session.onEvent({ type: 'notice', message: `no backup of ${version} was taken from ${session.driver.target}; restoring ${backup.path}, taken from ${backup.database}` });
   if (!backup) {
     throw new CairnError('TARGET', `no backup of migration ${version} in ${portable(BACKUPS_DIR)}`, {
-      hint: backups.length > 0 ? `backups exist for ${[...new Set(backups.map((b) => b.version))].join(', ')}; \`cairn backups\` lists them` : '`cairn up` makes one before each migration that can destroy rows',
+      hint: session.driver.timeTravel
+        ? `on remote D1 \`cairn up\` copies no rows unless asked (\`backup: 'rows'\`, --backup-rows): the Time Travel bookmark is the backup, \`cairn restore ${version} --bookmark\` returns the database to it`
+        : backups.length > 0
+          ? `backups exist for ${[...new Set(backups.map((b) => b.version))].join(', ')}; \`cairn backups\` lists them`
+          : '`cairn up` makes one before each migration that can destroy rows',
     });
   }
   const support = session.driver.backup;

@@ -27,7 +27,7 @@ Targets come from \`fleet\` in cairn.config.ts, in named groups:
     tenants: 'tenants/*.db',                                       // SQLite files (a glob)
     regions: ['postgres://app@eu.db/app', 'postgres://app@us.db/app'],
     schemas: { url: 'postgres://app@db/app', schemas: 'tenant_%' },  // one schema per tenant
-    edge: { d1: ['<database_id>', '<database_id>'] },               // local D1 databases
+    edge: { d1: ['<database_id>', '<binding>'] },                   // local D1 databases (ids, or wrangler bindings)
     cloud: 'd1://<account_id>/tenant-*',                             // every D1 database of the account named tenant-…
   }
 or from --targets <file>: one database URL (or SQLite path) a line, # for comments.
@@ -49,6 +49,7 @@ export function registerFleet(program: Command): void {
     .option('--retries <n>', 'run a target again up to n times after a passing failure of a remote database (HTTP 429/5xx), reading its history first (default 3)')
     .option('--unsafe', 'apply even if the linter finds errors (recorded in each history table)')
     .option('--no-backup', 'do not back up the rows a destructive migration can destroy')
+    .option('--backup-rows', "remote D1 targets: copy the rows at risk too, not only the Time Travel bookmark (as config `backup: 'rows'`)")
     .option('--yes', 'apply to a protected environment without asking')
     .addHelpText(
       'after',
@@ -68,7 +69,7 @@ Examples:
   cairn fleet up --group tenants --concurrency 16 --keep-going
   cairn fleet up --targets regions.txt --json`,
     )
-    .action(async (options: SelectionFlags & { canary?: string; keepGoing?: boolean; to?: string; unsafe?: boolean; backup?: boolean; yes?: boolean }, command: Command) => {
+    .action(async (options: SelectionFlags & { canary?: string; keepGoing?: boolean; to?: string; unsafe?: boolean; backup?: boolean; backupRows?: boolean; yes?: boolean }, command: Command) => {
       const { cairn, out } = contextFor(command);
       refuseOneDatabase(command);
       // Only for the prompt of a protected environment (asked once for the fleet); a fleet needs no single database.
@@ -81,6 +82,7 @@ Examples:
         to: options.to,
         unsafe: options.unsafe,
         noBackup: options.backup === false,
+        backupRows: options.backupRows,
         signal: interruptSignal(out),
         onEvent: progress,
         ...(config ? confirmOptions(config, options.yes) : { yes: options.yes }),
@@ -134,6 +136,8 @@ Examples:
     .description('lint the migrations once for the fleet (once per engine among its targets), not once per database')
     .option('--targets <file>', 'the databases, one URL a line (instead of the config\'s fleet groups)')
     .option('--group <name...>', 'only these fleet groups of cairn.config.ts')
+    .option('--pending', "only the migrations some target has not applied yet (reads every target's history, as `fleet status` does)")
+    .option('--concurrency <n>', `with --pending: at most this many databases open at once (default: ${FLEET_CONCURRENCY_HELP})`)
     .addHelpText(
       'after',
       `${TARGETS_HELP.replace(/\nDefault --concurrency.*$/s, '')}
@@ -143,15 +147,19 @@ PostgreSQL have different rules), not on which tenant: one report per engine
 among the fleet's groups. Opens no database and lists none (no glob, no schema
 list, no D1 API call): it needs no credentials. Exit code 1 when an
 error-level finding remains (\`cairn fleet up\` would refuse to apply it).
+--pending lints only what \`cairn fleet up\` would still apply somewhere: it
+reads every target's history (so it needs their credentials), and a target
+that cannot be read counts as needing every migration.
 
 Examples:
   cairn fleet lint
-  cairn fleet lint --json`,
+  cairn fleet lint --json
+  cairn fleet lint --pending`,
     )
-    .action(async (options: Omit<SelectionFlags, 'concurrency'>, command: Command) => {
+    .action(async (options: SelectionFlags & { pending?: boolean }, command: Command) => {
       const { cairn, out } = contextFor(command);
       refuseOneDatabase(command);
-      const report = await cairn.fleet.lint({ targetsFile: options.targets, groups: options.group });
+      const report = await cairn.fleet.lint({ targetsFile: options.targets, groups: options.group, pending: options.pending, concurrency: options.concurrency === undefined ? undefined : parseCount(options.concurrency, '--concurrency') });
       process.exitCode = report.errors > 0 ? 1 : 0;
       if (out.json) return out.document(report);
       printLint(report, out);
@@ -362,6 +370,12 @@ function printSummary(result: RunSummary, out: Output, outcomes: readonly Target
 function printLint(report: FleetLintReport, out: Output): void {
   for (const { engine, groups, report: engineReport } of report.engines) {
     if (report.engines.length > 1) out.line(`\n${engine} (${groups.length === 1 ? 'group' : 'groups'} ${groups.join(', ')}):`);
+    const pending = report.pending?.find((p) => p.engine === engine);
+    if (pending) {
+      const unreadable = pending.unreadable.length > 0 ? ` (all of them: ${pending.unreadable.length} target${pending.unreadable.length === 1 ? '' : 's'} could not be read, e.g. ${pending.unreadable[0]})` : '';
+      out.line(pending.versions.length === 0 ? 'Nothing pending on any target: nothing to lint.' : `Pending on some target: ${pending.versions.join(', ')}${unreadable}`);
+      if (pending.versions.length === 0) continue;
+    }
     out.line(formatText(engineReport));
   }
 }

@@ -51,6 +51,12 @@ with a summary (checked, ok, failed, problems by kind, not reached). --bail
 stops at the first failing down. An up that fails still stops the replay: the
 migrations after it build on it.
 
+Assertions (-- cairn:assert…) are read before a migration's first up but do
+not guard it: the scratch database has none of the data they are about, so a
+false one is shown as skipped and the migration is replayed anyway. An
+assertion whose query the database rejects (a typo, a table not there yet)
+fails verification, as it would fail \`cairn up\`.
+
 Exit code 1 when a migration fails verification or the schema dump does not match.
 
 Examples:
@@ -76,6 +82,9 @@ Examples:
       const width = Math.max(0, ...report.migrations.map((m) => `${m.version}_${m.name}`.length));
       for (const migration of report.migrations) {
         out.line(`  ${mark(migration)} ${`${migration.version}_${migration.name}`.padEnd(width)}  ${migration.steps.join(', ')}${downNote(migration)}`);
+        for (const assertion of migration.assertions ?? []) {
+          if (assertion.result === 'skipped') out.line(`      assertion "${assertion.name}" (line ${assertion.line}) skipped: false in the scratch database, which has no production data (\`cairn up --dry-run\` reads it against the real one)`);
+        }
         for (const problem of migration.problems) {
           out.line(`      ${problem.message}${problem.differences.length > 0 ? ':' : ''}`);
           for (const difference of problem.differences) out.line(`        ${formatDifference(difference)}`);

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CairnError } from '../../errors.js';
 import type { LockOptions, SqlCommand } from '../types.js';
 import { D1QueryError, isBusy, type BatchOptions, type Row } from './transport.js';
-import { createLockTable, deadHolderReason, describeLockRow, LOCK_ROW_COLUMNS, lockHeld, lockToken, pauseBeforeRetry, processGone, throwIfInterrupted, type LockRow } from '../lock-holder.js';
+import { createLockTable, deadHolderReason, describeLockRow, holderGone, LOCK_ROW_COLUMNS, lockHeld, lockToken, pauseBeforeRetry, throwIfInterrupted, type LockRow } from '../lock-holder.js';
 import { quoteIdentifier } from '../../sql/quote.js';
 
 /**
@@ -15,9 +15,12 @@ import { quoteIdentifier } from '../../sql/quote.js';
  * replaced. Times are the database's clock, so machines with skewed clocks
  * agree on expiry. Every migration batch refreshes the row (`heartbeat`).
  *
- * A holder on this host whose process is gone is taken over at once, but
- * only for a local database (whose files are on this host); for a remote one
- * two machines can share a host name, so only expiry frees the row there.
+ * A holder on this host whose process is gone is taken over at once. For a
+ * local database (its files are on this host) the host name and pid say so;
+ * for a remote one two machines can share a host name, so the owner carries
+ * the holder's identity (machine id, boot, pid, process start time:
+ * lock-holder.ts) and only a holder that ran on this very machine and is
+ * certainly gone is replaced early (after a kill -9, say); otherwise expiry frees it.
  */
 export const D1_LOCK_TTL_MS = 5 * 60 * 1000;
 const NOW = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
@@ -48,6 +51,7 @@ export async function acquireD1Lock(batch: Batch, lockTable: string, options: D1
   const deadline = started + options.timeoutMs;
   let holder: D1LockRow | undefined;
   let deadOwner: string | null = null;
+  let deadReason = '';
   let transientFailures = 0;
   for (let attempt = 0; ; attempt++) {
     let results: Row[][];
@@ -82,7 +86,10 @@ WHERE ${table}.expires_at < ${NOW} OR ${table}.owner = ?`,
     const previous = before?.[0] as D1LockRow | undefined;
     holder = (after?.[0] as D1LockRow | undefined) ?? (busy ? holder : undefined);
     if (holder?.owner === token) {
-      if (previous) options.onNotice?.(`took over a stale migration lock held by ${describeLockRow(previous)}: ${previous.owner === deadOwner ? processGone(previous.pid) : `it expired at ${new Date(previous.expires_at).toISOString()}`}`);
+      if (previous) {
+        const why = previous.owner === deadOwner ? `${deadReason}; taken over at once, not waiting for it to expire at ${new Date(previous.expires_at).toISOString()}` : `it expired at ${new Date(previous.expires_at).toISOString()}`;
+        options.onNotice?.(`took over a stale migration lock held by ${describeLockRow(previous)}: ${why}`);
+      }
       return {
         heartbeat: () => ({ sql: `UPDATE ${table} SET expires_at = ${NOW} + ${D1_LOCK_TTL_MS} WHERE id = 1 AND owner = ?`, params: [token] }),
         // Idempotent, so re-sent on a passing failure: a lock left behind would hold up the next run for its whole lifetime.
@@ -98,8 +105,10 @@ WHERE ${table}.expires_at < ${NOW} OR ${table}.owner = ?`,
         },
       };
     }
-    if (holder && options.local && deadHolderReason(holder)) {
+    const gone = !holder || holder.owner === deadOwner ? null : ((options.local ? deadHolderReason(holder) : null) ?? (holder.host === hostname() ? holderGone(holder.owner) : null));
+    if (holder && gone) {
       deadOwner = holder.owner; // replace exactly that holder, and only if it is still the one there
+      deadReason = gone;
       continue;
     }
     if (Date.now() >= deadline) {
@@ -107,7 +116,7 @@ WHERE ${table}.expires_at < ${NOW} OR ${table}.owner = ?`,
         holder ? describeLockRow(holder) : null,
         Date.now() - started,
         holder
-          ? `wait for it to finish, or retry with a longer --lock-timeout; if that process is gone, the lock frees itself at ${new Date(holder.expires_at).toISOString()}${options.local ? ' (at once, when it ran on this host)' : ''}`
+          ? `wait for it to finish, or retry with a longer --lock-timeout; if that process is gone, the lock frees itself at ${new Date(holder.expires_at).toISOString()} (at once, when it ran on this machine)`
           : 'retry with a longer --lock-timeout',
         holder ? { holder: holder.owner.replace(/ #.*$/, ''), pid: holder.pid, host: holder.host, since: holder.acquired_at } : {},
       );
