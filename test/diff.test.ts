@@ -133,6 +133,29 @@ for (const engine of ENGINES) {
       }
     });
 
+    it('a row the new definition refuses stops the rebuild before anything runs, named by its count assertion', async () => {
+      const { db, cairn } = await project();
+      try {
+        const before = await db.query<Record<string, string>>(CONTENT);
+        // No --fill: the NULL roles of bob and cy do not fit NOT NULL.
+        const result = await cairn.diff('add_role_check', { to: 'schema.sql' });
+        expect(result.text).toMatch(/^-- cairn:assert users_rows_all_fit: SELECT \(SELECT count\(\*\) FROM "users"\) = /m);
+        expect((await cairn.lint()).files.flatMap((f) => f.findings.filter((x) => x.severity === 'error'))).toEqual([]);
+        expect((await cairn.verify({ schema: false })).migrations.every((m) => m.ok)).toBe(true);
+        const run = await cairn.up();
+        expect(run.success).toBe(false);
+        expect(run.errors[0]!.message).toContain('assertion "users_rows_all_fit" does not hold');
+        expect(await db.query<Record<string, string>>(CONTENT)).toEqual(before);
+        expect(await db.query("SELECT name FROM sqlite_master WHERE name LIKE '%\\_\\_%' ESCAPE '\\' OR name LIKE 'cairn_rebuild%'")).toEqual([]);
+        // Once the rows fit, the same file applies.
+        await db.query("UPDATE users SET role = 'member' WHERE role IS NULL");
+        expect((await cairn.up()).success).toBe(true);
+        expect((await db.query<Record<string, string>>(CONTENT))[0]!.comments).toBe(before[0]!.comments);
+      } finally {
+        await db.drop();
+      }
+    });
+
     it('the naive rebuild, written by hand, loses the children (the reason cairn diff exists)', async () => {
       const { db, root, cairn } = await project();
       try {

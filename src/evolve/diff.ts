@@ -87,6 +87,7 @@ export async function diff(config: ResolvedConfig, options: DiffOptions): Promis
   const header = [
     ...(noTransaction ? ['-- cairn:no-transaction'] : []),
     ...allows(up, options.reason),
+    ...up.assertions,
     ...(renames.length > 0 ? ['-- Renames: the first phase of an expand–contract change when code still reads the old names (deploy code that reads the new ones first); see `cairn plan`.'] : []),
     `-- Written by \`cairn diff\` from ${desiredFile}${options.fromDb ? ' (against the live database)' : ''}: review it, then \`cairn lint\` and \`cairn verify\`.`,
   ];
