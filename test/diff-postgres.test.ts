@@ -199,6 +199,45 @@ describe('cairn diff on PostgreSQL (CLI, real server)', { timeout: 120_000 }, ()
     }
   });
 
+  it('a new NOT NULL column with no default needs --fill: the error names the column and the flag; with it, added nullable, filled in batches, then NOT NULL', async (context) => {
+    if (skip) return context.skip(`PostgreSQL unavailable: ${skip}`);
+    const desired = INIT.split('-- migrate:up\n')[1]!.split('\n\n')[0]!.replace('feeling mood)', 'feeling mood, plan text NOT NULL)').replace('title text', 'title text NOT NULL');
+    const { db, root } = await project(desired);
+    try {
+      const refused = cli(root, db, 'diff', 'add_plan', '--to', 'schema.sql');
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toContain('column users.plan is new, NOT NULL and without a default');
+      expect(refused.stderr).toContain('--fill users.plan=');
+      expect(files(root)).toEqual(['0001_create_users_posts.sql']);
+      // A name that matches nothing is refused too, rather than silently ignored.
+      expect(cli(root, db, 'diff', 'add_plan', '--to', 'schema.sql', '--fill', "users.plan='free'", '--fill', "users.plann='x'").stderr).toContain('--fill users.plann');
+
+      const old = await pgSchemaOf(db.url);
+      const result = cli(root, db, 'diff', 'add_plan', '--to', 'schema.sql', '--fill', "users.plan='free'", '--fill', "posts.title='untitled'");
+      expect(result.stderr).toBe('');
+      expect(files(root)).toEqual(['0001_create_users_posts.sql', '0002_add_plan.sql', '0003_add_plan_backfill.sql', '0004_add_plan_validate.sql']);
+      expect(read(root, '0002_add_plan.sql')).toContain('ALTER TABLE users ADD COLUMN plan text;');
+      const backfill = read(root, '0003_add_plan_backfill.sql');
+      expect(backfill).toContain("-- cairn:batch size=1000\nUPDATE users SET plan = 'free' WHERE plan IS NULL;");
+      expect(backfill).toContain("UPDATE posts SET title = 'untitled' WHERE title IS NULL;");
+      expect(read(root, '0004_add_plan_validate.sql')).toMatch(/ALTER TABLE users ALTER COLUMN plan SET NOT NULL;/);
+      expect(lintErrors(root, db)).toEqual([]);
+      expect(cli(root, db, 'verify').status).toBe(0);
+
+      await db.query("INSERT INTO posts (user_id, title) VALUES (2, NULL)");
+      const up = cli(root, db, 'up');
+      expect(up.stderr).not.toContain('error');
+      expect(up.status).toBe(0);
+      expect(await pgSchemaOf(db.url)).toEqual(await pgSchemaOfSql(desired));
+      expect(await db.query('SELECT email, plan FROM users ORDER BY id')).toEqual([{ email: 'ada@example.com', plan: 'free' }, { email: 'bob@example.com', plan: 'free' }]);
+      expect(await db.query("SELECT count(*)::int AS n FROM posts WHERE title = 'untitled'")).toEqual([{ n: 1 }]);
+      expect(cli(root, db, 'down', '--to', '0001').status).toBe(0);
+      expect(await pgSchemaOf(db.url)).toEqual(old);
+    } finally {
+      await db.drop();
+    }
+  });
+
   it('--rename renames instead of dropping and adding, and says it is the first phase of expand–contract', async (context) => {
     if (skip) return context.skip(`PostgreSQL unavailable: ${skip}`);
     const desired = INIT.split('-- migrate:up\n')[1]!.split('\n\n')[0]!.replace('name text', 'display_name text');

@@ -156,6 +156,24 @@ for (const engine of ENGINES) {
       }
     });
 
+    it('a new NOT NULL column with no default on a table with rows needs --fill: the error names the column and the flag', async () => {
+      const { db, root, cairn } = await project();
+      try {
+        writeFileSync(join(root, 'schema.sql'), DESIRED.replace('title TEXT NOT NULL)', 'title TEXT NOT NULL, status TEXT NOT NULL)'));
+        const refused = await cairn.diff('add_status', { to: 'schema.sql' }).then(() => null, (error: Error & { code?: string; hint?: string }) => error);
+        expect(refused?.code).toBe('USAGE');
+        expect(refused?.message).toContain('column posts.status is new, NOT NULL and has no default');
+        expect(refused?.hint).toContain('--fill posts.status=');
+        const before = await db.query<Record<string, string>>(CONTENT);
+        await cairn.diff('add_status', { to: 'schema.sql', fill: ["users.role=coalesce(role, 'member')", "posts.status='published'"] });
+        expect((await cairn.up()).success).toBe(true);
+        expect(await db.query('SELECT DISTINCT status FROM posts')).toEqual([{ status: 'published' }]);
+        expect((await db.query<Record<string, string>>(CONTENT))[0]!.comments).toBe(before[0]!.comments);
+      } finally {
+        await db.drop();
+      }
+    });
+
     it('the naive rebuild, written by hand, loses the children (the reason cairn diff exists)', async () => {
       const { db, root, cairn } = await project();
       try {
