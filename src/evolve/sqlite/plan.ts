@@ -416,8 +416,11 @@ class Rebuilder {
         restore: `UPDATE ${quote(t)} SET (${cols}) = (SELECT ${cols} FROM ${keep(t)} k WHERE k.cairn_rowid = ${quote(t)}.rowid) WHERE rowid IN (SELECT cairn_rowid FROM ${keep(t)})`,
       };
     });
+    // Deepest first: a RESTRICT grandchild is emptied before the child whose delete it would refuse.
+    const emptied = family.filter((f) => f.emptied).reverse().map((f) => `-- cairn:allow unbatched-data-change its rows were copied aside just above and go back in this same batch\nDELETE FROM ${quote(f.table)}`);
     return [
       ...aside.map((a) => a.save),
+      ...emptied,
       `CREATE TABLE ${quote(copy)} AS SELECT ${old.filter((c) => c.hidden === 0).map((c) => quote(c.name)).join(', ')} FROM ${quote(name)}`,
       createNew,
       `DROP TABLE ${quote(name)}`,
@@ -439,12 +442,13 @@ class Rebuilder {
    * SQLite's DROP TABLE does it: CASCADE children lose their rows (and their
    * own CASCADE children in turn), SET NULL / SET DEFAULT children have their
    * keys overwritten. Parents before children. NO ACTION children only record
-   * a deferred violation that the refill settles. RESTRICT cannot be rebuilt
-   * around on a database that keeps foreign keys on.
+   * a deferred violation that the refill settles. RESTRICT children would
+   * refuse the drop even deferred: they are copied aside and emptied first
+   * (their own children follow as CASCADE children do), and put back after.
    */
-  family(table: string): { table: string; action: 'deleted' | 'updated'; columns: string[] }[] {
+  family(table: string): FamilyMember[] {
     const tables = this.current.tables().filter((t) => !same(t, table));
-    const found: { table: string; action: 'deleted' | 'updated'; columns: string[] }[] = [];
+    const found: FamilyMember[] = [];
     const queue = [table];
     const deleted = new Set([table.toLowerCase()]);
     while (queue.length > 0) {
@@ -453,23 +457,19 @@ class Rebuilder {
         if (same(child, parent) || deleted.has(child.toLowerCase())) continue;
         for (const fk of this.foreignKeysNow(child).filter((k) => same(k.parent, parent))) {
           const action = fk.onDelete.toUpperCase();
-          if (action === 'RESTRICT') {
-            throw new CairnError('USAGE', `${child}.${fk.from.join(', ')} references ${parent} ON DELETE RESTRICT, so ${table} cannot be rebuilt where foreign keys stay on (D1)`, {
-              hint: `write this rebuild by hand: copy ${child} aside and empty it in batches first, or change the key to ON DELETE NO ACTION in an earlier migration`,
-            });
-          }
-          if (action === 'CASCADE') {
+          // RESTRICT refuses the drop's implicit delete at once, deferred or not: such a child is copied aside and emptied by the rebuild itself first.
+          if (action === 'CASCADE' || action === 'RESTRICT') {
             deleted.add(child.toLowerCase());
             const updated = found.findIndex((f) => same(f.table, child));
             if (updated >= 0) found.splice(updated, 1);
-            found.push({ table: child, action: 'deleted', columns: [] });
+            found.push({ table: child, action: 'deleted', columns: [], emptied: action === 'RESTRICT' });
             queue.push(child);
             break;
           }
           if (action === 'SET NULL' || action === 'SET DEFAULT') {
             const known = found.find((f) => same(f.table, child));
             if (known) known.columns.push(...fk.from.filter((c) => !known.columns.includes(c)));
-            else found.push({ table: child, action: 'updated', columns: [...fk.from] });
+            else found.push({ table: child, action: 'updated', columns: [...fk.from], emptied: false });
           }
         }
       }
@@ -504,6 +504,15 @@ export function checkExpressions(sql: string): string[] {
     if (inner.length > 0) found.push(render(inner));
   }
   return found;
+}
+
+/** A table the drop of a rebuilt table changes: its rows deleted (CASCADE; RESTRICT ones emptied explicitly first) or its keys overwritten (SET NULL / DEFAULT). */
+interface FamilyMember {
+  readonly table: string;
+  readonly action: 'deleted' | 'updated';
+  readonly columns: string[];
+  /** True for a RESTRICT child: `DELETE FROM` it before the drop (the drop's own delete would be refused). */
+  readonly emptied: boolean;
 }
 
 /** The INTEGER PRIMARY KEY column that is the rowid, if any. */
