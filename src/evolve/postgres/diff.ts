@@ -94,8 +94,20 @@ async function readDesired(like: DatabaseUrl, input: PgDiffInput, exclude: reado
   }
 }
 
+/**
+ * The migrations replayed up in the scratch database. A plain transactional
+ * SQL file goes in one round trip (its statements one implicit transaction,
+ * no history row: nothing reads it here); anything else, or a file that fails
+ * that way, runs as `up` runs it, statement by statement, to name the line.
+ */
 async function replay(config: ResolvedConfig, context: StepContext): Promise<void> {
   for (const migration of readProjectMigrations(config)) {
+    const plain = migration.transaction && migration.script === undefined && migration.up.statements.length > 1 && !migration.directives.some((d) => d.name === 'batch');
+    if (plain) {
+      const done = await context.driver.query({ sql: migration.up.text }).then(() => true, () => false);
+      if (done) continue;
+      await context.driver.query({ sql: 'ROLLBACK' }).catch(() => undefined);
+    }
     await runStep(context, migration, 'up').catch((error: unknown) => {
       if (!(error instanceof StepFailed)) throw error;
       const { file, line, message } = error.failure;
