@@ -132,6 +132,32 @@ export function planPostgres(current: PgSchema, desired: PgSchema, options: PgPl
     step('main', STAGE.dropSchema, [`DROP SCHEMA ${quote(name)}`], [`CREATE SCHEMA ${quote(name)}`]);
     change('drop-schema', name);
   }
+  // Extensions (before the types and tables that use them) and sequences no column owns (before the defaults that read them).
+  for (const [name, wanted] of desired.extensions) {
+    if (current.extensions.has(name)) continue;
+    step('main', STAGE.schema + 0.5, [`CREATE EXTENSION IF NOT EXISTS ${quote(name)} SCHEMA ${wanted.schema}`], [`DROP EXTENSION IF EXISTS ${quote(name)}`]);
+    change('create-extension', name);
+  }
+  for (const [name, was] of current.extensions) {
+    if (desired.extensions.has(name)) continue;
+    refused.push(`extension ${name}`);
+    step('main', STAGE.dropSchema - 0.5, [`DROP EXTENSION ${quote(name)}`], [`CREATE EXTENSION IF NOT EXISTS ${quote(name)} SCHEMA ${was.schema}`]);
+    change('drop-extension', name);
+  }
+  for (const [name, wanted] of desired.sequences) {
+    const was = current.sequences.get(name);
+    if (was?.def === wanted.def) continue;
+    if (was) step('main', STAGE.type, [`ALTER SEQUENCE ${wanted.sql} ${wanted.def}`], [`ALTER SEQUENCE ${wanted.sql} ${was.def}`]);
+    else step('main', STAGE.type, [`CREATE SEQUENCE ${wanted.sql} ${wanted.def}`], [`DROP SEQUENCE ${wanted.sql}`]);
+    change(was ? 'alter-sequence' : 'create-sequence', name);
+  }
+  for (const [name, was] of current.sequences) {
+    if (desired.sequences.has(name)) continue;
+    refused.push(`sequence ${name}`);
+    step('main', STAGE.dropType, [`DROP SEQUENCE ${was.sql}`], [`CREATE SEQUENCE ${was.sql} ${was.def}`]);
+    change('drop-sequence', name);
+  }
+
   for (const [name, wanted] of desired.enums) {
     const was = current.enums.get(name);
     const create = `CREATE TYPE ${wanted.sql} AS ENUM (${wanted.labels.map(literal).join(', ')})`;
@@ -468,7 +494,7 @@ const SERIAL: Record<string, string> = { integer: 'serial', bigint: 'bigserial',
 
 export function columnDefinition(column: PgColumn): string {
   // serial: the sequence it owns is created with it, named as it was.
-  const serial = column.default !== null && /^nextval\('[^']+'::regclass\)$/.test(column.default) && SERIAL[column.type] !== undefined;
+  const serial = column.ownsSequence !== false && column.default !== null && /^nextval\('[^']+'::regclass\)$/.test(column.default) && SERIAL[column.type] !== undefined;
   const parts = [column.sql, serial ? SERIAL[column.type]! : column.type];
   if (column.collation) parts.push(`COLLATE ${column.collation}`);
   if (column.generated === 's') parts.push(`GENERATED ALWAYS AS (${column.default ?? 'NULL'}) STORED`);
