@@ -199,6 +199,77 @@ describe('cairn diff on PostgreSQL (CLI, real server)', { timeout: 120_000 }, ()
     }
   });
 
+  it('a new NOT NULL column with no default needs --fill: the error names the column and the flag; with it, added nullable, filled in batches, then NOT NULL', async (context) => {
+    if (skip) return context.skip(`PostgreSQL unavailable: ${skip}`);
+    const desired = INIT.split('-- migrate:up\n')[1]!.split('\n\n')[0]!.replace('feeling mood)', 'feeling mood, plan text NOT NULL)').replace('title text', 'title text NOT NULL');
+    const { db, root } = await project(desired);
+    try {
+      const refused = cli(root, db, 'diff', 'add_plan', '--to', 'schema.sql');
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toContain('column users.plan is new, NOT NULL and without a default');
+      expect(refused.stderr).toContain('--fill users.plan=');
+      expect(files(root)).toEqual(['0001_create_users_posts.sql']);
+      // A name that matches nothing is refused too, rather than silently ignored.
+      expect(cli(root, db, 'diff', 'add_plan', '--to', 'schema.sql', '--fill', "users.plan='free'", '--fill', "users.plann='x'").stderr).toContain('--fill users.plann');
+
+      const old = await pgSchemaOf(db.url);
+      const result = cli(root, db, 'diff', 'add_plan', '--to', 'schema.sql', '--fill', "users.plan='free'", '--fill', "posts.title='untitled'");
+      expect(result.stderr).toBe('');
+      expect(files(root)).toEqual(['0001_create_users_posts.sql', '0002_add_plan.sql', '0003_add_plan_backfill.sql', '0004_add_plan_validate.sql']);
+      expect(read(root, '0002_add_plan.sql')).toContain('ALTER TABLE users ADD COLUMN plan text;');
+      const backfill = read(root, '0003_add_plan_backfill.sql');
+      expect(backfill).toContain("-- cairn:batch size=1000\nUPDATE users SET plan = 'free' WHERE plan IS NULL;");
+      expect(backfill).toContain("UPDATE posts SET title = 'untitled' WHERE title IS NULL;");
+      expect(read(root, '0004_add_plan_validate.sql')).toMatch(/ALTER TABLE users ALTER COLUMN plan SET NOT NULL;/);
+      expect(lintErrors(root, db)).toEqual([]);
+      expect(cli(root, db, 'verify').status).toBe(0);
+
+      await db.query("INSERT INTO posts (user_id, title) VALUES (2, NULL)");
+      const up = cli(root, db, 'up');
+      expect(up.stderr).not.toContain('error');
+      expect(up.status).toBe(0);
+      expect(await pgSchemaOf(db.url)).toEqual(await pgSchemaOfSql(desired));
+      expect(await db.query('SELECT email, plan FROM users ORDER BY id')).toEqual([{ email: 'ada@example.com', plan: 'free' }, { email: 'bob@example.com', plan: 'free' }]);
+      expect(await db.query("SELECT count(*)::int AS n FROM posts WHERE title = 'untitled'")).toEqual([{ n: 1 }]);
+      expect(cli(root, db, 'down', '--to', '0001').status).toBe(0);
+      expect(await pgSchemaOf(db.url)).toEqual(old);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('creates extensions (IF NOT EXISTS) and standalone sequences, alters a sequence, and refuses dropping one without --allow-drop', async (context) => {
+    if (skip) return context.skip(`PostgreSQL unavailable: ${skip}`);
+    const base = INIT.split('-- migrate:up\n')[1]!.split('\n\n')[0]!;
+    const desired = `CREATE EXTENSION IF NOT EXISTS citext;\nCREATE SEQUENCE invoice_numbers START 1000 INCREMENT 10;\n${base.replace('feeling mood)', 'feeling mood, handle citext)')}\nCREATE TABLE invoices (number bigint PRIMARY KEY DEFAULT nextval('invoice_numbers'), total integer);`;
+    const { db, root } = await project(desired);
+    try {
+      const old = await pgSchemaOf(db.url);
+      const result = cli(root, db, 'diff', 'add_handles', '--to', 'schema.sql');
+      expect(result.stderr).toBe('');
+      const text = read(root, '0002_add_handles.sql');
+      expect(text).toContain('CREATE EXTENSION IF NOT EXISTS "citext" SCHEMA public;');
+      expect(text).toMatch(/CREATE SEQUENCE invoice_numbers AS bigint INCREMENT BY 10 .*START WITH 1000/);
+      expect(text).toContain('DROP EXTENSION IF EXISTS "citext";');
+      expect(lintErrors(root, db)).toEqual([]);
+      expect(cli(root, db, 'verify').status).toBe(0);
+      expect(cli(root, db, 'up').status).toBe(0);
+      expect(await pgSchemaOf(db.url)).toEqual(await pgSchemaOfSql(desired));
+      expect(await db.query('INSERT INTO invoices (total) VALUES (1), (2) RETURNING number')).toEqual([{ number: '1000' }, { number: '1010' }]);
+
+      // Changed options are an ALTER SEQUENCE; a sequence left out of schema.sql is a drop, refused unless asked for.
+      writeFileSync(join(root, 'schema.sql'), desired.replace('INCREMENT 10', 'INCREMENT 5'));
+      expect(cli(root, db, 'diff', 'step_by_five', '--to', 'schema.sql', '--print').stdout).toMatch(/ALTER SEQUENCE invoice_numbers AS bigint INCREMENT BY 5 /);
+      writeFileSync(join(root, 'schema.sql'), desired.replace(/CREATE SEQUENCE[^\n]*\n/, '').replace(" DEFAULT nextval('invoice_numbers')", ''));
+      await db.query('DELETE FROM invoices');
+      expect(cli(root, db, 'diff', 'drop_numbers', '--to', 'schema.sql').stderr).toContain('sequence invoice_numbers');
+      expect(cli(root, db, 'down').status).toBe(0);
+      expect(await pgSchemaOf(db.url)).toEqual(old);
+    } finally {
+      await db.drop();
+    }
+  });
+
   it('--rename renames instead of dropping and adding, and says it is the first phase of expand–contract', async (context) => {
     if (skip) return context.skip(`PostgreSQL unavailable: ${skip}`);
     const desired = INIT.split('-- migrate:up\n')[1]!.split('\n\n')[0]!.replace('name text', 'display_name text');
@@ -303,11 +374,11 @@ CREATE TRIGGER posts_stamp BEFORE INSERT ON posts FOR EACH ROW EXECUTE FUNCTION 
       await db.query('INSERT INTO posts (user_id) VALUES (NULL)');
       expect(await db.query('SELECT title FROM posts')).toEqual([{ title: 'draft' }]);
 
-      // A sequence is not something the planner writes: the check run names it, and nothing is written.
-      writeFileSync(join(root, 'schema.sql'), `${desired}\nCREATE SEQUENCE invoice_numbers START 1000;`);
-      const refused = cli(root, db, 'diff', 'add_invoice_numbers', '--to', 'schema.sql');
+      // A domain is not something the planner writes: the check run names it, and nothing is written.
+      writeFileSync(join(root, 'schema.sql'), `${desired}\nCREATE DOMAIN positive AS integer CHECK (VALUE > 0);`);
+      const refused = cli(root, db, 'diff', 'add_positive', '--to', 'schema.sql');
       expect(refused.status).not.toBe(0);
-      expect(refused.stderr).toContain('+ sequence invoice_numbers: bigint start 1000');
+      expect(refused.stderr).toMatch(/\+ domain positive/);
       expect(refused.stderr).toContain('write those changes by hand');
       expect(files(root)).toEqual(['0001_create_users_posts.sql', '0002_tidy_users.sql']);
     } finally {

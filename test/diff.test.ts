@@ -57,6 +57,19 @@ const CONTENT = `SELECT
   (SELECT group_concat(id || ':' || user_id || ':' || title, ',') FROM (SELECT * FROM posts ORDER BY id)) AS posts,
   (SELECT group_concat(id || ':' || post_id || ':' || body, ',') FROM (SELECT * FROM comments ORDER BY id)) AS comments`;
 
+/** A parent whose children stop (RESTRICT) or defer (NO ACTION) its rows' deletion; the RESTRICT child has CASCADE children of its own. */
+const RESTRICTED = `CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE invoices (id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE RESTRICT);
+CREATE TABLE lines (id INTEGER PRIMARY KEY, invoice_id INTEGER NOT NULL REFERENCES invoices (id) ON DELETE CASCADE, qty INTEGER NOT NULL);
+CREATE TABLE notes (id INTEGER PRIMARY KEY, account_id INTEGER REFERENCES accounts (id), body TEXT);
+`;
+
+const ACCOUNT_ROWS = `SELECT
+  (SELECT group_concat(id || ':' || name, ',') FROM (SELECT * FROM accounts ORDER BY id)) AS accounts,
+  (SELECT group_concat(id || ':' || account_id, ',') FROM (SELECT * FROM invoices ORDER BY id)) AS invoices,
+  (SELECT group_concat(id || ':' || invoice_id || ':' || qty, ',') FROM (SELECT * FROM lines ORDER BY id)) AS lines,
+  (SELECT group_concat(id || ':' || account_id || ':' || body, ',') FROM (SELECT * FROM notes ORDER BY id)) AS notes`;
+
 const ENGINES = [
   { kind: 'sqlite', create: createSqliteDatabase },
   { kind: 'd1', create: createD1Database },
@@ -128,6 +141,79 @@ for (const engine of ENGINES) {
         expect(await db.query<Record<string, string>>(CONTENT)).toEqual(before);
         expect(await db.query("SELECT sql FROM sqlite_master WHERE name = 'users'")).toEqual([{ sql: expect.stringContaining('role TEXT,') }]);
         expect(await db.query("SELECT name FROM sqlite_master WHERE name LIKE '%\\_\\_%' ESCAPE '\\' OR name LIKE 'cairn_rebuild%'")).toEqual([]);
+      } finally {
+        await db.drop();
+      }
+    });
+
+    it('a row the new definition refuses stops the rebuild before anything runs, named by its count assertion', async () => {
+      const { db, cairn } = await project();
+      try {
+        const before = await db.query<Record<string, string>>(CONTENT);
+        // No --fill: the NULL roles of bob and cy do not fit NOT NULL.
+        const result = await cairn.diff('add_role_check', { to: 'schema.sql' });
+        expect(result.text).toMatch(/^-- cairn:assert users_rows_all_fit: SELECT \(SELECT count\(\*\) FROM "users"\) = /m);
+        expect((await cairn.lint()).files.flatMap((f) => f.findings.filter((x) => x.severity === 'error'))).toEqual([]);
+        expect((await cairn.verify({ schema: false })).migrations.every((m) => m.ok)).toBe(true);
+        const run = await cairn.up();
+        expect(run.success).toBe(false);
+        expect(run.errors[0]!.message).toContain('assertion "users_rows_all_fit" does not hold');
+        expect(await db.query<Record<string, string>>(CONTENT)).toEqual(before);
+        expect(await db.query("SELECT name FROM sqlite_master WHERE name LIKE '%\\_\\_%' ESCAPE '\\' OR name LIKE 'cairn_rebuild%'")).toEqual([]);
+        // Once the rows fit, the same file applies.
+        await db.query("UPDATE users SET role = 'member' WHERE role IS NULL");
+        expect((await cairn.up()).success).toBe(true);
+        expect((await db.query<Record<string, string>>(CONTENT))[0]!.comments).toBe(before[0]!.comments);
+      } finally {
+        await db.drop();
+      }
+    });
+
+    it('a new NOT NULL column with no default on a table with rows needs --fill: the error names the column and the flag', async () => {
+      const { db, root, cairn } = await project();
+      try {
+        writeFileSync(join(root, 'schema.sql'), DESIRED.replace('title TEXT NOT NULL)', 'title TEXT NOT NULL, status TEXT NOT NULL)'));
+        const refused = await cairn.diff('add_status', { to: 'schema.sql' }).then(() => null, (error: Error & { code?: string; hint?: string }) => error);
+        expect(refused?.code).toBe('USAGE');
+        expect(refused?.message).toContain('column posts.status is new, NOT NULL and has no default');
+        expect(refused?.hint).toContain('--fill posts.status=');
+        const before = await db.query<Record<string, string>>(CONTENT);
+        await cairn.diff('add_status', { to: 'schema.sql', fill: ["users.role=coalesce(role, 'member')", "posts.status='published'"] });
+        expect((await cairn.up()).success).toBe(true);
+        expect(await db.query('SELECT DISTINCT status FROM posts')).toEqual([{ status: 'published' }]);
+        expect((await db.query<Record<string, string>>(CONTENT))[0]!.comments).toBe(before[0]!.comments);
+      } finally {
+        await db.drop();
+      }
+    });
+
+    it('rebuilds a parent with RESTRICT and NO ACTION children (and their CASCADE children): every row stays, lint and verify are clean', async () => {
+      const db: TestDatabase = await engine.create();
+      try {
+        const root = tempDir();
+        const init = `-- Migration: create accounts\n-- Type: additive\n-- Rollback: drops them\n\n-- migrate:up\n${RESTRICTED}\n-- migrate:down\nDROP TABLE notes;\nDROP TABLE lines;\nDROP TABLE invoices;\nDROP TABLE accounts;\n`;
+        const dir = writeMigrations(root, { '0001_create_accounts.sql': init });
+        writeFileSync(join(root, 'schema.sql'), RESTRICTED.replace('name TEXT NOT NULL', "name TEXT NOT NULL CHECK (length(name) > 0)"));
+        const cairn = createCairn({ url: db.url, dir, cwd: root, envVars: {} });
+        await cairn.up();
+        await db.query("INSERT INTO accounts (id, name) VALUES (1, 'a'), (2, 'b')");
+        await db.query('INSERT INTO invoices (id, account_id) VALUES (10, 1), (11, 1), (12, 2)');
+        await db.query('INSERT INTO lines (id, invoice_id, qty) VALUES (100, 10, 1), (101, 10, 2), (102, 12, 3)');
+        await db.query("INSERT INTO notes (id, account_id, body) VALUES (7, 2, 'hi')");
+        const rows = () => db.query<Record<string, string>>(ACCOUNT_ROWS);
+        const before = await rows();
+        const result = await cairn.diff('add_name_check', { to: 'schema.sql' });
+        expect(result.changes.map((c) => `${c.kind} ${c.object}`)).toEqual(['rebuild-table accounts']);
+        expect((await cairn.lint()).files.flatMap((f) => f.findings.filter((x) => x.severity === 'error'))).toEqual([]);
+        expect((await cairn.verify({ schema: false })).migrations.map((m) => [m.version, m.ok, m.down])).toEqual([['0001', true, 'verified'], ['0002', true, 'verified']]);
+        expect((await cairn.up()).success).toBe(true);
+        expect(await rows()).toEqual(before);
+        await expect(db.query("INSERT INTO accounts (id, name) VALUES (3, '')")).rejects.toThrow(/CHECK constraint failed/);
+        // The keys still hold: RESTRICT still refuses, and nothing was left behind.
+        await expect(db.query('DELETE FROM accounts WHERE id = 1')).rejects.toThrow(/FOREIGN KEY constraint failed/);
+        expect(await db.query("SELECT name FROM sqlite_master WHERE name LIKE '%\\_\\_%' ESCAPE '\\' OR name LIKE 'cairn_rebuild%'")).toEqual([]);
+        expect((await cairn.down()).success).toBe(true);
+        expect(await rows()).toEqual(before);
       } finally {
         await db.drop();
       }

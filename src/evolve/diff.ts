@@ -62,7 +62,7 @@ export async function diff(config: ResolvedConfig, options: DiffOptions): Promis
   const renames = (options.renames ?? []).map(parseRename);
   const fill = new Map((options.fill ?? []).map(parseFill));
   if (options.allowDrop && !options.reason) throw new CairnError('USAGE', '--allow-drop needs --reason "<why the data can go>"', { hint: 'the reason goes into the file as -- cairn:allow, for whoever reviews it' });
-  if (config.lint.dialect === 'postgres') return diffPostgres(config, options, desiredSql, desiredFile, renames);
+  if (config.lint.dialect === 'postgres') return diffPostgres(config, options, desiredSql, desiredFile, renames, fill);
   if (options.allowRewrite) throw new CairnError('USAGE', '--allow-rewrite is for PostgreSQL: on SQLite and D1 a change ALTER TABLE cannot make is the table rebuild', { hint: 'leave it out' });
 
   const { schema, capabilities } = options.fromDb ? await liveSchema(config) : await replayedSchema(config);
@@ -85,6 +85,7 @@ export async function diff(config: ResolvedConfig, options: DiffOptions): Promis
   const header = [
     ...(noTransaction ? ['-- cairn:no-transaction'] : []),
     ...allows(up, options.reason),
+    ...up.assertions,
     ...(renames.length > 0 ? ['-- Renames: the first phase of an expand–contract change when code still reads the old names (deploy code that reads the new ones first); see `cairn plan`.'] : []),
     `-- Written by \`cairn diff\` from ${desiredFile}${options.fromDb ? ' (against the live database)' : ''}: review it, then \`cairn lint\` and \`cairn verify\`.`,
   ];
@@ -107,9 +108,8 @@ export async function diff(config: ResolvedConfig, options: DiffOptions): Promis
   return { changed: true, changes: up.changes, file: written.file, version: written.version, text: readFileSync(written.path, 'utf8'), noTransaction, type, noDown };
 }
 
-async function diffPostgres(config: ResolvedConfig, options: DiffOptions, desiredSql: string, desiredFile: string, renames: readonly Rename[]): Promise<DiffResult> {
-  if ((options.fill ?? []).length > 0) throw new CairnError('USAGE', '--fill is for the SQLite/D1 table rebuild; PostgreSQL changes columns in place', { hint: 'give a new column a DEFAULT in schema.sql, or backfill it in a migration of its own' });
-  const plan = await planPostgresDiff(config, { desiredSql, desiredFile, fromDb: options.fromDb ?? false, renames, allowDrop: options.allowDrop ?? false, allowRewrite: options.allowRewrite ?? false });
+async function diffPostgres(config: ResolvedConfig, options: DiffOptions, desiredSql: string, desiredFile: string, renames: readonly Rename[], fill: ReadonlyMap<string, string>): Promise<DiffResult> {
+  const plan = await planPostgresDiff(config, { desiredSql, desiredFile, fromDb: options.fromDb ?? false, renames, allowDrop: options.allowDrop ?? false, allowRewrite: options.allowRewrite ?? false, fill });
   if (plan.files.length === 0) return { changed: false, changes: [], file: null, version: null, text: '', noTransaction: false, type: 'additive', noDown: null, files: [] };
   const files = writePgFiles(plan, { name: options.name, desiredFile, fromDb: options.fromDb ?? false, reason: options.reason, renamed: renames.length > 0, print: options.print ?? false, migrationsDir: config.migrationsDir, root: config.root });
   const first = files[0]!;

@@ -12,7 +12,7 @@ export function registerDiff(program: Command): void {
     .option('--from-db', 'diff against the live database instead of the migrations replayed in a scratch database')
     .option('--print', 'print the migration and write nothing')
     .option('--rename <from=to>', 'a rename, not a drop and an add: table.old=new (a column) or old=new (a table); repeatable', collect, [])
-    .option('--fill <column=expr>', 'what a rebuild fills a column with: table.column=expr or column=expr; repeatable', collect, [])
+    .option('--fill <column=expr>', 'what fills a column: SQLite/D1, any column of a rebuilt table; PostgreSQL, a column that becomes NOT NULL (backfilled in batches first). table.column=expr or column=expr; repeatable', collect, [])
     .option('--allow-drop', 'drop the tables and columns the schema no longer has (their data is lost)')
     .option('--allow-rewrite', 'PostgreSQL: write a change that rewrites a table (a column type) instead of refusing it')
     .option('--reason <text>', 'with --allow-drop (or --allow-rewrite): why the data may go, or the rewrite is fine (written into the file as -- cairn:allow)')

@@ -31,6 +31,8 @@ export interface PgDiffInput {
   readonly renames: readonly { readonly table: string | null; readonly from: string; readonly to: string }[];
   readonly allowDrop: boolean;
   readonly allowRewrite: boolean;
+  /** `--fill`: lower-cased `table.column` or `column` → expression. */
+  readonly fill?: ReadonlyMap<string, string>;
 }
 
 export async function planPostgresDiff(config: ResolvedConfig, input: PgDiffInput): Promise<PgPlan> {
@@ -52,7 +54,7 @@ export async function planPostgresDiff(config: ResolvedConfig, input: PgDiffInpu
     for (const rename of [...renames].reverse()) await context.driver.query({ sql: rename.down });
     const wanted = await desired;
     try {
-      const plan = planPostgres(current, wanted.schema, { allowDrop: input.allowDrop, renames, lockTimeout: '5s' });
+      const plan = planPostgres(current, wanted.schema, { allowDrop: input.allowDrop, renames, lockTimeout: '5s', fill: input.fill });
       // Even with nothing to write: a difference the planner does not see must not read as "no changes".
       await check(context.driver, plan, { baseline, desired: wanted.snapshot, current, exclude, allowRewrite: input.allowRewrite });
       return plan;

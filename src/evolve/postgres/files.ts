@@ -13,7 +13,7 @@ export interface PgDiffFile {
   readonly type: MigrationType;
 }
 
-const SUFFIX: Record<PgPhase, string> = { enum: '_enum_values', main: '', concurrent: '_indexes', validate: '_validate' };
+const SUFFIX: Record<PgPhase, string> = { enum: '_enum_values', main: '', concurrent: '_indexes', backfill: '_backfill', validate: '_validate' };
 
 export interface WriteOptions {
   readonly name: string;
@@ -34,6 +34,7 @@ export function writePgFiles(plan: PgPlan, options: WriteOptions): PgDiffFile[] 
     const header = [
       ...(part.noTransaction ? ['-- cairn:no-transaction'] : []),
       ...(part.phase === 'main' ? plan.allowed.map((rule) => `-- cairn:allow ${rule} ${options.reason ?? reasonFor(rule)}`) : []),
+      ...(part.phase === 'backfill' && part.up.some((sql) => /^ALTER TABLE/.test(sql)) ? ['-- cairn:allow schema-and-data-mixed the batches and the NOT VALID check after them each commit on their own: no schema lock is held during the backfill'] : []),
       ...(options.renamed && part.phase === 'main' ? ['-- Renames: the first phase of an expand–contract change when code still reads the old names (deploy code that reads the new ones first); see `cairn plan`.'] : []),
       `-- Written by \`cairn diff ${options.name}\` from ${options.desiredFile}${options.fromDb ? ' (against the live database)' : ''}: review it, then \`cairn lint\` and \`cairn verify\`.`,
       ...(plan.files.length > 1 ? [`-- Part ${index + 1} of ${plan.files.length}, run in order: ${part.why}.`] : []),

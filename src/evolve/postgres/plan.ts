@@ -12,10 +12,11 @@ import { quoteIdentifier, quoteLiteral } from '../../sql/quote.js';
  *   enum        ALTER TYPE … ADD VALUE (a new value cannot be used in the transaction that adds it)
  *   main        everything quick, in one transaction
  *   concurrent  CREATE / DROP INDEX CONCURRENTLY (-- cairn:no-transaction)
+ *   backfill    `--fill`: UPDATE … WHERE col IS NULL, in batches (-- cairn:batch)
  *   validate    VALIDATE CONSTRAINT, SET NOT NULL, ADD … USING INDEX, in a later transaction
  * Every step carries its own down; a file's down is its steps' downs in reverse.
  */
-export type PgPhase = 'enum' | 'main' | 'concurrent' | 'validate';
+export type PgPhase = 'enum' | 'main' | 'concurrent' | 'backfill' | 'validate';
 
 export interface PgChange {
   readonly kind: string;
@@ -55,6 +56,8 @@ export interface PgPlanOptions {
   readonly renames: readonly PgRenameStep[];
   /** lock_timeout written at the top of transactional files. */
   readonly lockTimeout: string;
+  /** `--fill`: `table.column` or `column` (lower-cased) → the SQL expression that fills its NULLs before it becomes NOT NULL. */
+  readonly fill?: ReadonlyMap<string, string>;
 }
 
 interface Step {
@@ -76,6 +79,7 @@ const WHY: Record<PgPhase, string> = {
   enum: 'new enum values, in a transaction of their own: PostgreSQL does not let a value be used in the transaction that adds it',
   main: 'the schema changes, in one transaction',
   concurrent: 'indexes built CONCURRENTLY, so writes to the table go on while they build: CONCURRENTLY cannot run inside a transaction, so this file is -- cairn:no-transaction',
+  backfill: 'the rows already there get the --fill value, in batches (-- cairn:batch), each its own short transaction, before the column becomes NOT NULL; the filled values stay when this part is rolled back',
   validate: 'constraints validated, NOT NULL set and unique keys attached to their indexes, in a later transaction than the one that added them NOT VALID: VALIDATE scans without blocking reads or writes',
 };
 
@@ -88,6 +92,35 @@ export function planPostgres(current: PgSchema, desired: PgSchema, options: PgPl
   const typeChanges = new Map<string, string[]>();
   const step = (phase: PgPhase, stage: number, up: readonly string[], down: readonly string[]) => steps.push({ phase, stage, up, down });
   const change = (kind: string, object: string) => changes.push({ kind, object });
+  const fills = options.fill ?? new Map<string, string>();
+  const used = new Set<string>();
+  const fillFor = (table: PgTable, column: PgColumn): string | undefined => {
+    for (const key of [`${table.name}.${column.name}`.toLowerCase(), column.name.toLowerCase()]) {
+      const fill = fills.get(key);
+      if (fill !== undefined) {
+        used.add(key);
+        return fill;
+      }
+    }
+    return undefined;
+  };
+  /** New NOT NULL columns with no default and no --fill: the rows already there would have no value. */
+  const unfilled: string[] = [];
+  /** The batched UPDATE that fills a column's NULLs (its own file, before the validate file makes the column NOT NULL). */
+  const backfill = (table: PgTable, column: PgColumn, fill: string) => {
+    step('backfill', 0, [`-- cairn:batch size=1000\nUPDATE ${table.sql} SET ${column.sql} = ${fill} WHERE ${column.sql} IS NULL`], ['SELECT 1']);
+    change('fill-column', `${table.name}.${column.name}`);
+  };
+  /** NOT NULL through a validated CHECK, added NOT VALID (in the main file, or after the backfill) and validated in the validate file. */
+  const setNotNull = (table: PgTable, column: PgColumn, late: boolean) => {
+    const at = `ALTER TABLE ${table.sql} ALTER COLUMN ${column.sql}`;
+    const check = quote(truncate(`${table.name.replace(/.*\./, '')}_${column.name}_not_null`));
+    const add = `ALTER TABLE ${table.sql} ADD CONSTRAINT ${check} CHECK (${column.sql} IS NOT NULL) NOT VALID`;
+    const drop = `ALTER TABLE ${table.sql} DROP CONSTRAINT ${check}`;
+    // After a backfill the check comes at the end of the backfill file (each of its statements commits on its own), so that writes during the backfill are not refused.
+    step(late ? 'backfill' : 'main', late ? 1 : STAGE.addConstraint, [add], [drop]);
+    step('validate', 1, [`ALTER TABLE ${table.sql} VALIDATE CONSTRAINT ${check}`, `${at} SET NOT NULL`, drop], [`${at} DROP NOT NULL`, add]);
+  };
   for (const rename of options.renames) step('main', STAGE.rename, [rename.up], [rename.down]);
 
   // Schemas and enum types.
@@ -99,6 +132,32 @@ export function planPostgres(current: PgSchema, desired: PgSchema, options: PgPl
     step('main', STAGE.dropSchema, [`DROP SCHEMA ${quote(name)}`], [`CREATE SCHEMA ${quote(name)}`]);
     change('drop-schema', name);
   }
+  // Extensions (before the types and tables that use them) and sequences no column owns (before the defaults that read them).
+  for (const [name, wanted] of desired.extensions) {
+    if (current.extensions.has(name)) continue;
+    step('main', STAGE.schema + 0.5, [`CREATE EXTENSION IF NOT EXISTS ${quote(name)} SCHEMA ${wanted.schema}`], [`DROP EXTENSION IF EXISTS ${quote(name)}`]);
+    change('create-extension', name);
+  }
+  for (const [name, was] of current.extensions) {
+    if (desired.extensions.has(name)) continue;
+    refused.push(`extension ${name}`);
+    step('main', STAGE.dropSchema - 0.5, [`DROP EXTENSION ${quote(name)}`], [`CREATE EXTENSION IF NOT EXISTS ${quote(name)} SCHEMA ${was.schema}`]);
+    change('drop-extension', name);
+  }
+  for (const [name, wanted] of desired.sequences) {
+    const was = current.sequences.get(name);
+    if (was?.def === wanted.def) continue;
+    if (was) step('main', STAGE.type, [`ALTER SEQUENCE ${wanted.sql} ${wanted.def}`], [`ALTER SEQUENCE ${wanted.sql} ${was.def}`]);
+    else step('main', STAGE.type, [`CREATE SEQUENCE ${wanted.sql} ${wanted.def}`], [`DROP SEQUENCE ${wanted.sql}`]);
+    change(was ? 'alter-sequence' : 'create-sequence', name);
+  }
+  for (const [name, was] of current.sequences) {
+    if (desired.sequences.has(name)) continue;
+    refused.push(`sequence ${name}`);
+    step('main', STAGE.dropType, [`DROP SEQUENCE ${was.sql}`], [`CREATE SEQUENCE ${was.sql} ${was.def}`]);
+    change('drop-sequence', name);
+  }
+
   for (const [name, wanted] of desired.enums) {
     const was = current.enums.get(name);
     const create = `CREATE TYPE ${wanted.sql} AS ENUM (${wanted.labels.map(literal).join(', ')})`;
@@ -177,8 +236,17 @@ export function planPostgres(current: PgSchema, desired: PgSchema, options: PgPl
     for (const column of wanted.columns) {
       const old = was.columns.find((c) => c.name === column.name);
       if (!old) {
-        if (column.notNull && column.default === null && column.identity === '') {
-          manual.push(`column ${wanted.name}.${column.name}: NOT NULL with no default, added to an existing table (its rows would have no value). Give it a DEFAULT in the schema, or add it nullable now, backfill it, and make it NOT NULL in the next diff`);
+        if (column.notNull && column.default === null && column.identity === '' && column.generated === '') {
+          const fill = fillFor(wanted, column);
+          if (fill === undefined) {
+            unfilled.push(`${wanted.name}.${column.name}`);
+            continue;
+          }
+          // Added nullable, filled in batches, then NOT NULL through a validated CHECK.
+          step('main', STAGE.addColumn, [`ALTER TABLE ${wanted.sql} ADD COLUMN ${columnDefinition({ ...column, notNull: false })}`], [`ALTER TABLE ${wanted.sql} DROP COLUMN ${column.sql}`]);
+          change('add-column', `${wanted.name}.${column.name}`);
+          backfill(wanted, column, fill);
+          setNotNull(wanted, column, true);
           continue;
         }
         step('main', STAGE.addColumn, [`ALTER TABLE ${wanted.sql} ADD COLUMN ${columnDefinition(column)}`], [`ALTER TABLE ${wanted.sql} DROP COLUMN ${column.sql}`]);
@@ -214,11 +282,9 @@ export function planPostgres(current: PgSchema, desired: PgSchema, options: PgPl
       step('main', STAGE.alterColumn, [`${at} DROP NOT NULL`], [`${at} SET NOT NULL`]);
       change('drop-not-null', object);
     } else if (!old.notNull && column.notNull) {
-      const check = quote(truncate(`${table.name.replace(/.*\./, '')}_${column.name}_not_null`));
-      const add = `ALTER TABLE ${table.sql} ADD CONSTRAINT ${check} CHECK (${column.sql} IS NOT NULL) NOT VALID`;
-      const drop = `ALTER TABLE ${table.sql} DROP CONSTRAINT ${check}`;
-      step('main', STAGE.addConstraint, [add], [drop]);
-      step('validate', 1, [`ALTER TABLE ${table.sql} VALIDATE CONSTRAINT ${check}`, `${at} SET NOT NULL`, drop], [`${at} DROP NOT NULL`, add]);
+      const fill = fillFor(table, column);
+      if (fill !== undefined) backfill(table, column, fill);
+      setNotNull(table, column, fill !== undefined);
       change('set-not-null', object);
     }
   }
@@ -352,6 +418,20 @@ export function planPostgres(current: PgSchema, desired: PgSchema, options: PgPl
     change(old ? 'replace-trigger' : 'create-trigger', `${trigger.name} on ${trigger.table}`);
   }
 
+  if (unfilled.length > 0) {
+    const [first] = unfilled;
+    throw new CairnError('USAGE', `${unfilled.length === 1 ? `column ${first} is` : `columns ${unfilled.join(', ')} are`} new, NOT NULL and without a default: the rows already in the table need a value, and the ADD COLUMN would fail on a table that has rows`, {
+      hint: `pass --fill ${first}=<SQL expression over the table's columns> (once per column; the file adds it nullable, fills it in batches, then sets NOT NULL), or give it a DEFAULT in the desired schema`,
+      details: { columns: unfilled },
+    });
+  }
+  const unused = [...fills.keys()].filter((key) => !used.has(key));
+  if (unused.length > 0) {
+    throw new CairnError('USAGE', `--fill ${unused.join(', ')}: no column that becomes NOT NULL in this change has that name`, {
+      hint: 'on PostgreSQL --fill fills a new NOT NULL column, or one that becomes NOT NULL, before the NOT NULL is set: name it as table.column',
+      details: { unused },
+    });
+  }
   if (manual.length > 0) {
     throw new CairnError('USAGE', `cairn diff cannot write ${manual.length === 1 ? 'this change' : 'these changes'} safely:\n  ${manual.join('\n  ')}`, {
       hint: 'write that part by hand in a migration of its own (`cairn new <name>`), apply it, then run cairn diff again for the rest',
@@ -370,10 +450,16 @@ export function planPostgres(current: PgSchema, desired: PgSchema, options: PgPl
 
 function files(steps: readonly Step[], options: PgPlanOptions): PgPlanFile[] {
   const result: PgPlanFile[] = [];
-  for (const phase of ['enum', 'main', 'concurrent', 'validate'] as const) {
+  for (const phase of ['enum', 'main', 'concurrent', 'backfill', 'validate'] as const) {
     const mine = steps.filter((s) => s.phase === phase && s.up.length + s.down.length > 0).sort((a, b) => a.stage - b.stage);
     if (mine.length === 0) continue;
     const transactional = phase !== 'concurrent';
+    if (phase === 'backfill') {
+      // Batched statements commit batch by batch: no SET LOCAL, no file-wide transaction.
+      const down = [...mine].reverse().flatMap((s) => s.down).filter((sql) => sql !== 'SELECT 1');
+      result.push({ phase, why: WHY[phase], up: mine.flatMap((s) => s.up), down: down.length > 0 ? down : ['SELECT 1'], noDown: null, noTransaction: false });
+      continue;
+    }
     const functions = phase === 'main' && mine.some((s) => s.stage === STAGE.function || s.stage === STAGE.dropFunction);
     const top = [
       ...(transactional ? [`SET LOCAL lock_timeout = '${options.lockTimeout}'`] : []),
@@ -408,7 +494,7 @@ const SERIAL: Record<string, string> = { integer: 'serial', bigint: 'bigserial',
 
 export function columnDefinition(column: PgColumn): string {
   // serial: the sequence it owns is created with it, named as it was.
-  const serial = column.default !== null && /^nextval\('[^']+'::regclass\)$/.test(column.default) && SERIAL[column.type] !== undefined;
+  const serial = column.ownsSequence !== false && column.default !== null && /^nextval\('[^']+'::regclass\)$/.test(column.default) && SERIAL[column.type] !== undefined;
   const parts = [column.sql, serial ? SERIAL[column.type]! : column.type];
   if (column.collation) parts.push(`COLLATE ${column.collation}`);
   if (column.generated === 's') parts.push(`GENERATED ALWAYS AS (${column.default ?? 'NULL'}) STORED`);

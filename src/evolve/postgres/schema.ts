@@ -26,6 +26,8 @@ export interface PgColumn {
   readonly identity: string;
   /** 's' stored generated (`default` is then the expression), '' not generated. */
   readonly generated: string;
+  /** A serial column: its default reads a sequence the column owns (not a standalone one). */
+  readonly ownsSequence?: boolean;
 }
 
 export interface PgConstraint {
@@ -92,9 +94,26 @@ export interface PgEnum {
   readonly labels: readonly string[];
 }
 
+/** An extension: `CREATE EXTENSION IF NOT EXISTS name SCHEMA schema`. */
+export interface PgExtension {
+  readonly name: string;
+  /** quote_ident of the schema it lives in. */
+  readonly schema: string;
+}
+
+/** A sequence no column owns (serial and identity sequences come with their columns). */
+export interface PgSequence {
+  readonly name: string;
+  readonly sql: string;
+  /** Its options as CREATE / ALTER SEQUENCE take them: `AS bigint INCREMENT BY 1 MINVALUE 1 MAXVALUE … START WITH 1 CACHE 1 NO CYCLE`. */
+  readonly def: string;
+}
+
 export interface PgSchema {
   /** User schemas other than public. */
   readonly schemas: readonly string[];
+  readonly extensions: ReadonlyMap<string, PgExtension>;
+  readonly sequences: ReadonlyMap<string, PgSequence>;
   readonly enums: ReadonlyMap<string, PgEnum>;
   readonly tables: ReadonlyMap<string, PgTable>;
   readonly indexes: ReadonlyMap<string, PgIndex>;
@@ -130,7 +149,8 @@ async function read(client: PgQueryable, excluded: readonly string[]): Promise<P
                 'collation', CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0 THEN
                   (SELECT CASE WHEN cn.nspname = 'pg_catalog' THEN quote_ident(co.collname) ELSE quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END
                      FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END,
-                'notNull', a.attnotnull, 'default', pg_get_expr(d.adbin, d.adrelid), 'identity', a.attidentity, 'generated', a.attgenerated) ORDER BY a.attnum)
+                'notNull', a.attnotnull, 'default', pg_get_expr(d.adbin, d.adrelid), 'identity', a.attidentity, 'generated', a.attgenerated,
+                'ownsSequence', EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass AND o.refclassid = 'pg_class'::regclass AND o.refobjid = c.oid AND o.refobjsubid = a.attnum AND o.deptype = 'a')) ORDER BY a.attnum)
                FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]') AS columns
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${tableFilter}`,
@@ -179,6 +199,17 @@ async function read(client: PgQueryable, excluded: readonly string[]): Promise<P
       WHERE t.typtype = 'e' AND ${USER('n.nspname')} AND ${NOT_EXTENSION('pg_type', 't.oid')} AND $1::text[] IS NOT NULL`,
   );
 
+  const extensions = await rows<{ name: string; schema: string }>(
+    `SELECT e.extname AS name, quote_ident(n.nspname) AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' AND $1::text[] IS NOT NULL`,
+  );
+  const sequences = await rows<{ name: string; sql: string; def: string }>(
+    `SELECT ${KEY('n.nspname', 'c.relname')} AS name, ${SQL('n.nspname', 'c.relname')} AS sql,
+            concat_ws(' ', 'AS', format_type(s.seqtypid, NULL), 'INCREMENT BY', s.seqincrement, 'MINVALUE', s.seqmin, 'MAXVALUE', s.seqmax, 'START WITH', s.seqstart, 'CACHE', s.seqcache, CASE WHEN s.seqcycle THEN 'CYCLE' ELSE 'NO CYCLE' END) AS def
+       FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE ${USER('n.nspname')} AND ${NOT_EXTENSION('pg_class', 'c.oid')} AND $1::text[] IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))`,
+  );
+
   const tableName = new Map(tables.map((t) => [t.oid, t.name]));
   const byTable = new Map<string, PgConstraint[]>();
   for (const k of constraints) {
@@ -190,6 +221,8 @@ async function read(client: PgQueryable, excluded: readonly string[]): Promise<P
   const map = <T extends { name: string }>(list: readonly T[], key: (t: T) => string = (t) => t.name) => new Map(list.map((item) => [key(item), item]));
   return {
     schemas: schemas.map((s) => s.name),
+    extensions: map(extensions),
+    sequences: map(sequences),
     enums: map(enums),
     tables: map(tables.map((t) => ({ name: t.name, sql: t.sql, columns: t.columns, constraints: byTable.get(t.name) ?? [], extra: t.extra, filenode: t.filenode }))),
     indexes: map(indexes),

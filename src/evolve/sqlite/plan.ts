@@ -48,6 +48,12 @@ export interface SqlitePlan {
   readonly statements: readonly string[];
   /** True when the statements are written for a `-- cairn:no-transaction` file (their own BEGIN/COMMIT). */
   readonly noTransaction: boolean;
+  /**
+   * `-- cairn:assert` header lines (source/assertions.ts): one per rebuilt
+   * table, "every row of t fits its new definition", counted before anything
+   * runs, so a copy that would lose or refuse rows applies nothing and says why.
+   */
+  readonly assertions: readonly string[];
 }
 
 const GUARD = 'cairn_rebuild_guard';
@@ -166,7 +172,11 @@ async function plan(current: SqliteSchema, desired: SqliteSchema, options: Sqlit
     statements.push(...alter.statements);
     changes.push(...alter.changes);
   }
+  const assertions: string[] = [];
   for (const { table, why } of rebuilt) {
+    // Asserted against the database as it is before the file runs: renames earlier in the file would change the names it reads.
+    const fits = options.renames.length === 0 ? rebuild.fits(table) : null;
+    if (fits) assertions.push(fits);
     statements.push(...rebuild.statements(table));
     changes.push({ kind: 'rebuild-table', object: table.name, why });
   }
@@ -181,9 +191,9 @@ async function plan(current: SqliteSchema, desired: SqliteSchema, options: Sqlit
     if (!was || normalizeSql(was.sql) !== normalizeSql(o.sql)) changes.push({ kind: `create-${o.type}` as ChangeKind, object: o.name });
   }
 
-  if (rebuilt.length === 0) return { changes, statements, noTransaction: false };
+  if (rebuilt.length === 0) return { changes, statements, noTransaction: false, assertions };
   if (options.copyAside) {
-    return { changes, statements: ['PRAGMA defer_foreign_keys = on', GUARD_TABLE, ...statements, `DROP TABLE ${GUARD}`], noTransaction: false };
+    return { changes, statements: ['PRAGMA defer_foreign_keys = on', GUARD_TABLE, ...statements, `DROP TABLE ${GUARD}`], noTransaction: false, assertions };
   }
   return {
     changes,
@@ -198,6 +208,7 @@ async function plan(current: SqliteSchema, desired: SqliteSchema, options: Sqlit
       'PRAGMA foreign_keys = on',
     ],
     noTransaction: true,
+    assertions,
   };
 }
 
@@ -314,11 +325,10 @@ class Rebuilder {
     return this.done.has(table.toLowerCase()) || !this.current.find('table', table) ? this.desired.columns(table) : this.current.columns(table);
   }
 
-  statements(table: SqliteObject): string[] {
-    const name = table.name;
-    const fresh = `${name}__new`;
+  /** Each column the copy fills and the SQL over the old table's columns that fills it. */
+  private copied(name: string): { column: string; from: string }[] {
     const old = this.current.columns(name);
-    const copied = this.desired.columns(name).filter((c) => c.hidden === 0).flatMap((column) => {
+    return this.desired.columns(name).filter((c) => c.hidden === 0).flatMap((column) => {
       const fill = this.options.fill.get(`${name}.${column.name}`.toLowerCase()) ?? this.options.fill.get(column.name.toLowerCase());
       if (fill !== undefined) return [{ column: column.name, from: fill }];
       const source = old.find((o) => same(o.name, column.name) && o.hidden === 0);
@@ -331,6 +341,45 @@ class Rebuilder {
       }
       return [];
     });
+  }
+
+  /**
+   * The count assertion of a rebuild, as a `-- cairn:assert` line: the rows of
+   * the table as it is now, each given the values the copy gives it, must all
+   * pass the new definition's NOT NULLs and CHECKs. Tried on the schema first;
+   * a CHECK that cannot be read over the copy is left to the copy itself, and
+   * null when nothing can be asserted.
+   */
+  fits(table: SqliteObject): string | null {
+    const name = table.name;
+    const copied = this.copied(name);
+    const columns = this.desired.columns(name).filter((c) => c.hidden === 0);
+    const alias = rowidAlias(columns);
+    const values = columns.map((c) => {
+      const from = copied.find((x) => same(x.column, c.name))?.from ?? c.defaultValue ?? 'NULL';
+      return `${from.replace(/\s+/g, ' ')} AS ${quote(c.name)}`;
+    });
+    const notNull = columns.filter((c) => c.notNull && !(alias !== null && same(c.name, alias))).map((c) => `${quote(c.name)} IS NOT NULL`);
+    const checks = checkExpressions(table.sql).map((e) => `(${e}) IS NOT FALSE`);
+    const assertion = (terms: string[]) => `SELECT (SELECT count(*) FROM ${quote(name)}) = (SELECT count(*) FROM (SELECT ${values.join(', ')} FROM ${quote(name)})${terms.length > 0 ? ` WHERE ${terms.join(' AND ')}` : ''})`;
+    const works = (sql: string) => {
+      try {
+        this.current.db.prepare(sql).get();
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const sql = [assertion([...notNull, ...checks]), assertion(notNull)].find(works);
+    if (!sql || (notNull.length === 0 && checks.length === 0)) return null;
+    return `-- cairn:assert ${name.replace(/[^A-Za-z0-9_]+/g, '_')}_rows_all_fit: ${sql}`;
+  }
+
+  statements(table: SqliteObject): string[] {
+    const name = table.name;
+    const fresh = `${name}__new`;
+    const old = this.current.columns(name);
+    const copied = this.copied(name);
     const list = copied.map((c) => quote(c.column)).join(', ');
     const select = copied.map((c) => c.from).join(', ');
     const createNew = withTableName(table.sql, fresh);
@@ -367,8 +416,11 @@ class Rebuilder {
         restore: `UPDATE ${quote(t)} SET (${cols}) = (SELECT ${cols} FROM ${keep(t)} k WHERE k.cairn_rowid = ${quote(t)}.rowid) WHERE rowid IN (SELECT cairn_rowid FROM ${keep(t)})`,
       };
     });
+    // Deepest first: a RESTRICT grandchild is emptied before the child whose delete it would refuse.
+    const emptied = family.filter((f) => f.emptied).reverse().map((f) => `-- cairn:allow unbatched-data-change its rows were copied aside just above and go back in this same batch\nDELETE FROM ${quote(f.table)}`);
     return [
       ...aside.map((a) => a.save),
+      ...emptied,
       `CREATE TABLE ${quote(copy)} AS SELECT ${old.filter((c) => c.hidden === 0).map((c) => quote(c.name)).join(', ')} FROM ${quote(name)}`,
       createNew,
       `DROP TABLE ${quote(name)}`,
@@ -390,12 +442,13 @@ class Rebuilder {
    * SQLite's DROP TABLE does it: CASCADE children lose their rows (and their
    * own CASCADE children in turn), SET NULL / SET DEFAULT children have their
    * keys overwritten. Parents before children. NO ACTION children only record
-   * a deferred violation that the refill settles. RESTRICT cannot be rebuilt
-   * around on a database that keeps foreign keys on.
+   * a deferred violation that the refill settles. RESTRICT children would
+   * refuse the drop even deferred: they are copied aside and emptied first
+   * (their own children follow as CASCADE children do), and put back after.
    */
-  family(table: string): { table: string; action: 'deleted' | 'updated'; columns: string[] }[] {
+  family(table: string): FamilyMember[] {
     const tables = this.current.tables().filter((t) => !same(t, table));
-    const found: { table: string; action: 'deleted' | 'updated'; columns: string[] }[] = [];
+    const found: FamilyMember[] = [];
     const queue = [table];
     const deleted = new Set([table.toLowerCase()]);
     while (queue.length > 0) {
@@ -404,23 +457,19 @@ class Rebuilder {
         if (same(child, parent) || deleted.has(child.toLowerCase())) continue;
         for (const fk of this.foreignKeysNow(child).filter((k) => same(k.parent, parent))) {
           const action = fk.onDelete.toUpperCase();
-          if (action === 'RESTRICT') {
-            throw new CairnError('USAGE', `${child}.${fk.from.join(', ')} references ${parent} ON DELETE RESTRICT, so ${table} cannot be rebuilt where foreign keys stay on (D1)`, {
-              hint: `write this rebuild by hand: copy ${child} aside and empty it in batches first, or change the key to ON DELETE NO ACTION in an earlier migration`,
-            });
-          }
-          if (action === 'CASCADE') {
+          // RESTRICT refuses the drop's implicit delete at once, deferred or not: such a child is copied aside and emptied by the rebuild itself first.
+          if (action === 'CASCADE' || action === 'RESTRICT') {
             deleted.add(child.toLowerCase());
             const updated = found.findIndex((f) => same(f.table, child));
             if (updated >= 0) found.splice(updated, 1);
-            found.push({ table: child, action: 'deleted', columns: [] });
+            found.push({ table: child, action: 'deleted', columns: [], emptied: action === 'RESTRICT' });
             queue.push(child);
             break;
           }
           if (action === 'SET NULL' || action === 'SET DEFAULT') {
             const known = found.find((f) => same(f.table, child));
             if (known) known.columns.push(...fk.from.filter((c) => !known.columns.includes(c)));
-            else found.push({ table: child, action: 'updated', columns: [...fk.from] });
+            else found.push({ table: child, action: 'updated', columns: [...fk.from], emptied: false });
           }
         }
       }
@@ -432,6 +481,38 @@ class Rebuilder {
     }
     return found;
   }
+}
+
+/** The expressions of a CREATE TABLE's CHECK constraints (column and table ones), as SQL. */
+export function checkExpressions(sql: string): string[] {
+  const tokens = tokenize(sql);
+  const found: string[] = [];
+  for (let i = 0; i < tokens.length - 1; i++) {
+    if (!(tokens[i]!.kind === 'word' && tokens[i]!.text.toLowerCase() === 'check' && tokens[i + 1]!.text === '(')) continue;
+    let depth = 0;
+    const inner: Token[] = [];
+    for (let j = i + 1; j < tokens.length; j++) {
+      const t = tokens[j]!;
+      if (t.kind === 'punct' && t.text === '(') depth++;
+      if (t.kind === 'punct' && t.text === ')') depth--;
+      if (depth === 0) {
+        i = j;
+        break;
+      }
+      if (j > i + 1) inner.push(t);
+    }
+    if (inner.length > 0) found.push(render(inner));
+  }
+  return found;
+}
+
+/** A table the drop of a rebuilt table changes: its rows deleted (CASCADE; RESTRICT ones emptied explicitly first) or its keys overwritten (SET NULL / DEFAULT). */
+interface FamilyMember {
+  readonly table: string;
+  readonly action: 'deleted' | 'updated';
+  readonly columns: string[];
+  /** True for a RESTRICT child: `DELETE FROM` it before the drop (the drop's own delete would be refused). */
+  readonly emptied: boolean;
 }
 
 /** The INTEGER PRIMARY KEY column that is the rowid, if any. */
