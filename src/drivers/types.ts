@@ -53,6 +53,12 @@ export interface SqlFlavor {
   assertion(query: string): string;
 }
 
+/** A transaction `Driver.transaction` opened: its statements, one at a time. */
+export interface Transaction {
+  /** Rows of a reading statement; for a writing one, an empty array. Throws StatementError (index 0). */
+  query<Row = Record<string, unknown>>(command: SqlCommand): Promise<Row[]>;
+}
+
 export interface LockOptions {
   /** How long to wait for a lock another process holds before failing. */
   readonly timeoutMs: number;
@@ -82,6 +88,14 @@ export interface Driver {
   query<Row = Record<string, unknown>>(command: SqlCommand): Promise<Row[]>;
   /** Runs commands as one unit: all commit or none do. Throws StatementError naming the failing index. */
   atomic(commands: readonly AtomicCommand[]): Promise<void>;
+  /**
+   * Runs `work` in one interactive transaction on this connection, for units whose
+   * statements are only known as they run (a TypeScript migration, one of its batches):
+   * `work` sends them through the Transaction it is given; the transaction commits when
+   * `work` resolves and rolls back when it throws (the error is rethrown). Absent where the
+   * engine has no interactive transactions (D1, `batchOnlyAtomicity`): `atomic`'s batch is the unit there.
+   */
+  transaction?<T>(work: (tx: Transaction) => Promise<T>): Promise<T>;
   tableExists(table: string): Promise<boolean>;
   /**
    * The tables that hold the user's data, sorted: not the engine's own, not an

@@ -98,6 +98,7 @@ export async function openPostgres(url: string, display: string, secrets: readon
 
     query: statements.query,
     atomic,
+    transaction: statements.transaction,
 
     async tableExists(table) {
       const { rows } = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [table]);
