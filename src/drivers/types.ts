@@ -47,6 +47,12 @@ export interface SqlFlavor {
   /** How long a transaction may wait for a lock, where the engine can say so per transaction (PostgreSQL): the statement, and the error code of a wait that ran out. */
   readonly lockTimeout?: { readonly set: (ms: number) => string; readonly code: string };
   /**
+   * A statement that, run first in a transaction, lets its COMMIT return before the commit is on disk while
+   * keeping it atomic (PostgreSQL: SET LOCAL synchronous_commit = off). For batches, which commit their
+   * checkpoint with their rows: a crash of the server may lose the last batches, never one without its checkpoint.
+   */
+  readonly relaxedCommit?: string;
+  /**
    * A statement that fails when the first value `query` returns is not true (no row, NULL, false, 0), and does
    * nothing otherwise: a migration's `-- cairn:assert`, run first in its transaction or batch (source/assertions.ts).
    */

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveCommand, StatementError, type Driver, type SqlCommand, type Transaction } from '../../drivers/types.js';
 import type { Migration } from '../../source/migration.js';
 import { loadScript } from '../../source/script.js';
+import { nextBatchSize } from '../../source/batch.js';
 import type { BatchProgress } from '../batch/run.js';
 import { CairnError } from '../../errors.js';
 import { StepFailed, type Direction } from '../failure.js';
@@ -132,6 +133,8 @@ async function runStepwise(context: StepContext, migration: Migration, direction
         await driver.transaction(async (batch) => {
           tx = batch;
           try {
+            // The batch commits with its checkpoint: its COMMIT need not wait for the disk to stay atomic.
+            if (driver.flavor.relaxedCommit) await batch.query({ sql: driver.flavor.relaxedCommit });
             await each(rows as Row[]);
             for (const command of commit) await batch.query(command);
           } finally {
@@ -171,8 +174,10 @@ async function walk(
   commitBatch: (rows: Record<string, unknown>[], commit: SqlCommand[]) => Promise<void>,
 ): Promise<void> {
   const { driver } = context;
-  const size = options.size ?? 1000;
+  let size = options.size ?? 1000;
   if (!Number.isInteger(size) || size < 1) throw new Error(`ctx.batch('${table}'): size must be a whole number of rows, at least 1 (got ${String(options.size)})`);
+  const target = options.targetMs ?? null;
+  if (target !== null && !(target > 0)) throw new Error(`ctx.batch('${table}'): targetMs must be a positive number of milliseconds (got ${String(options.targetMs)})`);
   const walked = await keyOf(driver, table);
   const keys = walked.map((k) => k.sql);
   const t = table.split('.').map((part) => driver.flavor.quoteIdentifier(part)).join('.');
@@ -196,6 +201,8 @@ async function walk(
     context.onEvent({ type: 'progress', version: migration.version, name: migration.name, file: migration.file, line: from.line, rows, total, batches, elapsedMs: Math.round(performance.now() - started), done });
   event(false);
   for (;;) {
+    // A batch's time, for targetMs: reading its rows, your work and the commit.
+    const began = performance.now();
     const range = condition(key);
     const found = await driver.query<Record<string, unknown>>({
       sql: `SELECT ${select} FROM ${t}${range.sql} ORDER BY ${keys.join(', ')} LIMIT ${size}`,
@@ -212,6 +219,7 @@ async function walk(
     batches++;
     event(false);
     if (found.length < size) break;
+    if (target !== null) size = nextBatchSize(size, found.length, performance.now() - began, target);
     if (context.signal?.aborted) throw new Error('interrupted between batches: the batches done are kept, and the next `cairn up` resumes from the last one');
     if ((options.pauseMs ?? 0) > 0) await sleep(options.pauseMs);
   }

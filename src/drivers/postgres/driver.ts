@@ -15,6 +15,7 @@ export const postgresFlavor: SqlFlavor = {
   quoteIdentifier,
   types: { text: 'text', integer: 'bigint', timestamp: 'timestamptz' },
   lockTimeout: { set: (ms) => `SET LOCAL lock_timeout = '${Math.max(1, Math.round(ms))}ms'`, code: '55P03' },
+  relaxedCommit: 'SET LOCAL synchronous_commit = off',
   // Compared as text so that a boolean, an integer 1 or 't' all hold, as source/assertions.ts `holds` reads them.
   assertion: (query) => `DO $cairn_assert$ BEGIN IF NOT coalesce(((${query}))::text IN ('true', 't', '1'), false) THEN RAISE EXCEPTION 'cairn: assertion failed' USING ERRCODE = 'P0004'; END IF; END $cairn_assert$`,
 };
