@@ -30,9 +30,12 @@ export function carriedIndexes(facts: TableFacts, column: string, newColumn: str
   });
 }
 
-/** `CREATE INDEX CONCURRENTLY IF NOT EXISTS name ON …` from `CREATE INDEX name ON …`. */
-export function concurrently(sql: string): string {
-  return sql.replace(/^(\s*CREATE\s+(?:UNIQUE\s+)?INDEX)\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?/i, '$1 CONCURRENTLY IF NOT EXISTS ');
+/**
+ * The index built without blocking writes, in a file that may run again after failing half-way:
+ * a CONCURRENTLY build that fails leaves an invalid index behind, so any index of that name goes first.
+ */
+export function concurrently(index: CarriedIndex, q: (name: string) => string): string {
+  return `DROP INDEX CONCURRENTLY IF EXISTS ${q(index.newName)};\n${index.newSql.replace(/^(\s*CREATE\s+(?:UNIQUE\s+)?INDEX)\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?/i, '$1 CONCURRENTLY ')};`;
 }
 
 /**

@@ -89,7 +89,7 @@ export function changeTypePhases(facts: TableFacts, change: ChangeType): PhaseFi
             rollback: `drops the indexes on ${shadow}`,
             change: name,
             directives: ['cairn:no-transaction'],
-            up: indexes.map((i) => `${concurrently(i.newSql)};`).join('\n'),
+            up: indexes.map((i) => concurrently(i, q)).join('\n'),
             down: indexes.map((i) => `DROP INDEX CONCURRENTLY IF EXISTS ${q(i.newName)};`).join('\n'),
           },
         ]

@@ -57,7 +57,7 @@ export function renameColumnPhases(facts: TableFacts, column: string, to: string
             rollback: `drops the indexes on ${to}`,
             change,
             directives: ['cairn:no-transaction'],
-            up: indexes.map((i) => `${concurrently(i.newSql)};`).join('\n'),
+            up: indexes.map((i) => concurrently(i, q)).join('\n'),
             down: indexes.map((i) => `DROP INDEX CONCURRENTLY IF EXISTS ${q(i.newName)};`).join('\n'),
           },
         ]
