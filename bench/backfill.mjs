@@ -7,7 +7,10 @@
 // and, during each, a second writer (a worker thread, its own connection) updating one random row at a
 // time: its worst latency is what the application feels while the backfill runs.
 //
-//   npm run build && node bench/backfill.mjs [--rows 1000000] [--size 1000] [--engines sqlite,postgres] [--pg-url URL] [--json]
+//   npm run build && node bench/backfill.mjs [--rows 1000000] [--size 1000] [--target 50] [--engines sqlite,postgres] [--pg-url URL] [--json]
+//
+// --target MS: Cairn's batches aim at MS per batch (`-- cairn:batch size=S target=MSms`, ctx.batch's `targetMs`),
+// S being the first batch's size; the hand-written loop keeps S.
 //
 // Reported per engine: both wall times and their throughput ratio (batched rows/s ÷ single rows/s), the
 // longest batch (time between two progress events: reading the next keys + the batch's transaction,
@@ -21,7 +24,9 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { DEFAULT_PG_URL, fatal, flags, log, root } from './common.mjs';
 
-const { value, has } = flags(process.argv.slice(2), 'node bench/backfill.mjs [--rows 1000000] [--size 1000] [--engines sqlite,postgres] [--pg-url URL] [--json]');
+const { value, has } = flags(process.argv.slice(2), 'node bench/backfill.mjs [--rows 1000000] [--size 1000] [--target 50] [--engines sqlite,postgres] [--pg-url URL] [--json]');
+const targetMs = value('--target', '') === '' ? null : Number(value('--target', ''));
+if (targetMs !== null && !(targetMs > 0)) fatal('--target must be a positive number of milliseconds');
 const rows = Number(value('--rows', '1000000'));
 const size = Number(value('--size', '1000'));
 const engines = value('--engines', 'sqlite,postgres').split(',');
@@ -159,7 +164,7 @@ async function hand(kind, target) {
 }
 
 const SCRIPT = (n) => `export async function up(ctx) {
-  await ctx.batch('items', { size: ${n}, where: 'counter >= 0' }, async (rows) => {
+  await ctx.batch('items', { size: ${n},${targetMs !== null ? ` targetMs: ${targetMs},` : ''} where: 'counter >= 0' }, async (rows) => {
     await ctx.sql\`UPDATE items SET counter = counter + 1 WHERE id >= \${rows[0].id} AND id <= \${rows[rows.length - 1].id}\`;
   });
 }
@@ -168,7 +173,7 @@ const SCRIPT = (n) => `export async function up(ctx) {
 async function batched(kind, target, dir, how = 'sql') {
   const migrations = join(dir, `migrations_${kind}_${how}`);
   mkdirSync(migrations, { recursive: true });
-  if (how === 'sql') writeFileSync(join(migrations, '0001_backfill_items.sql'), `-- migrate:up\n-- cairn:batch size=${size}\n${UPDATE};\n`);
+  if (how === 'sql') writeFileSync(join(migrations, '0001_backfill_items.sql'), `-- migrate:up\n-- cairn:batch size=${size}${targetMs !== null ? ` target=${targetMs}ms` : ''}\n${UPDATE};\n`);
   else writeFileSync(join(migrations, '0001_backfill_items.ts'), SCRIPT(size));
   let last = null;
   let first = null;
@@ -197,7 +202,7 @@ const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-backfill-'));
 const results = [];
 try {
   for (const kind of engines) {
-    log(`${kind}: ${rows} rows, batches of ${size}`);
+    log(`${kind}: ${rows} rows, batches of ${size}${targetMs !== null ? ` at first, aiming at ${targetMs} ms each` : ''}`);
     const a = await prepare(kind, dir, 'single');
     const one = await single(kind, a).finally(a.drop);
     const h = await prepare(kind, dir, 'hand');
@@ -209,7 +214,7 @@ try {
     results.push({
       engine: kind,
       rows,
-      size,
+      size: targetMs !== null ? `${size}→${targetMs}ms` : size,
       singleMs: Math.round(one.ms),
       batchedMs: Math.round(many.ms),
       throughputRatio: Number((one.ms / many.ms).toFixed(2)),

@@ -137,3 +137,25 @@ describeEachDatabase('batched statements', (current, kind) => {
     expect(counts.map((c) => [Number(c.counter), Number(c.n)])).toEqual([[0, ROWS]]);
   }, 120_000);
 }, { d1: true });
+
+describeEachDatabase('batched statements aiming at a batch duration', (current, kind) => {
+  it('target=: the batch size adapts, every row is updated exactly once, and the dry run says how batches are sized', async () => {
+    const db = current();
+    const cwd = tempDir();
+    const fill =
+      kind === 'postgres'
+        ? 'INSERT INTO items (id) SELECT g FROM generate_series(1, 20000) AS g;'
+        : 'INSERT INTO items (id) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c;';
+    writeMigrations(cwd, {
+      '0001_create_items.sql': `-- migrate:up\nCREATE TABLE items (id integer PRIMARY KEY, counter integer NOT NULL DEFAULT 0);\n${fill}\n-- migrate:down\nDROP TABLE items;\n`,
+      '0002_backfill_items.sql': `-- migrate:up\n-- cairn:batch size=100 target=20ms\nUPDATE items SET counter = counter + 1 WHERE counter >= 0;\n-- migrate:down\nSELECT 1;\n`,
+    });
+    expect(runCli(['up', '--url', db.url, '--to', '0001'], { cwd }).status).toBe(0);
+    const dry = runCli(['up', '--url', db.url, '--dry-run'], { cwd });
+    expect(dry.stdout).toMatch(/line 3, in batches of about 20 ms \(100 rows at first\) on the key of items/);
+    const up = runCli(['up', '--url', db.url, '--no-backup'], { cwd });
+    expect(up.status, up.stderr).toBe(0);
+    const counts = await db.query<{ counter: number | string; n: number | string }>('SELECT counter, count(*) AS n FROM items GROUP BY counter');
+    expect(counts.map((c) => [Number(c.counter), Number(c.n)])).toEqual([[1, 20000]]);
+  }, 120_000);
+}, { d1: true });

@@ -103,9 +103,83 @@ describeEachDatabase('cairn plan change-type', (current, kind) => {
     expect(notLast.status, notLast.stderr).toBe(0);
     expect(notLast.stdout).toMatch(/note: note is not the last column of orders: the contract's down adds it back after sku/);
     expect(notLast.stdout).not.toMatch(/is used by/);
-    // An index on the column: the contract's drop would take it along (PostgreSQL) or be refused (SQLite): plan says so.
+    // An index on the column is carried over by the plan itself: no note about it but, on SQLite, the name it keeps.
     const indexed = cli('plan', 'change-type', 'orders.sku', 'integer');
     expect(indexed.status, indexed.stderr).toBe(0);
-    expect(indexed.stdout).toMatch(/note: orders\.sku is used by index (public\.)?orders_sku_idx: the contract drops the old column.*create them on sku_new/);
+    expect(indexed.stdout).not.toMatch(/is used by/);
+    if (kind !== 'postgres') expect(indexed.stdout).toMatch(/note: the indexes on sku are built on sku_new as orders_sku_new_idx and keep those names/);
   }, 60_000);
+
+  it("carries the column's indexes and default over: expand builds them on amount_new, the contract keeps them, and an INSERT that leaves amount out gets the converted default", async () => {
+    const db = current();
+    const cwd = tempDir();
+    writeMigrations(cwd, {
+      '0001_create_orders.sql': `-- Migration: create orders\n-- Type: additive\n-- Rollback: drops orders\n-- migrate:up\nCREATE TABLE orders (id integer PRIMARY KEY, note text, amount text DEFAULT '3');\nCREATE INDEX orders_amount_idx ON orders (amount);\nCREATE INDEX orders_note_amount ON orders (note, amount) WHERE amount IS NOT NULL;\nCREATE INDEX orders_note_idx ON orders (note);\nINSERT INTO orders (id, note, amount) VALUES (1, 'a', '1'), (2, 'b', '2'), (3, 'c', NULL);\n-- migrate:down\nDROP TABLE orders;\n`,
+    });
+    const cli = (...args: string[]) => runCli([...args, '--url', db.url], { cwd });
+    expect(cli('up').status).toBe(0);
+    const planned = cli('plan', 'change-type', 'orders.amount', 'integer', '--using', 'CAST(amount AS integer) * 100', '--back', 'CAST(amount / 100 AS text)');
+    expect(planned.status, planned.stderr).toBe(0);
+    const lint = cli('lint');
+    expect(lint.status, lint.stdout + lint.stderr).toBe(0);
+    const verify = cli('verify');
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
+    const indexes = async () => {
+      const rows =
+        kind === 'postgres'
+          ? await db.query<{ name: string; sql: string }>(`SELECT indexname AS name, indexdef AS sql FROM pg_indexes WHERE tablename = 'orders' AND indexname <> 'orders_pkey' ORDER BY 1`)
+          : await db.query<{ name: string; sql: string }>(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'orders' AND sql IS NOT NULL ORDER BY 1`);
+      return rows.map((r) => `${r.name}: ${r.sql.replace(/^.* ON (public\.)?orders (USING btree )?/, '').replace(/"/g, '')}`);
+    };
+
+    // Expand (and, on PostgreSQL, the expand's own file that builds the indexes CONCURRENTLY).
+    const expandTo = kind === 'postgres' ? '0003' : '0002';
+    expect(cli('up', '--to', expandTo).status).toBe(0);
+    expect(await indexes()).toEqual(
+      kind === 'postgres'
+        ? ['orders_amount_idx: (amount)', 'orders_amount_new_idx: (amount_new)', 'orders_note_amount: (note, amount) WHERE (amount IS NOT NULL)', 'orders_note_amount_new: (note, amount_new) WHERE (amount_new IS NOT NULL)', 'orders_note_idx: (note)']
+        : ['orders_amount_idx: (amount)', 'orders_amount_new_idx: (amount_new)', 'orders_note_amount: (note, amount) WHERE amount IS NOT NULL', 'orders_note_amount_new: (note, amount_new) WHERE amount_new IS NOT NULL', 'orders_note_idx: (note)'],
+    );
+    // The new app leaves amount out (it gets its default '3'): amount follows amount_new all the same; the old app leaves amount_new out.
+    await db.query(`INSERT INTO orders (id, note, amount_new) VALUES (10, 'new app', 700)`);
+    await db.query(`INSERT INTO orders (id, note, amount) VALUES (11, 'old app', '5')`);
+    await db.query(`INSERT INTO orders (id, note) VALUES (12, 'neither')`);
+    const both = await db.query<{ id: number; amount: string | null; amount_new: number | null }>(`SELECT id, amount, amount_new FROM orders WHERE id >= 10 ORDER BY id`);
+    expect(both.map((r) => [Number(r.id), r.amount, r.amount_new === null ? null : Number(r.amount_new)])).toEqual([
+      [10, '7', 700],
+      [11, '5', 500],
+      [12, '3', 300],
+    ]);
+
+    expect(cli('up', '--to', kind === 'postgres' ? '0004' : '0003').status).toBe(0); // the backfill
+    const last = cli('up');
+    expect(last.status, last.stderr).toBe(0);
+    expect(await indexes()).toEqual(
+      kind === 'postgres'
+        ? ['orders_amount_idx: (amount)', 'orders_note_amount: (note, amount) WHERE (amount IS NOT NULL)', 'orders_note_idx: (note)']
+        : ['orders_amount_new_idx: (amount)', 'orders_note_amount_new: (note, amount) WHERE amount IS NOT NULL', 'orders_note_idx: (note)'],
+    );
+    await db.query(`INSERT INTO orders (id, note) VALUES (13, 'after the contract')`);
+    const after = await db.query<{ id: number; amount: number | null }>(`SELECT id, amount FROM orders ORDER BY id`);
+    expect(after.map((r) => [Number(r.id), r.amount === null ? null : Number(r.amount)])).toEqual([
+      [1, 100],
+      [2, 200],
+      [3, null],
+      [10, 700],
+      [11, 500],
+      [12, 300],
+      [13, 300],
+    ]);
+    // Back down through the contract: amount is text again, with its default and its indexes.
+    const down = cli('down');
+    expect(down.status, down.stderr).toBe(0);
+    expect((await indexes()).filter((i) => !i.includes('amount_new'))).toEqual(
+      kind === 'postgres'
+        ? ['orders_amount_idx: (amount)', 'orders_note_amount: (note, amount) WHERE (amount IS NOT NULL)', 'orders_note_idx: (note)']
+        : ['orders_amount_idx: (amount)', 'orders_note_amount: (note, amount) WHERE amount IS NOT NULL', 'orders_note_idx: (note)'],
+    );
+    await db.query(`INSERT INTO orders (id, note, amount_new) VALUES (14, 'new app again', 900)`);
+    const again = await db.query<{ amount: string }>(`SELECT amount FROM orders WHERE id = 14`);
+    expect(again[0]!.amount).toBe('9');
+  }, 180_000);
 }, { d1: true });

@@ -67,6 +67,47 @@ describeEachDatabase('cairn plan', (current, kind) => {
     expect(sample[0]!.display_name).toBe('user 42');
   }, 180_000);
 
+  it("rename-column carries name's indexes and default over to display_name, and the contract keeps them", async () => {
+    const db = current();
+    const cwd = tempDir();
+    writeMigrations(cwd, {
+      '0001_create_users.sql': `-- Migration: create users\n-- Type: additive\n-- Rollback: drops users\n-- migrate:up\nCREATE TABLE users (id integer PRIMARY KEY, team text, name text DEFAULT 'anonymous');\nCREATE INDEX users_name_idx ON users (name);\nCREATE UNIQUE INDEX users_team_name ON users (team, name);\nINSERT INTO users (id, name, team) VALUES (1, 'ann', 'a'), (2, 'bob', 'a');\n-- migrate:down\nDROP TABLE users;\n`,
+    });
+    const cli = (...args: string[]) => runCli([...args, '--url', db.url], { cwd });
+    expect(cli('up').status).toBe(0);
+    const planned = cli('plan', 'rename-column', 'users.name', 'display_name');
+    expect(planned.status, planned.stderr).toBe(0);
+    // SQLite fills display_name with the default when adding it: the unique index waits for the contract.
+    if (kind === 'postgres') expect(planned.stdout).not.toMatch(/note:/);
+    else expect(planned.stdout).toMatch(/note: the unique index users_team_display_name on display_name is built by the contract/);
+    const lint = cli('lint');
+    expect(lint.status, lint.stdout + lint.stderr).toBe(0);
+    const verify = cli('verify');
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
+    const indexes = async () => {
+      const rows =
+        kind === 'postgres'
+          ? await db.query<{ name: string; sql: string }>(`SELECT indexname AS name, indexdef AS sql FROM pg_indexes WHERE tablename = 'users' AND indexname <> 'users_pkey' ORDER BY 1`)
+          : await db.query<{ name: string; sql: string }>(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'users' AND sql IS NOT NULL ORDER BY 1`);
+      return rows.map((r) => `${r.name}: ${r.sql.replace(/^.* ON (public\.)?users (USING btree )?/, '').replace(/"/g, '')}`);
+    };
+    const [expand, backfill] = kind === 'postgres' ? ['0003', '0004'] : ['0002', '0003'];
+    expect(cli('up', '--to', expand).status).toBe(0);
+    expect(await indexes()).toEqual(['users_display_name_idx: (display_name)', 'users_name_idx: (name)', ...(kind === 'postgres' ? ['users_team_display_name: (team, display_name)'] : []), 'users_team_name: (team, name)']);
+    // The new app leaves name out (it gets its default): name follows display_name all the same.
+    await db.query(`INSERT INTO users (id, display_name, team) VALUES (3, 'new app', 'b')`);
+    await db.query(`INSERT INTO users (id, team) VALUES (4, 'b')`);
+    await expect(db.query(`INSERT INTO users (id, display_name, team) VALUES (5, 'ann', 'a')`)).rejects.toThrow(/unique|duplicate/i);
+    expect(cli('up', '--to', backfill).status).toBe(0);
+    const last = cli('up');
+    expect(last.status, last.stderr).toBe(0);
+    expect(await indexes()).toEqual(['users_display_name_idx: (display_name)', 'users_team_display_name: (team, display_name)']);
+    await db.query(`INSERT INTO users (id, team) VALUES (6, 'c')`);
+    const rows = await db.query<{ id: number; display_name: string }>('SELECT id, display_name FROM users ORDER BY id');
+    expect(rows.map((r) => [Number(r.id), r.display_name])).toEqual([[1, 'ann'], [2, 'bob'], [3, 'new app'], [4, 'anonymous'], [6, 'anonymous']]);
+    await expect(db.query(`INSERT INTO users (id, display_name, team) VALUES (7, 'bob', 'a')`)).rejects.toThrow(/unique|duplicate/i);
+  }, 180_000);
+
   it('rename-table: the old app through the view and the new app through the table see each other; contract drops the view', async () => {
     const db = current();
     const cwd = tempDir();

@@ -42,7 +42,7 @@ export function reportRun(result: RunResult & { readonly health?: HealthReport |
       }
       for (const statement of step.statements) {
         const batch = step.batches?.find((b) => b.line === statement.line);
-        const how = batch ? `, in batches of ${batch.size} rows on the key of ${batch.table}${batch.pauseMs > 0 ? `, ${batch.pauseMs} ms apart` : ''}, each its own transaction` : '';
+        const how = batch ? `, in batches of ${batch.targetMs !== null ? `about ${batch.targetMs} ms (${batch.size} rows at first)` : `${batch.size} rows`} on the key of ${batch.table}${batch.pauseMs > 0 ? `, ${batch.pauseMs} ms apart` : ''}, each its own transaction` : '';
         out.line(`  -- line ${statement.line}${how}\n  ${statement.sql.replace(/\n/g, '\n  ')};`);
       }
     }

@@ -26,7 +26,7 @@ export interface PlannedStep {
   readonly transaction: boolean;
   readonly statements: readonly { readonly sql: string; readonly line: number }[];
   /** The statements that run in batches (`-- cairn:batch`), each batch committed on its own. */
-  readonly batches?: readonly { readonly line: number; readonly table: string; readonly size: number; readonly pauseMs: number }[];
+  readonly batches?: readonly { readonly line: number; readonly table: string; readonly size: number; readonly targetMs: number | null; readonly pauseMs: number }[];
   /** True for a down Cairn generated because the file has none (`down --generated`). */
   readonly generated?: boolean;
   /** A TypeScript migration: its SQL is built when it runs; the lines of its `ctx.batch` calls. */
@@ -257,7 +257,7 @@ function keptApplied(error: CairnError, applied: readonly StepResult[]): CairnEr
 function planned(migration: Migration, direction: 'up' | 'down', transactionalDdl: boolean): PlannedStep {
   const section = sectionOf(migration, direction);
   if (!section) return { version: migration.version, name: migration.name, file: migration.file, direction, transaction: false, statements: [], missingDown: true };
-  const batches = [...batchesOf(migration, section).batches.values()].map((b) => ({ line: b.line, table: b.statement.table, size: b.options.size, pauseMs: b.options.pauseMs }));
+  const batches = [...batchesOf(migration, section).batches.values()].map((b) => ({ line: b.line, table: b.statement.table, size: b.options.size, targetMs: b.options.targetMs, pauseMs: b.options.pauseMs }));
   return {
     version: migration.version,
     name: migration.name,

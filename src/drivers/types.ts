@@ -52,10 +52,22 @@ export interface SqlFlavor {
   /** How long a transaction may wait for a lock, where the engine can say so per transaction (PostgreSQL): the statement, and the error code of a wait that ran out. */
   readonly lockTimeout?: { readonly set: (ms: number) => string; readonly code: string };
   /**
+   * A statement that, run first in a transaction, lets its COMMIT return before the commit is on disk while
+   * keeping it atomic (PostgreSQL: SET LOCAL synchronous_commit = off). For batches, which commit their
+   * checkpoint with their rows: a crash of the server may lose the last batches, never one without its checkpoint.
+   */
+  readonly relaxedCommit?: string;
+  /**
    * A statement that fails when the first value `query` returns is not true (no row, NULL, false, 0), and does
    * nothing otherwise: a migration's `-- cairn:assert`, run first in its transaction or batch (source/assertions.ts).
    */
   assertion(query: string): string;
+}
+
+/** A transaction `Driver.transaction` opened: its statements, one at a time. */
+export interface Transaction {
+  /** Rows of a reading statement; for a writing one, an empty array. Throws StatementError (index 0). */
+  query<Row = Record<string, unknown>>(command: SqlCommand): Promise<Row[]>;
 }
 
 export interface LockOptions {
@@ -87,6 +99,14 @@ export interface Driver {
   query<Row = Record<string, unknown>>(command: SqlCommand): Promise<Row[]>;
   /** Runs commands as one unit: all commit or none do. Throws StatementError naming the failing index. */
   atomic(commands: readonly AtomicCommand[]): Promise<void>;
+  /**
+   * Runs `work` in one interactive transaction on this connection, for units whose
+   * statements are only known as they run (a TypeScript migration, one of its batches):
+   * `work` sends them through the Transaction it is given; the transaction commits when
+   * `work` resolves and rolls back when it throws (the error is rethrown). Absent where the
+   * engine has no interactive transactions (D1, `batchOnlyAtomicity`): `atomic`'s batch is the unit there.
+   */
+  transaction?<T>(work: (tx: Transaction) => Promise<T>): Promise<T>;
   tableExists(table: string): Promise<boolean>;
   /**
    * The tables that hold the user's data, sorted: not the engine's own, not an

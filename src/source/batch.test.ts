@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBatchedStatement, parseBatchOptions, rangeSql } from './batch.js';
+import { nextBatchSize, parseBatchedStatement, parseBatchOptions, rangeSql } from './batch.js';
 
 describe('parseBatchedStatement', () => {
   it('takes apart an UPDATE and restricts it to a key range, keeping its WHERE', () => {
@@ -28,9 +28,21 @@ describe('parseBatchedStatement', () => {
   });
 
   it('reads size and pause, and rejects anything else', () => {
-    expect(parseBatchOptions({ args: 'size=500 pause=1.5s maxLockWait=200ms' })).toEqual({ size: 500, pauseMs: 1500, maxLockWaitMs: 200 });
-    expect(parseBatchOptions({ args: '' })).toEqual({ size: 1000, pauseMs: 0, maxLockWaitMs: null });
+    expect(parseBatchOptions({ args: 'size=500 pause=1.5s maxLockWait=200ms' })).toEqual({ size: 500, targetMs: null, pauseMs: 1500, maxLockWaitMs: 200 });
+    expect(parseBatchOptions({ args: 'target=50ms' })).toEqual({ size: 1000, targetMs: 50, pauseMs: 0, maxLockWaitMs: null });
+    expect(parseBatchOptions({ args: 'target=0' })).toMatch(/target must be a duration/);
+    expect(parseBatchOptions({ args: '' })).toEqual({ size: 1000, targetMs: null, pauseMs: 0, maxLockWaitMs: null });
     expect(parseBatchOptions({ args: 'size=-1' })).toMatch(/positive whole number/);
     expect(parseBatchOptions({ args: 'rows=5' })).toMatch(/unknown batch option/);
+  });
+});
+
+describe('nextBatchSize', () => {
+  it('aims at the target from the rate the last batch achieved, at most doubling and at least quartering', () => {
+    expect(nextBatchSize(1000, 1000, 10, 50)).toBe(2000); // 5000 aimed, doubled at most
+    expect(nextBatchSize(1000, 1000, 40, 50)).toBe(1250);
+    expect(nextBatchSize(1000, 1000, 1000, 50)).toBe(250); // 50 aimed, a quarter at least
+    expect(nextBatchSize(1000, 300, 5, 50)).toBe(1000); // a short last batch: unchanged
+    expect(nextBatchSize(1, 1, 1000, 50)).toBe(1);
   });
 });

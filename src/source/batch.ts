@@ -8,15 +8,17 @@ import type { Directive, Migration, Section } from './migration.js';
  * parentheses), like source/split.ts; the database judges the SQL itself.
  */
 export interface BatchOptions {
-  /** Rows of the key range each batch covers. */
+  /** Rows of the key range each batch covers (with `targetMs`: of the first batch). */
   readonly size: number;
+  /** How long a batch should take: the size grows or shrinks after each batch toward it. Null: a fixed size. */
+  readonly targetMs: number | null;
   /** Sleep between batches, so replicas and other writers keep up. */
   readonly pauseMs: number;
   /** Where the engine can bound it (PostgreSQL's lock_timeout): how long a batch may wait for a row lock before it gives way and is retried. */
   readonly maxLockWaitMs: number | null;
 }
 
-export const DEFAULT_BATCH: BatchOptions = { size: 1000, pauseMs: 0, maxLockWaitMs: null };
+export const DEFAULT_BATCH: BatchOptions = { size: 1000, targetMs: null, pauseMs: 0, maxLockWaitMs: null };
 
 /** A statement to run in batches, as `rangeSql` rewrites it. */
 export interface BatchedStatement {
@@ -52,7 +54,7 @@ export function batchesOf(migration: Pick<Migration, 'directives'>, section: Sec
     const problem = (message: string, fix: string) => problems.push({ line: directive.line, message, fix });
     const options = parseBatchOptions(directive);
     if (typeof options === 'string') {
-      problem(options, 'write it as -- cairn:batch size=1000 pause=10ms maxLockWait=200ms (all optional)');
+      problem(options, 'write it as -- cairn:batch size=1000 target=50ms pause=10ms maxLockWait=200ms (all optional)');
       continue;
     }
     if (!statement) {
@@ -79,7 +81,7 @@ export function hasBatches(migration: Pick<Migration, 'directives' | 'script'>):
 }
 
 export function parseBatchOptions(directive: Pick<Directive, 'args'>): BatchOptions | string {
-  let { size, pauseMs, maxLockWaitMs } = DEFAULT_BATCH;
+  let { size, targetMs, pauseMs, maxLockWaitMs } = DEFAULT_BATCH;
   for (const part of directive.args.split(/\s+/).filter(Boolean)) {
     const [key, value = ''] = part.split('=', 2) as [string, string?];
     if (key === 'size') {
@@ -89,6 +91,10 @@ export function parseBatchOptions(directive: Pick<Directive, 'args'>): BatchOpti
       const ms = parseDuration(value);
       if (ms === null) return `batch pause must be a duration such as 10ms or 1s, got "${value}"`;
       pauseMs = ms;
+    } else if (key === 'target') {
+      const ms = parseDuration(value);
+      if (ms === null || ms < 1) return `batch target must be a duration such as 50ms, got "${value}"`;
+      targetMs = ms;
     } else if (key === 'maxLockWait') {
       const ms = parseDuration(value);
       if (ms === null || ms < 1) return `batch maxLockWait must be a duration such as 200ms, got "${value}"`;
@@ -97,7 +103,7 @@ export function parseBatchOptions(directive: Pick<Directive, 'args'>): BatchOpti
       return `unknown batch option "${part}"`;
     }
   }
-  return { size, pauseMs, maxLockWaitMs };
+  return { size, targetMs, pauseMs, maxLockWaitMs };
 }
 
 function parseDuration(text: string): number | null {
@@ -238,4 +244,15 @@ function skipQuoted(sql: string, open: number, quote: string, backslash = false)
     else return j + 1;
   }
   return sql.length;
+}
+
+/**
+ * The next batch's size when batches aim at `targetMs`: the rows per ms the
+ * last batch achieved, times the target, at most twice and at least a quarter
+ * of the last size (one slow or fast batch does not swing it far).
+ */
+export function nextBatchSize(size: number, rows: number, ms: number, targetMs: number): number {
+  if (rows < size || ms <= 0) return size; // a short last batch says nothing about the rate
+  const aimed = (rows / ms) * targetMs;
+  return Math.max(1, Math.round(Math.min(size * 2, Math.max(size / 4, aimed))));
 }

@@ -90,6 +90,11 @@ export async function startD1ApiServer(options: {
   readonly databaseId?: string;
   readonly databases?: readonly { readonly id: string; readonly name: string }[];
   readonly pageSize?: number;
+  /**
+   * D1's 30 s limit on one statement, scaled down for a test: an UPDATE or DELETE that changes more
+   * than this many rows fails as a statement past the limit does, and its batch rolls back.
+   */
+  readonly statementRowLimit?: number;
 }): Promise<D1ApiServer> {
   const accountId = options.accountId ?? '0123456789abcdef0123456789abcdef';
   const databaseId = options.databaseId ?? options.databases?.[0]?.id ?? 'c0ffee00-d1d1-4d1d-8d1d-000000000001';
@@ -145,6 +150,21 @@ export async function startD1ApiServer(options: {
   const runOn = async (id: string, statements: readonly { sql: string; params?: unknown[] }[]) => {
     const db = byId.get(id)!;
     return db.batch(statements.map((s) => db.prepare(s.sql).bind(...(s.params ?? []))));
+  };
+  // The scaled-down time limit: a guard after each write fails the batch (malformed JSON) when the write changed too many rows.
+  const limit = options.statementRowLimit;
+  const LIMIT_GUARD = `SELECT CASE WHEN changes() > ${limit ?? 0} THEN json('cairn test: statement limit') ELSE 1 END`;
+  const runLimited = async (id: string, statements: readonly { sql: string; params?: unknown[] }[]) => {
+    if (limit === undefined) return runOn(id, statements);
+    const writes = statements.map((s) => /^\s*(?:--[^\n]*\n\s*)*(UPDATE|DELETE)\b/i.test(s.sql));
+    try {
+      const results = await runOn(id, statements.flatMap((s, i) => (writes[i] ? [s, { sql: LIMIT_GUARD }] : [s])));
+      return results.filter((_, i) => !writes.flatMap((w) => (w ? [false, true] : [false]))[i]);
+    } catch (error) {
+      const message = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
+      if (!/malformed JSON/i.test(message)) throw error;
+      throw new Error('D1_ERROR: D1 DB storage operation exceeded timeout which caused object to be reset (a statement ran past the 30 s limit; test hook: it changed more than ' + limit + ' rows)');
+    }
   };
   const run = (statements: readonly { sql: string; params?: unknown[] }[]) => runOn(databaseId, statements);
 
@@ -224,7 +244,7 @@ export async function startD1ApiServer(options: {
     if (fault && !fault.committed) return overloaded(false);
     const started = performance.now();
     try {
-      const results = await runOn(id, statements);
+      const results = await runLimited(id, statements);
       if (fault) return overloaded(true);
       const duration = performance.now() - started;
       return reply(200, { result: results.map((r) => ({ results: r.results ?? [], success: true, meta: { ...r.meta, duration } })) });

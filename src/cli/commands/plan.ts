@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
 import { contextFor } from '../context.js';
 import { usage } from '../output.js';
+import type { PlanResult } from '../../evolve/plan/index.js';
+
+function printPlanned(out: { line(text: string): void }, result: PlanResult): void {
+  out.line(`Planned ${result.change}:`);
+  for (const file of result.files) out.line(`  ${file.phase.padEnd(8)}  ${file.file}`);
+  for (const note of result.notes) out.line(`note: ${note}`);
+}
 
 export function registerPlan(program: Command): void {
   const plan = program
@@ -31,8 +38,7 @@ Examples:
       const { cairn, out } = contextFor(command);
       const result = await cairn.plan({ kind: 'rename-column', table, column, to });
       if (out.json) return out.document(result);
-      out.line(`Planned ${result.change}:`);
-      for (const file of result.files) out.line(`  ${file.phase.padEnd(8)}  ${file.file}`);
+      printPlanned(out, result);
       out.line('\nApply expand and backfill (`cairn up --to <backfill version>`), deploy the app that reads and writes the new column, then `cairn up` runs the contract.');
     });
   plan
@@ -42,8 +48,7 @@ Examples:
       const { cairn, out } = contextFor(command);
       const result = await cairn.plan({ kind: 'rename-table', table, to });
       if (out.json) return out.document(result);
-      out.line(`Planned ${result.change}:`);
-      for (const file of result.files) out.line(`  ${file.phase.padEnd(8)}  ${file.file}`);
+      printPlanned(out, result);
       out.line('\nApply the expand (`cairn up --to <expand version>`), deploy the app that uses the new name, then `cairn up` runs the contract.');
     });
   plan
@@ -56,8 +61,7 @@ Examples:
       const { cairn, out } = contextFor(command);
       const result = await cairn.plan({ kind: 'set-not-null', table, column, fill: options.fill ?? null });
       if (out.json) return out.document(result);
-      out.line(`Planned ${result.change}:`);
-      for (const file of result.files) out.line(`  ${file.phase.padEnd(8)}  ${file.file}`);
+      printPlanned(out, result);
       out.line('\nApply the expand and backfill, deploy the app that always writes the column, then `cairn up` runs the contract.');
     });
   plan
@@ -73,7 +77,10 @@ The expand adds <column>_new of the new type; triggers keep it in step with
 --using, a write of <column>_new alone converts back through --back). The
 contract drops the old column and renames <column>_new to <column> in one short
 transaction: an app that reads <column> keeps working across it. Indexes and
-constraints on the old column go with it: add them on <column>_new first.
+The old column's indexes are built on <column>_new by the expand (PostgreSQL:
+CONCURRENTLY, in an expand file of its own) and kept by the contract; its
+default, converted by --using, becomes the new column's. Constraints (unique,
+foreign key, check) on the old column go with it: add them on <column>_new first.
 
 Examples:
   cairn plan change-type orders.amount bigint
@@ -85,9 +92,7 @@ Examples:
       const { cairn, out } = contextFor(command);
       const result = await cairn.plan({ kind: 'change-type', table, column, type, using: options.using ?? null, back: options.back ?? null });
       if (out.json) return out.document(result);
-      out.line(`Planned ${result.change}:`);
-      for (const file of result.files) out.line(`  ${file.phase.padEnd(8)}  ${file.file}`);
-      for (const note of result.notes) out.line(`note: ${note}`);
+      printPlanned(out, result);
       out.line('\nApply expand and backfill (`cairn up --to <backfill version>`), deploy the app that is ready for the new type, then `cairn up` runs the contract.');
     });
 }

@@ -6,7 +6,7 @@ import { interrupted } from '../interrupt.js';
 import { fail, type Direction } from '../failure.js';
 import type { StepContext } from '../migrator.js';
 import type { AppliedRecord } from '../tracking.js';
-import { batchesOf, rangeSql, type BatchPlan } from '../../source/batch.js';
+import { batchesOf, nextBatchSize, rangeSql, type BatchPlan } from '../../source/batch.js';
 
 /**
  * Runs a migration that has `-- cairn:batch` statements. Such a file is not
@@ -99,13 +99,17 @@ async function runBatches(context: StepContext, migration: Migration, section: S
   event(false);
   const bound = plan.options.maxLockWaitMs !== null ? driver.flavor.lockTimeout : undefined;
   if (plan.options.maxLockWaitMs !== null && !bound) context.onEvent({ type: 'notice', message: `${section.file}:${plan.line}: maxLockWait has no effect on this database (it cannot bound a lock wait per transaction); batches wait as any statement does` });
-  const lockWait = bound ? [{ sql: bound.set(plan.options.maxLockWaitMs!) }] : [];
+  // Settings for the batch's own transaction: its lock wait, and a commit that need not wait for the disk (it stays atomic with its checkpoint).
+  const prelude = [...(bound ? [{ sql: bound.set(plan.options.maxLockWaitMs!) }] : []), ...(driver.flavor.relaxedCommit ? [{ sql: driver.flavor.relaxedCommit }] : [])];
+  let size = plan.options.size;
   for (;;) {
+    // A batch's time, for targetMs: finding its range and its transaction.
+    const began = performance.now();
     const range = after(key);
     const from = `FROM ${plan.statement.tableSql}${range.sql}`;
     // The range's upper key: the size-th key after the checkpoint; past the end, the last key (and how many are left).
-    let found = await driver.query<Record<string, unknown>>({ sql: `SELECT ${columns} ${from} ORDER BY ${keys.join(', ')} LIMIT 1 OFFSET ${plan.options.size - 1}`, params: range.params });
-    let count = plan.options.size;
+    let found = await driver.query<Record<string, unknown>>({ sql: `SELECT ${columns} ${from} ORDER BY ${keys.join(', ')} LIMIT 1 OFFSET ${size - 1}`, params: range.params });
+    let count = size;
     if (found.length === 0) {
       found = await driver.query<Record<string, unknown>>({ sql: `SELECT ${columns} ${from} ORDER BY ${keys.map((k) => `${k} DESC`).join(', ')} LIMIT 1`, params: range.params });
       if (found.length === 0) break;
@@ -114,12 +118,13 @@ async function runBatches(context: StepContext, migration: Migration, section: S
     const upper = keys.map((_, i) => found[0]![`_k${i}`]);
     const sql = rangeSql(plan.statement, keySql, key ? tuple(0) : null, tuple(key ? keys.length : 0));
     const next: BatchProgress = { statement: plan.index, key: upper, rows: rows + count, total, line: plan.line };
-    await withRetry(context, plan, () => driver.atomic([...lockWait, { sql, params: [...(key ?? []), ...upper] }, ...checkpoint(next)]));
+    await withRetry(context, plan, () => driver.atomic([...prelude, { sql, params: [...(key ?? []), ...upper] }, ...checkpoint(next)]));
     key = upper;
     rows += count;
     batches++;
     event(false);
-    if (count < plan.options.size) break;
+    if (count < size) break;
+    if (plan.options.targetMs !== null) size = nextBatchSize(size, count, performance.now() - began, plan.options.targetMs);
     if (await interrupted(context.signal)) throw stopped(plan.index);
     if (plan.options.pauseMs > 0) await sleep(plan.options.pauseMs);
   }

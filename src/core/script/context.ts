@@ -30,8 +30,10 @@ export interface MigrationContext {
 }
 
 export interface BatchOptions {
-  /** Rows per batch (default 1000). */
+  /** Rows per batch (default 1000; with `targetMs`, of the first batch). */
   readonly size?: number;
+  /** How long a batch (your `work` and its commit) should take, in ms: the size grows or shrinks toward it after each batch. */
+  readonly targetMs?: number;
   /** Which rows to hand to `work`: an SQL condition on the table (default: all). */
   readonly where?: string;
   /** Sleep between batches, in ms (default 0). */

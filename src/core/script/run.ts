@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StatementError, type Driver, type SqlCommand } from '../../drivers/types.js';
+import { resolveCommand, StatementError, type Driver, type SqlCommand, type Transaction } from '../../drivers/types.js';
 import type { Migration } from '../../source/migration.js';
 import { loadScript } from '../../source/script.js';
+import { nextBatchSize } from '../../source/batch.js';
 import type { BatchProgress } from '../batch/run.js';
 import { CairnError } from '../../errors.js';
 import { StepFailed, type Direction } from '../failure.js';
@@ -29,7 +30,7 @@ export async function runScriptStep(context: StepContext, migration: Migration, 
   const work = module[direction];
   if (!work) throw new CairnError('USAGE', `${migration.file} exports no \`down\``, { hint: 'add export async function down(ctx) { … }, or roll back by hand and `cairn repair`' });
   const whole = migration.script!.transaction && driver.capabilities.transactionalDdl;
-  if (whole && driver.capabilities.batchOnlyAtomicity) await runQueued(context, migration, direction, record, elapsed, work);
+  if (whole && !driver.transaction) await runQueued(context, migration, direction, record, elapsed, work);
   else if (whole) await runWhole(context, migration, direction, record, elapsed, work);
   else await runStepwise(context, migration, direction, record, elapsed, work);
 }
@@ -70,21 +71,19 @@ type Work = (ctx: never) => unknown;
 async function runWhole(context: StepContext, migration: Migration, direction: Direction, record: AppliedRecord, elapsed: () => number, work: Work): Promise<void> {
   const { driver, tracking } = context;
   const bound = context.statementLock ? driver.flavor.lockTimeout : undefined;
-  await driver.query({ sql: 'BEGIN' });
   try {
-    if (bound) await driver.query({ sql: bound.set(context.statementLock!.timeoutMs) });
-    const ctx = baseContext(context, migration, direction, (command) => driver.query(command));
-    await work({
-      ...ctx,
-      batch: () => {
-        throw new Error('ctx.batch in a migration that runs as one transaction: Cairn did not see a `.batch(` call in the file (call it as ctx.batch(…), so that the file runs batch by batch)');
-      },
-    } satisfies MigrationContext as never);
-    const history = direction === 'up' ? tracking.insert({ ...record, durationMs: elapsed() }) : tracking.delete(migration.version);
-    for (const command of [history, ...(context.companions?.({ version: migration.version, file: migration.file }, direction) ?? [])]) await driver.query(command);
-    await driver.query({ sql: 'COMMIT' });
+    await driver.transaction!(async (tx) => {
+      if (bound) await tx.query({ sql: bound.set(context.statementLock!.timeoutMs) });
+      await work({
+        ...baseContext(context, migration, direction, (command) => tx.query(command)),
+        batch: () => {
+          throw new Error('ctx.batch in a migration that runs as one transaction: Cairn did not see a `.batch(` call in the file (call it as ctx.batch(…), so that the file runs batch by batch)');
+        },
+      } satisfies MigrationContext as never);
+      const history = direction === 'up' ? tracking.insert({ ...record, durationMs: elapsed() }) : tracking.delete(migration.version);
+      for (const command of [history, ...(context.companions?.({ version: migration.version, file: migration.file }, direction) ?? [])]) await tx.query(resolveCommand(command));
+    });
   } catch (error) {
-    await driver.query({ sql: 'ROLLBACK' }).catch(() => undefined);
     throw scriptFailure(migration, direction, error, true);
   }
 }
@@ -105,12 +104,13 @@ async function runStepwise(context: StepContext, migration: Migration, direction
 
   // Inside a batch: the statements go into its transaction (or, batch-only engines, its queue).
   let queue: SqlCommand[] | null = null;
+  let tx: Transaction | null = null;
   const run = async (command: SqlCommand): Promise<unknown[]> => {
     if (queue) {
       queue.push(command);
       return [];
     }
-    return driver.query(command);
+    return (tx ?? driver).query(command);
   };
   let calls = 0;
   const ctx: MigrationContext = {
@@ -120,7 +120,7 @@ async function runStepwise(context: StepContext, migration: Migration, direction
       if (index < progress.statement) return; // finished before the crash
       const from = index === progress.statement ? progress : { statement: index, key: null, rows: 0, total: null, line: lines[index] ?? 1 };
       await walk(context, migration, table, options, from, checkpoint, async (rows, commit) => {
-        if (driver.capabilities.batchOnlyAtomicity) {
+        if (!driver.transaction) {
           queue = [];
           try {
             await each(rows as Row[]);
@@ -130,16 +130,17 @@ async function runStepwise(context: StepContext, migration: Migration, direction
           }
           return;
         }
-        await driver.query({ sql: 'BEGIN' });
-        try {
-          queue = null;
-          await each(rows as Row[]);
-          for (const command of commit) await driver.query(command);
-          await driver.query({ sql: 'COMMIT' });
-        } catch (error) {
-          await driver.query({ sql: 'ROLLBACK' }).catch(() => undefined);
-          throw error;
-        }
+        await driver.transaction(async (batch) => {
+          tx = batch;
+          try {
+            // The batch commits with its checkpoint: its COMMIT need not wait for the disk to stay atomic.
+            if (driver.flavor.relaxedCommit) await batch.query({ sql: driver.flavor.relaxedCommit });
+            await each(rows as Row[]);
+            for (const command of commit) await batch.query(command);
+          } finally {
+            tx = null;
+          }
+        });
       });
       progress = { statement: index + 1, key: null, rows: 0, total: null, line: lines[index + 1] ?? lines[index] ?? 1 };
       for (const command of checkpoint(progress)) await driver.query(command);
@@ -173,8 +174,10 @@ async function walk(
   commitBatch: (rows: Record<string, unknown>[], commit: SqlCommand[]) => Promise<void>,
 ): Promise<void> {
   const { driver } = context;
-  const size = options.size ?? 1000;
+  let size = options.size ?? 1000;
   if (!Number.isInteger(size) || size < 1) throw new Error(`ctx.batch('${table}'): size must be a whole number of rows, at least 1 (got ${String(options.size)})`);
+  const target = options.targetMs ?? null;
+  if (target !== null && !(target > 0)) throw new Error(`ctx.batch('${table}'): targetMs must be a positive number of milliseconds (got ${String(options.targetMs)})`);
   const walked = await keyOf(driver, table);
   const keys = walked.map((k) => k.sql);
   const t = table.split('.').map((part) => driver.flavor.quoteIdentifier(part)).join('.');
@@ -198,6 +201,8 @@ async function walk(
     context.onEvent({ type: 'progress', version: migration.version, name: migration.name, file: migration.file, line: from.line, rows, total, batches, elapsedMs: Math.round(performance.now() - started), done });
   event(false);
   for (;;) {
+    // A batch's time, for targetMs: reading its rows, your work and the commit.
+    const began = performance.now();
     const range = condition(key);
     const found = await driver.query<Record<string, unknown>>({
       sql: `SELECT ${select} FROM ${t}${range.sql} ORDER BY ${keys.join(', ')} LIMIT ${size}`,
@@ -214,6 +219,7 @@ async function walk(
     batches++;
     event(false);
     if (found.length < size) break;
+    if (target !== null) size = nextBatchSize(size, found.length, performance.now() - began, target);
     if (context.signal?.aborted) throw new Error('interrupted between batches: the batches done are kept, and the next `cairn up` resumes from the last one');
     if ((options.pauseMs ?? 0) > 0) await sleep(options.pauseMs);
   }

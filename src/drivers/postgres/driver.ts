@@ -16,6 +16,7 @@ export const postgresFlavor: SqlFlavor = {
   quoteIdentifier,
   types: { text: 'text', integer: 'bigint', timestamp: 'timestamptz' },
   lockTimeout: { set: (ms) => `SET LOCAL lock_timeout = '${Math.max(1, Math.round(ms))}ms'`, code: '55P03' },
+  relaxedCommit: 'SET LOCAL synchronous_commit = off',
   // Compared as text so that a boolean, an integer 1 or 't' all hold, as source/assertions.ts `holds` reads them.
   assertion: (query) => `DO $cairn_assert$ BEGIN IF NOT coalesce(((${query}))::text IN ('true', 't', '1'), false) THEN RAISE EXCEPTION 'cairn: assertion failed' USING ERRCODE = 'P0004'; END IF; END $cairn_assert$`,
 };
@@ -99,6 +100,7 @@ export async function openPostgres(url: string, display: string, secrets: readon
 
     query: statements.query,
     atomic,
+    transaction: statements.transaction,
 
     async tableExists(table) {
       const { rows } = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [table]);

@@ -10,13 +10,26 @@ import { resolveCommand, type Driver, type SqlCommand } from '../types.js';
 export function postgresStatements(
   run: (command: SqlCommand) => Promise<unknown[]>,
   failed: (error: unknown, index: number) => unknown,
-): Pick<Driver, 'query' | 'atomic'> {
+): Pick<Driver, 'query' | 'atomic'> & Required<Pick<Driver, 'transaction'>> {
+  const query = async <Row>(command: SqlCommand): Promise<Row[]> => {
+    try {
+      return (await run(command)) as Row[];
+    } catch (error) {
+      throw failed(error, 0);
+    }
+  };
   return {
-    async query<Row>(command: SqlCommand): Promise<Row[]> {
+    query,
+
+    async transaction(work) {
+      await query({ sql: 'BEGIN' });
       try {
-        return (await run(command)) as Row[];
+        const result = await work({ query });
+        await query({ sql: 'COMMIT' });
+        return result;
       } catch (error) {
-        throw failed(error, 0);
+        await run({ sql: 'ROLLBACK' }).catch(() => undefined);
+        throw error;
       }
     },
 

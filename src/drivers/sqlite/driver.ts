@@ -103,6 +103,24 @@ export function openSqlite(path: string, display: string, options: SqliteOpenOpt
       }
     },
 
+    async transaction(work) {
+      begin(db);
+      try {
+        const result = await work({ query: driver.query });
+        try {
+          // Refresh our lock inside the same transaction, as atomic does.
+          if (heartbeat) runOne(db, heartbeat());
+          db.exec('COMMIT');
+        } catch (error) {
+          throw asStatementError(error, 0);
+        }
+        return result;
+      } catch (error) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw error;
+      }
+    },
+
     async tableExists(table) {
       return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
     },

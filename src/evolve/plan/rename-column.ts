@@ -1,3 +1,4 @@
+import { addableOnSqlite, carriedIndexes, comparableDefault, concurrently } from './carry.js';
 import type { PhaseFile, TableFacts } from './types.js';
 
 /**
@@ -11,6 +12,13 @@ import type { PhaseFile, TableFacts } from './types.js';
  * (and D1) triggers cannot assign NEW, so AFTER triggers update the row
  * again; each fires only when its own column changed and the other did not,
  * so the second update (which changes nothing) stops the chain.
+ *
+ * name's indexes are built on display_name by the expand (PostgreSQL:
+ * CONCURRENTLY, in a second expand file) and named after it
+ * (users_name_idx → users_display_name_idx). name's default goes on
+ * display_name: SQLite can only give it when the column is added (the
+ * triggers then treat "holds its default" as "not written"), PostgreSQL sets
+ * it in the contract, once the triggers are gone.
  */
 export function renameColumnPhases(facts: TableFacts, column: string, to: string): PhaseFile[] {
   const { dialect, q } = facts;
@@ -19,23 +27,73 @@ export function renameColumnPhases(facts: TableFacts, column: string, to: string
   const title = `rename ${facts.table}.${column} to ${to}`;
   const base = `cairn_sync_${facts.table}_${column}_${to}`.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 50);
   const [t, from, into, tmp] = [q(facts.table), q(column), q(to), q(`cairn_tmp_${to}`)];
-  const lockTimeout = dialect === 'postgres' ? "SET LOCAL lock_timeout = '5s';\n" : '';
+  const postgres = dialect === 'postgres';
+  const lockTimeout = postgres ? "SET LOCAL lock_timeout = '5s';\n" : '';
 
-  const sync = dialect === 'postgres' ? postgresSync(t, from, into, base, q) : sqliteSync(facts, t, from, into, base);
-  const unsync = dialect === 'postgres' ? [`DROP TRIGGER ${q(base)} ON ${t};`, `DROP FUNCTION ${q(base)}();`] : ['ins', 'old', 'new'].map((s) => `DROP TRIGGER ${q(`${base}_${s}`)};`);
-  const differs = dialect === 'postgres' ? `${into} IS DISTINCT FROM ${from}` : `${into} IS NOT ${from}`;
+  const fromDefault = facts.defaults[column] ?? null;
+  const addable = fromDefault !== null && (postgres || addableOnSqlite(fromDefault));
+  const withDefault = addable ? ` DEFAULT ${facts.literals?.[fromDefault] ?? fromDefault}` : '';
+  // SQLite gives display_name its default when adding it; PostgreSQL in the contract.
+  const intoDefault = postgres || !addable ? '' : withDefault;
+  const unset = fromDefault !== null && comparableDefault(fromDefault) ? fromDefault : null;
+  // SQLite fills the new column with its default when adding it: a unique index on it waits for the contract (the old column's keeps the rows unique until then).
+  const carried = carriedIndexes(facts, column, to);
+  const late = postgres || !intoDefault ? [] : carried.filter((i) => /^CREATE UNIQUE/i.test(i.newSql));
+  const indexes = carried.filter((i) => !late.includes(i));
+
+  const sync = postgres ? postgresSync(t, from, into, base, q, unset) : sqliteSync(facts, t, from, into, base, intoDefault ? unset : null, unset);
+  const unsync = postgres ? [`DROP TRIGGER ${q(base)} ON ${t};`, `DROP FUNCTION ${q(base)}();`] : ['ins', 'old', 'new'].map((s) => `DROP TRIGGER ${q(`${base}_${s}`)};`);
+  const differs = postgres ? `${into} IS DISTINCT FROM ${from}` : `${into} IS NOT ${from}`;
+  const allowIndex = (why: string) => (postgres ? `-- cairn:allow index-not-concurrent ${why}\n` : '');
+
+  const expandIndexes: PhaseFile[] =
+    postgres && indexes.length > 0
+      ? [
+          {
+            phase: 'expand',
+            name: `expand_${facts.table}_${to}_indexes`,
+            type: 'additive',
+            title: `${title}, phase 1 of 3 (expand, indexes): ${column}'s indexes on ${to}, built without blocking writes`,
+            rollback: `drops the indexes on ${to}`,
+            change,
+            directives: ['cairn:no-transaction'],
+            up: indexes.map((i) => concurrently(i, q)).join('\n'),
+            down: indexes.map((i) => `DROP INDEX CONCURRENTLY IF EXISTS ${q(i.newName)};`).join('\n'),
+          },
+        ]
+      : [];
+  const contractUp = [
+    ...unsync,
+    ...(postgres ? [] : carried.map((i) => `DROP INDEX ${q(i.name)};`)),
+    `-- cairn:allow drop-column contract phase of ${change}: every running app uses ${to}, and ${to} holds every value\nALTER TABLE ${t} DROP COLUMN ${from};`,
+    ...late.map((i) => `${i.newSql};`),
+    ...(postgres && fromDefault !== null ? [`ALTER TABLE ${t} ALTER COLUMN ${into} SET DEFAULT ${fromDefault};`] : []),
+  ];
+  // Added back at the end, name would follow display_name: move display_name after it again, so the table is as before the contract.
+  const contractDown = [
+    ...carried.map((i) => `DROP INDEX ${q(i.newName)};`),
+    `ALTER TABLE ${t} ADD COLUMN ${from}${type ? ` ${type}` : ''}${withDefault};`,
+    `ALTER TABLE ${t} ADD COLUMN ${tmp}${type ? ` ${type}` : ''}${intoDefault};`,
+    `UPDATE ${t} SET ${from} = ${into}, ${tmp} = ${into};`,
+    `ALTER TABLE ${t} DROP COLUMN ${into};`,
+    `ALTER TABLE ${t} RENAME COLUMN ${tmp} TO ${into};`,
+    ...sync,
+    ...carried.map((i) => `${allowIndex(`down of the contract of ${change}: ${column} gets its index back`)}${i.sql};`),
+    ...indexes.map((i) => `${allowIndex(`down of the contract of ${change}: ${to} gets its index back`)}${i.newSql};`),
+  ];
 
   return [
     {
       phase: 'expand',
       name: `expand_${facts.table}_${column}_to_${to}`,
       type: 'additive',
-      title: `${title}, phase 1 of 3 (expand): add ${to}, kept in step with ${column} by triggers`,
-      rollback: `drops the triggers and ${to}; ${column} keeps every value`,
+      title: `${title}, phase 1 of 3 (expand): add ${to}, kept in step with ${column} by triggers${indexes.length > 0 && !postgres ? `, with ${column}'s indexes` : ''}`,
+      rollback: `drops the triggers${indexes.length > 0 && !postgres ? ', the indexes' : ''} and ${to}; ${column} keeps every value`,
       change,
-      up: `${lockTimeout}ALTER TABLE ${t} ADD COLUMN ${into}${type ? ` ${type}` : ''};\n${sync.join('\n')}`,
-      down: `${lockTimeout}${unsync.join('\n')}\nALTER TABLE ${t} DROP COLUMN ${into};`,
+      up: `${lockTimeout}ALTER TABLE ${t} ADD COLUMN ${into}${type ? ` ${type}` : ''}${intoDefault};\n${sync.join('\n')}${postgres ? '' : indexes.map((i) => `\n${i.newSql};`).join('')}`,
+      down: `${lockTimeout}${unsync.join('\n')}\n${postgres ? '' : indexes.map((i) => `DROP INDEX ${q(i.newName)};\n`).join('')}ALTER TABLE ${t} DROP COLUMN ${into};`,
     },
+    ...expandIndexes,
     {
       phase: 'backfill',
       name: `backfill_${facts.table}_${to}`,
@@ -51,22 +109,22 @@ export function renameColumnPhases(facts: TableFacts, column: string, to: string
       name: `contract_${facts.table}_drop_${column}`,
       type: 'destructive',
       title: `${title}, phase 3 of 3 (contract): drop the triggers and ${column}; run it once no running app reads or writes ${column}`,
-      rollback: `adds ${column} back (and moves ${to} after it), copies ${to} into it, and restores the triggers`,
+      rollback: `adds ${column} back (and moves ${to} after it), copies ${to} into it, and restores the triggers${indexes.length > 0 ? ' and the indexes' : ''}`,
       change,
-      up: `${lockTimeout}${unsync.join('\n')}\n-- cairn:allow drop-column contract phase of ${change}: every running app uses ${to}, and ${to} holds every value\nALTER TABLE ${t} DROP COLUMN ${from};`,
-      // Added back at the end, name would follow display_name: move display_name after it again, so the table is as before the contract.
-      down: `${lockTimeout}ALTER TABLE ${t} ADD COLUMN ${from}${type ? ` ${type}` : ''};\nALTER TABLE ${t} ADD COLUMN ${tmp}${type ? ` ${type}` : ''};\nUPDATE ${t} SET ${from} = ${into}, ${tmp} = ${into};\nALTER TABLE ${t} DROP COLUMN ${into};\nALTER TABLE ${t} RENAME COLUMN ${tmp} TO ${into};\n${sync.join('\n')}`,
+      up: `${lockTimeout}${contractUp.join('\n')}`,
+      down: `${lockTimeout}${contractDown.join('\n')}`,
     },
   ];
 }
 
-function postgresSync(t: string, from: string, into: string, base: string, q: (name: string) => string): string[] {
+/** `unset`: name's default, where an INSERT that leaves name out can be told by it (display_name's value wins then). */
+function postgresSync(t: string, from: string, into: string, base: string, q: (name: string) => string, unset: string | null): string[] {
   return [
     `CREATE FUNCTION ${q(base)}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
     IF NEW.${into} IS NULL THEN NEW.${into} := NEW.${from};
-    ELSIF NEW.${from} IS NULL THEN NEW.${from} := NEW.${into};
+    ELSIF NEW.${from} IS NULL${unset !== null ? ` OR NEW.${from} IS NOT DISTINCT FROM ${unset}` : ''} THEN NEW.${from} := NEW.${into};
     END IF;
   ELSIF NEW.${into} IS DISTINCT FROM OLD.${into} THEN
     NEW.${from} := NEW.${into};
@@ -80,13 +138,16 @@ $$;`,
   ];
 }
 
-function sqliteSync(facts: TableFacts, t: string, from: string, into: string, base: string): string[] {
+/** `intoUnset`, `fromUnset`: the columns' defaults, where an INSERT that leaves one out can be told by it (it counts as not written). */
+function sqliteSync(facts: TableFacts, t: string, from: string, into: string, base: string, intoUnset: string | null, fromUnset: string | null): string[] {
   const { q } = facts;
   const row = facts.key.length > 0 ? facts.key.map((k) => `${q(k)} = NEW.${q(k)}`).join(' AND ') : 'rowid = NEW.rowid';
+  const unsetOf = (column: string, d: string | null) => (d === null ? `NEW.${column} IS NULL` : `(NEW.${column} IS NULL OR NEW.${column} IS ${d})`);
+  const value = `CASE WHEN ${unsetOf(into, intoUnset)} THEN NEW.${from} ELSE NEW.${into} END`;
   return [
-    `CREATE TRIGGER ${q(`${base}_ins`)} AFTER INSERT ON ${t} FOR EACH ROW WHEN NEW.${into} IS NULL OR NEW.${from} IS NULL
+    `CREATE TRIGGER ${q(`${base}_ins`)} AFTER INSERT ON ${t} FOR EACH ROW WHEN NEW.${into} IS NOT NEW.${from} AND (${unsetOf(into, intoUnset)} OR ${unsetOf(from, fromUnset)})
 BEGIN
-  UPDATE ${t} SET ${into} = coalesce(NEW.${into}, NEW.${from}), ${from} = coalesce(NEW.${from}, NEW.${into}) WHERE ${row};
+  UPDATE ${t} SET ${into} = ${value}, ${from} = ${value} WHERE ${row};
 END;`,
     `CREATE TRIGGER ${q(`${base}_old`)} AFTER UPDATE OF ${from} ON ${t} FOR EACH ROW WHEN NEW.${from} IS NOT OLD.${from} AND NEW.${into} IS OLD.${into}
 BEGIN

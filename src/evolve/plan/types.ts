@@ -6,6 +6,15 @@ export interface TableFacts {
   readonly columns: readonly { readonly name: string; readonly type: string }[];
   /** Primary (or unique) key columns; empty when the table has none. */
   readonly key: readonly string[];
+  /** Each column's DEFAULT as SQL text, by column name; absent or null: none. */
+  readonly defaults: Readonly<Record<string, string | null>>;
+  /** The table's indexes that no constraint owns, with the SQL that creates them. */
+  readonly indexes: readonly { readonly name: string; readonly sql: string }[];
+  /**
+   * SQLite: default expressions the plan adds a column with, each with its value as a literal
+   * (ALTER TABLE ADD COLUMN takes no expression once the table has rows). Read from the database.
+   */
+  readonly literals?: Readonly<Record<string, string>>;
   readonly q: (name: string) => string;
 }
 
@@ -19,6 +28,8 @@ export interface PhaseFile {
   readonly rollback: string;
   /** `rename-column users.name display_name`: the same in every file of the change. */
   readonly change: string;
+  /** `-- cairn:…` lines for the header (`cairn:no-transaction`), without the `-- `. */
+  readonly directives?: readonly string[];
   readonly up: string;
   readonly down: string;
 }
