@@ -84,6 +84,8 @@ afterAll(async () => {
   if (await postgresUnavailable()) return;
   for (const root of projects) {
     for (const name of await postgresDatabases(`cairn_tpl_${projectId(root)}`)) await query(PG_ADMIN_URL, `ALTER DATABASE "${name}" IS_TEMPLATE false`).then(() => query(PG_ADMIN_URL, `DROP DATABASE "${name}"`));
+    // Copies made ahead by vitest workers that were terminated (no beforeExit): a user's next run sweeps them; these projects have no next run.
+    for (const name of await postgresDatabases(`cairn_testdb_${projectId(root)}_`)) await query(PG_ADMIN_URL, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
   }
 });
 
