@@ -3,7 +3,7 @@
 // without it: running every migration into a fresh database. And `cairn codegen`
 // on the same schema.
 //
-//   node bench/testing.mjs [--n 1000] [--copies 50] [--runs 3] [--engines sqlite,memory,postgres] [--pg-url URL] [--json]
+//   node bench/testing.mjs [--n 1000] [--copies 50] [--runs 3] [--engines sqlite,memory,postgres] [--pg-url URL] [--work MS] [--json]
 //
 // Engines: sqlite (a file copy per test), memory (SQLite `:memory:`, the template deserialized), postgres (CREATE DATABASE … TEMPLATE),
 // pglite (not by default: a copy of the template's data directory; migrating runs in PGlite in memory).
@@ -11,7 +11,10 @@
 // Per engine, on the N generated migrations (bench/generate.mjs), in one process:
 //   - migrate: createCairn({ url: <fresh database> }).up(), median of --runs: the cost per test without a template;
 //   - template build: the first createTestDatabase (runs the migrations once, as `up` does);
-//   - fresh test database: median of --copies createTestDatabase() calls once the template exists (close() not counted);
+//   - on demand: median of --copies createTestDatabase({ copyAhead: false }) calls once the template exists: each call copies;
+//   - made ahead: median of --copies createTestDatabase() calls, as a test suite makes them: from the process's second call
+//     the next copy is made in the background while the test runs, here while close() runs and for --work MS after it
+//     (a test's own work; 0 by default), so a call takes a copy that is ready or waits for the rest of one under way;
 //   - close: median of the matching close() calls.
 // Then `cairn codegen` (a process, replaying the N migrations in a scratch SQLite file), median of --runs.
 // Scaling: a copy grows with the schema's size (a file copy, CREATE DATABASE … TEMPLATE),
@@ -24,12 +27,13 @@ import pg from 'pg';
 import { CLI, DEFAULT_PG_URL, flags, log, median, root } from './common.mjs';
 import { generate } from './generate.mjs';
 
-const args = flags(process.argv.slice(2), 'node bench/testing.mjs [--n 1000] [--copies 50] [--runs 3] [--engines sqlite,memory,postgres] [--pg-url URL] [--json]');
+const args = flags(process.argv.slice(2), 'node bench/testing.mjs [--n 1000] [--copies 50] [--runs 3] [--engines sqlite,memory,postgres] [--pg-url URL] [--work MS] [--json]');
 const n = Number(args.value('--n', '1000'));
 const copies = Number(args.value('--copies', '50'));
 const runs = Number(args.value('--runs', '3'));
 const engines = args.value('--engines', 'sqlite,memory,postgres').split(',');
 const pgUrl = args.value('--pg-url', DEFAULT_PG_URL);
+const work = Number(args.value('--work', '0'));
 
 const { createCairn } = await import(join(root, 'dist/index.js'));
 const { createTestDatabase } = await import(join(root, 'dist/testing/index.js'));
@@ -77,14 +81,21 @@ try {
     const build = await time(() => createTestDatabase({ cwd: project, url }));
     if (!build.value.template.built) log(`${engine}: the template already existed (SQLite files and :memory: share one): build time not measured`);
     await build.value.close();
+    const onDemand = [];
+    for (let i = 0; i < copies; i++) {
+      const made = await time(() => createTestDatabase({ cwd: project, url, copyAhead: false }));
+      onDemand.push(made.ms);
+      await made.value.close();
+    }
     const create = [];
     const close = [];
     for (let i = 0; i < copies; i++) {
       const made = await time(() => createTestDatabase({ cwd: project, url }));
       create.push(made.ms);
       close.push((await time(() => made.value.close())).ms);
+      if (work > 0) await new Promise((resolve) => setTimeout(resolve, work));
     }
-    rows.push({ engine, n, migrateMs: median(migrate), templateBuildMs: build.value.template.built ? build.ms : null, freshMs: median(create), closeMs: median(close), ratio: median(migrate) / median(create) });
+    rows.push({ engine, n, migrateMs: median(migrate), templateBuildMs: build.value.template.built ? build.ms : null, onDemandMs: median(onDemand), freshMs: median(create), closeMs: median(close), ratio: median(migrate) / median(create), onDemandRatio: median(migrate) / median(onDemand) });
   }
 
   log(`codegen: ${runs} runs of \`cairn codegen\` on ${n} migrations (SQLite scratch replay)`);
@@ -102,9 +113,10 @@ try {
   } else {
     const f = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 2 : 0)} ms`);
     console.log(`${n} migrations (bench/generate.mjs); median of ${runs} migrate runs and ${copies} test databases\n`);
-    console.log('| engine | migrate into a fresh database | template build (once) | createTestDatabase | close() | faster |');
-    console.log('| --- | --- | --- | --- | --- | --- |');
-    for (const row of rows) console.log(`| ${row.engine} | ${f(row.migrateMs)} | ${row.templateBuildMs === null ? '— (shared)' : f(row.templateBuildMs)} | ${f(row.freshMs)} | ${f(row.closeMs)} | ${Math.round(row.ratio)}× |`);
+    console.log(`createTestDatabase: on demand (copyAhead: false), and made ahead (the default; ${work} ms of test work after close())\n`);
+    console.log('| engine | migrate into a fresh database | template build (once) | on demand | faster | made ahead | faster | close() |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const row of rows) console.log(`| ${row.engine} | ${f(row.migrateMs)} | ${row.templateBuildMs === null ? '— (shared)' : f(row.templateBuildMs)} | ${f(row.onDemandMs)} | ${Math.round(row.onDemandRatio)}× | ${f(row.freshMs)} | ${Math.round(row.ratio)}× | ${f(row.closeMs)} |`);
     console.log(`\n\`cairn codegen\` (process, scratch replay of ${n} migrations): ${f(codegenMs)}`);
   }
 } finally {

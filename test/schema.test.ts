@@ -90,7 +90,11 @@ describeEachDatabase(
       const posts = drawn.find((b) => b.name === 'posts')!;
       expect(posts.rows[1]).toMatch(/^author_id  integer  FK$/);
       expect(posts.rows[2]).toMatch(/^editor_id  integer\?  FK$/);
-      expect(drawn.find((b) => b.name === 'post_titles')!.kind).toBe('view');
+      const view = drawn.find((b) => b.name === 'post_titles')!;
+      expect(view.kind).toBe('view');
+      // The view's columns, with the types the database gives them, after the row that says it is a view.
+      expect(view.rows).toEqual([expect.stringMatching(/^view$/), expect.stringMatching(/^title  text\?$/), expect.stringMatching(/^email  text\?$/)]);
+      expect(view.height).toBeGreaterThanOrEqual(users.height);
 
       const lines = arrows(svg);
       expect(lines.filter((l) => l.from === 'posts')).toEqual(

@@ -19,6 +19,8 @@ export interface TypedColumn {
   /** A TypeScript type expression: `string`, `number`, `'draft' | 'published'`, `Json`, `string[]`. */
   readonly type: string;
   readonly nullable: boolean;
+  /** The engine's spelling of the type (`text`, `character varying(80)`); empty when it has none (SQLite allows that). */
+  readonly sqlType: string;
   /** `default`: an insert may leave it out (a default, an identity, a rowid); `always`: the database computes it and refuses a value. */
   readonly generated: 'no' | 'default' | 'always';
 }

@@ -1,7 +1,8 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { d1LocalUrl, type DatabaseUrl } from '../config/url.js';
+import { tempCopies } from './copy-ahead.js';
 import { acquireFileLock } from './file-lock.js';
 import { processAlive } from './lock-holder.js';
 import type { TemplateProject, TemplateStore } from './template.js';
@@ -11,7 +12,8 @@ import type { TemplateProject, TemplateStore } from './template.js';
  * directory, and a local D1's miniflare persist directory (wrangler's
  * --persist-to, its SQLite file inside). The template is
  * `.cairn/templates/<engine>-<key>/`, built in a sibling directory and renamed
- * into place; each test database is a copy of the directory in a new temp dir.
+ * into place; each test database is a copy of the directory in a new temp dir
+ * (made ahead: tempCopies).
  */
 export function directoryTemplates(project: TemplateProject, like: Extract<DatabaseUrl, { scheme: 'pglite' | 'd1' }>): TemplateStore {
   const engine = like.scheme;
@@ -21,6 +23,8 @@ export function directoryTemplates(project: TemplateProject, like: Extract<Datab
       ? { url: { scheme: 'pglite', dataDir: dir, display: `pglite:${dir}` }, text: `pglite:${dir}` }
       : { url: { scheme: 'd1', d1: { kind: 'local', databaseId, persistDir: dir }, display: `d1 local ${databaseId} (${dir})` }, text: d1LocalUrl(databaseId, dir) };
   const template = (key: string) => join(project.dir, `${engine}-${key}`);
+  const inside = engine === 'pglite' ? 'pgdata' : 'state';
+  const copies = tempCopies((key, dir) => cp(template(key), join(dir, inside), { recursive: true }));
   return {
     async ensure(key, migrate) {
       if (existsSync(template(key))) return false;
@@ -48,13 +52,10 @@ export function directoryTemplates(project: TemplateProject, like: Extract<Datab
       }
     },
 
-    async copy(key) {
-      const dir = mkdtempSync(join(tmpdir(), 'cairn-test-'));
-      const target = join(dir, engine === 'pglite' ? 'pgdata' : 'state');
-      cpSync(template(key), target, { recursive: true });
+    async copy(key, options) {
+      const dir = await copies.take(key, options.ahead);
+      const target = join(dir, inside);
       return { url: at(target).text, drop: async () => rmSync(dir, { recursive: true, force: true }) };
     },
-
-    close: async () => undefined,
   };
 }

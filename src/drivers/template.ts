@@ -17,12 +17,13 @@ export interface TemplateStore {
   ensure(key: string, migrate: (url: DatabaseUrl) => Promise<void>): Promise<boolean>;
   /** A new database copied from template `key` (which `ensure` made). */
   copy(key: string, options: CopyOptions): Promise<TemplateCopy>;
-  close(): Promise<void>;
 }
 
 export interface CopyOptions {
   /** SQLite: an open better-sqlite3 handle on the copy. */
   readonly open: boolean;
+  /** Make the next copy in the background once this one is handed out (from the process's second copy on), so the next call takes it. */
+  readonly ahead: boolean;
 }
 
 export interface TemplateCopy {

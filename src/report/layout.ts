@@ -54,9 +54,10 @@ const FRAME_TITLE = 22;
 
 /** A box's size: wide enough for its longest line, one row per column. */
 export function boxSize(relation: DiagramRelation): { width: number; height: number } {
-  const lines = relation.kind === 'table' ? relation.columns.map((c) => columnText(c).length) : [relation.kind.length + 2];
+  // A view's first row says what it is; its columns follow.
+  const lines = [...(relation.kind === 'table' ? [] : [relation.kind.length + 2]), ...relation.columns.map((c) => columnText(c).length)];
   const chars = Math.max(relation.name.length + 2, ...lines, 12);
-  const rows = relation.kind === 'table' ? Math.max(relation.columns.length, 1) : 1;
+  const rows = Math.max(lines.length, 1);
   return { width: Math.ceil(chars * FONT.charWidth + 2 * FONT.padding), height: FONT.header + rows * FONT.row + FONT.padding / 2 };
 }
 

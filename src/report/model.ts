@@ -18,7 +18,7 @@ export interface DiagramRelation {
   /** The PostgreSQL schema it lives in; null for the default one (public, SQLite's main). */
   readonly schema: string | null;
   readonly kind: 'table' | 'view' | 'materialized view';
-  /** Empty for views (their columns follow from their definition). */
+  /** A view's columns are what its query returns: name and type (keys and NOT NULL are the tables'). */
   readonly columns: readonly DiagramColumn[];
 }
 
@@ -51,7 +51,10 @@ export interface DiagramEdge {
 
 const TYPE_END = [' collate ', ' not null', ' default ', ' generated ', ' hidden'];
 
-export function schemaModel(snapshot: Snapshot): SchemaModel {
+/** Each view's columns as the database reports them (a snapshot keeps only a view's definition). */
+export type ViewColumns = ReadonlyMap<string, readonly { readonly name: string; readonly type: string; readonly nullable: boolean }[]>;
+
+export function schemaModel(snapshot: Snapshot, views: ViewColumns = new Map()): SchemaModel {
   const objects = snapshot.objects;
   const keys = Object.keys(objects);
   const relations: DiagramRelation[] = [];
@@ -110,7 +113,8 @@ export function schemaModel(snapshot: Snapshot): SchemaModel {
     const kind = key.startsWith('view ') ? 'view' : key.startsWith('materialized view ') ? 'materialized view' : null;
     if (!kind) continue;
     const name = key.slice(kind.length + 1);
-    relations.push({ name, schema: schemaOf(name, objects), kind, columns: [] });
+    const columns = (views.get(name) ?? []).map((c): DiagramColumn => ({ name: c.name, type: c.type, primaryKey: false, foreignKey: false, unique: false, nullable: c.nullable }));
+    relations.push({ name, schema: schemaOf(name, objects), kind, columns });
     for (const table of namesRead(objects[key]!, tableNames)) {
       edges.push({ from: name, fromColumns: [], to: table, toColumns: [], kind: 'reads', onDelete: null, required: false });
     }

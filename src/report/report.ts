@@ -113,8 +113,8 @@ export async function projectReport(config: ResolvedConfig, overrides: ConfigOve
   if (options.schema === false) schema = { error: 'left out (--no-schema)' };
   else {
     try {
-      const { snapshot, asOf } = await schemaSnapshot(config, options.fromDb ?? false);
-      const model = schemaModel(snapshot);
+      const { snapshot, views: viewColumns, asOf } = await schemaSnapshot(config, options.fromDb ?? false);
+      const model = schemaModel(snapshot, viewColumns);
       const views = model.relations.filter((r) => r.kind !== 'table').length;
       schema = { svg: renderSvg(model, { title: `Schema as of ${asOf ?? 'no migration'}` }), asOf, tables: model.relations.length - views, views, foreignKeys: model.edges.filter((e) => e.kind === 'foreign key').length };
     } catch (error) {

@@ -6,10 +6,13 @@ import { withSession } from '../core/session.js';
 import { bookkeepingTables } from '../core/tracking.js';
 import { readAfterReplay } from '../replay/latest.js';
 import type { Snapshot } from '../drivers/snapshot.js';
+import { typedRelations, type TypedRelation } from '../drivers/columns.js';
+import type { Driver } from '../drivers/types.js';
+import type { DatabaseUrl } from '../config/url.js';
 import { compareVersions } from '../source/version.js';
 import { renderDot } from './dot.js';
 import { renderMermaid } from './mermaid.js';
-import { schemaModel, type SchemaModel } from './model.js';
+import { schemaModel, type SchemaModel, type ViewColumns } from './model.js';
 import { renderSvg } from './svg.js';
 import { wranglerCompanion } from '../wrangler/table.js';
 
@@ -46,8 +49,8 @@ export async function schemaDiagram(config: ResolvedConfig, options: SchemaDiagr
   if (!DIAGRAM_FORMATS.includes(format)) {
     throw new CairnError('USAGE', `--format must be one of ${DIAGRAM_FORMATS.join(', ')}, got "${String(format)}"`, { hint: 'e.g. cairn schema --format mermaid' });
   }
-  const { snapshot, asOf } = await schemaSnapshot(config, options.fromDb ?? false);
-  const model = schemaModel(snapshot);
+  const { snapshot, views, asOf } = await schemaSnapshot(config, options.fromDb ?? false);
+  const model = schemaModel(snapshot, views);
   const text = renderDiagram(model, format, asOf);
   if (options.out) {
     mkdirSync(dirname(options.out), { recursive: true });
@@ -67,15 +70,20 @@ export function renderDiagram(model: SchemaModel, format: DiagramFormat, asOf: s
   }
 }
 
-/** The schema after the migrations (scratch replay), or as the configured database has it. */
-export async function schemaSnapshot(config: ResolvedConfig, fromDb: boolean): Promise<{ snapshot: Snapshot; asOf: string | null }> {
+/** The schema after the migrations (scratch replay), or as the configured database has it: its snapshot, and the columns of its views (which a snapshot keeps as definitions). */
+export async function schemaSnapshot(config: ResolvedConfig, fromDb: boolean): Promise<{ snapshot: Snapshot; views: ViewColumns; asOf: string | null }> {
   const exclude = bookkeepingTables(config);
+  const read = async (like: DatabaseUrl, driver: Driver) => ({ snapshot: await driver.snapshot({ exclude }), views: viewColumns(await typedRelations(like, driver, exclude)) });
   if (fromDb) {
     return withSession(config, { write: false, onEvent: () => undefined, companion: wranglerCompanion }, async (session) => {
       const applied = session.statuses.filter((s) => s.state === 'applied').sort((a, b) => compareVersions(a.version, b.version)).at(-1);
-      return { snapshot: await session.driver.snapshot({ exclude }), asOf: applied ? `${applied.version}_${applied.name}` : null };
+      return { ...(await read(config.database, session.driver)), asOf: applied ? `${applied.version}_${applied.name}` : null };
     });
   }
-  const { value, asOf } = await readAfterReplay(config, (_like, driver) => driver.snapshot({ exclude }), 'fix the migration (`cairn verify` shows more), or draw the live database with --from-db');
-  return { snapshot: value, asOf };
+  const { value, asOf } = await readAfterReplay(config, read, 'fix the migration (`cairn verify` shows more), or draw the live database with --from-db');
+  return { ...value, asOf };
+}
+
+function viewColumns(relations: readonly TypedRelation[]): ViewColumns {
+  return new Map(relations.filter((r) => r.kind === 'view').map((r) => [r.name, r.columns.map((c) => ({ name: c.name, type: c.sqlType, nullable: c.nullable }))]));
 }

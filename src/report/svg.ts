@@ -61,8 +61,9 @@ function renderBox(box: Box): string {
   if (relation.kind !== 'table') {
     parts.push(`<text class="col" x="${FONT.padding}" y="${FONT.header + FONT.row - 5}"><tspan class="type">${relation.kind}</tspan></text>`);
   }
+  const first = relation.kind === 'table' ? 1 : 2; // a view's kind has the first row
   relation.columns.forEach((column, index) => {
-    const y = FONT.header + (index + 1) * FONT.row - 5;
+    const y = FONT.header + (index + first) * FONT.row - 5;
     const badges = keyBadges(column);
     const classes = ['col', column.primaryKey ? 'pk' : '', column.foreignKey ? 'fk' : ''].filter(Boolean).join(' ');
     parts.push(

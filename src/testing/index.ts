@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { resolveConfig, type ResolvedConfig } from '../config/load.js';
@@ -8,8 +8,9 @@ import { CairnError } from '../errors.js';
 import type { CairnEvent } from '../core/events.js';
 import { withSession } from '../core/session.js';
 import { up } from '../core/up.js';
-import { templateStore } from '../drivers/template.js';
+import { templateStore, type TemplateStore } from '../drivers/template.js';
 import { wranglerCompanion } from '../wrangler/table.js';
+import { templateKey } from './key.js';
 
 export interface TestDatabaseOptions {
   /**
@@ -28,6 +29,13 @@ export interface TestDatabaseOptions {
   readonly cwd?: string | undefined;
   /** SQLite: also return an open better-sqlite3 handle on the test database. */
   readonly open?: boolean | undefined;
+  /**
+   * Every engine but `:memory:`: from the second test database a process asks
+   * for, make the next one in the background as soon as one is handed out
+   * (default true), so the next call only takes it. One spare per process,
+   * removed when the process ends. False: each call copies the template itself.
+   */
+  readonly copyAhead?: boolean | undefined;
   /** Notices while building the template (what `cairn up` would print as notices). */
   readonly onEvent?: ((event: CairnEvent) => void) | undefined;
 }
@@ -59,15 +67,24 @@ export interface TestDatabase {
 export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const config = await configFor(options);
   const like = options.url === undefined ? config.database : engineUrl(options.url, config.root);
-  const key = templateKey(config, like);
-  const store = await templateStore(like, { dir: join(config.root, '.cairn', 'templates'), id: hash(config.root).slice(0, 8) });
-  try {
-    const built = await store.ensure(key, (url) => migrate(config, url, options.onEvent));
-    const copy = await store.copy(key, { open: options.open === true });
-    return { url: copy.url, ...(copy.db ? { db: copy.db as Database } : {}), template: { key, built }, close: () => copy.drop() };
-  } finally {
-    await store.close();
+  const key = await templateKey(config.migrationsDir, `cairn ${VERSION}\0${like.scheme}\0${config.table}`);
+  const store = await storeFor(like, config.root);
+  const built = await store.ensure(key, (url) => migrate(config, url, options.onEvent));
+  const copy = await store.copy(key, { open: options.open === true, ahead: options.copyAhead !== false });
+  return { url: copy.url, ...(copy.db ? { db: copy.db as Database } : {}), template: { key, built }, close: () => copy.drop() };
+}
+
+/** One store per engine, server and project for the life of the process: it remembers the templates it saw and keeps a copy made ahead. */
+const stores = new Map<string, Promise<TemplateStore>>();
+function storeFor(like: DatabaseUrl, root: string): Promise<TemplateStore> {
+  const id = JSON.stringify([like, root]);
+  let store = stores.get(id);
+  if (!store) {
+    store = templateStore(like, { dir: join(root, '.cairn', 'templates'), id: createHash('sha256').update(root).digest('hex').slice(0, 8) });
+    stores.set(id, store);
+    store.catch(() => stores.delete(id));
   }
+  return store;
 }
 
 /** `sqlite:` alone (no path) means a SQLite test database wherever Cairn puts it. */
@@ -105,36 +122,3 @@ async function migrate(config: ResolvedConfig, url: DatabaseUrl, onEvent: ((even
 }
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
-/** File contents by path, re-read only when a file's size or mtime changed: keying 1000 migrations stays a stat per file. */
-const contents = new Map<string, { readonly stamp: string; readonly digest: string }>();
-
-/**
- * sha256 over Cairn's version, the engine, the history table's name, and every
- * file in the migrations directory (name and contents): a changed, added or
- * removed migration gives a new key.
- */
-function templateKey(config: ResolvedConfig, like: DatabaseUrl): string {
-  const key = createHash('sha256').update(`cairn ${VERSION}\0${like.scheme}\0${config.table}\0`);
-  let names: string[];
-  try {
-    names = readdirSync(config.migrationsDir).sort();
-  } catch {
-    names = []; // withSession reports the missing directory with its hint
-  }
-  const dir = `${config.migrationsDir}/`;
-  for (const name of names) {
-    const path = dir + name; // not path.join: this runs for every file on every call
-    const stat = statSync(path);
-    if (!stat.isFile()) continue;
-    const stamp = `${stat.size}:${stat.mtimeMs}`;
-    let known = contents.get(path);
-    if (known?.stamp !== stamp) contents.set(path, (known = { stamp, digest: hash(readFileSync(path)) }));
-    key.update(`${name}\0${known.digest}\0`);
-  }
-  return key.digest('hex').slice(0, 16);
-}
-
-function hash(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}

@@ -17,6 +17,7 @@ export async function postgresRelations(driver: Driver, exclude: readonly string
     relkind: string;
     column: string;
     type: string;
+    sql_type: string;
     category: string;
     element: string | null;
     labels: string[] | null;
@@ -28,7 +29,7 @@ export async function postgresRelations(driver: Driver, exclude: readonly string
   }>({
     sql: `
       SELECT n.nspname AS schema, c.relname AS relation, c.relkind::text AS relkind, a.attname AS column,
-             t.typname AS type, t.typcategory::text AS category, e.typname AS element,
+             t.typname AS type, pg_catalog.format_type(a.atttypid, a.atttypmod) AS sql_type, t.typcategory::text AS category, e.typname AS element,
              (SELECT array_agg(l.enumlabel::text ORDER BY l.enumsortorder) FROM pg_catalog.pg_enum l WHERE l.enumtypid = t.oid) AS labels,
              (SELECT array_agg(l.enumlabel::text ORDER BY l.enumsortorder) FROM pg_catalog.pg_enum l WHERE l.enumtypid = e.oid) AS element_labels,
              NOT a.attnotnull AS nullable, a.atthasdef AS has_default, a.attidentity::text AS identity, a.attgenerated::text AS generated
@@ -51,7 +52,7 @@ export async function postgresRelations(driver: Driver, exclude: readonly string
     if (!relation) relations.set(name, (relation = { name, kind: row.relkind === 'v' || row.relkind === 'm' ? 'view' : 'table', columns: [] }));
     const type = row.category === 'A' ? `${parenthesized(scalar(row.element ?? '', row.element_labels))}[]` : scalar(row.type, row.labels);
     const always = row.identity === 'a' || row.generated === 's';
-    relation.columns.push({ name: row.column, type, nullable: row.nullable, generated: always ? 'always' : row.has_default || row.identity === 'd' ? 'default' : 'no' });
+    relation.columns.push({ name: row.column, type, sqlType: row.sql_type, nullable: row.nullable, generated: always ? 'always' : row.has_default || row.identity === 'd' ? 'default' : 'no' });
   }
   return [...relations.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

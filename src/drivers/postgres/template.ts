@@ -18,72 +18,115 @@ type PostgresUrl = Extract<DatabaseUrl, { scheme: 'postgres' }>;
  * after a build, and test databases of processes of this host that are gone,
  * once per process. The build is serialized by an advisory lock per project.
  *
- * STRATEGY (PostgreSQL 15+): WAL_LOG, the default, copies the template block by
- * block through the WAL; FILE_COPY copies its files but forces two checkpoints
- * per copy, which on a server with other work (the other tests' writes) costs
- * more than WAL-logging a test schema's few hundred kilobytes. WAL_LOG is
- * named explicitly so a changed default cannot change it (docs/testing.md).
+ * STRATEGY (PostgreSQL 15+), by the template's size (docs/testing.md has the
+ * measurements): WAL_LOG below 256 MB, FILE_COPY from there. WAL_LOG copies
+ * block by block through the WAL, so it grows with the size; FILE_COPY copies
+ * the files but forces two checkpoints per copy, a fixed cost of half a second
+ * or more on a server where other tests are writing. The two meet near 250 MB.
+ *
+ * Made ahead: from a process's second test database on, the next one is made
+ * in the background as soon as one is handed out (a test's own work hides
+ * it), and the next call takes it. One such spare per process; dropped when
+ * the process runs out of work (`beforeExit`), otherwise with the dead
+ * process's other test databases by the next run's sweep.
  */
 export async function postgresTemplates(like: PostgresUrl, project: TemplateProject): Promise<TemplateStore> {
-  const admin = await connect(like);
-  // A test database is thrown away: CREATE DATABASE need not wait for the WAL flush (a server crash may lose one; nobody keeps them).
-  // WAL_LOG's copy is WAL-logged block by block, so this is most of its cost: measured 4× faster under load.
-  await admin.query('SET synchronous_commit = off');
   const host = createHash('sha256').update(hostname()).digest('hex').slice(0, 6);
   const template = (key: string) => `cairn_tpl_${project.id}_${key}`;
-  const q = (name: string) => `"${name}"`;
-  const exists = async (name: string) => (await admin.query('SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1', [name])).rowCount! > 0;
-  const version = Number((await admin.query<{ server_version_num: string }>('SHOW server_version_num')).rows[0]!.server_version_num);
-  await sweepDeadTests(admin, `cairn_testdb_${project.id}_${host}_`);
+  /** Templates this process saw exist (a template is dropped only when the migrations, and so the key, changed), with the STRATEGY clause for copying each. */
+  const known = new Map<string, string>();
+  let handedOut = 0;
+  let spare: { readonly key: string; readonly name: Promise<string | null> } | null = null;
+
+  /** A connection for one job: commits need not wait for the WAL flush (a test database is thrown away; a server crash may lose one being made). */
+  const admin = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const client = await connect(like);
+    try {
+      await client.query("SELECT set_config('synchronous_commit', 'off', false)");
+      await sweepDeadTests(client, `cairn_testdb_${project.id}_${host}_`);
+      return await work(client);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
+  const makeCopy = (key: string) =>
+    admin(async (client) => {
+      const name = `cairn_testdb_${project.id}_${host}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+      await client.query(`CREATE DATABASE ${q(name)} TEMPLATE ${q(template(key))}${known.get(key) ?? ''}`);
+      return name;
+    });
+  const dropSpare = () => {
+    const left = spare;
+    spare = null;
+    return left ? left.name.then((name) => (name ? admin((client) => dropDatabase(client, name)) : undefined)).catch(() => undefined) : Promise.resolve();
+  };
+  process.once('beforeExit', () => void dropSpare());
 
   return {
     async ensure(key, migrate) {
-      const name = template(key);
-      if (await exists(name)) return false;
-      const lockKey = BigInt.asIntN(64, BigInt(`0x${createHash('sha256').update(`cairn template ${project.id}`).digest('hex').slice(0, 16)}`)).toString();
-      await admin.query('SELECT pg_advisory_lock($1)', [lockKey]);
-      try {
-        if (await exists(name)) return false;
-        const build = `${name}_build`;
-        await dropDatabase(admin, build); // a build that crashed half-way
-        await admin.query(`CREATE DATABASE ${q(build)}`);
-        // Only this build writes to it: commits need not wait for the WAL flush. Not copied into test databases.
-        await admin.query(`ALTER DATABASE ${q(build)} SET synchronous_commit = off`).catch(() => undefined);
+      if (known.has(key)) return false;
+      return admin(async (client) => {
+        const name = template(key);
+        const strategy = async () => {
+          const { rows } = await client.query<{ version: string; size: string }>("SELECT current_setting('server_version_num') AS version, pg_catalog.pg_database_size($1) AS size", [name]);
+          known.set(key, Number(rows[0]!.version) < 150000 ? '' : Number(rows[0]!.size) < FILE_COPY_FROM ? ' STRATEGY WAL_LOG' : ' STRATEGY FILE_COPY');
+        };
+        if (await exists(client, name)) return strategy().then(() => false);
+        const lockKey = BigInt.asIntN(64, BigInt(`0x${createHash('sha256').update(`cairn template ${project.id}`).digest('hex').slice(0, 16)}`)).toString();
+        await client.query('SELECT pg_advisory_lock($1)', [lockKey]);
         try {
-          await migrate({ scheme: 'postgres', url: urlOf(like, build), display: `${like.display.replace(/\/[^/?]*(\?.*)?$/, `/${build}`)} (template)`, secrets: like.secrets });
-        } catch (error) {
-          await dropDatabase(admin, build).catch(() => undefined);
-          throw error;
+          if (await exists(client, name)) return strategy().then(() => false);
+          const build = `${name}_build`;
+          await dropDatabase(client, build); // a build that crashed half-way
+          await client.query(`CREATE DATABASE ${q(build)}`);
+          // Only this build writes to it: commits need not wait for the WAL flush. Not copied into test databases.
+          await client.query(`ALTER DATABASE ${q(build)} SET synchronous_commit = off`).catch(() => undefined);
+          try {
+            await migrate({ scheme: 'postgres', url: urlOf(like, build), display: `${like.display.replace(/\/[^/?]*(\?.*)?$/, `/${build}`)} (template)`, secrets: like.secrets });
+          } catch (error) {
+            await dropDatabase(client, build).catch(() => undefined);
+            throw error;
+          }
+          // The runner's connection is closed, but its backend may still be on its way out.
+          await retryWhileBusy(() => client.query(`ALTER DATABASE ${q(build)} RENAME TO ${q(name)}`));
+          await client.query(`ALTER DATABASE ${q(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
+          const older = await client.query<{ datname: string }>('SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, $1) AND datname <> $2', [`cairn_tpl_${project.id}_`, name]);
+          for (const { datname } of older.rows) await dropDatabase(client, datname).catch(() => undefined);
+          await strategy();
+          return true;
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [lockKey]).catch(() => undefined);
         }
-        // The runner's connection is closed, but its backend may still be on its way out.
-        await retryWhileBusy(() => admin.query(`ALTER DATABASE ${q(build)} RENAME TO ${q(name)}`));
-        await admin.query(`ALTER DATABASE ${q(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
-        const older = await admin.query<{ datname: string }>("SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, $1) AND datname <> $2", [`cairn_tpl_${project.id}_`, name]);
-        for (const { datname } of older.rows) await dropDatabase(admin, datname).catch(() => undefined);
-        return true;
-      } finally {
-        await admin.query('SELECT pg_advisory_unlock($1)', [lockKey]).catch(() => undefined);
-      }
+      });
     },
 
-    async copy(key) {
-      const name = `cairn_testdb_${project.id}_${host}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-      await admin.query(`CREATE DATABASE ${q(name)} TEMPLATE ${q(template(key))}${version >= 150000 ? ' STRATEGY WAL_LOG' : ''}`);
+    async copy(key, options) {
+      handedOut++;
+      let name: string | null = null;
+      if (spare?.key === key) {
+        const waiting = spare;
+        spare = null;
+        name = await waiting.name;
+      } else {
+        void dropSpare(); // made from a template whose migrations have since changed
+      }
+      name ??= await makeCopy(key);
+      if (options.ahead && handedOut >= 2) spare = { key, name: makeCopy(key).catch(() => null) }; // a failure shows on the next call, which makes its own
       return {
         url: urlOf(like, name),
-        drop: async () => {
-          const client = await connect(like);
-          try {
-            await dropDatabase(client, name);
-          } finally {
-            await client.end().catch(() => undefined);
-          }
-        },
+        drop: () => admin((client) => dropDatabase(client, name)),
       };
     },
-
-    close: () => admin.end().catch(() => undefined),
   };
+}
+
+/** From this size a template is copied with FILE_COPY (see postgresTemplates). */
+const FILE_COPY_FROM = 256 * 1024 * 1024;
+
+const q = (name: string) => `"${name}"`;
+
+async function exists(client: pg.Client, name: string): Promise<boolean> {
+  return (await client.query('SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1', [name])).rowCount! > 0;
 }
 
 async function connect(like: PostgresUrl): Promise<pg.Client> {

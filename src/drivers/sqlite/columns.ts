@@ -32,6 +32,7 @@ export async function sqliteRelations(driver: Driver, exclude: readonly string[]
           return {
             name: c.name,
             type: values ?? tsType(c.type),
+            sqlType: c.type.toLowerCase(),
             nullable: !(c.notnull === 1 || rowid),
             generated: c.hidden === 2 || c.hidden === 3 ? 'always' : rowid || c.dflt_value !== null ? 'default' : 'no',
           };

@@ -1,7 +1,8 @@
-import { constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { tempCopies } from '../copy-ahead.js';
 import { acquireFileLock } from '../file-lock.js';
 import { processAlive } from '../lock-holder.js';
 import { createScratchDatabase } from '../index.js';
@@ -13,9 +14,13 @@ import type { TemplateProject, TemplateStore } from '../template.js';
  * template. Each test database is a copy of the file in a fresh temporary
  * directory (a reflink where the filesystem offers one), or for `:memory:`
  * the template's bytes deserialized into a new in-memory database.
+ *
+ * Files are copied ahead (tempCopies): an 8.6 MB copy for bench/generate.mjs's
+ * 1000 migrations is 2–3 ms; taking a copy made ahead is a few microseconds.
  */
 export function sqliteTemplates(project: TemplateProject, options: { readonly memory: boolean }): TemplateStore {
   const file = (key: string) => join(project.dir, `sqlite-${key}.db`);
+  const copies = tempCopies((key, dir) => copyFile(file(key), join(dir, 'test.db'), constants.COPYFILE_FICLONE));
   return {
     async ensure(key, migrate) {
       if (existsSync(file(key))) return false;
@@ -45,21 +50,19 @@ export function sqliteTemplates(project: TemplateProject, options: { readonly me
         const db = new Database(templateBytes(file(key)));
         return { url: 'sqlite::memory:', db, drop: async () => void db.close() };
       }
-      const dir = mkdtempSync(join(tmpdir(), 'cairn-test-'));
+      const dir = await copies.take(key, copyOptions.ahead);
       const path = join(dir, 'test.db');
-      copyFileSync(file(key), path, constants.COPYFILE_FICLONE);
       const db = copyOptions.open ? new Database(path) : undefined;
       return {
         url: `sqlite:${path}`,
         ...(db ? { db } : {}),
         drop: async () => {
           db?.close();
+          await rm(path, { force: true }); // off the event loop: freeing the file's blocks takes longer than copying them
           rmSync(dir, { recursive: true, force: true });
         },
       };
     },
-
-    close: async () => undefined,
   };
 }
 
