@@ -1,4 +1,4 @@
-import type { TableFacts } from './types.js';
+import type { PhaseFile, TableFacts } from './types.js';
 
 /**
  * What a change that moves a column's values into a new column must carry
@@ -31,10 +31,40 @@ export function carriedIndexes(facts: TableFacts, column: string, newColumn: str
 }
 
 /**
+ * PostgreSQL's extra expand file: the carried indexes built on the new column
+ * without blocking writes (CONCURRENTLY, which no transaction may hold).
+ */
+export function concurrentIndexFiles(plan: {
+  readonly table: string;
+  readonly column: string;
+  readonly newColumn: string;
+  readonly title: string;
+  readonly change: string;
+  readonly indexes: readonly CarriedIndex[];
+  readonly q: (name: string) => string;
+}): PhaseFile[] {
+  const { table, column, newColumn, title, change, indexes, q } = plan;
+  if (indexes.length === 0) return [];
+  return [
+    {
+      phase: 'expand',
+      name: `expand_${table}_${newColumn}_indexes`,
+      type: 'additive',
+      title: `${title}, phase 1 of 3 (expand, indexes): ${column}'s indexes on ${newColumn}, built without blocking writes`,
+      rollback: `drops the indexes on ${newColumn}`,
+      change,
+      directives: ['cairn:no-transaction'],
+      up: indexes.map((i) => concurrently(i, q)).join('\n'),
+      down: indexes.map((i) => `DROP INDEX CONCURRENTLY IF EXISTS ${q(i.newName)};`).join('\n'),
+    },
+  ];
+}
+
+/**
  * The index built without blocking writes, in a file that may run again after failing half-way:
  * a CONCURRENTLY build that fails leaves an invalid index behind, so any index of that name goes first.
  */
-export function concurrently(index: CarriedIndex, q: (name: string) => string): string {
+function concurrently(index: CarriedIndex, q: (name: string) => string): string {
   return `DROP INDEX CONCURRENTLY IF EXISTS ${q(index.newName)};\n${index.newSql.replace(/^(\s*CREATE\s+(?:UNIQUE\s+)?INDEX)\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?/i, '$1 CONCURRENTLY ')};`;
 }
 

@@ -1,4 +1,4 @@
-import { addableOnSqlite, carriedIndexes, comparableDefault, concurrently, replaceIdentifier } from './carry.js';
+import { addableOnSqlite, carriedIndexes, comparableDefault, concurrentIndexFiles, replaceIdentifier } from './carry.js';
 import type { PhaseFile, TableFacts } from './types.js';
 
 /**
@@ -78,22 +78,7 @@ export function changeTypePhases(facts: TableFacts, change: ChangeType): PhaseFi
     down: `${lockTimeout}${unsync.join('\n')}\n${postgres ? '' : indexes.map((i) => `DROP INDEX ${q(i.newName)};\n`).join('')}ALTER TABLE ${t} DROP COLUMN ${neu};`,
   };
   // PostgreSQL builds the indexes without blocking writes: CONCURRENTLY, which no transaction may hold.
-  const expandIndexes: PhaseFile[] =
-    postgres && indexes.length > 0
-      ? [
-          {
-            phase: 'expand',
-            name: `expand_${facts.table}_${shadow}_indexes`,
-            type: 'additive',
-            title: `${title}, phase 1 of 3 (expand, indexes): ${column}'s indexes on ${shadow}, built without blocking writes`,
-            rollback: `drops the indexes on ${shadow}`,
-            change: name,
-            directives: ['cairn:no-transaction'],
-            up: indexes.map((i) => concurrently(i, q)).join('\n'),
-            down: indexes.map((i) => `DROP INDEX CONCURRENTLY IF EXISTS ${q(i.newName)};`).join('\n'),
-          },
-        ]
-      : [];
+  const expandIndexes = postgres ? concurrentIndexFiles({ table: facts.table, column, newColumn: shadow, title, change: name, indexes, q }) : [];
 
   // In the contract, the indexes on amount_new get the old names back (PostgreSQL; SQLite cannot rename an index).
   const finalName = (i: (typeof carried)[number]) => (postgres ? i.name : i.newName);

@@ -1,4 +1,4 @@
-import { addableOnSqlite, carriedIndexes, comparableDefault, concurrently } from './carry.js';
+import { addableOnSqlite, carriedIndexes, comparableDefault, concurrentIndexFiles } from './carry.js';
 import type { PhaseFile, TableFacts } from './types.js';
 
 /**
@@ -46,22 +46,7 @@ export function renameColumnPhases(facts: TableFacts, column: string, to: string
   const differs = postgres ? `${into} IS DISTINCT FROM ${from}` : `${into} IS NOT ${from}`;
   const allowIndex = (why: string) => (postgres ? `-- cairn:allow index-not-concurrent ${why}\n` : '');
 
-  const expandIndexes: PhaseFile[] =
-    postgres && indexes.length > 0
-      ? [
-          {
-            phase: 'expand',
-            name: `expand_${facts.table}_${to}_indexes`,
-            type: 'additive',
-            title: `${title}, phase 1 of 3 (expand, indexes): ${column}'s indexes on ${to}, built without blocking writes`,
-            rollback: `drops the indexes on ${to}`,
-            change,
-            directives: ['cairn:no-transaction'],
-            up: indexes.map((i) => concurrently(i, q)).join('\n'),
-            down: indexes.map((i) => `DROP INDEX CONCURRENTLY IF EXISTS ${q(i.newName)};`).join('\n'),
-          },
-        ]
-      : [];
+  const expandIndexes = postgres ? concurrentIndexFiles({ table: facts.table, column, newColumn: to, title, change, indexes, q }) : [];
   const contractUp = [
     ...unsync,
     ...(postgres ? [] : carried.map((i) => `DROP INDEX ${q(i.name)};`)),
