@@ -230,6 +230,14 @@ describe('createTestDatabase [sqlite only]', () => {
     expect(db.db!.open).toBe(false);
   });
 
+  it('builds the template past a data assertion that only production data satisfies (assertions guard production, as in verify)', async () => {
+    const cwd = project();
+    writeFileSync(join(cwd, 'migrations/0002_drop_legacy.sql'), '-- cairn:assert legacy_migrated: SELECT count(*) > 1 FROM users\nALTER TABLE users ADD COLUMN legacy INTEGER;\n');
+    const db = await createTestDatabase({ cwd, url: ':memory:' });
+    expect(db.db!.prepare("SELECT name FROM pragma_table_info('users') WHERE name = 'legacy'").all()).toEqual([{ name: 'legacy' }]);
+    await db.close();
+  });
+
   it('opens a file copy when asked, and close() closes the handle and deletes the file', async () => {
     const cwd = project();
     const db = await createTestDatabase({ cwd, url: 'sqlite:', open: true });

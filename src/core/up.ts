@@ -87,6 +87,8 @@ export interface UpOptions extends UpPlanOptions {
   readonly allowNonEmpty?: boolean | undefined;
   /** How the pending migrations are linted (default lintProject). `cairn fleet` passes one that remembers: the same files and dialect give the same findings on every target. */
   readonly linter?: typeof lintProject | undefined;
+  /** 'skip': pre-migration assertions do not guard the steps (a fresh database holds no production data: `cairn-migrate/testing`, as verify's scratch replays). */
+  readonly assertions?: 'guard' | 'skip' | undefined;
 }
 
 export interface DownOptions extends Omit<DownPlanOptions, 'generatedDowns'> {
@@ -133,7 +135,7 @@ export async function up(session: Session, options: UpOptions): Promise<RunResul
   for (const m of migrations.filter((m) => m.up.statements.length === 0 && !m.script)) {
     session.onEvent({ type: 'notice', message: `${m.version}_${m.name} has no statements, only comments: ${options.dryRun ? 'it would be' : 'it is'} recorded as applied, nothing runs` });
   }
-  const ran = await run(session, migrations, 'up', options.dryRun ?? false, started, { lint, unsafe, details, beforeApply: options.beforeApply, guard, signal: options.signal });
+  const ran = await run(session, migrations, 'up', options.dryRun ?? false, started, { lint, unsafe, details, beforeApply: options.beforeApply, guard, signal: options.signal, assertions: options.assertions });
   const backupOf = guard?.recorded ? lint.filter((file) => file.tablesAtRisk.length > 0).map((file) => `${file.version}_${file.name}`) : [];
   const result: RunResult = bookmark ? { ...ran, timeTravel: { bookmark, backupOf } } : ran;
   if (options.to === undefined) return result;
@@ -193,6 +195,7 @@ interface RunExtras {
   readonly beforeApply: BeforeApply | undefined;
   readonly guard?: StepGuard | undefined;
   readonly signal?: AbortSignal | undefined;
+  readonly assertions?: 'guard' | 'skip' | undefined;
 }
 
 async function run(session: Session, planned_: readonly Migration[], direction: 'up' | 'down', dryRun: boolean, started: number, extras: RunExtras): Promise<RunResult> {
@@ -219,7 +222,7 @@ async function run(session: Session, planned_: readonly Migration[], direction: 
       // Batch-only engines (D1): consecutive atomic steps share one batch, one round trip; a step that may need a backup first runs on its own.
       const group = index >= replayUntil ? stepGroup(session.driver, migrations, index, direction, (m) => !extras.guard?.covers(m)) : [];
       if (group.length > 1) {
-        const done = await cancellable(session.driver, extras.signal, () => runStepGroup(session, group, direction, extras.details));
+        const done = await cancellable(session.driver, extras.signal, () => runStepGroup({ ...session, assertions: extras.assertions }, group, direction, extras.details));
         if (done) {
           applied.push(...done);
           index += group.length - 1;
@@ -230,7 +233,7 @@ async function run(session: Session, planned_: readonly Migration[], direction: 
       try {
         const guarded = await extras.guard?.before(migration);
         const details = { ...extras.details(migration), ...guarded?.details };
-        applied.push(await cancellable(session.driver, extras.signal, () => runStep({ ...session, signal: extras.signal, statementLock: session.config.statementLock }, migration, direction, details)));
+        applied.push(await cancellable(session.driver, extras.signal, () => runStep({ ...session, signal: extras.signal, statementLock: session.config.statementLock, assertions: extras.assertions }, migration, direction, details)));
         await guarded?.after(details);
       } catch (error) {
         if (error instanceof CairnError && applied.length > 0) throw keptApplied(error, applied);

@@ -108,10 +108,13 @@ function configFor(options: TestDatabaseOptions): Promise<ResolvedConfig> {
   return config;
 }
 
-/** Runs every migration into the empty template, as `cairn up` would; a migration the database or the linter rejects fails the call. */
+/**
+ * Runs every migration into the empty template, as `cairn up` would; a migration the database or the linter rejects fails the call.
+ * Pre-migration assertions are skipped, as in verify's scratch replay: they guard production data, which a test database does not hold.
+ */
 async function migrate(config: ResolvedConfig, url: DatabaseUrl, onEvent: ((event: CairnEvent) => void) | undefined): Promise<void> {
   const templateConfig: ResolvedConfig = { ...config, database: url, dumpAfterUp: false, environmentSettings: null };
-  const result = await withSession(templateConfig, { write: true, onEvent: onEvent ?? (() => undefined), companion: wranglerCompanion }, (session) => up(session, {}));
+  const result = await withSession(templateConfig, { write: true, onEvent: onEvent ?? (() => undefined), companion: wranglerCompanion }, (session) => up(session, { assertions: 'skip' }));
   const failure = result.errors[0];
   if (!result.success && failure) {
     throw new CairnError('MIGRATION_FAILED', `building the test database template: ${failure.version}_${failure.name} failed at ${failure.file}:${failure.line}: ${failure.message}`, {
