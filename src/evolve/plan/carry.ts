@@ -6,6 +6,13 @@ import type { PhaseFile, TableFacts } from './types.js';
  * it. Pure: everything comes from the TableFacts read before planning.
  */
 
+/**
+ * The line every backfill file starts with: batches of about 40 ms (half of the 100 ms a
+ * writer should wait at most; bench/README.md "Aiming at a batch duration"), starting at
+ * 1000 rows, with a pause between them for other writers and replicas.
+ */
+export const BACKFILL_BATCH = '-- cairn:batch size=1000 target=40ms pause=10ms';
+
 /** An index of the table, rewritten to read the new column instead of the old one. */
 export interface CarriedIndex {
   /** The index on the old column, as the database has it. */

@@ -1,4 +1,4 @@
-import { addableOnSqlite, carriedIndexes, comparableDefault, concurrentIndexFiles, replaceIdentifier } from './carry.js';
+import { BACKFILL_BATCH, addableOnSqlite, carriedIndexes, comparableDefault, concurrentIndexFiles, replaceIdentifier } from './carry.js';
 import type { PhaseFile, TableFacts } from './types.js';
 
 /**
@@ -115,7 +115,7 @@ export function changeTypePhases(facts: TableFacts, change: ChangeType): PhaseFi
       title: `${title}, phase 2 of 3 (backfill): convert ${column} into ${shadow} for rows written before the expand`,
       rollback: `nothing to undo: ${column} is unchanged (the down section does nothing)`,
       change: name,
-      up: `-- cairn:batch size=1000 pause=10ms\nUPDATE ${t} SET ${neu} = ${using} WHERE ${neu} ${differs} (${using});`,
+      up: `${BACKFILL_BATCH}\nUPDATE ${t} SET ${neu} = ${using} WHERE ${neu} ${differs} (${using});`,
       down: `SELECT 1; -- ${column} was not changed: nothing to undo`,
     },
     {

@@ -1,4 +1,4 @@
-import { addableOnSqlite, carriedIndexes, comparableDefault, concurrentIndexFiles } from './carry.js';
+import { BACKFILL_BATCH, addableOnSqlite, carriedIndexes, comparableDefault, concurrentIndexFiles } from './carry.js';
 import type { PhaseFile, TableFacts } from './types.js';
 
 /**
@@ -86,7 +86,7 @@ export function renameColumnPhases(facts: TableFacts, column: string, to: string
       title: `${title}, phase 2 of 3 (backfill): copy ${column} into ${to} for rows written before the expand`,
       rollback: `nothing to undo: ${column} is unchanged (the down section does nothing)`,
       change,
-      up: `-- cairn:batch size=1000 pause=10ms\nUPDATE ${t} SET ${into} = ${from} WHERE ${differs} AND ${from} IS NOT NULL;`,
+      up: `${BACKFILL_BATCH}\nUPDATE ${t} SET ${into} = ${from} WHERE ${differs} AND ${from} IS NOT NULL;`,
       down: `SELECT 1; -- ${column} was not changed: nothing to undo`,
     },
     {

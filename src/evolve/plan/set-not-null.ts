@@ -1,3 +1,4 @@
+import { BACKFILL_BATCH } from './carry.js';
 import type { PhaseFile, TableFacts } from './types.js';
 
 /**
@@ -66,7 +67,7 @@ export function setNotNullPhases(facts: TableFacts, column: string, fill: string
       title: `${title}, backfill: rows with ${column} NULL get ${fill}`,
       rollback: `cannot tell filled rows from others: the down section does nothing`,
       change,
-      up: `-- cairn:batch size=1000 pause=10ms\nUPDATE ${t} SET ${c} = ${fill} WHERE ${c} IS NULL;`,
+      up: `${BACKFILL_BATCH}\nUPDATE ${t} SET ${c} = ${fill} WHERE ${c} IS NULL;`,
       down: `SELECT 1; -- the filled values stay`,
     });
   }
