@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
 import type { LockOptions, SqlCommand } from '../types.js';
-import { createLockTable, deadHolderReason, describeLockRow, LOCK_ROW_COLUMNS, lockHeld, lockToken, pauseBeforeRetry, throwIfInterrupted, type LockRow } from '../lock-holder.js';
+import { createLockTable, deadHolderReason, describeLockRow, holderGone, LOCK_ROW_COLUMNS, lockHeld, lockToken, pauseBeforeRetry, throwIfInterrupted, type LockRow } from '../lock-holder.js';
 import { quoteIdentifier } from '../../sql/quote.js';
 
 /**
@@ -95,9 +95,13 @@ function readHolder(db: Database.Database, table: string): LockRow | undefined {
   }
 }
 
-/** On this host the pid tells for sure; expiry is for holders on other hosts (a shared file). */
+/**
+ * On this host the process tells for sure: its pid is gone, or it now belongs to a process
+ * started later than the holder (the identity in the owner; a pid can be reused), or the
+ * machine has restarted since. Expiry is for holders on other hosts (a shared file).
+ */
 function staleReason(row: LockRow): string | null {
-  if (row.host === hostname()) return deadHolderReason(row);
+  if (row.host === hostname()) return deadHolderReason(row) ?? holderGone(row.owner);
   if (row.expires_at < Date.now()) return `it expired at ${new Date(row.expires_at).toISOString()}`;
   return null;
 }
