@@ -74,7 +74,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .option('--table <name>', 'history table (default: cairn_migrations)')
     .option('--lock-timeout <seconds>', "seconds to wait for Cairn's own migration lock while another cairn holds it (default 60); not PostgreSQL's lock_timeout, see statementLockTimeout in the config")
     .option('--json', 'machine-readable output on stdout')
-    .option('--no-cache', 'lint every file again: neither read nor write the lint cache (node_modules/.cache/cairn, or CAIRN_CACHE_DIR; also CAIRN_NO_CACHE=1)')
+    .option('--no-cache', 'read and lint every file again: neither read nor write the lint and file caches (node_modules/.cache/cairn, or CAIRN_CACHE_DIR; also CAIRN_NO_CACHE=1)')
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (text, write) => write(withSuggestion(text)) })

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { threadId } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { codeStamp, writeAtomically } from '../source/file-cache.js';
 import type { Migration } from '../source/migration.js';
+import { contentDigest, sha256 } from '../source/parse.js';
 import type { FileLint } from './linter.js';
 import type { LintTarget } from './types.js';
 
@@ -35,7 +34,7 @@ export interface LintCacheSettings {
   readonly project: string;
 }
 
-const FORMAT = 1;
+const FORMAT = 2;
 
 interface CacheFile {
   readonly format: number;
@@ -58,7 +57,7 @@ export class LintCache {
   /** Each migration's key, in order: each one covers the migrations before it. */
   keys(migrations: readonly Migration[]): string[] {
     let key = this.fingerprint;
-    return migrations.map((migration) => (key = sha256(`${key}\0${contentOf(migration)}`)));
+    return migrations.map((m) => (key = sha256(`${key}\0${m.file}\0${m.up.file}\0${m.down?.file ?? ''}\0${contentDigest(m)}`)));
   }
 
   /** The stored result for `key`, if this cache holds one (from a run with the same fingerprint). */
@@ -108,17 +107,7 @@ export class LintCache {
   }
 
   private write(file: string, data: string | Buffer): boolean {
-    // A name of its own per writer: fleet workers and parallel CI jobs may save at once; the last rename wins whole.
-    const temp = `${file}.${process.pid}.${threadId}.${Math.random().toString(36).slice(2)}.tmp`;
-    try {
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(temp, data);
-      renameSync(temp, file);
-      return true;
-    } catch {
-      rmSync(temp, { force: true });
-      return false; // a read-only or full disk: lint works the same without the cache
-    }
+    return writeAtomically(file, data); // false on a read-only or full disk: lint works the same without the cache
   }
 
   private read(): CacheFile | null {
@@ -139,41 +128,6 @@ export function fingerprintOf(settings: Readonly<Record<string, unknown>>): stri
   return sha256(JSON.stringify({ format: FORMAT, code: codeStamp(), ...settings }));
 }
 
-/** Everything of a migration that a rule can read; the statements are cut from `up.text`. */
-function contentOf(migration: Migration): string {
-  const section = (s: Migration['up'] | null) => (s ? [s.file, s.firstLine, s.text] : null);
-  return JSON.stringify([migration.file, migration.version, migration.name, migration.transaction, migration.unfilled ?? false, migration.header, migration.directives, section(migration.up), section(migration.down)]);
-}
-
-let stamp: string | undefined;
-
-/**
- * Cairn's version; in a build from source (not under node_modules), also the newest
- * modification time of the lint and source code, so a changed rule is not answered
- * from results of the code before it.
- */
-function codeStamp(): string {
-  if (stamp !== undefined) return stamp;
-  const here = dirname(fileURLToPath(import.meta.url));
-  const { version } = JSON.parse(readFileSync(join(here, '..', '..', 'package.json'), 'utf8')) as { version: string };
-  stamp = version;
-  if (!here.split(/[\\/]/).includes('node_modules')) {
-    let newest = 0;
-    // dist/lint/ and dist/source/ as tsc builds them; in the bundled CLI (dist/bin/), its own chunks, rewritten by every build.
-    for (const dir of basename(here) === 'lint' ? [here, join(here, '..', 'source')] : [here]) {
-      for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-        if (entry.isFile() && /\.[jt]s$/.test(entry.name)) newest = Math.max(newest, statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
-      }
-    }
-    stamp = `${version}+${newest}`;
-  }
-  return stamp;
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }

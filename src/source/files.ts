@@ -4,8 +4,9 @@ import { globSync } from 'tinyglobby';
 import { CairnError } from '../errors.js';
 import { assertionProblems } from './assertions.js';
 import { decodeMigration, decoderFor } from './decode.js';
+import { FileCache, type FileCacheSettings, type FileFacts } from './file-cache.js';
 import { formatProblem, ROLLBACK_PLACEHOLDER, type Migration, type Section, type SourceProblem } from './migration.js';
-import { checksumOf, parseMigrationText } from './parse.js';
+import { checksumOf, contentDigest, knownDigest, parseMigrationText } from './parse.js';
 import { readScriptMigration } from './script.js';
 import { hasStatement, splitStatements, type SqlStatement } from './split.js';
 import { compareVersions } from './version.js';
@@ -42,16 +43,18 @@ export interface ReadOptions {
   readonly encoding?: string | undefined;
   /** Relative to the directory (a wrangler binding's `migrations_pattern`, e.g. `*\/migration.sql`); null: the usual layouts. */
   readonly pattern?: string | null | undefined;
+  /** Where to keep what each file held between runs (file-cache.ts): the lint cache's directory; null or absent: read every file. */
+  readonly cache?: FileCacheSettings | null | undefined;
 }
 
 /** Reads every migration in `dir`, or throws one SOURCE error listing every problem found. A string is the encoding. */
 /** The migrations of a resolved config: its directory, encoding and (wrangler's) file pattern. */
-export function readProjectMigrations(config: { readonly migrationsDir: string; readonly root: string; readonly encoding: string; readonly migrationsPattern: string | null }): Migration[] {
-  return readMigrations(config.migrationsDir, config.root, { encoding: config.encoding, pattern: config.migrationsPattern });
+export function readProjectMigrations(config: { readonly migrationsDir: string; readonly root: string; readonly encoding: string; readonly migrationsPattern: string | null; readonly lint?: { readonly cache?: FileCacheSettings | null | undefined } }): Migration[] {
+  return readMigrations(config.migrationsDir, config.root, { encoding: config.encoding, pattern: config.migrationsPattern, cache: config.lint?.cache ?? null });
 }
 
 export function readMigrations(dir: string, root: string = process.cwd(), options: string | ReadOptions = {}): Migration[] {
-  const { encoding, pattern } = typeof options === 'string' ? { encoding: options, pattern: null } : options;
+  const { encoding, pattern, cache: cacheSettings } = typeof options === 'string' ? { encoding: options, pattern: null, cache: null } : options;
   const decoder = decoderFor(encoding);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new CairnError('SOURCE', `migrations directory ${relative(root, dir) || dir} does not exist`, {
@@ -110,12 +113,14 @@ export function readMigrations(dir: string, root: string = process.cwd(), option
     const migration = decoded.text === null ? null : readScriptMigration(decoded.text, file, resolve(dir, entry.fileName), entry.version, entry.name, problems);
     if (migration) migrations.push(migration);
   }
+  const cache = cacheSettings ? new FileCache(cacheSettings, resolve(dir), decoder.encoding) : null;
   for (const entry of entries.map(underscoreDown).filter((e) => e.kind === 'main')) {
     const sibling = downs.get(`${entry.version}_${entry.name}`);
     downs.delete(`${entry.version}_${entry.name}`);
-    const migration = readOne(dir, root, entry, sibling, problems, decoder);
+    const migration = cache ? readCached(cache, dir, root, entry, sibling, problems, decoder) : readOne(dir, root, entry, sibling, problems, decoder);
     if (migration) migrations.push(migration);
   }
+  cache?.save();
   for (const orphan of downs.values()) {
     problems.push({ file: relative(root, join(dir, orphan.fileName)), message: 'down file without a matching up file', fix: `add ${orphan.version}_${orphan.name}.sql or delete this file` });
   }
@@ -245,6 +250,88 @@ function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEnt
     header: parsed.header,
     directives: parsed.directives,
     ...(unfilled ? { unfilled } : {}),
+    ...(noOp ? { noOp } : {}),
+  };
+}
+
+/**
+ * A migration as the file cache (file-cache.ts) remembers it when the file's stat is the one
+ * it was kept under; else read (and kept, when old enough). A remembered one reads its
+ * file only when its SQL is asked for.
+ */
+function readCached(cache: FileCache, dir: string, root: string, entry: FileEntry, downEntry: FileEntry | undefined, problems: SourceProblem[], decoder: TextDecoder): Migration | null {
+  const stat = cache.statOf(dir, entry.fileName, downEntry?.fileName ?? null);
+  const facts = cache.get(entry.fileName, stat.key);
+  if (facts) return remembered(dir, root, entry, downEntry, facts, decoder);
+  const before = problems.length;
+  const migration = readOne(dir, root, entry, downEntry, problems, decoder);
+  if (migration && problems.length === before && stat.trusted) cache.set(entry.fileName, stat.key, factsOf(migration));
+  return migration;
+}
+
+function factsOf(migration: Migration): FileFacts {
+  const { down } = migration;
+  return {
+    checksum: migration.checksum,
+    digest: contentDigest(migration),
+    transaction: migration.transaction,
+    header: migration.header,
+    directives: migration.directives,
+    unfilled: migration.unfilled ?? false,
+    noOp: migration.noOp ?? false,
+    upFirstLine: migration.up.firstLine,
+    down: down === null ? null : down === migration.up ? 'up' : { firstLine: down.firstLine, sibling: down.file !== migration.file },
+  };
+}
+
+/**
+ * The migration `facts` describe, its sections' text read from disk on first use. That read
+ * must find what the facts were made from (the file changed while this command ran
+ * otherwise): the command stops rather than run SQL its checksum does not describe.
+ */
+function remembered(dir: string, root: string, entry: FileEntry, downEntry: FileEntry | undefined, facts: FileFacts, decoder: TextDecoder): Migration {
+  const file = relative(root, join(dir, entry.fileName));
+  let read: Migration | undefined;
+  const load = (): Migration => {
+    if (read) return read;
+    const problems: SourceProblem[] = [];
+    const fresh = readOne(dir, root, entry, downEntry, problems, decoder);
+    if (!fresh || problems.length > 0 || contentDigest(fresh) !== facts.digest) {
+      throw new CairnError('SOURCE', `${file} changed while cairn was running`, { hint: 'run the command again: it reads the file as it is now', details: { file } });
+    }
+    return (read = fresh);
+  };
+  const up = lazySection(file, facts.upFirstLine, () => load().up);
+  const downFile = downEntry && facts.down !== null && facts.down !== 'up' && facts.down.sibling ? relative(root, join(dir, downEntry.fileName)) : file;
+  const down = facts.down === null ? null : facts.down === 'up' ? up : lazySection(downFile, facts.down.firstLine, () => load().down!);
+  const migration: Migration = {
+    version: entry.version,
+    name: entry.name.replace(/\.up$/i, ''),
+    file,
+    up,
+    down,
+    checksum: facts.checksum,
+    transaction: facts.transaction,
+    header: facts.header,
+    directives: facts.directives,
+    ...(facts.unfilled ? { unfilled: true } : {}),
+    ...(facts.noOp ? { noOp: true } : {}),
+  };
+  knownDigest(migration, facts.digest);
+  return migration;
+}
+
+/** A section whose text (and statements) come from `source` when first asked for. Own enumerable properties, as `section` makes them. */
+function lazySection(file: string, firstLine: number, source: () => Section): Section {
+  return {
+    file,
+    firstLine,
+    get text() {
+      return source().text;
+    },
+    get statements() {
+      return source().statements;
+    },
   };
 }
 

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import type { Directive, SourceProblem } from './migration.js';
+import * as crypto from 'node:crypto';
+import type { Directive, Migration, SourceProblem } from './migration.js';
 
 /**
  * The parts of one migration file. Markers split it into up and down; with
@@ -101,5 +101,32 @@ function checkMarkers(markers: readonly Marker[], file: string): SourceProblem[]
 
 /** sha256 of a section with line endings normalized, so a checkout with CRLF matches. */
 export function checksumOf(text: string): string {
-  return createHash('sha256').update(text.replace(/\r\n?/g, '\n'), 'utf8').digest('hex');
+  return sha256(text.replace(/\r\n?/g, '\n'));
+}
+
+/** sha256 (hex) of a string's UTF-8: one call (crypto.hash, Node 20.12+) where Node has it, much cheaper than a Hash object for short texts. */
+export function sha256(text: string): string {
+  return typeof crypto.hash === 'function' ? crypto.hash('sha256', text, 'hex') : crypto.createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+const digests = new WeakMap<Migration, string>();
+
+/**
+ * A digest of everything in a migration a lint rule can read, except where its files are
+ * (their names): the lint cache chains it into its keys (lint/cache.ts), and the file
+ * cache keeps it (file-cache.ts). Computed once per migration object.
+ */
+export function contentDigest(migration: Migration): string {
+  let digest = digests.get(migration);
+  if (digest === undefined) {
+    const { up, down } = migration;
+    digest = sha256(JSON.stringify([migration.version, migration.name, migration.transaction, migration.unfilled ?? false, migration.header, migration.directives, up.firstLine, up.text, down && [down.firstLine, down.text]]));
+    digests.set(migration, digest);
+  }
+  return digest;
+}
+
+/** Records a digest known without the text (the file cache's): `contentDigest` then answers it. */
+export function knownDigest(migration: Migration, digest: string): void {
+  digests.set(migration, digest);
 }

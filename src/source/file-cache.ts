@@ -1,0 +1,168 @@
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Directive } from './migration.js';
+import { sha256 } from './parse.js';
+
+/**
+ * What reading each migration file found, kept between runs next to the lint cache
+ * (lint/cache.ts), so that a command run when no file changed (`cairn status`, an `up`
+ * with nothing pending) neither reads, decodes, parses nor checksums them: a `stat` per
+ * file answers. One JSON file per migrations directory, rewritten whole (write and
+ * rename) when an entry is added or a file is gone.
+ *
+ * An entry is keyed by the file's path in the migrations directory and its stat: size, mtime and ctime in
+ * nanoseconds, inode and device (and the same of a sibling down file). Any change to any
+ * of them reads the file again. ctime is what catches an edit that restores size and
+ * mtime afterwards (`touch -r`, `utimes`, an editor keeping timestamps): the kernel sets
+ * ctime to the current time on every write, `utimes` and `chmod`, and no system call sets
+ * it back. What is left is an edit in the same clock tick as the change before it (a
+ * file written twice within a millisecond, or a second on coarse file systems): a file
+ * changed less than TRUST_AFTER_MS before it was read is not kept, so it is read again
+ * next time, as git does with its "racily clean" entries.
+ *
+ * The texts are not kept: a migration answered from here reads its file when its SQL is
+ * first asked for (lint, apply, dump), and that read must give the content the entry
+ * described, or the command stops (files.ts). Checksums compared against the history are
+ * the ones computed when the file last changed: an applied file edited since is still
+ * `changed`. A cache that cannot be read is ignored; one that cannot be written is
+ * skipped.
+ */
+export interface FileCacheSettings {
+  /** Directory of the cache files (the lint cache's: node_modules/.cache/cairn, CAIRN_CACHE_DIR). */
+  readonly dir: string;
+}
+
+/** A file whose content changed this recently (mtime or ctime) is not kept: a second change in the same timestamp tick would not show. */
+export const TRUST_AFTER_MS = 2000;
+
+const FORMAT = 1;
+
+/** What a migration file holds, besides its text: enough for `status` and a plan. */
+export interface FileFacts {
+  readonly checksum: string;
+  /** contentDigest (parse.ts) of the migration: what the lint cache's keys chain. */
+  readonly digest: string;
+  readonly transaction: boolean;
+  readonly header: Readonly<Record<string, string>>;
+  readonly directives: readonly Directive[];
+  readonly unfilled: boolean;
+  readonly noOp: boolean;
+  readonly upFirstLine: number;
+  /** No down; the up section standing as its own down (a no-op up); or the down section, in the file or in the sibling down file. */
+  readonly down: null | 'up' | { readonly firstLine: number; readonly sibling: boolean };
+}
+
+interface CacheFile {
+  readonly format: number;
+  readonly stamp: string;
+  readonly entries: Readonly<Record<string, readonly [stat: string, facts: FileFacts]>>;
+}
+
+export class FileCache {
+  private readonly file: string;
+  private readonly stamp: string;
+  private readonly stored: CacheFile['entries'];
+  private readonly current: Record<string, readonly [string, FileFacts]> = {};
+  private changed = false;
+  /** Wall clock before the first stat: what "changed recently" is measured from. */
+  private readonly now = Date.now();
+
+  /** `migrations`: the absolute path of the migrations directory (one cache file each). */
+  constructor(settings: FileCacheSettings, migrations: string, encoding: string) {
+    this.file = join(settings.dir, `files-${sha256(migrations).slice(0, 16)}.json`);
+    this.stamp = `${codeStamp()} ${encoding}`;
+    this.stored = this.read();
+  }
+
+  /**
+   * The stat key of `fileName` in `dir` (and of its sibling down file), and whether the content is old
+   * enough to keep. Throws what statSync throws (a file gone since the listing).
+   */
+  statOf(dir: string, fileName: string, downFileName: string | null): { readonly key: string; readonly trusted: boolean } {
+    const one = (name: string) => {
+      const s = statSync(join(dir, name), { bigint: true });
+      const newest = Number((s.mtimeNs > s.ctimeNs ? s.mtimeNs : s.ctimeNs) / 1_000_000n);
+      return { key: `${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.ino}:${s.dev}`, trusted: newest < this.now - TRUST_AFTER_MS };
+    };
+    const main = one(fileName);
+    if (downFileName === null) return main;
+    const down = one(downFileName);
+    return { key: `${main.key}|${downFileName}|${down.key}`, trusted: main.trusted && down.trusted };
+  }
+
+  /** The facts kept for the file `path` (relative to the migrations directory) under this stat key; undefined when the file changed or was never kept. */
+  get(path: string, key: string): FileFacts | undefined {
+    const entry = Object.prototype.hasOwnProperty.call(this.stored, path) ? this.stored[path] : undefined;
+    if (!entry || entry[0] !== key) return undefined;
+    this.current[path] = entry;
+    return entry[1];
+  }
+
+  /** Keeps what reading `path` found (the stat key was taken before the read). */
+  set(path: string, key: string, facts: FileFacts): void {
+    this.current[path] = [key, facts];
+    this.changed = true;
+  }
+
+  /** Writes the entries of this run's files when any was added or dropped. Never throws. */
+  save(): void {
+    const dropped = Object.keys(this.stored).some((path) => !Object.prototype.hasOwnProperty.call(this.current, path));
+    if (!this.changed && !dropped) return;
+    const data: CacheFile = { format: FORMAT, stamp: this.stamp, entries: this.current };
+    writeAtomically(this.file, JSON.stringify(data));
+  }
+
+  private read(): CacheFile['entries'] {
+    try {
+      const data = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<CacheFile> | null;
+      const valid = data !== null && typeof data === 'object' && data.format === FORMAT && data.stamp === this.stamp && data.entries !== null && typeof data.entries === 'object' && !Array.isArray(data.entries);
+      return valid ? data.entries! : {};
+    } catch {
+      return {}; // missing, unreadable or not JSON: as if empty
+    }
+  }
+}
+
+/**
+ * Writes a cache file whole: a temporary file of this writer's own, renamed over the old one
+ * (fleet workers and parallel CI jobs may save at once; the last rename wins whole). Returns
+ * false when it cannot (a read-only or full disk): the caches only ever save time.
+ */
+export function writeAtomically(file: string, data: string | Buffer): boolean {
+  const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(temp, data);
+    renameSync(temp, file);
+    return true;
+  } catch {
+    rmSync(temp, { force: true });
+    return false;
+  }
+}
+
+let stamp: string | undefined;
+
+/**
+ * Cairn's version; in a build from source (not under node_modules), also the newest
+ * modification time of the lint and source code, so that neither cache answers with what
+ * the code before a change found.
+ */
+export function codeStamp(): string {
+  if (stamp !== undefined) return stamp;
+  const here = dirname(fileURLToPath(import.meta.url));
+  const { version } = JSON.parse(readFileSync(join(here, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  stamp = version;
+  if (!here.split(/[\\/]/).includes('node_modules')) {
+    let newest = 0;
+    // dist/source/ and dist/lint/ as tsc builds them (src/… under vitest); in the bundled CLI (dist/bin/), its own chunks, rewritten by every build.
+    for (const dir of basename(here) === 'source' ? [here, join(here, '..', 'lint')] : [here]) {
+      for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+        if (entry.isFile() && /\.[jt]s$/.test(entry.name)) newest = Math.max(newest, statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
+      }
+    }
+    stamp = `${version}+${newest}`;
+  }
+  return stamp;
+}
