@@ -1,16 +1,21 @@
 #!/usr/bin/env node
-import v8 from 'node:v8';
 import type { Command } from 'commander';
 import { cairnVersion } from './version.js';
 
-// A CLI run is short. Optimizing the SQL grammars' huge generated functions costs more
-// than it saves, and the process waits for those background compiles before it exits:
-// 2.5 s → 1.3 s for `cairn lint` over 1000 SQLite files (bench/README.md). The parsers
-// load lazily, after this line.
-v8.setFlagsFromString('--max-optimized-bytecode-size=10000');
-v8.setFlagsFromString('--liftoff-only');
-
 const version = cairnVersion();
+
+/**
+ * A CLI run is short. Optimizing the SQL grammars' huge generated functions costs more
+ * than it saves, and the process waits for those background compiles before it exits:
+ * 2.5 s → 1.3 s for `cairn lint` over 1000 SQLite files (bench/README.md). Set before any
+ * command loads (the parsers load lazily, later); not for `--version`, which loading
+ * node:v8 alone would slow by a few milliseconds.
+ */
+async function shortRunFlags(): Promise<void> {
+  const { default: v8 } = await import('node:v8');
+  v8.setFlagsFromString('--max-optimized-bytecode-size=10000');
+  v8.setFlagsFromString('--liftoff-only');
+}
 
 /**
  * Each command's module, loaded only when the command runs (or for help): `cairn --version`
@@ -148,8 +153,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${version}\n`);
     return 0;
   }
-  // Loaded after the `--version` answer above, which needs neither.
-  const [{ CommanderError }, { reportError }] = await Promise.all([import('commander'), import('./output.js')]);
+  // Loaded after the `--version` answer above, which needs none of it.
+  const [{ CommanderError }, { reportError }] = await Promise.all([import('commander'), import('./output.js'), shortRunFlags()]);
   try {
     const program = await buildProgram(argv);
     process.exitCode = 0;

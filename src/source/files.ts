@@ -291,20 +291,12 @@ function factsOf(migration: Migration): FileFacts {
  */
 function remembered(dir: string, root: string, entry: FileEntry, downEntry: FileEntry | undefined, facts: FileFacts, decoder: TextDecoder): Migration {
   const file = relative(root, join(dir, entry.fileName));
-  let read: Migration | undefined;
-  const load = (): Migration => {
-    if (read) return read;
-    const problems: SourceProblem[] = [];
-    const fresh = readOne(dir, root, entry, downEntry, problems, decoder);
-    if (!fresh || problems.length > 0 || contentDigest(fresh) !== facts.digest) {
-      throw new CairnError('SOURCE', `${file} changed while cairn was running`, { hint: 'run the command again: it reads the file as it is now', details: { file } });
-    }
-    return (read = fresh);
-  };
-  const up = lazySection(file, facts.upFirstLine, () => load().up);
-  const downFile = downEntry && facts.down !== null && facts.down !== 'up' && facts.down.sibling ? relative(root, join(dir, downEntry.fileName)) : file;
-  const down = facts.down === null ? null : facts.down === 'up' ? up : lazySection(downFile, facts.down.firstLine, () => load().down!);
-  const migration: Migration = {
+  const source = new FileSource(dir, root, entry, downEntry, facts.digest, decoder, file);
+  const up = new RememberedSection(file, facts.upFirstLine, source, 'up');
+  const { down: downFacts } = facts;
+  const down =
+    downFacts === null ? null : downFacts === 'up' ? up : new RememberedSection(downFacts.sibling ? relative(root, join(dir, downEntry!.fileName)) : file, downFacts.firstLine, source, 'down');
+  const migration: { -readonly [K in keyof Migration]: Migration[K] } = {
     version: entry.version,
     name: entry.name.replace(/\.up$/i, ''),
     file,
@@ -314,25 +306,70 @@ function remembered(dir: string, root: string, entry: FileEntry, downEntry: File
     transaction: facts.transaction,
     header: facts.header,
     directives: facts.directives,
-    ...(facts.unfilled ? { unfilled: true } : {}),
-    ...(facts.noOp ? { noOp: true } : {}),
   };
+  if (facts.unfilled) migration.unfilled = true;
+  if (facts.noOp) migration.noOp = true;
   knownDigest(migration, facts.digest);
   return migration;
 }
 
-/** A section whose text (and statements) come from `source` when first asked for. Own enumerable properties, as `section` makes them. */
-function lazySection(file: string, firstLine: number, source: () => Section): Section {
-  return {
-    file,
-    firstLine,
-    get text() {
-      return source().text;
-    },
-    get statements() {
-      return source().statements;
-    },
-  };
+/** A remembered migration's file, read once when one of its sections' text is first asked for. */
+class FileSource {
+  private read: Migration | undefined;
+
+  constructor(
+    private readonly dir: string,
+    private readonly root: string,
+    private readonly entry: FileEntry,
+    private readonly downEntry: FileEntry | undefined,
+    private readonly digest: string,
+    private readonly decoder: TextDecoder,
+    private readonly file: string,
+  ) {}
+
+  section(direction: 'up' | 'down'): Section {
+    if (!this.read) {
+      const problems: SourceProblem[] = [];
+      const fresh = readOne(this.dir, this.root, this.entry, this.downEntry, problems, this.decoder);
+      if (!fresh || problems.length > 0 || contentDigest(fresh) !== this.digest) {
+        throw new CairnError('SOURCE', `${this.file} changed while cairn was running`, { hint: 'run the command again: it reads the file as it is now', details: { file: this.file } });
+      }
+      this.read = fresh;
+    }
+    return direction === 'up' ? this.read.up : this.read.down!;
+  }
+}
+
+/**
+ * A section of a remembered migration: `text` and `statements` come from its file on first
+ * use. A class, because a thousand objects with getters of their own cost more than reading
+ * what they stand for; `toJSON` and copies made field by field (statement-limits.ts) see all four.
+ */
+class RememberedSection implements Section {
+  readonly #source: FileSource;
+  readonly #direction: 'up' | 'down';
+
+  constructor(
+    readonly file: string,
+    readonly firstLine: number,
+    source: FileSource,
+    direction: 'up' | 'down',
+  ) {
+    this.#source = source;
+    this.#direction = direction;
+  }
+
+  get text(): string {
+    return this.#source.section(this.#direction).text;
+  }
+
+  get statements(): Section['statements'] {
+    return this.#source.section(this.#direction).statements;
+  }
+
+  toJSON(): Section {
+    return { file: this.file, firstLine: this.firstLine, text: this.text, statements: this.statements };
+  }
 }
 
 /**
