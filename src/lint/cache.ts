@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { codeStamp, writeAtomically } from '../source/file-cache.js';
 import type { Migration } from '../source/migration.js';
-import { contentDigest, sha256 } from '../source/parse.js';
+import { contentDigest, sha256, shortHash } from '../source/parse.js';
 import type { FileLint } from './linter.js';
 import type { LintTarget } from './types.js';
 
@@ -38,26 +38,46 @@ const FORMAT = 2;
 
 interface CacheFile {
   readonly format: number;
-  readonly fingerprint: string;
+  /** The migrations directory (the file's name is a short hash of it). */
+  readonly project: string;
+  /** What the chain starts from (fingerprintOf), as text: compared, not hashed, by a run that finds nothing changed. */
+  readonly settings: string;
   readonly target: LintTarget;
   readonly entries: Readonly<Record<string, FileLint>>;
+  /** The chain of the run that saved: each migration's link (its files' names and content digest) and key, in order. */
+  readonly links?: readonly string[];
+  readonly keys?: readonly string[];
 }
 
 export class LintCache {
   private readonly file: string;
   private stored: CacheFile | null | undefined;
+  private chain: { readonly links: readonly string[]; readonly keys: readonly string[] } | undefined;
 
   constructor(
-    settings: LintCacheSettings,
+    private readonly settings: LintCacheSettings,
+    /** fingerprintOf the lint settings. */
     private readonly fingerprint: string,
   ) {
-    this.file = join(settings.dir, `lint-${sha256(settings.project).slice(0, 16)}.json`);
+    this.file = join(settings.dir, `lint-${shortHash(settings.project)}.json`);
   }
 
-  /** Each migration's key, in order: each one covers the migrations before it. */
+  /**
+   * Each migration's key, in order: each one covers the migrations before it. The longest
+   * prefix whose links equal the stored chain's takes the stored keys (no hashing: a run
+   * where nothing changed computes none); from the first difference on, they are computed.
+   */
   keys(migrations: readonly Migration[]): string[] {
-    let key = this.fingerprint;
-    return migrations.map((m) => (key = sha256(`${key}\0${m.file}\0${m.up.file}\0${m.down?.file ?? ''}\0${contentDigest(m)}`)));
+    const links = migrations.map(linkOf);
+    const stored = this.read();
+    const keys: string[] = [];
+    if (stored?.links && stored.keys && stored.links.length === stored.keys.length) {
+      while (keys.length < links.length && stored.links[keys.length] === links[keys.length]) keys.push(stored.keys[keys.length]!);
+    }
+    let key = keys.at(-1) ?? sha256(this.fingerprint);
+    for (let i = keys.length; i < links.length; i++) keys.push((key = sha256(`${key}\0${links[i]}`)));
+    this.chain = { links, keys };
+    return keys;
   }
 
   /** The stored result for `key`, if this cache holds one (from a run with the same fingerprint). */
@@ -98,7 +118,8 @@ export class LintCache {
       const entry = fresh.get(key) ?? this.get(key);
       if (entry) entries[key] = entry;
     }
-    const data: CacheFile = { format: FORMAT, fingerprint: this.fingerprint, target, entries };
+    const chain = this.chain?.keys === keys ? this.chain : undefined;
+    const data: CacheFile = { format: FORMAT, project: this.settings.project, settings: this.fingerprint, target, entries, ...chain };
     if (this.write(this.file, JSON.stringify(data))) this.stored = data;
   }
 
@@ -114,7 +135,7 @@ export class LintCache {
     if (this.stored !== undefined) return this.stored;
     try {
       const data = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<CacheFile> | null;
-      const valid = data !== null && typeof data === 'object' && data.format === FORMAT && data.fingerprint === this.fingerprint && isRecord(data.entries) && isRecord(data.target);
+      const valid = data !== null && typeof data === 'object' && data.format === FORMAT && data.project === this.settings.project && data.settings === this.fingerprint && isRecord(data.entries) && isRecord(data.target) && (data.links === undefined || Array.isArray(data.links)) && (data.keys === undefined || Array.isArray(data.keys));
       this.stored = valid ? (data as CacheFile) : null;
     } catch {
       this.stored = null; // missing, unreadable or not JSON: as if empty
@@ -123,9 +144,15 @@ export class LintCache {
   }
 }
 
-/** What decides a file's findings besides the files: Cairn's code and the lint settings. */
+/** A migration's link in the chain: its files' names (`=` the migration's own file, `+` another, empty: no down) and its content digest. */
+function linkOf(m: Migration): string {
+  const other = (file: string) => (file === m.file ? '=' : `+${file}`);
+  return `${m.file}\0${other(m.up.file)}\0${m.down ? other(m.down.file) : ''}\0${contentDigest(m)}`;
+}
+
+/** What decides a file's findings besides the files: Cairn's code and the lint settings (as text; the chain starts from its sha256). */
 export function fingerprintOf(settings: Readonly<Record<string, unknown>>): string {
-  return sha256(JSON.stringify({ format: FORMAT, code: codeStamp(), ...settings }));
+  return JSON.stringify({ format: FORMAT, code: codeStamp(), ...settings });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

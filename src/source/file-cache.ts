@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wri
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Directive } from './migration.js';
-import { sha256 } from './parse.js';
+import { shortHash } from './parse.js';
 
 /**
  * What reading each migration file found, kept between runs next to the lint cache
@@ -58,12 +58,15 @@ export interface FileFacts {
 
 interface CacheFile {
   readonly format: number;
+  /** The migrations directory (the file's name is a short hash of it). */
+  readonly dir: string;
   readonly stamp: string;
   readonly entries: Readonly<Record<string, readonly [stat: string, facts: FileFacts]>>;
 }
 
 export class FileCache {
   private readonly file: string;
+  private readonly dir: string;
   private readonly stamp: string;
   private readonly stored: CacheFile['entries'];
   private readonly current: Record<string, readonly [string, FileFacts]> = {};
@@ -73,7 +76,8 @@ export class FileCache {
 
   /** `migrations`: the absolute path of the migrations directory (one cache file each). */
   constructor(settings: FileCacheSettings, migrations: string, encoding: string) {
-    this.file = join(settings.dir, `files-${sha256(migrations).slice(0, 16)}.json`);
+    this.file = join(settings.dir, `files-${shortHash(migrations)}.json`);
+    this.dir = migrations;
     this.stamp = `${codeStamp()} ${encoding}`;
     this.stored = this.read();
   }
@@ -112,14 +116,14 @@ export class FileCache {
   save(): void {
     const dropped = Object.keys(this.stored).some((path) => !Object.prototype.hasOwnProperty.call(this.current, path));
     if (!this.changed && !dropped) return;
-    const data: CacheFile = { format: FORMAT, stamp: this.stamp, entries: this.current };
+    const data: CacheFile = { format: FORMAT, dir: this.dir, stamp: this.stamp, entries: this.current };
     writeAtomically(this.file, JSON.stringify(data));
   }
 
   private read(): CacheFile['entries'] {
     try {
       const data = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<CacheFile> | null;
-      const valid = data !== null && typeof data === 'object' && data.format === FORMAT && data.stamp === this.stamp && data.entries !== null && typeof data.entries === 'object' && !Array.isArray(data.entries);
+      const valid = data !== null && typeof data === 'object' && data.format === FORMAT && data.dir === this.dir && data.stamp === this.stamp && data.entries !== null && typeof data.entries === 'object' && !Array.isArray(data.entries);
       return valid ? data.entries! : {};
     } catch {
       return {}; // missing, unreadable or not JSON: as if empty

@@ -1,4 +1,4 @@
-import * as crypto from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { Directive, Migration, SourceProblem } from './migration.js';
 
 /**
@@ -104,9 +104,28 @@ export function checksumOf(text: string): string {
   return sha256(text.replace(/\r\n?/g, '\n'));
 }
 
-/** sha256 (hex) of a string's UTF-8: one call (crypto.hash, Node 20.12+) where Node has it, much cheaper than a Hash object for short texts. */
+let crypto: typeof import('node:crypto') | undefined;
+
+/**
+ * sha256 (hex) of a string's UTF-8: one call (crypto.hash, Node 20.12+) where Node has it, much
+ * cheaper than a Hash object for short texts. node:crypto loads on the first call (a few
+ * milliseconds): a `status` answered from the caches hashes nothing.
+ */
 export function sha256(text: string): string {
+  crypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   return typeof crypto.hash === 'function' ? crypto.hash('sha256', text, 'hex') : crypto.createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** A short name for a path (a cache file's): FNV-1a, twice with different seeds. Not for anything a collision could fool: the caches check the path they hold. */
+export function shortHash(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
 }
 
 const digests = new WeakMap<Migration, string>();
