@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Directive } from './migration.js';
 import { shortHash } from './parse.js';
@@ -61,7 +61,33 @@ interface CacheFile {
   /** The migrations directory (the file's name is a short hash of it). */
   readonly dir: string;
   readonly stamp: string;
-  readonly entries: Readonly<Record<string, readonly [stat: string, facts: FileFacts]>>;
+  readonly entries: Readonly<Record<string, Entry>>;
+}
+
+/** The stat numbers (size, mtimeMs, ctimeMs, ino, dev; then the sibling down file's), the sibling's name, and the facts. */
+type Entry = readonly [stat: readonly number[], down: string | null, facts: FileFacts];
+
+/** A file's stat as an entry keeps it (numbers compared one by one: no string built per file), and whether it may be kept. */
+export interface StatKey {
+  readonly numbers: readonly number[];
+  readonly down: string | null;
+  readonly trusted: boolean;
+}
+
+/**
+ * Size, mtime and ctime (milliseconds with their fraction, sub-microsecond at today's dates: a
+ * BigInt stat, to the nanosecond, costs two to three times as much), inode, device.
+ */
+function statNumbers(path: string): [number, number, number, number, number] {
+  const s = statSync(path);
+  return [s.size, s.mtimeMs, s.ctimeMs, s.ino, s.dev];
+}
+
+function sameStat(entry: Entry, stat: StatKey): boolean {
+  const kept = entry[0];
+  if (entry[1] !== stat.down || !Array.isArray(kept) || kept.length !== stat.numbers.length) return false;
+  for (let i = 0; i < kept.length; i++) if (kept[i] !== stat.numbers[i]) return false;
+  return true;
 }
 
 export class FileCache {
@@ -69,7 +95,7 @@ export class FileCache {
   private readonly dir: string;
   private readonly stamp: string;
   private readonly stored: CacheFile['entries'];
-  private readonly current: Record<string, readonly [string, FileFacts]> = {};
+  private readonly current = new Map<string, Entry>();
   private changed = false;
   /** Wall clock before the first stat: what "changed recently" is measured from. */
   private readonly now = Date.now();
@@ -83,40 +109,35 @@ export class FileCache {
   }
 
   /**
-   * The stat key of `fileName` in `dir` (and of its sibling down file), and whether the content is old
-   * enough to keep. Throws what statSync throws (a file gone since the listing).
+   * The stat of `fileName` in `dir` (and of its sibling down file, named in it), and whether
+   * the content is old enough to keep. Throws what statSync throws (a file gone since the listing).
    */
-  statOf(dir: string, fileName: string, downFileName: string | null): { readonly key: string; readonly trusted: boolean } {
-    const one = (name: string) => {
-      // Milliseconds with their fraction (sub-microsecond at today's dates): a BigInt stat, to the nanosecond, costs 2–3 times as much.
-      const s = statSync(join(dir, name));
-      return { key: `${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.ino}:${s.dev}`, trusted: Math.max(s.mtimeMs, s.ctimeMs) < this.now - TRUST_AFTER_MS };
-    };
-    const main = one(fileName);
-    if (downFileName === null) return main;
-    const down = one(downFileName);
-    return { key: `${main.key}|${downFileName}|${down.key}`, trusted: main.trusted && down.trusted };
+  statOf(dir: string, fileName: string, downFileName: string | null): StatKey {
+    const main = statNumbers(`${dir}${sep}${fileName}`);
+    const down = downFileName === null ? null : statNumbers(`${dir}${sep}${downFileName}`);
+    const newest = Math.max(main[1], main[2], down?.[1] ?? 0, down?.[2] ?? 0);
+    return { numbers: down ? [...main, ...down] : main, down: downFileName, trusted: newest < this.now - TRUST_AFTER_MS };
   }
 
-  /** The facts kept for the file `path` (relative to the migrations directory) under this stat key; undefined when the file changed or was never kept. */
-  get(path: string, key: string): FileFacts | undefined {
+  /** The facts kept for the file `path` (relative to the migrations directory) under this stat; undefined when the file changed or was never kept. */
+  get(path: string, stat: StatKey): FileFacts | undefined {
     const entry = Object.prototype.hasOwnProperty.call(this.stored, path) ? this.stored[path] : undefined;
-    if (!entry || entry[0] !== key) return undefined;
-    this.current[path] = entry;
-    return entry[1];
+    if (!entry || !sameStat(entry, stat)) return undefined;
+    this.current.set(path, entry);
+    return entry[2];
   }
 
-  /** Keeps what reading `path` found (the stat key was taken before the read). */
-  set(path: string, key: string, facts: FileFacts): void {
-    this.current[path] = [key, facts];
+  /** Keeps what reading `path` found (its stat taken before the read). */
+  set(path: string, stat: StatKey, facts: FileFacts): void {
+    this.current.set(path, [stat.numbers, stat.down, facts]);
     this.changed = true;
   }
 
   /** Writes the entries of this run's files when any was added or dropped. Never throws. */
   save(): void {
-    const dropped = Object.keys(this.stored).some((path) => !Object.prototype.hasOwnProperty.call(this.current, path));
+    const dropped = Object.keys(this.stored).some((path) => !this.current.has(path));
     if (!this.changed && !dropped) return;
-    const data: CacheFile = { format: FORMAT, dir: this.dir, stamp: this.stamp, entries: this.current };
+    const data: CacheFile = { format: FORMAT, dir: this.dir, stamp: this.stamp, entries: Object.fromEntries(this.current) };
     writeAtomically(this.file, JSON.stringify(data));
   }
 

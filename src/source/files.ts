@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { globSync } from 'tinyglobby';
 import { CairnError } from '../errors.js';
 import { assertionProblems } from './assertions.js';
@@ -212,9 +212,9 @@ function dieselEntries(dir: string, root: string, dirName: string, problems: Sou
 }
 
 function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEntry | undefined, problems: SourceProblem[], decoder: TextDecoder): Migration | null {
-  const file = relative(root, join(dir, entry.fileName));
+  const file = pathIn(root, dir, entry.fileName);
   const read = (fileName: string): string | null => {
-    const decoded = decodeMigration(readFileSync(join(dir, fileName)), fileName === entry.fileName ? file : relative(root, join(dir, fileName)), decoder);
+    const decoded = decodeMigration(readFileSync(join(dir, fileName)), fileName === entry.fileName ? file : pathIn(root, dir, fileName), decoder);
     if (decoded.problem) problems.push(decoded.problem);
     return decoded.text;
   };
@@ -225,7 +225,7 @@ function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEnt
   problems.push(...parsed.problems, ...assertionProblems(parsed.directives, file));
   let down: Section | null = parsed.down ? section(file, parsed.down) : null;
   if (downEntry) {
-    const downFile = relative(root, join(dir, downEntry.fileName));
+    const downFile = pathIn(root, dir, downEntry.fileName);
     if (parsed.down) {
       problems.push({ file, message: `has a down section and a sibling ${downEntry.fileName}`, fix: 'keep one of the two' });
     } else {
@@ -261,11 +261,11 @@ function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEnt
  */
 function readCached(cache: FileCache, dir: string, root: string, entry: FileEntry, downEntry: FileEntry | undefined, problems: SourceProblem[], decoder: TextDecoder): Migration | null {
   const stat = cache.statOf(dir, entry.fileName, downEntry?.fileName ?? null);
-  const facts = cache.get(entry.fileName, stat.key);
+  const facts = cache.get(entry.fileName, stat);
   if (facts) return remembered(dir, root, entry, downEntry, facts, decoder);
   const before = problems.length;
   const migration = readOne(dir, root, entry, downEntry, problems, decoder);
-  if (migration && problems.length === before && stat.trusted) cache.set(entry.fileName, stat.key, factsOf(migration));
+  if (migration && problems.length === before && stat.trusted) cache.set(entry.fileName, stat, factsOf(migration));
   return migration;
 }
 
@@ -290,12 +290,12 @@ function factsOf(migration: Migration): FileFacts {
  * otherwise): the command stops rather than run SQL its checksum does not describe.
  */
 function remembered(dir: string, root: string, entry: FileEntry, downEntry: FileEntry | undefined, facts: FileFacts, decoder: TextDecoder): Migration {
-  const file = relative(root, join(dir, entry.fileName));
+  const file = pathIn(root, dir, entry.fileName);
   const source = new FileSource(dir, root, entry, downEntry, facts.digest, decoder, file);
   const up = new RememberedSection(file, facts.upFirstLine, source, 'up');
   const { down: downFacts } = facts;
   const down =
-    downFacts === null ? null : downFacts === 'up' ? up : new RememberedSection(downFacts.sibling ? relative(root, join(dir, downEntry!.fileName)) : file, downFacts.firstLine, source, 'down');
+    downFacts === null ? null : downFacts === 'up' ? up : new RememberedSection(downFacts.sibling ? pathIn(root, dir, downEntry!.fileName) : file, downFacts.firstLine, source, 'down');
   const migration: { -readonly [K in keyof Migration]: Migration[K] } = {
     version: entry.version,
     name: entry.name.replace(/\.up$/i, ''),
@@ -370,6 +370,19 @@ class RememberedSection implements Section {
   toJSON(): Section {
     return { file: this.file, firstLine: this.firstLine, text: this.text, statements: this.statements };
   }
+}
+
+let base: { readonly root: string; readonly dir: string; readonly path: string } | undefined;
+
+/**
+ * `relative(root, join(dir, fileName))`, the path a migration's `file` holds: for a plain file
+ * name, the directory's relative path (computed once per directory) and the name. `relative`
+ * resolves both paths on every call, which a thousand files feel at start-up.
+ */
+function pathIn(root: string, dir: string, fileName: string): string {
+  if (/[\\/]/.test(fileName) || fileName === '.' || fileName === '..' || !isAbsolute(root) || !isAbsolute(dir)) return relative(root, join(dir, fileName));
+  if (base?.root !== root || base.dir !== dir) base = { root, dir, path: relative(root, dir) };
+  return base.path === '' ? fileName : `${base.path}${sep}${fileName}`;
 }
 
 /**
