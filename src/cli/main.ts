@@ -5,19 +5,6 @@ import { cairnVersion } from './version.js';
 const version = cairnVersion();
 
 /**
- * A CLI run is short. Optimizing the SQL grammars' huge generated functions costs more
- * than it saves, and the process waits for those background compiles before it exits:
- * 2.5 s → 1.3 s for `cairn lint` over 1000 SQLite files (bench/README.md). Set before any
- * command loads (the parsers load lazily, later); not for `--version`, which loading
- * node:v8 alone would slow by a few milliseconds.
- */
-async function shortRunFlags(): Promise<void> {
-  const { default: v8 } = await import('node:v8');
-  v8.setFlagsFromString('--max-optimized-bytecode-size=10000');
-  v8.setFlagsFromString('--liftoff-only');
-}
-
-/**
  * Each command's module, loaded only when the command runs (or for help): `cairn --version`
  * and `cairn status` do not load the linter, the planner of `cairn plan`, fleet's threads …
  * The order is the order of `cairn --help`.
@@ -154,7 +141,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   // Loaded after the `--version` answer above, which needs none of it.
-  const [{ CommanderError }, { reportError }] = await Promise.all([import('commander'), import('./output.js'), shortRunFlags()]);
+  const [{ CommanderError }, { reportError }, { preferShortRun }] = await Promise.all([import('commander'), import('./output.js'), import('../lint/parse/engine-flags.js')]);
+  // A CLI run is short: V8 flags that suit one, set when a SQL parser first loads (lint/parse/engine-flags.ts).
+  preferShortRun();
   try {
     const program = await buildProgram(argv);
     process.exitCode = 0;
