@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { globSync } from 'tinyglobby';
 import { CairnError } from '../errors.js';
 import { assertionProblems } from './assertions.js';
 import { decodeMigration, decoderFor } from './decode.js';
@@ -162,7 +162,7 @@ export function assertFilled(migrations: readonly Migration[]): void {
  */
 function patternEntries(dir: string, root: string, pattern: string, problems: SourceProblem[]): FileEntry[] {
   const entries: FileEntry[] = [];
-  for (const fileName of globSync(pattern, { cwd: dir, onlyFiles: true, dot: false, expandDirectories: false }).sort()) {
+  for (const fileName of tinyglobby().globSync(pattern, { cwd: dir, onlyFiles: true, dot: false, expandDirectories: false }).sort()) {
     const parsed = parseMigrationPath(fileName);
     if (!parsed) {
       problems.push({
@@ -183,6 +183,14 @@ function patternEntries(dir: string, root: string, pattern: string, problems: So
     if (down) entries.push({ ...entry, fileName: `${folder}/${down}`, kind: 'down' });
   }
   return entries;
+}
+
+/**
+ * The glob library, loaded when a wrangler `migrations_pattern` is read: synchronously (reading is),
+ * and not on every command's start (with picomatch it is 90 KB that the usual layouts never use).
+ */
+function tinyglobby(): typeof import('tinyglobby') {
+  return createRequire(import.meta.url)('tinyglobby') as typeof import('tinyglobby');
 }
 
 /** A migration's path relative to its directory (a name in wrangler's table): `0001_x.sql`, or `0001_x/migration.sql` in a nested layout. */
