@@ -12,9 +12,13 @@ import type { LintTarget } from './types.js';
  * file) re-lints nothing, and a long history is never linted twice.
  *
  * A file's findings depend on the file and on the schema the files before it
- * built, so its key chains: sha256 of the key before it and its own content
- * (name, header, up and down text). Changing a file re-lints it and every file
- * after it; adding one re-lints only that one. The chain starts from a
+ * built, so its key chains: sha256 of the key before it, its files' names and
+ * the digest of its content (name, header, up and down text: contentDigest,
+ * which the file cache in source/ remembers, so an unchanged file is not hashed
+ * again). The file stores the chain it was saved with, and a run takes its keys
+ * for as long as the links match: one where nothing changed hashes nothing.
+ * Changing a file re-lints it and every file after it; adding one re-lints
+ * only that one. The chain starts from a
  * fingerprint of what else decides the findings: Cairn's version (and, in a
  * build from source, when the lint and source code last changed), the dialect
  * and versions linted for, and the rule settings. One JSON file per migrations
