@@ -15,8 +15,9 @@ import { shortHash } from './parse.js';
  * mtime, ctime, inode and device (and the same of a sibling down file). Any change to any
  * of them reads the file again. ctime is what catches an edit that puts size and mtime
  * back afterwards (`touch -r`, `utimes`, a tool that keeps timestamps): the kernel sets a
- * file's ctime to its clock's current time on every write, `utimes`, `chmod` or rename
- * onto it, and no system call sets it back. That leaves an edit whose ctime equals the
+ * file's ctime to its clock's current time on every write, truncate, `utimes`, `chmod` or
+ * `chown`, and no system call sets it back (a file saved by writing a new one and renaming
+ * it over the old is another inode). That leaves an edit whose ctime equals the
  * kept one: a second change within the file system's timestamp tick (coarse on some:
  * a second, two on FAT). So a file is kept only when its newest timestamp is more than
  * TRUST_AFTER_MS older than the start of the run that read it (otherwise it is read
