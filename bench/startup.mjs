@@ -7,13 +7,14 @@
 //   cairn up                        the same, nothing pending
 // next to dbmate's --version, status and up on the same files (its native binary, installed
 // into bench/.peers on first use like apply.mjs does). `status` is timed twice: with the lint
-// cache Cairn keeps (node_modules/.cache/cairn, here a temp CAIRN_CACHE_DIR), and with
-// CAIRN_NO_CACHE=1, where it lints every file to classify it.
+// and file caches Cairn keeps (node_modules/.cache/cairn, here a temp CAIRN_CACHE_DIR), and with
+// CAIRN_NO_CACHE=1, where it reads and lints every file to classify it.
 // Each figure grows with: --version nothing; status and up the files read and checksummed
 // (linear in --n), plus, without the cache, the lint of every file (also linear).
 //
-//   npm run build && node bench/startup.mjs [--n 1000] [--runs 21] [--json] [--cli path/to/dist/bin/cairn.js]
-// --cli times another build of Cairn (e.g. an older commit's dist/), for a before/after.
+//   npm run build && node bench/startup.mjs [--n 1000] [--runs 21] [--json] [--cli path/to/dist/bin/cairn.js] [--before path/to/old/dist/bin/cairn.js]
+// --cli times another build of Cairn (e.g. an older commit's dist/); --before times a second build in the
+// same runs, its cases rotated with the others, for a before/after measured under one load.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -21,8 +22,9 @@ import { join } from 'node:path';
 import { generate } from './generate.mjs';
 import { CLI, dbmateBinary, fatal, flags, log, median } from './common.mjs';
 
-const { value, has } = flags(process.argv.slice(2), 'node bench/startup.mjs [--n 1000] [--runs 21] [--json] [--cli dist/bin/cairn.js]');
+const { value, has } = flags(process.argv.slice(2), 'node bench/startup.mjs [--n 1000] [--runs 21] [--json] [--cli dist/bin/cairn.js] [--before old/dist/bin/cairn.js]');
 const cli = value('--cli', CLI);
+const before = value('--before', '');
 const n = Number(value('--n', '1000'));
 const runs = Number(value('--runs', '21'));
 if (!Number.isInteger(n) || n < 1 || !Number.isInteger(runs) || runs < 1) fatal('--n and --runs must be positive whole numbers');
@@ -44,9 +46,11 @@ function run(command, args, extraEnv = {}) {
 try {
   const dir = join(work, 'migrations');
   generate(dir, n);
+  const generated = performance.now();
   const cairnUrl = `sqlite:${join(work, 'cairn.db')}`;
   const dbmateUrl = `sqlite:${join(work, 'dbmate.db')}`;
   const cairn = (...args) => [process.execPath, [cli, '--url', cairnUrl, '--dir', dir, ...args]];
+  const old = (...args) => [process.execPath, [before, '--url', cairnUrl, '--dir', dir, ...args]];
   const DBMATE = await dbmateBinary();
   const dbmate = (...args) => [DBMATE, ['--url', dbmateUrl, '--migrations-dir', dir, '--no-dump-schema', ...args]];
   log(`applying ${n} migrations with cairn and dbmate ...`);
@@ -62,7 +66,20 @@ try {
     [`dbmate status (${n} applied)`, dbmate('status')],
     [`cairn up (nothing pending)`, cairn('up')],
     [`dbmate up (nothing pending)`, dbmate('up')],
+    ...(before
+      ? [
+          ['before: cairn --version', [process.execPath, [before, '--version']]],
+          [`before: cairn status (${n} applied, lint cache)`, old('status')],
+          [`before: cairn status (${n} applied, CAIRN_NO_CACHE=1)`, old('status'), { CAIRN_NO_CACHE: '1' }],
+          ['before: cairn up (nothing pending)', old('up')],
+        ]
+      : []),
   ];
+  // The file cache keeps only files unchanged for 2 s (src/source/file-cache.ts): fill it once they are, as a user's next command would.
+  const age = performance.now() - generated;
+  if (age < 2500) await new Promise((resolve) => setTimeout(resolve, 2500 - age));
+  run(...cairn('status'));
+  if (before) run(...old('status')); // fills its lint cache, as `up` did for this build's
   const samples = new Map(cases.map(([name]) => [name, []]));
   for (let r = 0; r < runs; r++) {
     log(`run ${r + 1}/${runs}`);

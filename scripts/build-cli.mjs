@@ -9,7 +9,9 @@
 // Bundled in: Cairn's own code and the small pure-JS packages on the start-up path. Left as
 // ordinary imports (resolved from node_modules at run time, loaded only when used): native
 // better-sqlite3, the parsers (sql-parser-cst, libpg-query with its WASM), pg, the optional
-// peers (miniflare, PGlite), jiti, dagre — see BUNDLED below.
+// peers (miniflare, PGlite), jiti, dagre — see BUNDLED below. smol-toml and jsonc-parser (a
+// wrangler config) and tinyglobby (a migrations_pattern) are required by the code that reads
+// those, when it does (createRequire): no command's start loads them.
 //
 // The chunks sit in dist/bin/, one level under dist/ like dist/config/ or dist/fleet/, so the
 // few paths Cairn's code builds from import.meta.url (`../index.js` for a config's

@@ -27,7 +27,7 @@ function project(files: Record<string, string>) {
     const report = JSON.parse(result.stdout) as { files: { version: string; findings: { rule: string }[] }[] };
     return { status: result.status, rules: report.files.flatMap((f) => f.findings.map((x) => `${f.version} ${x.rule}`)).filter((r) => !r.endsWith(' naming')) };
   };
-  const cacheFiles = () => readdirSync(cache).filter((f) => f.endsWith('.json')).map((f) => join(cache, f));
+  const cacheFiles = () => readdirSync(cache).filter((f) => f.startsWith('lint-') && f.endsWith('.json')).map((f) => join(cache, f));
   return { root, cache, lint, cacheFiles };
 }
 

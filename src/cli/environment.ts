@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline';
 import type { ResolvedConfig } from '../config/load.js';
 import { redactUrl } from '../config/url.js';
 import type { ConfirmOptions } from '../environments/protection.js';
@@ -37,7 +36,8 @@ export function environmentFields(config: ResolvedConfig): { environment: string
 }
 
 /** Typing the environment's name, not just "y", makes the human read which one it is. */
-function askOnTerminal(question: string, expected: string): Promise<boolean> {
+async function askOnTerminal(question: string, expected: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline'); // only a protected environment asks: not loaded by every `up`
   return new Promise((resolve) => {
     const prompt = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
     let confirmed: boolean | null = null;

@@ -1,14 +1,6 @@
 #!/usr/bin/env node
-import v8 from 'node:v8';
 import type { Command } from 'commander';
 import { cairnVersion } from './version.js';
-
-// A CLI run is short. Optimizing the SQL grammars' huge generated functions costs more
-// than it saves, and the process waits for those background compiles before it exits:
-// 2.5 s → 1.3 s for `cairn lint` over 1000 SQLite files (bench/README.md). The parsers
-// load lazily, after this line.
-v8.setFlagsFromString('--max-optimized-bytecode-size=10000');
-v8.setFlagsFromString('--liftoff-only');
 
 const version = cairnVersion();
 
@@ -74,7 +66,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .option('--table <name>', 'history table (default: cairn_migrations)')
     .option('--lock-timeout <seconds>', "seconds to wait for Cairn's own migration lock while another cairn holds it (default 60); not PostgreSQL's lock_timeout, see statementLockTimeout in the config")
     .option('--json', 'machine-readable output on stdout')
-    .option('--no-cache', 'lint every file again: neither read nor write the lint cache (node_modules/.cache/cairn, or CAIRN_CACHE_DIR; also CAIRN_NO_CACHE=1)')
+    .option('--no-cache', 'read and lint every file again: neither read nor write the lint and file caches (node_modules/.cache/cairn, or CAIRN_CACHE_DIR; also CAIRN_NO_CACHE=1)')
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (text, write) => write(withSuggestion(text)) })
@@ -148,8 +140,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${version}\n`);
     return 0;
   }
-  // Loaded after the `--version` answer above, which needs neither.
-  const [{ CommanderError }, { reportError }] = await Promise.all([import('commander'), import('./output.js')]);
+  // Loaded after the `--version` answer above, which needs none of it.
+  const [{ CommanderError }, { reportError }, { preferShortRun }] = await Promise.all([import('commander'), import('./output.js'), import('../lint/parse/engine-flags.js')]);
+  // A CLI run is short: V8 flags that suit one, set when a SQL parser first loads (lint/parse/engine-flags.ts).
+  preferShortRun();
   try {
     const program = await buildProgram(argv);
     process.exitCode = 0;

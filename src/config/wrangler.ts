@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, posix, relative, resolve } from 'node:path';
-import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
-import { parse as parseToml, TomlError } from 'smol-toml';
+import { createRequire } from 'node:module';
+import type { ParseError } from 'jsonc-parser';
 import { CairnError } from '../errors.js';
 import type { CairnConfig, D1Config } from './define.js';
 import { d1LocalUrl, d1RemoteUrl, WRANGLER_STATE_DIR } from './url.js';
@@ -314,7 +314,16 @@ function displayPath(root: string, path: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
+/**
+ * The TOML and JSONC parsers, loaded when a wrangler config is read (synchronously, as reading is):
+ * a project without D1 never loads them, and no command's start waits for them.
+ */
+const load = createRequire(import.meta.url);
+const toml = () => load('smol-toml') as typeof import('smol-toml');
+const jsonc = () => load('jsonc-parser') as typeof import('jsonc-parser');
+
 function parseTomlFile(text: string, file: string): unknown {
+  const { parse: parseToml, TomlError } = toml();
   try {
     return parseToml(text);
   } catch (error) {
@@ -326,6 +335,7 @@ function parseTomlFile(text: string, file: string): unknown {
 }
 
 function parseJsoncFile(text: string, file: string): unknown {
+  const { parse: parseJsonc, printParseErrorCode } = jsonc();
   const errors: ParseError[] = [];
   // Wrangler reads wrangler.json and wrangler.jsonc alike: comments and trailing commas allowed.
   const value: unknown = parseJsonc(text, errors, { allowTrailingComma: true });

@@ -35,7 +35,7 @@ export function fitToLimits(migrations: readonly Migration[], direction: 'up' | 
       problems.push(`${section.file}:${statement.line}: this statement is ${size.toLocaleString('en')} bytes; ${limits.engine} refuses statements over ${limits.maxBytes.toLocaleString('en')} bytes`);
       return [statement];
     });
-    const resized: Section = { ...section, statements };
+    const resized: Section = { file: section.file, firstLine: section.firstLine, text: section.text, statements };
     return { ...migration, [direction]: resized };
   });
   if (problems.length > 0) {

@@ -1,6 +1,5 @@
 import { describeSource } from '../config/wrangler.js';
 import { lintProject } from '../lint/index.js';
-import { hasStatement } from '../source/split.js';
 import { compareVersions } from '../source/version.js';
 import { changeOf, contractOf, contractProblems } from './phases.js';
 import type { MigrationState, MigrationStatus } from './planner.js';
@@ -90,7 +89,7 @@ export async function status(session: Session): Promise<StatusReport> {
       error: s.state === 'running' ? null : s.record?.state === 'running' ? 'started and never finished (process died, or still running)' : (s.record?.error ?? null),
       classification: s.migration ? pick(classes.get(s.migration.version)) : null,
       declaredType: s.migration?.header.type ?? null,
-      content: !s.migration || s.migration.script || hasStatement(s.migration.up.text) ? null : s.migration.unfilled ? 'unfilled' : 'no-op',
+      content: !s.migration || s.migration.script ? null : s.migration.unfilled ? 'unfilled' : s.migration.noOp ? 'no-op' : null,
     })),
   };
 }

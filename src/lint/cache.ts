@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { threadId } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { codeStamp, writeAtomically } from '../source/file-cache.js';
 import type { Migration } from '../source/migration.js';
+import { contentDigest, sha256, shortHash } from '../source/parse.js';
 import type { FileLint } from './linter.js';
 import type { LintTarget } from './types.js';
 
@@ -13,9 +12,13 @@ import type { LintTarget } from './types.js';
  * file) re-lints nothing, and a long history is never linted twice.
  *
  * A file's findings depend on the file and on the schema the files before it
- * built, so its key chains: sha256 of the key before it and its own content
- * (name, header, up and down text). Changing a file re-lints it and every file
- * after it; adding one re-lints only that one. The chain starts from a
+ * built, so its key chains: sha256 of the key before it, its files' names and
+ * the digest of its content (name, header, up and down text: contentDigest,
+ * which the file cache in source/ remembers, so an unchanged file is not hashed
+ * again). The file stores the chain it was saved with, and a run takes its keys
+ * for as long as the links match: one where nothing changed hashes nothing.
+ * Changing a file re-lints it and every file after it; adding one re-lints
+ * only that one. The chain starts from a
  * fingerprint of what else decides the findings: Cairn's version (and, in a
  * build from source, when the lint and source code last changed), the dialect
  * and versions linted for, and the rule settings. One JSON file per migrations
@@ -35,30 +38,50 @@ export interface LintCacheSettings {
   readonly project: string;
 }
 
-const FORMAT = 1;
+const FORMAT = 2;
 
 interface CacheFile {
   readonly format: number;
-  readonly fingerprint: string;
+  /** The migrations directory (the file's name is a short hash of it). */
+  readonly project: string;
+  /** What the chain starts from (fingerprintOf), as text: compared, not hashed, by a run that finds nothing changed. */
+  readonly settings: string;
   readonly target: LintTarget;
   readonly entries: Readonly<Record<string, FileLint>>;
+  /** The chain of the run that saved: each migration's link (its files' names and content digest) and key, in order. */
+  readonly links?: readonly string[];
+  readonly keys?: readonly string[];
 }
 
 export class LintCache {
   private readonly file: string;
   private stored: CacheFile | null | undefined;
+  private chain: { readonly links: readonly string[]; readonly keys: readonly string[] } | undefined;
 
   constructor(
-    settings: LintCacheSettings,
+    private readonly settings: LintCacheSettings,
+    /** fingerprintOf the lint settings. */
     private readonly fingerprint: string,
   ) {
-    this.file = join(settings.dir, `lint-${sha256(settings.project).slice(0, 16)}.json`);
+    this.file = join(settings.dir, `lint-${shortHash(settings.project)}.json`);
   }
 
-  /** Each migration's key, in order: each one covers the migrations before it. */
+  /**
+   * Each migration's key, in order: each one covers the migrations before it. The longest
+   * prefix whose links equal the stored chain's takes the stored keys (no hashing: a run
+   * where nothing changed computes none); from the first difference on, they are computed.
+   */
   keys(migrations: readonly Migration[]): string[] {
-    let key = this.fingerprint;
-    return migrations.map((migration) => (key = sha256(`${key}\0${contentOf(migration)}`)));
+    const links = migrations.map(linkOf);
+    const stored = this.read();
+    const keys: string[] = [];
+    if (stored?.links && stored.keys && stored.links.length === stored.keys.length) {
+      while (keys.length < links.length && stored.links[keys.length] === links[keys.length]) keys.push(stored.keys[keys.length]!);
+    }
+    let key = keys.at(-1) ?? sha256(this.fingerprint);
+    for (let i = keys.length; i < links.length; i++) keys.push((key = sha256(`${key}\0${links[i]}`)));
+    this.chain = { links, keys };
+    return keys;
   }
 
   /** The stored result for `key`, if this cache holds one (from a run with the same fingerprint). */
@@ -99,7 +122,8 @@ export class LintCache {
       const entry = fresh.get(key) ?? this.get(key);
       if (entry) entries[key] = entry;
     }
-    const data: CacheFile = { format: FORMAT, fingerprint: this.fingerprint, target, entries };
+    const chain = this.chain?.keys === keys ? this.chain : undefined;
+    const data: CacheFile = { format: FORMAT, project: this.settings.project, settings: this.fingerprint, target, entries, ...chain };
     if (this.write(this.file, JSON.stringify(data))) this.stored = data;
   }
 
@@ -108,24 +132,14 @@ export class LintCache {
   }
 
   private write(file: string, data: string | Buffer): boolean {
-    // A name of its own per writer: fleet workers and parallel CI jobs may save at once; the last rename wins whole.
-    const temp = `${file}.${process.pid}.${threadId}.${Math.random().toString(36).slice(2)}.tmp`;
-    try {
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(temp, data);
-      renameSync(temp, file);
-      return true;
-    } catch {
-      rmSync(temp, { force: true });
-      return false; // a read-only or full disk: lint works the same without the cache
-    }
+    return writeAtomically(file, data); // false on a read-only or full disk: lint works the same without the cache
   }
 
   private read(): CacheFile | null {
     if (this.stored !== undefined) return this.stored;
     try {
       const data = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<CacheFile> | null;
-      const valid = data !== null && typeof data === 'object' && data.format === FORMAT && data.fingerprint === this.fingerprint && isRecord(data.entries) && isRecord(data.target);
+      const valid = data !== null && typeof data === 'object' && data.format === FORMAT && data.project === this.settings.project && data.settings === this.fingerprint && isRecord(data.entries) && isRecord(data.target) && (data.links === undefined || Array.isArray(data.links)) && (data.keys === undefined || Array.isArray(data.keys));
       this.stored = valid ? (data as CacheFile) : null;
     } catch {
       this.stored = null; // missing, unreadable or not JSON: as if empty
@@ -134,46 +148,17 @@ export class LintCache {
   }
 }
 
-/** What decides a file's findings besides the files: Cairn's code and the lint settings. */
+/** A migration's link in the chain: its files' names (`=` the migration's own file, `+` another, empty: no down) and its content digest. */
+function linkOf(m: Migration): string {
+  const other = (file: string) => (file === m.file ? '=' : `+${file}`);
+  return `${m.file}\0${other(m.up.file)}\0${m.down ? other(m.down.file) : ''}\0${contentDigest(m)}`;
+}
+
+/** What decides a file's findings besides the files: Cairn's code and the lint settings (as text; the chain starts from its sha256). */
 export function fingerprintOf(settings: Readonly<Record<string, unknown>>): string {
-  return sha256(JSON.stringify({ format: FORMAT, code: codeStamp(), ...settings }));
-}
-
-/** Everything of a migration that a rule can read; the statements are cut from `up.text`. */
-function contentOf(migration: Migration): string {
-  const section = (s: Migration['up'] | null) => (s ? [s.file, s.firstLine, s.text] : null);
-  return JSON.stringify([migration.file, migration.version, migration.name, migration.transaction, migration.unfilled ?? false, migration.header, migration.directives, section(migration.up), section(migration.down)]);
-}
-
-let stamp: string | undefined;
-
-/**
- * Cairn's version; in a build from source (not under node_modules), also the newest
- * modification time of the lint and source code, so a changed rule is not answered
- * from results of the code before it.
- */
-function codeStamp(): string {
-  if (stamp !== undefined) return stamp;
-  const here = dirname(fileURLToPath(import.meta.url));
-  const { version } = JSON.parse(readFileSync(join(here, '..', '..', 'package.json'), 'utf8')) as { version: string };
-  stamp = version;
-  if (!here.split(/[\\/]/).includes('node_modules')) {
-    let newest = 0;
-    // dist/lint/ and dist/source/ as tsc builds them; in the bundled CLI (dist/bin/), its own chunks, rewritten by every build.
-    for (const dir of basename(here) === 'lint' ? [here, join(here, '..', 'source')] : [here]) {
-      for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-        if (entry.isFile() && /\.[jt]s$/.test(entry.name)) newest = Math.max(newest, statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
-      }
-    }
-    stamp = `${version}+${newest}`;
-  }
-  return stamp;
+  return JSON.stringify({ format: FORMAT, code: codeStamp(), ...settings });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }

@@ -1,11 +1,12 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
-import { globSync } from 'tinyglobby';
+import { createRequire } from 'node:module';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { CairnError } from '../errors.js';
 import { assertionProblems } from './assertions.js';
 import { decodeMigration, decoderFor } from './decode.js';
+import { FileCache, type FileCacheSettings, type FileFacts } from './file-cache.js';
 import { formatProblem, ROLLBACK_PLACEHOLDER, type Migration, type Section, type SourceProblem } from './migration.js';
-import { checksumOf, parseMigrationText } from './parse.js';
+import { checksumOf, contentDigest, knownDigest, parseMigrationText } from './parse.js';
 import { readScriptMigration } from './script.js';
 import { hasStatement, splitStatements, type SqlStatement } from './split.js';
 import { compareVersions } from './version.js';
@@ -42,16 +43,18 @@ export interface ReadOptions {
   readonly encoding?: string | undefined;
   /** Relative to the directory (a wrangler binding's `migrations_pattern`, e.g. `*\/migration.sql`); null: the usual layouts. */
   readonly pattern?: string | null | undefined;
+  /** Where to keep what each file held between runs (file-cache.ts): the lint cache's directory; null or absent: read every file. */
+  readonly cache?: FileCacheSettings | null | undefined;
 }
 
 /** Reads every migration in `dir`, or throws one SOURCE error listing every problem found. A string is the encoding. */
 /** The migrations of a resolved config: its directory, encoding and (wrangler's) file pattern. */
-export function readProjectMigrations(config: { readonly migrationsDir: string; readonly root: string; readonly encoding: string; readonly migrationsPattern: string | null }): Migration[] {
-  return readMigrations(config.migrationsDir, config.root, { encoding: config.encoding, pattern: config.migrationsPattern });
+export function readProjectMigrations(config: { readonly migrationsDir: string; readonly root: string; readonly encoding: string; readonly migrationsPattern: string | null; readonly lint?: { readonly cache?: FileCacheSettings | null | undefined } }): Migration[] {
+  return readMigrations(config.migrationsDir, config.root, { encoding: config.encoding, pattern: config.migrationsPattern, cache: config.lint?.cache ?? null });
 }
 
 export function readMigrations(dir: string, root: string = process.cwd(), options: string | ReadOptions = {}): Migration[] {
-  const { encoding, pattern } = typeof options === 'string' ? { encoding: options, pattern: null } : options;
+  const { encoding, pattern, cache: cacheSettings } = typeof options === 'string' ? { encoding: options, pattern: null, cache: null } : options;
   const decoder = decoderFor(encoding);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new CairnError('SOURCE', `migrations directory ${relative(root, dir) || dir} does not exist`, {
@@ -110,12 +113,14 @@ export function readMigrations(dir: string, root: string = process.cwd(), option
     const migration = decoded.text === null ? null : readScriptMigration(decoded.text, file, resolve(dir, entry.fileName), entry.version, entry.name, problems);
     if (migration) migrations.push(migration);
   }
+  const cache = cacheSettings ? new FileCache(cacheSettings, resolve(dir), decoder.encoding) : null;
   for (const entry of entries.map(underscoreDown).filter((e) => e.kind === 'main')) {
     const sibling = downs.get(`${entry.version}_${entry.name}`);
     downs.delete(`${entry.version}_${entry.name}`);
-    const migration = readOne(dir, root, entry, sibling, problems, decoder);
+    const migration = cache ? readCached(cache, dir, root, entry, sibling, problems, decoder) : readOne(dir, root, entry, sibling, problems, decoder);
     if (migration) migrations.push(migration);
   }
+  cache?.save();
   for (const orphan of downs.values()) {
     problems.push({ file: relative(root, join(dir, orphan.fileName)), message: 'down file without a matching up file', fix: `add ${orphan.version}_${orphan.name}.sql or delete this file` });
   }
@@ -157,7 +162,7 @@ export function assertFilled(migrations: readonly Migration[]): void {
  */
 function patternEntries(dir: string, root: string, pattern: string, problems: SourceProblem[]): FileEntry[] {
   const entries: FileEntry[] = [];
-  for (const fileName of globSync(pattern, { cwd: dir, onlyFiles: true, dot: false, expandDirectories: false }).sort()) {
+  for (const fileName of tinyglobby().globSync(pattern, { cwd: dir, onlyFiles: true, dot: false, expandDirectories: false }).sort()) {
     const parsed = parseMigrationPath(fileName);
     if (!parsed) {
       problems.push({
@@ -178,6 +183,14 @@ function patternEntries(dir: string, root: string, pattern: string, problems: So
     if (down) entries.push({ ...entry, fileName: `${folder}/${down}`, kind: 'down' });
   }
   return entries;
+}
+
+/**
+ * The glob library, loaded when a wrangler `migrations_pattern` is read: synchronously (reading is),
+ * and not on every command's start (with picomatch it is 90 KB that the usual layouts never use).
+ */
+function tinyglobby(): typeof import('tinyglobby') {
+  return createRequire(import.meta.url)('tinyglobby') as typeof import('tinyglobby');
 }
 
 /** A migration's path relative to its directory (a name in wrangler's table): `0001_x.sql`, or `0001_x/migration.sql` in a nested layout. */
@@ -207,9 +220,9 @@ function dieselEntries(dir: string, root: string, dirName: string, problems: Sou
 }
 
 function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEntry | undefined, problems: SourceProblem[], decoder: TextDecoder): Migration | null {
-  const file = relative(root, join(dir, entry.fileName));
+  const file = pathIn(root, dir, entry.fileName);
   const read = (fileName: string): string | null => {
-    const decoded = decodeMigration(readFileSync(join(dir, fileName)), fileName === entry.fileName ? file : relative(root, join(dir, fileName)), decoder);
+    const decoded = decodeMigration(readFileSync(join(dir, fileName)), fileName === entry.fileName ? file : pathIn(root, dir, fileName), decoder);
     if (decoded.problem) problems.push(decoded.problem);
     return decoded.text;
   };
@@ -220,7 +233,7 @@ function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEnt
   problems.push(...parsed.problems, ...assertionProblems(parsed.directives, file));
   let down: Section | null = parsed.down ? section(file, parsed.down) : null;
   if (downEntry) {
-    const downFile = relative(root, join(dir, downEntry.fileName));
+    const downFile = pathIn(root, dir, downEntry.fileName);
     if (parsed.down) {
       problems.push({ file, message: `has a down section and a sibling ${downEntry.fileName}`, fix: 'keep one of the two' });
     } else {
@@ -245,7 +258,139 @@ function readOne(dir: string, root: string, entry: FileEntry, downEntry: FileEnt
     header: parsed.header,
     directives: parsed.directives,
     ...(unfilled ? { unfilled } : {}),
+    ...(noOp ? { noOp } : {}),
   };
+}
+
+/**
+ * A migration as the file cache (file-cache.ts) remembers it when the file's stat is the one
+ * it was kept under; else read (and kept, when old enough). A remembered one reads its
+ * file only when its SQL is asked for.
+ */
+function readCached(cache: FileCache, dir: string, root: string, entry: FileEntry, downEntry: FileEntry | undefined, problems: SourceProblem[], decoder: TextDecoder): Migration | null {
+  const stat = cache.statOf(dir, entry.fileName, downEntry?.fileName ?? null);
+  const facts = cache.get(entry.fileName, stat);
+  if (facts) return remembered(dir, root, entry, downEntry, facts, decoder);
+  const before = problems.length;
+  const migration = readOne(dir, root, entry, downEntry, problems, decoder);
+  if (migration && problems.length === before && stat.trusted) cache.set(entry.fileName, stat, factsOf(migration));
+  return migration;
+}
+
+function factsOf(migration: Migration): FileFacts {
+  const { down } = migration;
+  return {
+    checksum: migration.checksum,
+    digest: contentDigest(migration),
+    transaction: migration.transaction,
+    header: migration.header,
+    directives: migration.directives,
+    unfilled: migration.unfilled ?? false,
+    noOp: migration.noOp ?? false,
+    upFirstLine: migration.up.firstLine,
+    down: down === null ? null : down === migration.up ? 'up' : { firstLine: down.firstLine, sibling: down.file !== migration.file },
+  };
+}
+
+/**
+ * The migration `facts` describe, its sections' text read from disk on first use. That read
+ * must find what the facts were made from (the file changed while this command ran
+ * otherwise): the command stops rather than run SQL its checksum does not describe.
+ */
+function remembered(dir: string, root: string, entry: FileEntry, downEntry: FileEntry | undefined, facts: FileFacts, decoder: TextDecoder): Migration {
+  const file = pathIn(root, dir, entry.fileName);
+  const source = new FileSource(dir, root, entry, downEntry, facts.digest, decoder, file);
+  const up = new RememberedSection(file, facts.upFirstLine, source, 'up');
+  const { down: downFacts } = facts;
+  const down =
+    downFacts === null ? null : downFacts === 'up' ? up : new RememberedSection(downFacts.sibling ? pathIn(root, dir, downEntry!.fileName) : file, downFacts.firstLine, source, 'down');
+  const migration: { -readonly [K in keyof Migration]: Migration[K] } = {
+    version: entry.version,
+    name: entry.name.replace(/\.up$/i, ''),
+    file,
+    up,
+    down,
+    checksum: facts.checksum,
+    transaction: facts.transaction,
+    header: facts.header,
+    directives: facts.directives,
+  };
+  if (facts.unfilled) migration.unfilled = true;
+  if (facts.noOp) migration.noOp = true;
+  knownDigest(migration, facts.digest);
+  return migration;
+}
+
+/** A remembered migration's file, read once when one of its sections' text is first asked for. */
+class FileSource {
+  private read: Migration | undefined;
+
+  constructor(
+    private readonly dir: string,
+    private readonly root: string,
+    private readonly entry: FileEntry,
+    private readonly downEntry: FileEntry | undefined,
+    private readonly digest: string,
+    private readonly decoder: TextDecoder,
+    private readonly file: string,
+  ) {}
+
+  section(direction: 'up' | 'down'): Section {
+    if (!this.read) {
+      const problems: SourceProblem[] = [];
+      const fresh = readOne(this.dir, this.root, this.entry, this.downEntry, problems, this.decoder);
+      if (!fresh || problems.length > 0 || contentDigest(fresh) !== this.digest) {
+        throw new CairnError('SOURCE', `${this.file} changed while cairn was running`, { hint: 'run the command again: it reads the file as it is now', details: { file: this.file } });
+      }
+      this.read = fresh;
+    }
+    return direction === 'up' ? this.read.up : this.read.down!;
+  }
+}
+
+/**
+ * A section of a remembered migration: `text` and `statements` come from its file on first
+ * use. A class, because a thousand objects with getters of their own cost more than reading
+ * what they stand for; `toJSON` and copies made field by field (statement-limits.ts) see all four.
+ */
+class RememberedSection implements Section {
+  readonly #source: FileSource;
+  readonly #direction: 'up' | 'down';
+
+  constructor(
+    readonly file: string,
+    readonly firstLine: number,
+    source: FileSource,
+    direction: 'up' | 'down',
+  ) {
+    this.#source = source;
+    this.#direction = direction;
+  }
+
+  get text(): string {
+    return this.#source.section(this.#direction).text;
+  }
+
+  get statements(): Section['statements'] {
+    return this.#source.section(this.#direction).statements;
+  }
+
+  toJSON(): Section {
+    return { file: this.file, firstLine: this.firstLine, text: this.text, statements: this.statements };
+  }
+}
+
+let base: { readonly root: string; readonly dir: string; readonly path: string } | undefined;
+
+/**
+ * `relative(root, join(dir, fileName))`, the path a migration's `file` holds: for a plain file
+ * name, the directory's relative path (computed once per directory) and the name. `relative`
+ * resolves both paths on every call, which a thousand files feel at start-up.
+ */
+function pathIn(root: string, dir: string, fileName: string): string {
+  if (/[\\/]/.test(fileName) || fileName === '.' || fileName === '..' || !isAbsolute(root) || !isAbsolute(dir)) return relative(root, join(dir, fileName));
+  if (base?.root !== root || base.dir !== dir) base = { root, dir, path: relative(root, dir) };
+  return base.path === '' ? fileName : `${base.path}${sep}${fileName}`;
 }
 
 /**

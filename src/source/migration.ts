@@ -38,6 +38,8 @@ export interface Migration {
    * listed and linted, but applying refuses it (assertFilled). An up of comments only is a no-op that is recorded.
    */
   readonly unfilled?: boolean;
+  /** True when the up holds comments only: a no-op, recorded when applied, that needs no down. */
+  readonly noOp?: boolean;
   /** Set for a TypeScript migration (`NNNN_name.ts`): its sections hold the file's text and no statements. */
   readonly script?: ScriptInfo;
 }

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import type { Directive, SourceProblem } from './migration.js';
+import { createRequire } from 'node:module';
+import type { Directive, Migration, SourceProblem } from './migration.js';
 
 /**
  * The parts of one migration file. Markers split it into up and down; with
@@ -101,5 +101,51 @@ function checkMarkers(markers: readonly Marker[], file: string): SourceProblem[]
 
 /** sha256 of a section with line endings normalized, so a checkout with CRLF matches. */
 export function checksumOf(text: string): string {
-  return createHash('sha256').update(text.replace(/\r\n?/g, '\n'), 'utf8').digest('hex');
+  return sha256(text.replace(/\r\n?/g, '\n'));
+}
+
+let crypto: typeof import('node:crypto') | undefined;
+
+/**
+ * sha256 (hex) of a string's UTF-8: one call (crypto.hash, Node 20.12+) where Node has it, much
+ * cheaper than a Hash object for short texts. node:crypto loads on the first call (a few
+ * milliseconds): a `status` answered from the caches hashes nothing.
+ */
+export function sha256(text: string): string {
+  crypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  return typeof crypto.hash === 'function' ? crypto.hash('sha256', text, 'hex') : crypto.createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** A short name for a path (a cache file's): FNV-1a, twice with different seeds. Not for anything a collision could fool: the caches check the path they hold. */
+export function shortHash(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}
+
+const digests = new WeakMap<Migration, string>();
+
+/**
+ * A digest of everything in a migration a lint rule can read, except where its files are
+ * (their names): the lint cache chains it into its keys (lint/cache.ts), and the file
+ * cache keeps it (file-cache.ts). Computed once per migration object.
+ */
+export function contentDigest(migration: Migration): string {
+  let digest = digests.get(migration);
+  if (digest === undefined) {
+    const { up, down } = migration;
+    digest = sha256(JSON.stringify([migration.version, migration.name, migration.transaction, migration.unfilled ?? false, migration.header, migration.directives, up.firstLine, up.text, down && [down.firstLine, down.text]]));
+    digests.set(migration, digest);
+  }
+  return digest;
+}
+
+/** Records a digest known without the text (the file cache's): `contentDigest` then answers it. */
+export function knownDigest(migration: Migration, digest: string): void {
+  digests.set(migration, digest);
 }

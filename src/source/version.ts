@@ -7,12 +7,14 @@ function segments(version: string): bigint[] {
   return version.split('_').map((part) => BigInt(part));
 }
 
+const PLAIN = /^\d+$/;
+
 /** `0001` and `1` are one version: the form to compare or key versions by. */
 export function canonicalVersion(version: string): string {
+  // Nearly always one number: its digits without leading zeros, what String(BigInt(…)) gives, without the BigInt.
+  if (PLAIN.test(version)) return version.replace(/^0+(?=\d)/, '');
   return segments(version).map(String).join('_');
 }
-
-const PLAIN = /^\d+$/;
 
 export function compareVersions(a: string, b: string): number {
   // Nearly always: two plain numbers of one width (`0009`, `0010`), where text order is number order.

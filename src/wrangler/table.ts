@@ -136,6 +136,7 @@ export interface Adoption {
 
 /** Pure: wrangler's rows × Cairn's history × files → what counts as applied by wrangler. */
 export function adoptWranglerRows(rows: readonly WranglerRow[], history: readonly AppliedRecord[], migrations: readonly Migration[]): Adoption {
+  if (rows.length === 0) return { records: [], importable: [] }; // no wrangler table, or an empty one: the usual case
   const recorded = new Set(history.map((r) => canonicalVersion(r.version)));
   const files = new Map(migrations.map((m) => [canonicalVersion(m.version), m]));
   const seen = new Set<string>();

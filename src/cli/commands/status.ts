@@ -29,8 +29,8 @@ Examples:
       const rows = report.migrations.map((m) => [m.version, m.name, label(m), change(m), m.appliedAt ? m.appliedAt.replace('T', ' ').slice(0, 19) : '', note(m)]);
       const widths = header.map((title, i) => Math.max(title.length, ...rows.map((r) => r[i]!.length)));
       const format = (cells: string[]) => cells.map((c, i) => (i < cells.length - 1 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd();
-      out.line(format(header));
-      for (const row of rows) out.line(format(row));
+      // One write for the table: a line per write is a system call per migration.
+      out.line([header, ...rows].map(format).join('\n'));
       const counts = new Map<string, number>();
       for (const m of report.migrations) counts.set(m.state, (counts.get(m.state) ?? 0) + 1);
       out.line(`\n${[...counts].map(([state, n]) => `${n} ${state}`).join(', ')}`);

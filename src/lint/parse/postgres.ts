@@ -3,6 +3,7 @@ import type { SqlStatement } from '../../source/split.js';
 import { isDataChange, type AddColumn, type Fact, type TableAction } from '../facts.js';
 import type { LintStatement } from '../types.js';
 import { ShapedPostgresStatement, shapeOf, type ParseOptions } from './shape.js';
+import { beforeParserLoads } from './engine-flags.js';
 
 /**
  * PostgreSQL statements through the real Postgres parser (libpg-query, WASM).
@@ -14,10 +15,12 @@ let parser: Promise<Parser> | undefined;
 
 /** Loads the WASM parser once per process (~50 ms). */
 export function loadPostgresParser(): Promise<Parser> {
-  parser ??= import('libpg-query').then(async (module) => {
-    await module.loadModule();
-    return module;
-  });
+  parser ??= beforeParserLoads()
+    .then(() => import('libpg-query'))
+    .then(async (module) => {
+      await module.loadModule();
+      return module;
+    });
   return parser;
 }
 

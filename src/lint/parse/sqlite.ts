@@ -3,6 +3,7 @@ import type { SqlStatement } from '../../source/split.js';
 import { isDataChange, type AddColumn, type Fact, type TableAction } from '../facts.js';
 import type { LintStatement } from '../types.js';
 import { ShapedSqliteStatement, shapeOf, type ParseOptions } from './shape.js';
+import { beforeParserLoads } from './engine-flags.js';
 
 /**
  * SQLite statements through a real SQLite grammar (sql-parser-cst). It
@@ -16,7 +17,9 @@ let loaded: Parser | undefined;
 
 /** Loads the grammar once, on first use: it takes ~250 ms, which a PostgreSQL project never pays. */
 function loadSqliteParser(): Promise<Parser> {
-  parser ??= import('sql-parser-cst').then((module) => (loaded = module));
+  parser ??= beforeParserLoads()
+    .then(() => import('sql-parser-cst'))
+    .then((module) => (loaded = module));
   return parser;
 }
 
