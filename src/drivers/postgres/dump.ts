@@ -425,9 +425,9 @@ export function incrementalAssembler(): (others: Others, othersKey: unknown, par
   const recent: { readonly othersKey: unknown; readonly parts: ReadonlySet<RelationPart>; readonly text: string }[] = [];
   return (others, othersKey, partsIn) => {
     const parts = [...partsIn];
-    const same = recent.find((dump) => dump.othersKey === othersKey && dump.parts.size === parts.length && parts.every((part) => dump.parts.has(part)));
-    if (same !== undefined) return same.text;
     const simple = parts.every((part) => part.parents.length === 0 && part.relation.kind !== 'f');
+    const same = recent.find((dump) => dump.othersKey === othersKey && samePrint(dump.parts, parts, simple));
+    if (same !== undefined) return same.text;
     let text: string;
     if (!simple) {
       last = null;
@@ -451,6 +451,33 @@ export function incrementalAssembler(): (others: Others, othersKey: unknown, par
     recent.length = Math.min(recent.length, 4);
     return text;
   };
+}
+
+/**
+ * Whether `parts` print what `was` printed: the same parts, or (`simple`: no
+ * inheritance, no foreign tables) the same but for a few tables read again
+ * that print the same statements under the same names: a table dropped by a
+ * down and created again by the next up has a new oid, and a new part, but
+ * the same text.
+ */
+function samePrint(was: ReadonlySet<RelationPart>, parts: readonly RelationPart[], simple: boolean): boolean {
+  if (was.size !== parts.length) return false;
+  const extra = parts.filter((part) => !was.has(part));
+  if (extra.length === 0) return true;
+  if (!simple || extra.length > 16) return false;
+  const now = new Set(parts);
+  const missing = new Map([...was].filter((part) => !now.has(part)).map((part) => [part.relation.key, part]));
+  return extra.every((part) => {
+    const other = missing.get(part.relation.key);
+    return other !== undefined && isTable(part) && isTable(other) && other.parents.length === 0 && printsSame(part, other);
+  });
+}
+
+function printsSame(a: RelationPart, b: RelationPart): boolean {
+  const items = (part: RelationPart) => [part.keys, part.indexes, part.foreignKeys, part.triggers].map((group) => [...group].sort(byKey));
+  const sameItems = (x: readonly Item[], y: readonly Item[]) => x.length === y.length && x.every((item, i) => item.key === y[i]!.key && item.sql === y[i]!.sql);
+  const [x, y] = [items(a), items(b)];
+  return tableItemOf(a).sql === tableItemOf(b).sql && x.every((group, i) => sameItems(group, y[i]!));
 }
 
 const tableItem = (part: RelationPart): Item => ({ key: part.relation.key, sql: tableStatements(part, new Map()) });
