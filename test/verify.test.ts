@@ -320,6 +320,19 @@ CREATE VIEW published AS SELECT id FROM posts WHERE status = 'published';`;
     expect(await failing('0005_answer.sql', `-- migrate:up\nCREATE TABLE labels (id INTEGER PRIMARY KEY);\n${fn}\n-- migrate:down\nDROP TABLE labels;\n`)).toEqual([['added', 'function answer()']]);
   });
 
+  // PostgreSQL only (DDL that depends on data needs a DO block): the second up must be compared with the first, not taken for it.
+  if (pg) it('an up that gives another schema the second time', async () => {
+    const root = tempDir();
+    // A row the down leaves (data, not schema) decides whether the up creates the index.
+    const up = `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM tags WHERE label = 'seen') THEN CREATE INDEX tags_label ON tags (label); END IF; END $$;
+INSERT INTO tags (id, label) SELECT coalesce(max(id), 0) + 1, 'seen' FROM tags;`;
+    const files = { ...history, '0005_once.sql': `-- migrate:up\n${up}\n-- migrate:down\nDROP INDEX IF EXISTS tags_label;\n`, '0006_create_notes.sql': '-- migrate:up\nCREATE TABLE notes (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE notes;\n' };
+    const report = await createCairn({ url: current().url, dir: writeMigrations(root, files), cwd: root, envVars: {} }).verify();
+    const once = report.migrations.find((m) => m.version === '0005')!;
+    expect(once.problems.map((p) => [p.kind, p.differences.map((d) => [d.kind, d.key])])).toEqual([['redo-differs', [['removed', 'index tags_label']]]]);
+    expect(report.migrations.find((m) => m.version === '0006')!.ok).toBe(true);
+  });
+
   it('a down that renames a table others refer to back under another name', async () => {
     // The view and the foreign key name posts: SQLite rewrites their stored SQL in place on a rename (other rows of sqlite_master change).
     const renamed = await failing('0005_rename_posts.sql', '-- migrate:up\nALTER TABLE posts RENAME TO articles;\n-- migrate:down\nALTER TABLE articles RENAME TO articles_old;\n');
