@@ -89,7 +89,7 @@ const CHANGED_SQL = `SELECT m.rowid AS id, m.type, m.name, m.tbl_name AS tableNa
     FROM main.sqlite_master m LEFT JOIN ${COPY} c ON c.id = m.rowid
    WHERE c.id IS NULL OR c.sql IS NOT m.sql OR c.name IS NOT m.name OR c.type IS NOT m.type OR c.tbl_name IS NOT m.tbl_name`;
 /** Rows the copy has and sqlite_master no longer has. */
-const GONE_SQL = `SELECT c.id FROM ${COPY} c WHERE NOT EXISTS (SELECT 1 FROM main.sqlite_master m WHERE m.rowid = c.id)`;
+const GONE_SQL = `SELECT c.id FROM ${COPY} c LEFT JOIN main.sqlite_master m ON m.rowid = c.id WHERE m.rowid IS NULL`;
 const COUNT_SQL = 'SELECT count(*) AS count FROM main.sqlite_master';
 
 function update(db: Database.Database, state: DumpState): void {
