@@ -1,5 +1,5 @@
 import { quoteLiteral } from '../../sql/quote.js';
-import { assemble, oidList, othersFrom, othersSql, partsFrom, partsSql, readRelations, relationsSql, type RelationPart, type RelationRow, type Row } from './dump.js';
+import { incrementalAssembler, oidList, othersFrom, othersSql, partsFrom, partsSql, readRelations, relationsSql, type RelationPart, type RelationRow, type Row } from './dump.js';
 import { CHANGE_LOG } from './scratch.js';
 
 /**
@@ -198,6 +198,9 @@ export function incrementalPostgresDump(client: PgBatchQueryable, settings: { re
     }
   };
   let state: DumpState | null = null;
+  // The text from the parts: kept sorted between dumps (dump.ts, incrementalAssembler); the others rows are replaced, never changed in place, when re-read.
+  const assemble = incrementalAssembler();
+  const assembled = (dump: DumpState) => assemble(othersFrom(dump.others, dump.excluded), dump.others, dump.parts.values());
   /** Whether changes are read from the scratch's change log (scratch.ts) rather than found in the catalogs. */
   let changeLog = settings.changeLog ?? false;
 
@@ -368,21 +371,21 @@ export function incrementalPostgresDump(client: PgBatchQueryable, settings: { re
     if (recheck && !changeLog && appeared(await resolve(options.exclude))) state = null;
     if (state === null) {
       state = await fresh(options.exclude);
-      return assemble(othersFrom(state.others, state.excluded), state.parts.values());
+      return assembled(state);
     }
     const current = state;
     const logged = changeLog ? await fromLog(current, recheck ? options.exclude : null) : null;
     if (logged && appeared(logged.excluded)) {
       // The log is read and emptied: read everything again, as at the first dump.
       state = await fresh(options.exclude);
-      return assemble(othersFrom(state.others, state.excluded), state.parts.values());
+      return assembled(state);
     }
     let changes = logged?.changes ?? null;
     if (changeLog && changes === null) {
       // The log missed something, or may have: read everything once, and find changes in the catalogs from now on.
       changeLog = false;
       state = await fresh(options.exclude);
-      return assemble(othersFrom(state.others, state.excluded), state.parts.values());
+      return assembled(state);
     }
     changes ??= await fromCatalogs(current);
     const { everything, seeds, gone } = changes;
@@ -404,7 +407,7 @@ export function incrementalPostgresDump(client: PgBatchQueryable, settings: { re
     const sequenceTouched = changes.sequence || sequences.some((row) => gone.has(row.oid) || dirty.has(row.oid) || (row.owner !== null && dirty.has(row.owner)));
     if (!everything && dirty.size === 0 && gone.size === 0 && !sequenceTouched) {
       changes.done();
-      return assemble(othersFrom(current.others, current.excluded), current.parts.values());
+      return assembled(current);
     }
     const othersPart = everything ? othersSql() : sequenceTouched ? [othersSql()[6]!] : [];
     const pending = everything ? null : [...dirty].filter((oid) => !early?.reached.has(oid));
@@ -412,7 +415,6 @@ export function incrementalPostgresDump(client: PgBatchQueryable, settings: { re
     const results = statements.length > 0 ? await run(statements) : [];
     if (everything) current.others = results.slice(0, othersPart.length);
     else if (sequenceTouched) current.others = [...current.others.slice(0, 6), results[0]!];
-    const othersRows = current.others;
     const relations = ((results[othersPart.length] ?? []) as unknown as RelationRow[]).filter((relation) => !current.excluded.has(relation.oid));
     const read = relations.length === 0 ? [] : partsFrom(relations, await run(partsSql(relations.map((r) => r.oid), current.version)));
     if (early !== null && early.relations.length > 0) read.push(...partsFrom(early.relations, early.partRows));
@@ -421,7 +423,7 @@ export function incrementalPostgresDump(client: PgBatchQueryable, settings: { re
     for (const oid of gone) current.parts.delete(oid);
     for (const part of read) current.parts.set(part.relation.oid, part);
     changes.done();
-    return assemble(othersFrom(othersRows, current.excluded), current.parts.values());
+    return assembled(current);
   };
 }
 

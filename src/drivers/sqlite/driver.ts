@@ -5,6 +5,7 @@ import { CairnError } from '../../errors.js';
 import { resolveCommand, StatementError, type Driver, type HeldLock, type LockOptions, type SqlCommand, type SqlFlavor } from '../types.js';
 import { sqliteBackup } from './backup.js';
 import { dumpSqlite } from './dump.js';
+import { incrementalSqliteDump } from './incremental-dump.js';
 import { introspectSqlite, queryOf, sqliteUserTables } from './introspect.js';
 import { acquireSqliteLock, sqliteLockHolder } from './lock.js';
 import { quoteIdentifier } from '../../sql/quote.js';
@@ -131,7 +132,8 @@ export function openSqlite(path: string, display: string, options: SqliteOpenOpt
       return introspectSqlite(queryOf(db), options);
     },
 
-    dump: (options) => dumpSqlite(queryOf(db), options),
+    // A scratch database: each dump reads back only what changed since the one before (incremental-dump.ts).
+    dump: options.scratch ? incrementalSqliteDump(db) : (dumpOptions) => dumpSqlite(queryOf(db), dumpOptions),
 
     async lock(table: string, options: LockOptions): Promise<HeldLock> {
       const held = await acquireSqliteLock(db, `${table}_lock`, options);
