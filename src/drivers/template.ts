@@ -17,6 +17,12 @@ export interface TemplateStore {
   ensure(key: string, migrate: (url: DatabaseUrl) => Promise<void>): Promise<boolean>;
   /** A new database copied from template `key` (which `ensure` made). */
   copy(key: string, options: CopyOptions): Promise<TemplateCopy>;
+  /**
+   * The template itself, for a store made `connectable` (`cairn diff` reads it
+   * and runs its check there in a transaction it rolls back); undefined where
+   * the engine keeps no such database.
+   */
+  readonly url?: (key: string) => DatabaseUrl;
 }
 
 export interface CopyOptions {
@@ -41,6 +47,12 @@ export interface TemplateProject {
   readonly dir: string;
   /** A few hex digits of the project's path: part of every template's name. */
   readonly id: string;
+  /**
+   * Templates stay open to connections (`url`), and a template of an older key
+   * still in use by another process is left for the next build to drop
+   * instead of being dropped under it. Default false: test templates.
+   */
+  readonly connectable?: boolean;
 }
 
 /** The template store for databases like `like`. Loaded on demand, as drivers are. */

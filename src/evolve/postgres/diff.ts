@@ -1,18 +1,24 @@
+import { createHash } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
 import type { ResolvedConfig } from '../../config/load.js';
 import { CairnError } from '../../errors.js';
 import type { StepContext } from '../../core/migrator.js';
 import { replayUp, withScratch, withScratchHint } from '../../replay/scratch.js';
 import { withSession } from '../../core/session.js';
-import { bookkeepingTables } from '../../core/tracking.js';
 import type { DatabaseUrl } from '../../config/url.js';
-import { createScratchDatabase, openDriver, scratchFor } from '../../drivers/index.js';
+import { createScratchDatabase, openDriver, scratchFor, scratchKey } from '../../drivers/index.js';
+import { templateStore, type TemplateStore } from '../../drivers/template.js';
 import type { Driver } from '../../drivers/types.js';
 import { diffSnapshots, formatDifference, type Snapshot } from '../../drivers/snapshot.js';
 import { wranglerCompanion } from '../../wrangler/table.js';
 import { readProjectMigrations } from '../../source/files.js';
+import { templateKey } from '../../source/template-key.js';
+import { bookkeepingTables, TrackingTable } from '../../core/tracking.js';
 import { splitStatements } from '../../source/split.js';
 import { planPostgres, quote, type PgPlan, type PgRenameStep } from './plan.js';
 import { readPgSchema, type PgSchema } from './schema.js';
+import { desiredKey, hasDesiredCache, readDesiredCache, writeDesiredCache, type DesiredSchema } from './desired-cache.js';
 
 /**
  * `cairn diff` on PostgreSQL: the schema the migrations produce (replayed in
@@ -33,14 +39,147 @@ export interface PgDiffInput {
   readonly allowRewrite: boolean;
   /** `--fill`: lower-cased `table.column` or `column` → expression. */
   readonly fill?: ReadonlyMap<string, string>;
+  /** Cairn's version: part of the keys of what is kept between runs. */
+  readonly cairnVersion: string;
 }
 
 export async function planPostgresDiff(config: ResolvedConfig, input: PgDiffInput): Promise<PgPlan> {
   const exclude = bookkeepingTables(config);
   const like = scratchFor(config.database, 'postgres').like;
   const liveDump = input.fromDb ? await withSession(config, { write: false, onEvent: () => undefined, companion: wranglerCompanion }, (session) => session.driver.dump({ exclude })) : null;
+  const dir = join(config.root, '.cairn', 'diff');
+  const store = await templateStore(like, { dir, id: createHash('sha256').update(`cairn diff\0${config.root}`).digest('hex').slice(0, 8), connectable: true });
+  if (store.url === undefined) return planInScratch(config, input, like, liveDump, null);
+  try {
+    return await planOnKept(config, input, { like, liveDump, store, url: store.url, dir, exclude });
+  } catch (error) {
+    throw withScratchHint(error, like);
+  }
+}
+
+interface Kept {
+  readonly like: DatabaseUrl;
+  readonly liveDump: string | null;
+  readonly store: TemplateStore;
+  readonly url: (key: string) => DatabaseUrl;
+  /** `.cairn/diff` in the project: the desired schema's cache. */
+  readonly dir: string;
+  readonly exclude: readonly string[];
+}
+
+/**
+ * The fast way, where the engine keeps databases between runs (a server):
+ * the migrations replayed once into a database kept on the server, keyed by
+ * the migration files (or, with --from-db, by the live schema's dump, taken
+ * afresh each run); schema.sql read once per text (desired-cache.ts). The
+ * plan's check then runs on the kept database inside one transaction that is
+ * rolled back, so it is never changed. A plan that must commit to be checked
+ * (an enum's new value is not usable before commit; CONCURRENTLY on a
+ * partitioned table) is checked in a scratch database as before.
+ */
+async function planOnKept(config: ResolvedConfig, input: PgDiffInput, kept: Kept): Promise<PgPlan> {
+  const key = kept.liveDump !== null
+    ? createHash('sha256').update(`cairn diff ${input.cairnVersion}\0${config.table}\0live\0${kept.liveDump}`).digest('hex').slice(0, 16)
+    : await templateKey(config.migrationsDir, `cairn diff ${input.cairnVersion}\0${config.table}`);
+  const desiredKeyText = desiredKey([input.cairnVersion, scratchKey(kept.like), kept.exclude.join(','), input.desiredSql]);
+  const build = (url: DatabaseUrl) => buildKept(config, url, kept.liveDump);
+  // The kept database is made (the first time) while schema.sql loads in a scratch database, unless what was read from it is kept too.
+  const startLoad = () => {
+    const loading = readDesired(kept.like, input, kept.exclude);
+    loading.catch(() => undefined);
+    return loading;
+  };
+  let loading: Promise<Desired> | null = hasDesiredCache(kept.dir, desiredKeyText) ? null : startLoad();
+  let dropping: Promise<void> | null = null;
+  try {
+    await kept.store.ensure(key, build);
+    const driver = await openKept(kept, key, build);
+    try {
+      const serverVersion = (await driver.query<{ v: string }>({ sql: "SELECT current_setting('server_version_num') AS v" }))[0]!.v;
+      let wanted = loading === null ? readDesiredCache(kept.dir, desiredKeyText, serverVersion) : null;
+      if (wanted === null) {
+        const loaded = await (loading ??= startLoad());
+        writeDesiredCache(kept.dir, desiredKeyText, serverVersion, loaded);
+        // Dropped while the check runs: the server's checkpoint need not hold up the rest.
+        dropping = loaded.drop().catch(() => undefined);
+        wanted = loaded;
+      }
+      const found = wanted;
+      const result = await inRolledBackTransaction(driver, key, async () => {
+        const baseline = await driver.snapshot({ exclude: kept.exclude });
+        const { current, renames } = await readCurrent(driver, input, kept.exclude);
+        const plan = planPostgres(current, found.schema, { allowDrop: input.allowDrop, renames, lockTimeout: '5s', fill: input.fill });
+        if (needsCommit(plan, current, found.schema)) return { plan, checked: false };
+        await check(driver, plan, { baseline, desired: found.snapshot, current, exclude: kept.exclude, allowRewrite: input.allowRewrite, inTransaction: true });
+        return { plan, checked: true };
+      });
+      if (result.checked) return result.plan;
+      await driver.close();
+      return await planInScratch(config, input, kept.like, kept.liveDump, { ...found, drop: async () => undefined });
+    } finally {
+      await driver.close();
+    }
+  } finally {
+    // A load that was not needed after all (or failed) still leaves no database behind.
+    const loaded = await Promise.resolve(loading).catch(() => null);
+    await (dropping ?? loaded?.drop())?.catch(() => undefined);
+  }
+}
+
+/** The kept database's migrations (or the live schema), replayed into `url` once. */
+async function buildKept(config: ResolvedConfig, url: DatabaseUrl, liveDump: string | null): Promise<void> {
+  const driver = await openDriver(url, { create: true });
+  try {
+    const tracking = new TrackingTable(driver, config.table);
+    await tracking.ensure();
+    if (liveDump !== null) await load(driver, liveDump, 'the live database\'s schema');
+    else await replayForDiff(config, { driver, tracking, appliedBy: `${userInfo().username}@${hostname()} (cairn diff)`, onEvent: () => undefined, assertions: 'skip' });
+  } finally {
+    await driver.close();
+  }
+}
+
+/** Opens the kept database; one that another run of an older key dropped a moment ago is built again. */
+async function openKept(kept: Kept, key: string, build: (url: DatabaseUrl) => Promise<void>): Promise<Driver> {
+  try {
+    return await openDriver(kept.url(key), { create: false });
+  } catch {
+    await kept.store.ensure(key, build);
+    return openDriver(kept.url(key), { create: false });
+  }
+}
+
+/**
+ * Runs `work` in a transaction on the kept database and rolls it back whatever happens.
+ * Two runs at once on the same kept database take turns (a transaction-scoped advisory lock): their ALTERs would otherwise wait on each other, or deadlock.
+ */
+async function inRolledBackTransaction<T>(driver: Driver, key: string, work: () => Promise<T>): Promise<T> {
+  await driver.query({ sql: 'BEGIN' });
+  try {
+    await driver.query({ sql: 'SELECT pg_advisory_xact_lock($1)', params: [BigInt.asIntN(64, BigInt(`0x${key.padEnd(16, '0').slice(0, 16)}`)).toString()] });
+    return await work();
+  } finally {
+    await driver.query({ sql: 'ROLLBACK' }).catch(() => undefined);
+  }
+}
+
+/** A plan whose check must commit: an enum's new value (not usable in the transaction that added it), or an index built CONCURRENTLY on a partitioned table (refused there, while a plain CREATE INDEX is not). */
+function needsCommit(plan: PgPlan, current: PgSchema, wanted: PgSchema): boolean {
+  if (plan.files.some((f) => f.phase === 'enum')) return true;
+  const concurrent = plan.files.filter((f) => f.noTransaction);
+  if (concurrent.length === 0) return false;
+  if (concurrent.some((f) => [...f.up, ...(f.down ?? [])].some((sql) => !CONCURRENT.test(sql) && !/^SET /i.test(sql)))) return true;
+  return [...current.tables.values(), ...wanted.tables.values()].some((t) => t.extra.startsWith('p'));
+}
+
+/** `CREATE [UNIQUE] INDEX CONCURRENTLY …`, `DROP INDEX CONCURRENTLY …`: inside the check's transaction, run as the plain form, which makes the same index. */
+const CONCURRENT = /^(CREATE (?:UNIQUE )?INDEX|DROP INDEX) CONCURRENTLY /;
+
+/** The slow way: the migrations (or the live schema) replayed in a scratch database, checked there for real; schema.sql loaded in a second one unless it was read already. */
+async function planInScratch(config: ResolvedConfig, input: PgDiffInput, like: DatabaseUrl, liveDump: string | null, known: Desired | null): Promise<PgPlan> {
+  const exclude = bookkeepingTables(config);
   // The desired schema loads in its own scratch database while the migrations replay in the other: two connections, two server processes.
-  const desired = readDesired(like, input, exclude);
+  const desired = known !== null ? Promise.resolve(known) : readDesired(like, input, exclude);
   desired.catch(() => undefined);
   // Dropping a database makes the server checkpoint: the two scratch databases are dropped at the same moment, so that one checkpoint can serve both.
   let dropDesired: Promise<void> | null = null;
@@ -48,15 +187,12 @@ export async function planPostgresDiff(config: ResolvedConfig, input: PgDiffInpu
     if (liveDump !== null) await load(context.driver, liveDump, 'the live database\'s schema');
     else await replayForDiff(config, context);
     const baseline = await context.driver.snapshot({ exclude });
-    const renames: PgRenameStep[] = [];
-    for (const rename of input.renames) renames.push(await applyRename(context.driver, rename));
-    const current = await readPgSchema(context.driver, exclude);
-    for (const rename of [...renames].reverse()) await context.driver.query({ sql: rename.down });
+    const { current, renames } = await readCurrent(context.driver, input, exclude);
     const wanted = await desired;
     try {
       const plan = planPostgres(current, wanted.schema, { allowDrop: input.allowDrop, renames, lockTimeout: '5s', fill: input.fill });
       // Even with nothing to write: a difference the planner does not see must not read as "no changes".
-      await check(context.driver, plan, { baseline, desired: wanted.snapshot, current, exclude, allowRewrite: input.allowRewrite });
+      await check(context.driver, plan, { baseline, desired: wanted.snapshot, current, exclude, allowRewrite: input.allowRewrite, inTransaction: false });
       return plan;
     } finally {
       dropDesired = wanted.drop();
@@ -73,8 +209,22 @@ export async function planPostgresDiff(config: ResolvedConfig, input: PgDiffInpu
   }
 }
 
+/** The schema the plan starts from, with the --rename steps applied while it is read (and undone after). */
+async function readCurrent(driver: Driver, input: PgDiffInput, exclude: readonly string[]): Promise<{ current: PgSchema; renames: PgRenameStep[] }> {
+  const renames: PgRenameStep[] = [];
+  for (const rename of input.renames) renames.push(await applyRename(driver, rename));
+  const current = await readPgSchema(driver, exclude);
+  for (const rename of [...renames].reverse()) await driver.query({ sql: rename.down });
+  return { current, renames };
+}
+
+interface Desired extends DesiredSchema {
+  /** Drops the scratch database it was read from (nothing when it came from the cache). */
+  drop(): Promise<void>;
+}
+
 /** schema.sql loaded into a scratch database and read; the caller drops the database (`drop`). */
-async function readDesired(like: DatabaseUrl, input: PgDiffInput, exclude: readonly string[]): Promise<{ schema: PgSchema; snapshot: Snapshot; drop: () => Promise<void> }> {
+async function readDesired(like: DatabaseUrl, input: PgDiffInput, exclude: readonly string[]): Promise<Desired> {
   const scratch = await createScratchDatabase(like);
   try {
     const driver = await openDriver(scratch.url, { create: true });
@@ -159,13 +309,15 @@ interface CheckInput {
   readonly current: PgSchema;
   readonly exclude: readonly string[];
   readonly allowRewrite: boolean;
+  /** Inside a transaction the caller rolls back: each file's statements run one by one, CONCURRENTLY as the plain form. */
+  readonly inTransaction: boolean;
 }
 
 /** Runs the plan's files up, then down, on the scratch copy; refuses a plan whose result is not what it must be. */
 async function check(driver: Driver, plan: PgPlan, input: CheckInput): Promise<void> {
   let restoreTo = input.baseline;
   for (const [index, file] of plan.files.entries()) {
-    await run(driver, file.up, file.noTransaction, `part ${index + 1} (${file.phase}), up`);
+    await run(driver, file.up, file.noTransaction, `part ${index + 1} (${file.phase}), up`, input.inTransaction);
     // A part with no down (enum values cannot be removed): the downs after it restore what it left.
     if (file.down === null) restoreTo = await driver.snapshot({ exclude: input.exclude });
   }
@@ -187,7 +339,7 @@ async function check(driver: Driver, plan: PgPlan, input: CheckInput): Promise<v
   }
   for (const [index, file] of [...plan.files.entries()].reverse()) {
     if (file.down === null) break;
-    await run(driver, file.down, file.noTransaction, `part ${index + 1} (${file.phase}), down`);
+    await run(driver, file.down, file.noTransaction, `part ${index + 1} (${file.phase}), down`, input.inTransaction);
   }
   const back = differences(await driver.snapshot({ exclude: input.exclude }), restoreTo);
   if (back.length > 0) {
@@ -198,13 +350,15 @@ async function check(driver: Driver, plan: PgPlan, input: CheckInput): Promise<v
   }
 }
 
-async function run(driver: Driver, statements: readonly string[], noTransaction: boolean, what: string): Promise<void> {
+async function run(driver: Driver, statements: readonly string[], noTransaction: boolean, what: string, inTransaction: boolean): Promise<void> {
+  let at: number | undefined;
   try {
-    if (noTransaction) for (const sql of statements) await driver.query({ sql });
+    if (inTransaction) for (at = 0; at < statements.length; at++) await driver.query({ sql: statements[at]!.replace(CONCURRENT, '$1 ') });
+    else if (noTransaction) for (const sql of statements) await driver.query({ sql });
     else await driver.atomic(statements.map((sql) => ({ sql })));
   } catch (error) {
-    const index = (error as { index?: number }).index;
-    const statement = noTransaction || index === undefined ? '' : ` at ${statements[index]}`;
+    const index = at ?? (error as { index?: number }).index;
+    const statement = (noTransaction && !inTransaction) || index === undefined ? '' : ` at ${statements[index]}`;
     throw new CairnError('USAGE', `cairn diff cannot write this change: its ${what} fails on a copy of the schema${statement}: ${(error as Error).message}`, {
       hint: 'write that change by hand in a migration of its own (`cairn new <name>`), then run cairn diff again for the rest',
     });
