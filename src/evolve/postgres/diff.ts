@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../../config/load.js';
@@ -48,7 +49,7 @@ export async function planPostgresDiff(config: ResolvedConfig, input: PgDiffInpu
   const like = scratchFor(config.database, 'postgres').like;
   const liveDump = input.fromDb ? await withSession(config, { write: false, onEvent: () => undefined, companion: wranglerCompanion }, (session) => session.driver.dump({ exclude })) : null;
   const dir = join(config.root, '.cairn', 'diff');
-  const store = await templateStore(like, { dir, id: createHash('sha256').update(`cairn diff\0${config.root}`).digest('hex').slice(0, 8), connectable: true });
+  const store = await templateStore(like, { dir, id: `${KEPT_PREFIX}${createHash('sha256').update(`cairn diff\0${config.root}`).digest('hex').slice(0, 6)}`, connectable: true });
   if (store.url === undefined) return planInScratch(config, input, like, liveDump, null);
   try {
     return await planOnKept(config, input, { like, liveDump, store, url: store.url, dir, exclude });
@@ -126,18 +127,57 @@ async function planOnKept(config: ResolvedConfig, input: PgDiffInput, kept: Kept
   }
 }
 
-/** The kept database's migrations (or the live schema), replayed into `url` once. */
+/** Kept databases' project ids start with this (`cairn_tpl_diff…`), so that neither they nor test templates (`cairn_tpl_<8 hex>_…`) sweep the others. */
+const KEPT_PREFIX = 'diff';
+
+/**
+ * The kept database's migrations (or the live schema), replayed into `url` once. The database's
+ * comment names the host and project directory it is for: a build also drops, while it replays,
+ * the kept databases of this host's projects whose directory is gone (a removed checkout, a test's
+ * temporary project). Older keys of the same project are dropped by the template store.
+ */
 async function buildKept(config: ResolvedConfig, url: DatabaseUrl, liveDump: string | null): Promise<void> {
   const driver = await openDriver(url, { create: true });
   try {
-    const tracking = new TrackingTable(driver, config.table);
-    await tracking.ensure();
-    if (liveDump !== null) await load(driver, liveDump, 'the live database\'s schema');
-    else await replayForDiff(config, { driver, tracking, appliedBy: `${userInfo().username}@${hostname()} (cairn diff)`, onEvent: () => undefined, assertions: 'skip' });
+    const owner = `cairn diff ${hostname()} ${config.root}`;
+    await driver.query({ sql: `DO $cairn$ BEGIN EXECUTE format('COMMENT ON DATABASE %I IS %L', current_database(), ${literal(owner)}); END $cairn$` });
+    const sweeping = sweepVanishedProjects(url);
+    try {
+      const tracking = new TrackingTable(driver, config.table);
+      await tracking.ensure();
+      if (liveDump !== null) await load(driver, liveDump, 'the live database\'s schema');
+      else await replayForDiff(config, { driver, tracking, appliedBy: `${userInfo().username}@${hostname()} (cairn diff)`, onEvent: () => undefined, assertions: 'skip' });
+    } finally {
+      await sweeping;
+    }
   } finally {
     await driver.close();
   }
 }
+
+/** Drops kept databases of this host's projects whose directory no longer exists; one in use by a run is left (no FORCE). */
+async function sweepVanishedProjects(url: DatabaseUrl): Promise<void> {
+  let driver: Driver | null = null;
+  try {
+    driver = await openDriver(url, { create: false });
+    const mine = `cairn diff ${hostname()} `;
+    const rows = await driver.query<{ name: string; owner: string }>({
+      sql: "SELECT datname AS name, shobj_description(oid, 'pg_database') AS owner FROM pg_database WHERE starts_with(datname, $1) AND starts_with(shobj_description(oid, 'pg_database'), $2)",
+      params: [`cairn_tpl_${KEPT_PREFIX}`, mine],
+    });
+    for (const row of rows) {
+      if (existsSync(row.owner.slice(mine.length))) continue;
+      await driver.query({ sql: `ALTER DATABASE ${quote(row.name)} WITH IS_TEMPLATE false` }).catch(() => undefined);
+      await driver.query({ sql: `DROP DATABASE IF EXISTS ${quote(row.name)}` }).catch(() => undefined);
+    }
+  } catch {
+    // Sweeping is housekeeping: the diff goes on without it.
+  } finally {
+    await driver?.close();
+  }
+}
+
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** Opens the kept database; one that another run of an older key dropped a moment ago is built again. */
 async function openKept(kept: Kept, key: string, build: (url: DatabaseUrl) => Promise<void>): Promise<Driver> {
