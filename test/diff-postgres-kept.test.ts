@@ -29,15 +29,18 @@ CREATE INDEX items_name_idx ON items (name);
 `;
 const ADD_NOTE_AND_CHECK = ADD_NOTE.replace('note text', 'note text, CHECK (price >= 0)');
 
+/** One of each per project, whatever the number of runs: the key of the migrations (and the project) elided. */
+const KEPT = ['cairn_diff_load_…', 'cairn_tpl_diff…'];
+
 let skip: string | null = null;
 
-/** The kept databases of the project in `root` (their comment names the host and the project directory). */
+/** The kept databases of the project in `root` (their comment names the host and the project directory): the migrations', and the empty one schema.sql loads into. */
 async function keptDatabases(root: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: PG_ADMIN_URL });
   await client.connect();
   try {
-    const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE starts_with(datname, 'cairn_tpl_diff') AND shobj_description(oid, 'pg_database') LIKE '% ' || $1", [root]);
-    return rows.map((r) => r.datname);
+    const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE (starts_with(datname, 'cairn_tpl_diff') OR starts_with(datname, 'cairn_diff_load_')) AND shobj_description(oid, 'pg_database') LIKE '% ' || $1", [root]);
+    return rows.map((r) => r.datname.replace(/^(cairn_tpl_diff|cairn_diff_load_).*/, '$1…')).sort();
   } finally {
     await client.end();
   }
@@ -80,7 +83,7 @@ describe('cairn diff on PostgreSQL keeps the replayed migrations between runs', 
     try {
       const root = project(db, ADD_NOTE);
       expect(changes(root, db)).toEqual(['add-column items.note']);
-      expect(await keptDatabases(root)).toHaveLength(1);
+      expect(await keptDatabases(root)).toEqual(KEPT);
       expect(readdirSync(join(root, '.cairn', 'diff')).filter((f) => f.startsWith('desired-'))).toHaveLength(1);
       // Nothing changed: the same answer (from what was kept).
       expect(changes(root, db)).toEqual(['add-column items.note']);
@@ -93,7 +96,7 @@ describe('cairn diff on PostgreSQL keeps the replayed migrations between runs', 
       expect(written.status, written.stderr).toBe(0);
       expect(changes(root, db)).toEqual([]);
       // The kept database of the older migrations is gone.
-      expect(await keptDatabases(root)).toHaveLength(1);
+      expect(await keptDatabases(root)).toEqual(KEPT);
       // The written files removed again: back to the first answer.
       for (const file of readdirSync(join(root, 'migrations'))) if (!file.startsWith('0001')) rmSync(join(root, 'migrations', file));
       expect(changes(root, db)).toEqual(['add-column items.note', 'add-check items.items_price_check']);
@@ -131,7 +134,7 @@ describe('cairn diff on PostgreSQL keeps the replayed migrations between runs', 
       // And again, now from what is kept: the two checks take turns on the kept database.
       const [c, d] = await Promise.all([cliAsync(args, root), cliAsync(args, root)]);
       expect([c.stdout, d.stdout]).toEqual([a.stdout, a.stdout]);
-      expect(await keptDatabases(root)).toHaveLength(1);
+      expect(await keptDatabases(root)).toEqual(KEPT);
     } finally {
       await db.drop();
     }
@@ -143,7 +146,7 @@ describe('cairn diff on PostgreSQL keeps the replayed migrations between runs', 
     try {
       const gone = project(db, ADD_NOTE);
       expect(changes(gone, db)).toEqual(['add-column items.note']);
-      expect(await keptDatabases(gone)).toHaveLength(1);
+      expect(await keptDatabases(gone)).toEqual(KEPT);
       rmSync(gone, { recursive: true, force: true });
       const other = project(db, ADD_NOTE);
       writeMigrations(other, { '0001_create_items.sql': `${INIT}\n-- another project\n` });

@@ -7,7 +7,7 @@ import { CairnError } from '../../errors.js';
 import type { StepContext } from '../../core/migrator.js';
 import { replayUp, withScratch, withScratchHint } from '../../replay/scratch.js';
 import { withSession } from '../../core/session.js';
-import type { DatabaseUrl } from '../../config/url.js';
+import { redactUrl, type DatabaseUrl } from '../../config/url.js';
 import { createScratchDatabase, openDriver, scratchFor, scratchKey } from '../../drivers/index.js';
 import { templateStore, type TemplateStore } from '../../drivers/template.js';
 import type { Driver } from '../../drivers/types.js';
@@ -49,10 +49,11 @@ export async function planPostgresDiff(config: ResolvedConfig, input: PgDiffInpu
   const like = scratchFor(config.database, 'postgres').like;
   const liveDump = input.fromDb ? await withSession(config, { write: false, onEvent: () => undefined, companion: wranglerCompanion }, (session) => session.driver.dump({ exclude })) : null;
   const dir = join(config.root, '.cairn', 'diff');
-  const store = await templateStore(like, { dir, id: `${KEPT_PREFIX}${createHash('sha256').update(`cairn diff\0${config.root}`).digest('hex').slice(0, 6)}`, connectable: true });
+  const project = createHash('sha256').update(`cairn diff\0${config.root}`).digest('hex').slice(0, 6);
+  const store = await templateStore(like, { dir, id: `diff${project}`, connectable: true });
   if (store.url === undefined) return planInScratch(config, input, like, liveDump, null);
   try {
-    return await planOnKept(config, input, { like, liveDump, store, url: store.url, dir, exclude });
+    return await planOnKept(config, input, { like, liveDump, store, url: store.url, dir, exclude, project });
   } catch (error) {
     throw withScratchHint(error, like);
   }
@@ -66,6 +67,8 @@ interface Kept {
   /** `.cairn/diff` in the project: the desired schema's cache. */
   readonly dir: string;
   readonly exclude: readonly string[];
+  /** Six hex digits of the project's directory: in the names of its kept databases. */
+  readonly project: string;
 }
 
 /**
@@ -83,25 +86,25 @@ async function planOnKept(config: ResolvedConfig, input: PgDiffInput, kept: Kept
     ? createHash('sha256').update(`cairn diff ${input.cairnVersion}\0${config.table}\0live\0${kept.liveDump}`).digest('hex').slice(0, 16)
     : await templateKey(config.migrationsDir, `cairn diff ${input.cairnVersion}\0${config.table}`);
   const desiredKeyText = desiredKey([input.cairnVersion, scratchKey(kept.like), kept.exclude.join(','), input.desiredSql]);
-  const build = (url: DatabaseUrl) => buildKept(config, url, kept.liveDump);
-  // The kept database is made (the first time) while schema.sql loads in a scratch database, unless what was read from it is kept too.
+  const build = (url: DatabaseUrl) => buildKept(config, url, kept);
+  // The kept database is made (the first time) while schema.sql loads, unless what was read from it is kept too.
   const startLoad = () => {
-    const loading = readDesired(kept.like, input, kept.exclude);
+    const loading = readDesiredRolledBack(config, input, kept).then((read) => read ?? readDesired(kept.like, input, kept.exclude));
     loading.catch(() => undefined);
     return loading;
   };
   let loading: Promise<Desired> | null = hasDesiredCache(kept.dir, desiredKeyText) ? null : startLoad();
   let dropping: Promise<void> | null = null;
   try {
-    await kept.store.ensure(key, build);
-    const driver = await openKept(kept, key, build);
+    // Opened straight away when it exists: it is published (renamed) only once built whole.
+    const driver = (await openDriver(kept.url(key), { create: false }).catch(() => null)) ?? (await kept.store.ensure(key, build), await openKept(kept, key, build));
     try {
       const serverVersion = (await driver.query<{ v: string }>({ sql: "SELECT current_setting('server_version_num') AS v" }))[0]!.v;
       let wanted = loading === null ? readDesiredCache(kept.dir, desiredKeyText, serverVersion) : null;
       if (wanted === null) {
         const loaded = await (loading ??= startLoad());
         writeDesiredCache(kept.dir, desiredKeyText, serverVersion, loaded);
-        // Dropped while the check runs: the server's checkpoint need not hold up the rest.
+        // A scratch database (when schema.sql did not load in a transaction) is dropped while the check runs.
         dropping = loaded.drop().catch(() => undefined);
         wanted = loaded;
       }
@@ -127,54 +130,95 @@ async function planOnKept(config: ResolvedConfig, input: PgDiffInput, kept: Kept
   }
 }
 
-/** Kept databases' project ids start with this (`cairn_tpl_diff…`), so that neither they nor test templates (`cairn_tpl_<8 hex>_…`) sweep the others. */
-const KEPT_PREFIX = 'diff';
-
 /**
- * The kept database's migrations (or the live schema), replayed into `url` once. The database's
- * comment names the host and project directory it is for: a build also drops, while it replays,
- * the kept databases of this host's projects whose directory is gone (a removed checkout, a test's
- * temporary project). Older keys of the same project are dropped by the template store.
+ * The kept database's migrations (or the live schema), replayed into `url` once. Kept databases'
+ * comments name the host and project directory they are for: before it replays, a build drops the
+ * project's kept databases of other keys, and those of this host's projects whose directory is
+ * gone (a removed checkout, a test's temporary project); one in use by a run is left (no FORCE),
+ * for the next build. Dropping first matters: PostgreSQL's DROP DATABASE writes every dirty page
+ * of the server at once (a checkpoint), which after the replay would be the whole new database.
  */
-async function buildKept(config: ResolvedConfig, url: DatabaseUrl, liveDump: string | null): Promise<void> {
+async function buildKept(config: ResolvedConfig, url: DatabaseUrl, kept: Kept): Promise<void> {
   const driver = await openDriver(url, { create: true });
   try {
-    const owner = `cairn diff ${hostname()} ${config.root}`;
-    await driver.query({ sql: `DO $cairn$ BEGIN EXECUTE format('COMMENT ON DATABASE %I IS %L', current_database(), ${literal(owner)}); END $cairn$` });
-    const sweeping = sweepVanishedProjects(url);
-    try {
-      const tracking = new TrackingTable(driver, config.table);
-      await tracking.ensure();
-      if (liveDump !== null) await load(driver, liveDump, 'the live database\'s schema');
-      else await replayForDiff(config, { driver, tracking, appliedBy: `${userInfo().username}@${hostname()} (cairn diff)`, onEvent: () => undefined, assertions: 'skip' });
-    } finally {
-      await sweeping;
-    }
+    await driver.query({ sql: `DO $cairn$ BEGIN EXECUTE format('COMMENT ON DATABASE %I IS %L', current_database(), ${literal(owner(config.root))}); END $cairn$` });
+    await sweepKept(driver, kept.project);
+    const tracking = new TrackingTable(driver, config.table);
+    await tracking.ensure();
+    if (kept.liveDump !== null) await load(driver, kept.liveDump, 'the live database\'s schema');
+    else await replayForDiff(config, { driver, tracking, appliedBy: `${userInfo().username}@${hostname()} (cairn diff)`, onEvent: () => undefined, assertions: 'skip' });
   } finally {
     await driver.close();
   }
 }
 
-/** Drops kept databases of this host's projects whose directory no longer exists; one in use by a run is left (no FORCE). */
-async function sweepVanishedProjects(url: DatabaseUrl): Promise<void> {
-  let driver: Driver | null = null;
-  try {
-    driver = await openDriver(url, { create: false });
-    const mine = `cairn diff ${hostname()} `;
-    const rows = await driver.query<{ name: string; owner: string }>({
-      sql: "SELECT datname AS name, shobj_description(oid, 'pg_database') AS owner FROM pg_database WHERE starts_with(datname, $1) AND starts_with(shobj_description(oid, 'pg_database'), $2)",
-      params: [`cairn_tpl_${KEPT_PREFIX}`, mine],
-    });
-    for (const row of rows) {
-      if (existsSync(row.owner.slice(mine.length))) continue;
-      await driver.query({ sql: `ALTER DATABASE ${quote(row.name)} WITH IS_TEMPLATE false` }).catch(() => undefined);
-      await driver.query({ sql: `DROP DATABASE IF EXISTS ${quote(row.name)}` }).catch(() => undefined);
-    }
-  } catch {
-    // Sweeping is housekeeping: the diff goes on without it.
-  } finally {
-    await driver?.close();
+/** What a kept database's comment says: whose it is. */
+const owner = (root: string) => `cairn diff ${hostname()} ${root}`;
+
+/** Names of kept databases: the migrations' (`cairn_tpl_diff<project>_<key>`, made by the template store) and the empty one schema.sql loads into. */
+const KEPT = { migrations: 'cairn_tpl_diff', empty: 'cairn_diff_load_' } as const;
+
+/** Drops the project's kept migrations of other keys, and the kept databases of this host's vanished projects. */
+async function sweepKept(driver: Driver, project: string): Promise<void> {
+  const mine = owner('');
+  const rows = await driver.query<{ name: string; owner: string | null }>({
+    sql: `SELECT datname AS name, shobj_description(oid, 'pg_database') AS owner FROM pg_database
+           WHERE (starts_with(datname, $1) OR starts_with(datname, $2)) AND datname <> current_database()`,
+    params: [KEPT.migrations, KEPT.empty],
+  });
+  for (const row of rows) {
+    const sameProject = row.name.startsWith(`${KEPT.migrations}${project}_`);
+    const vanished = row.owner !== null && row.owner.startsWith(mine) && !existsSync(row.owner.slice(mine.length));
+    if (!sameProject && !vanished) continue;
+    await driver.query({ sql: `ALTER DATABASE ${quote(row.name)} WITH IS_TEMPLATE false` }).catch(() => undefined);
+    await driver.query({ sql: `DROP DATABASE IF EXISTS ${quote(row.name)}` }).catch(() => undefined);
   }
+}
+
+/**
+ * schema.sql loaded into the project's kept empty database inside a transaction that is rolled
+ * back, and read: the database stays empty, and nothing is dropped after (see buildKept). Null
+ * when it cannot load that way (a statement a transaction cannot hold, a mistake in the file): the
+ * scratch database way then loads it statement by statement and names the line that fails.
+ */
+async function readDesiredRolledBack(config: ResolvedConfig, input: PgDiffInput, kept: Kept): Promise<Desired | null> {
+  if (/^\s*(BEGIN|COMMIT|END|ROLLBACK|START|ABORT|SAVEPOINT|RELEASE|PREPARE)\b/im.test(input.desiredSql)) return null;
+  const name = `${KEPT.empty}${kept.project}`;
+  const at = sibling(kept.url(''), name);
+  let driver = await openDriver(at, { create: false }).catch(() => null);
+  if (driver === null) {
+    const admin = await openDriver(kept.like, { create: false });
+    try {
+      await admin.query({ sql: `CREATE DATABASE ${quote(name)}` }).catch((error: unknown) => {
+        if (!['42P04', '23505'].includes((error as { code?: string }).code ?? '')) throw error; // made by a run at the same moment
+      });
+      await admin.query({ sql: `COMMENT ON DATABASE ${quote(name)} IS ${literal(owner(config.root))}` }).catch(() => undefined);
+    } finally {
+      await admin.close();
+    }
+    driver = await openDriver(at, { create: false });
+  }
+  try {
+    return await inRolledBackTransaction(driver, `${kept.project}0`, async () => {
+      try {
+        await driver.query({ sql: input.desiredSql });
+      } catch {
+        return null;
+      }
+      const schema = await readPgSchema(driver, kept.exclude);
+      return { schema, snapshot: await driver.snapshot({ exclude: kept.exclude }), drop: async () => undefined };
+    });
+  } finally {
+    await driver.close();
+  }
+}
+
+/** The database `name` on the same server as `url`, a kept database's. */
+function sibling(url: DatabaseUrl, name: string): DatabaseUrl {
+  if (url.scheme !== 'postgres') return url;
+  const at = new URL(url.url);
+  at.pathname = `/${name}`;
+  return { ...url, url: at.toString(), display: `${redactUrl(at.toString())} (kept by cairn diff)` };
 }
 
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
@@ -423,3 +467,4 @@ async function rewrittenTables(driver: Driver, current: PgSchema): Promise<strin
   const before = new Map(tables.map((t) => [t.name, t.filenode]));
   return rows.filter((row) => row.filenode !== null && row.filenode !== before.get(row.name)).map((row) => row.name);
 }
+
