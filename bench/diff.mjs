@@ -34,15 +34,15 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { CLI, DEFAULT_PG_URL, flags, log, root } from './common.mjs';
 
-const { value, has } = flags(process.argv.slice(2), 'node bench/diff.mjs [--rows 1000000] [--tables 500] [--runs 3] [--pg-url postgres://…] [--pg-only] [--baseline-cli <path to another build of dist/bin/cairn.js>] [--json]');
-const options = { rows: Number(value('--rows', '1000000')), tables: Number(value('--tables', '500')), runs: Number(value('--runs', '3')), json: has('--json'), pgUrl: value('--pg-url', has('--pg-only') ? DEFAULT_PG_URL : null), pgOnly: has('--pg-only'), baselineCli: value('--baseline-cli', null) };
+const { value, has } = flags(process.argv.slice(2), 'node bench/diff.mjs [--rows 1000000] [--tables 500] [--runs 3] [--pg-url postgres://…] [--pg-only] [--cli <dist/bin/cairn.js of the build to time>] [--baseline-cli <another build, timed first run only>] [--json]');
+const options = { rows: Number(value('--rows', '1000000')), tables: Number(value('--tables', '500')), runs: Number(value('--runs', '3')), json: has('--json'), pgUrl: value('--pg-url', has('--pg-only') ? DEFAULT_PG_URL : null), pgOnly: has('--pg-only'), baselineCli: value('--baseline-cli', null), cli: value('--cli', CLI) };
 const Database = createRequire(join(root, 'package.json'))('better-sqlite3');
 
 if (!options.pgOnly && spawnSync('sqlite3', ['--version']).status !== 0) {
   log('bench: needs the sqlite3 CLI (apt-get install sqlite3)');
   process.exit(2);
 }
-const cli = (args, cwd, path = CLI) => {
+const cli = (args, cwd, path = options.cli) => {
   const started = performance.now();
   const result = spawnSync(process.execPath, [path, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CAIRN_ENV: '' } });
   if (result.status !== 0) throw new Error(`cairn ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`);

@@ -18,7 +18,7 @@ import { templateKey } from '../../source/template-key.js';
 import { bookkeepingTables, TrackingTable } from '../../core/tracking.js';
 import { splitStatements } from '../../source/split.js';
 import { planPostgres, quote, type PgPlan, type PgRenameStep } from './plan.js';
-import { readPgSchema, type PgSchema } from './schema.js';
+import { PG_SCHEMA_FORMAT, readPgSchema, type PgSchema } from './schema.js';
 import { desiredKey, hasDesiredCache, readDesiredCache, writeDesiredCache, type DesiredSchema } from './desired-cache.js';
 
 /**
@@ -85,7 +85,7 @@ async function planOnKept(config: ResolvedConfig, input: PgDiffInput, kept: Kept
   const key = kept.liveDump !== null
     ? createHash('sha256').update(`cairn diff ${input.cairnVersion}\0${config.table}\0live\0${kept.liveDump}`).digest('hex').slice(0, 16)
     : await templateKey(config.migrationsDir, `cairn diff ${input.cairnVersion}\0${config.table}`);
-  const desiredKeyText = desiredKey([input.cairnVersion, scratchKey(kept.like), kept.exclude.join(','), input.desiredSql]);
+  const desiredKeyText = desiredKey([input.cairnVersion, String(PG_SCHEMA_FORMAT), scratchKey(kept.like), kept.exclude.join(','), input.desiredSql]);
   const build = (url: DatabaseUrl) => buildKept(config, url, kept);
   // The kept database is made (the first time) while schema.sql loads, unless what was read from it is kept too.
   const startLoad = () => {
