@@ -5,6 +5,8 @@ import type { DatabaseUrl } from '../config/url.js';
  * of every migration, built once per key, and cheap copies of it. Each engine
  * copies its own way (a file copy, CREATE DATABASE … TEMPLATE); the code in
  * src/testing decides what the key is and how a template is migrated.
+ * `cairn diff` on PostgreSQL keeps its replayed migrations in a `connectable`
+ * store (src/evolve/postgres/diff.ts).
  */
 export interface TemplateStore {
   /**
