@@ -21,12 +21,15 @@
 // --tables tables (bigint key, 3 columns, an index each, every 10th a foreign key to the previous
 // one) created by one migration in a database of its own on that server; the desired schema adds
 // a column to every 25th table, an index to every 50th and a CHECK to every 20th. Timed:
-// `cairn diff --print --json` (two scratch databases: the migration replayed in one, schema.sql
-// loaded in the other; both read from the catalogs in a fixed number of queries; the plan then
-// run up and down on the first as a check), next to `cairn verify --no-schema` on the same
-// project (the replay a user already runs; diff adds the load, the reads and the check run), and
-// the floor: the server alone creating the desired schema once, one transaction, one round trip.
-// Both grow linearly with the tables.
+// `cairn diff --print --json` three ways: a first run (what diff keeps between runs removed
+// first: the replayed migrations kept on the server, schema.sql's reading in .cairn/diff), the
+// same run again (both kept), and after schema.sql is edited (one column more: loaded and read
+// again, the migrations kept). Next to them: `cairn verify --no-schema` on the same project (the
+// replay a user already runs) and the floor: the server alone creating the desired schema once,
+// one transaction, one round trip. With --baseline-cli <another build's dist/bin/cairn.js>, that
+// build's diff is timed too, in the same runs (e.g. the build before a change). First runs and
+// the edited run grow linearly with the tables (the server fills them); the run again reads the
+// kept database's catalogs and runs the check, also linear, with a much smaller slope.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';

@@ -374,11 +374,11 @@ CREATE TRIGGER posts_stamp BEFORE INSERT ON posts FOR EACH ROW EXECUTE FUNCTION 
       await db.query('INSERT INTO posts (user_id) VALUES (NULL)');
       expect(await db.query('SELECT title FROM posts')).toEqual([{ title: 'draft' }]);
 
-      // A domain is not something the planner writes: the check run names it, and nothing is written.
-      writeFileSync(join(root, 'schema.sql'), `${desired}\nCREATE DOMAIN positive AS integer CHECK (VALUE > 0);`);
-      const refused = cli(root, db, 'diff', 'add_positive', '--to', 'schema.sql');
+      // A composite type is not something the planner writes: the check run names it, and nothing is written.
+      writeFileSync(join(root, 'schema.sql'), `${desired}\nCREATE TYPE pair AS (a integer, b integer);`);
+      const refused = cli(root, db, 'diff', 'add_pair', '--to', 'schema.sql');
       expect(refused.status).not.toBe(0);
-      expect(refused.stderr).toMatch(/\+ domain positive/);
+      expect(refused.stderr).toMatch(/\+ type pair/);
       expect(refused.stderr).toContain('write those changes by hand');
       expect(files(root)).toEqual(['0001_create_users_posts.sql', '0002_tidy_users.sql']);
     } finally {

@@ -190,7 +190,8 @@ async function readDesiredRolledBack(config: ResolvedConfig, input: PgDiffInput,
     const admin = await openDriver(kept.like, { create: false });
     try {
       await admin.query({ sql: `CREATE DATABASE ${quote(name)}` }).catch((error: unknown) => {
-        if (!['42P04', '23505'].includes((error as { code?: string }).code ?? '')) throw error; // made by a run at the same moment
+        const code = (error as { engineCode?: string }).engineCode;
+        if (code !== '42P04' && code !== '23505') throw error; // made by a run at the same moment
       });
       await admin.query({ sql: `COMMENT ON DATABASE ${quote(name)} IS ${literal(owner(config.root))}` }).catch(() => undefined);
     } finally {
