@@ -140,7 +140,7 @@ describe('cairn diff on PostgreSQL keeps the replayed migrations between runs', 
     }
   });
 
-  it("a project directory that is gone loses its kept database at the next build of another project", async (context) => {
+  it("a project directory that is gone loses its kept databases at the next builds of other projects", async (context) => {
     if (skip) return context.skip(`PostgreSQL unavailable: ${skip}`);
     const db = await createPgDatabase();
     try {
@@ -148,9 +148,12 @@ describe('cairn diff on PostgreSQL keeps the replayed migrations between runs', 
       expect(changes(gone, db)).toEqual(['add-column items.note']);
       expect(await keptDatabases(gone)).toEqual(KEPT);
       rmSync(gone, { recursive: true, force: true });
+      // Each build drops two vanished projects' databases (each drop costs the server a checkpoint); earlier test files may have left some too.
       const other = project(db, ADD_NOTE);
-      writeMigrations(other, { '0001_create_items.sql': `${INIT}\n-- another project\n` });
-      expect(changes(other, db)).toEqual(['add-column items.note']);
+      for (let build = 0; build < 20 && (await keptDatabases(gone)).length > 0; build++) {
+        writeMigrations(other, { '0001_create_items.sql': `${INIT}\n-- build ${build}\n` });
+        expect(changes(other, db)).toEqual(['add-column items.note']);
+      }
       expect(await keptDatabases(gone)).toEqual([]);
     } finally {
       await db.drop();

@@ -97,7 +97,9 @@ async function planOnKept(config: ResolvedConfig, input: PgDiffInput, kept: Kept
   let dropping: Promise<void> | null = null;
   try {
     // Opened straight away when it exists: it is published (renamed) only once built whole.
-    const driver = (await openDriver(kept.url(key), { create: false }).catch(() => null)) ?? (await kept.store.ensure(key, build), await openKept(kept, key, build));
+    const driver = (await openDriver(kept.url(key), { create: false }).catch(() => null)) ?? (await buildAndOpen(kept, key, build));
+    // Not kept after all (no CREATE DATABASE, say): the scratch way, whose errors say what it needs.
+    if (driver === null) return await planInScratch(config, input, kept.like, kept.liveDump, null);
     try {
       const serverVersion = (await driver.query<{ v: string }>({ sql: "SELECT current_setting('server_version_num') AS v" }))[0]!.v;
       let wanted = loading === null ? readDesiredCache(kept.dir, desiredKeyText, serverVersion) : null;
@@ -158,7 +160,7 @@ const owner = (root: string) => `cairn diff ${hostname()} ${root}`;
 /** Names of kept databases: the migrations' (`cairn_tpl_diff<project>_<key>`, made by the template store) and the empty one schema.sql loads into. */
 const KEPT = { migrations: 'cairn_tpl_diff', empty: 'cairn_diff_load_' } as const;
 
-/** Drops the project's kept migrations of other keys, and the kept databases of this host's vanished projects. */
+/** Drops the project's kept migrations of other keys, and (two at a time) the kept databases of this host's vanished projects. */
 async function sweepKept(driver: Driver, project: string): Promise<void> {
   const mine = owner('');
   const rows = await driver.query<{ name: string; owner: string | null }>({
@@ -166,9 +168,11 @@ async function sweepKept(driver: Driver, project: string): Promise<void> {
            WHERE (starts_with(datname, $1) OR starts_with(datname, $2)) AND datname <> current_database()`,
     params: [KEPT.migrations, KEPT.empty],
   });
+  // Each DROP DATABASE costs a checkpoint: a build drops a few vanished projects' databases, the next build a few more.
+  let vanishedLeft = 2;
   for (const row of rows) {
     const sameProject = row.name.startsWith(`${KEPT.migrations}${project}_`);
-    const vanished = row.owner !== null && row.owner.startsWith(mine) && !existsSync(row.owner.slice(mine.length));
+    const vanished = !sameProject && row.owner !== null && row.owner.startsWith(mine) && !existsSync(row.owner.slice(mine.length)) && vanishedLeft-- > 0;
     if (!sameProject && !vanished) continue;
     await driver.query({ sql: `ALTER DATABASE ${quote(row.name)} WITH IS_TEMPLATE false` }).catch(() => undefined);
     await driver.query({ sql: `DROP DATABASE IF EXISTS ${quote(row.name)}` }).catch(() => undefined);
@@ -187,17 +191,21 @@ async function readDesiredRolledBack(config: ResolvedConfig, input: PgDiffInput,
   const at = sibling(kept.url(''), name);
   let driver = await openDriver(at, { create: false }).catch(() => null);
   if (driver === null) {
-    const admin = await openDriver(kept.like, { create: false });
     try {
-      await admin.query({ sql: `CREATE DATABASE ${quote(name)}` }).catch((error: unknown) => {
-        const code = (error as { engineCode?: string }).engineCode;
-        if (code !== '42P04' && code !== '23505') throw error; // made by a run at the same moment
-      });
-      await admin.query({ sql: `COMMENT ON DATABASE ${quote(name)} IS ${literal(owner(config.root))}` }).catch(() => undefined);
-    } finally {
-      await admin.close();
+      const admin = await openDriver(kept.like, { create: false });
+      try {
+        await admin.query({ sql: `CREATE DATABASE ${quote(name)}` }).catch((error: unknown) => {
+          const code = (error as { engineCode?: string }).engineCode;
+          if (code !== '42P04' && code !== '23505') throw error; // made by a run at the same moment
+        });
+        await admin.query({ sql: `COMMENT ON DATABASE ${quote(name)} IS ${literal(owner(config.root))}` }).catch(() => undefined);
+      } finally {
+        await admin.close();
+      }
+      driver = await openDriver(at, { create: false });
+    } catch {
+      return null; // no CREATE DATABASE here: the scratch way says what it needs
     }
-    driver = await openDriver(at, { create: false });
   }
   try {
     return await inRolledBackTransaction(driver, `${kept.project}0`, async () => {
@@ -224,13 +232,19 @@ function sibling(url: DatabaseUrl, name: string): DatabaseUrl {
 
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
-/** Opens the kept database; one that another run of an older key dropped a moment ago is built again. */
-async function openKept(kept: Kept, key: string, build: (url: DatabaseUrl) => Promise<void>): Promise<Driver> {
-  try {
-    return await openDriver(kept.url(key), { create: false });
-  } catch {
-    await kept.store.ensure(key, build);
-    return openDriver(kept.url(key), { create: false });
+/**
+ * Builds the kept database and opens it (again, if another run of an older key dropped it a moment
+ * ago). Null when the server will not keep one for this user; a migration that fails is an error.
+ */
+async function buildAndOpen(kept: Kept, key: string, build: (url: DatabaseUrl) => Promise<void>): Promise<Driver | null> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await kept.store.ensure(key, build);
+      return await openDriver(kept.url(key), { create: false });
+    } catch (error) {
+      if (error instanceof CairnError && error.code === 'MIGRATION_FAILED') throw error;
+      if (attempt >= 1) return null;
+    }
   }
 }
 
