@@ -52,11 +52,7 @@ export async function planPostgresDiff(config: ResolvedConfig, input: PgDiffInpu
   const project = createHash('sha256').update(`cairn diff\0${config.root}`).digest('hex').slice(0, 6);
   const store = await templateStore(like, { dir, id: `diff${project}`, connectable: true });
   if (store.url === undefined) return planInScratch(config, input, like, liveDump, null);
-  try {
-    return await planOnKept(config, input, { like, liveDump, store, url: store.url, dir, exclude, project });
-  } catch (error) {
-    throw withScratchHint(error, like);
-  }
+  return planOnKept(config, input, { like, liveDump, store, url: store.url, dir, exclude, project });
 }
 
 interface Kept {
