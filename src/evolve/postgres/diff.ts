@@ -177,7 +177,8 @@ async function sweepKept(driver: Driver, project: string): Promise<void> {
 
 /**
  * schema.sql loaded into the project's kept empty database inside a transaction that is rolled
- * back, and read: the database stays empty, and nothing is dropped after (see buildKept). Null
+ * back, and read: the database stays empty, and nothing is dropped after (see buildKept); its
+ * catalogs are vacuumed instead, which `drop` waits for. Null
  * when it cannot load that way (a statement a transaction cannot hold, a mistake in the file): the
  * scratch database way then loads it statement by statement and names the line that fails.
  */
@@ -203,19 +204,30 @@ async function readDesiredRolledBack(config: ResolvedConfig, input: PgDiffInput,
       return null; // no CREATE DATABASE here: the scratch way says what it needs
     }
   }
+  let read: DesiredSchema | null;
   try {
-    return await inRolledBackTransaction(driver, `${kept.project}0`, async () => {
+    read = await inRolledBackTransaction(driver, `${kept.project}0`, async () => {
       try {
         await driver.query({ sql: input.desiredSql });
       } catch {
         return null;
       }
       const schema = await readPgSchema(driver, kept.exclude);
-      return { schema, snapshot: await driver.snapshot({ exclude: kept.exclude }), drop: async () => undefined };
+      return { schema, snapshot: await driver.snapshot({ exclude: kept.exclude }) };
     });
-  } finally {
+  } catch (error) {
     await driver.close();
+    throw error;
   }
+  if (read === null) {
+    await driver.close();
+    return null;
+  }
+  // The rolled-back rows of the catalogs are vacuumed while the check runs (the caller's `drop` waits for it): left, they
+  // would pile up run after run, and every CREATE of the same names would step over all of them.
+  const open = driver;
+  const vacuumed = open.query({ sql: 'VACUUM' }).then(() => undefined, () => undefined).finally(() => open.close());
+  return { ...read, drop: () => vacuumed };
 }
 
 /** The database `name` on the same server as `url`, a kept database's. */
