@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresUnavailable, REQUIRE_PG, runCli, tempDir, writeMigrations } from './support/databases.js';
-import { createPgDatabase, pgSchemaOf, pgSchemaOfSql, type PgTestDatabase } from './support/postgres-diff.js';
+import { createPgDatabase, pgSchemaOf, pgSchemaOfSql, type PgTestDatabase, dropKeptDiffDatabases } from './support/postgres-diff.js';
 
 /**
  * cairn diff on PostgreSQL with domains, on a real server, end to end: a new
@@ -43,6 +43,11 @@ const ROWS = "INSERT INTO accounts (id, email, balance, nick, code) VALUES (1, '
 const CONTENT = 'SELECT string_agg(concat_ws(\':\', id, email, balance, nick), \',\' ORDER BY id) AS accounts FROM accounts';
 
 let skip: string | null = null;
+/** The temporary projects: what cairn diff kept on the server for them is dropped after the file. */
+const roots: string[] = [];
+afterAll(async () => {
+  if (!skip) await dropKeptDiffDatabases(roots);
+});
 
 describe('cairn diff on PostgreSQL: domains (CLI, real server)', { timeout: 120_000 }, () => {
   beforeAll(async () => {
@@ -54,6 +59,7 @@ describe('cairn diff on PostgreSQL: domains (CLI, real server)', { timeout: 120_
   const project = async (desired: string) => {
     const db = await createPgDatabase();
     const root = tempDir();
+    roots.push(root);
     writeMigrations(root, { '0001_create_accounts.sql': INIT });
     writeFileSync(join(root, 'schema.sql'), desired);
     expect(cli(root, db, 'up').status).toBe(0);

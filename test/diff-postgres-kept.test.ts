@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, PG_ADMIN_URL, postgresUnavailable, REQUIRE_PG, runCli, tempDir, writeMigrations } from './support/databases.js';
-import { createPgDatabase, type PgTestDatabase } from './support/postgres-diff.js';
+import { createPgDatabase, type PgTestDatabase, dropKeptDiffDatabases } from './support/postgres-diff.js';
 
 /**
  * What `cairn diff` keeps between runs on PostgreSQL: the migrations replayed
@@ -33,6 +33,11 @@ const ADD_NOTE_AND_CHECK = ADD_NOTE.replace('note text', 'note text, CHECK (pric
 const KEPT = ['cairn_diff_load_…', 'cairn_tpl_diff…'];
 
 let skip: string | null = null;
+/** The temporary projects: what cairn diff kept on the server for them is dropped after the file. */
+const roots: string[] = [];
+afterAll(async () => {
+  if (!skip) await dropKeptDiffDatabases(roots);
+});
 
 /** The kept databases of the project in `root` (their comment names the host and the project directory): the migrations', and the empty one schema.sql loads into. */
 async function keptDatabases(root: string): Promise<string[]> {
@@ -65,6 +70,7 @@ describe('cairn diff on PostgreSQL keeps the replayed migrations between runs', 
 
   const project = (db: PgTestDatabase, desired: string) => {
     const root = tempDir();
+    roots.push(root);
     writeMigrations(root, { '0001_create_items.sql': INIT });
     writeFileSync(join(root, 'schema.sql'), desired);
     return root;

@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCairn } from '../src/index.js';
 import { postgresUnavailable, REQUIRE_PG, tempDir, writeMigrations } from './support/databases.js';
-import { createPgDatabase, pgSchemaOf, pgSchemaOfSql, type PgTestDatabase } from './support/postgres-diff.js';
+import { createPgDatabase, pgSchemaOf, pgSchemaOfSql, type PgTestDatabase, dropKeptDiffDatabases } from './support/postgres-diff.js';
 
 /**
  * For random pairs of PostgreSQL schemas A and B (seeded, reproducible): the
@@ -93,6 +93,11 @@ async function shared(db: PgTestDatabase, a: Schema, b: Schema): Promise<Record<
 }
 
 let skip: string | null = null;
+/** The temporary projects: what cairn diff kept on the server for them is dropped after the file. */
+const roots: string[] = [];
+afterAll(async () => {
+  if (!skip) await dropKeptDiffDatabases(roots);
+});
 
 describe('cairn diff: random schema pairs [postgres]', () => {
   beforeAll(async () => {
@@ -107,6 +112,7 @@ describe('cairn diff: random schema pairs [postgres]', () => {
         // Enum values cannot be removed in place (an error, tested in diff-postgres.test.ts): B keeps A's values, maybe adds some.
         fc.pre(a.moods.every((m) => (b.moods as readonly string[]).includes(m)));
         const root = tempDir();
+        roots.push(root);
         writeMigrations(root, { '0001_create_tables.sql': `-- migrate:up\n${render(a)}\n` });
         writeFileSync(join(root, 'schema.sql'), render(b));
         const db = await createPgDatabase();
