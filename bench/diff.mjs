@@ -21,12 +21,15 @@
 // --tables tables (bigint key, 3 columns, an index each, every 10th a foreign key to the previous
 // one) created by one migration in a database of its own on that server; the desired schema adds
 // a column to every 25th table, an index to every 50th and a CHECK to every 20th. Timed:
-// `cairn diff --print --json` (two scratch databases: the migration replayed in one, schema.sql
-// loaded in the other; both read from the catalogs in a fixed number of queries; the plan then
-// run up and down on the first as a check), next to `cairn verify --no-schema` on the same
-// project (the replay a user already runs; diff adds the load, the reads and the check run), and
-// the floor: the server alone creating the desired schema once, one transaction, one round trip.
-// Both grow linearly with the tables.
+// `cairn diff --print --json` three ways: a first run (what diff keeps between runs removed
+// first: the replayed migrations kept on the server, schema.sql's reading in .cairn/diff), the
+// same run again (both kept), and after schema.sql is edited (one column more: loaded and read
+// again, the migrations kept). Next to them: `cairn verify --no-schema` on the same project (the
+// replay a user already runs) and the floor: the server alone creating the desired schema once,
+// one transaction, one round trip. With --baseline-cli <another build's dist/bin/cairn.js>, that
+// build's diff is timed too, in the same runs (e.g. the build before a change). First runs and
+// the edited run grow linearly with the tables (the server fills them); the run again reads the
+// kept database's catalogs and runs the check, also linear, with a much smaller slope.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -34,17 +37,17 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { CLI, DEFAULT_PG_URL, flags, log, root } from './common.mjs';
 
-const { value, has } = flags(process.argv.slice(2), 'node bench/diff.mjs [--rows 1000000] [--tables 500] [--runs 3] [--pg-url postgres://…] [--pg-only] [--json]');
-const options = { rows: Number(value('--rows', '1000000')), tables: Number(value('--tables', '500')), runs: Number(value('--runs', '3')), json: has('--json'), pgUrl: value('--pg-url', has('--pg-only') ? DEFAULT_PG_URL : null), pgOnly: has('--pg-only') };
+const { value, has } = flags(process.argv.slice(2), 'node bench/diff.mjs [--rows 1000000] [--tables 500] [--runs 3] [--pg-url postgres://…] [--pg-only] [--cli <dist/bin/cairn.js of the build to time>] [--baseline-cli <another build, timed first run only>] [--json]');
+const options = { rows: Number(value('--rows', '1000000')), tables: Number(value('--tables', '500')), runs: Number(value('--runs', '3')), json: has('--json'), pgUrl: value('--pg-url', has('--pg-only') ? DEFAULT_PG_URL : null), pgOnly: has('--pg-only'), baselineCli: value('--baseline-cli', null), cli: value('--cli', CLI) };
 const Database = createRequire(join(root, 'package.json'))('better-sqlite3');
 
 if (!options.pgOnly && spawnSync('sqlite3', ['--version']).status !== 0) {
   log('bench: needs the sqlite3 CLI (apt-get install sqlite3)');
   process.exit(2);
 }
-const cli = (args, cwd) => {
+const cli = (args, cwd, path = options.cli) => {
   const started = performance.now();
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CAIRN_ENV: '' } });
+  const result = spawnSync(process.execPath, [path, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CAIRN_ENV: '' } });
   if (result.status !== 0) throw new Error(`cairn ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`);
   return { ms: performance.now() - started, stdout: result.stdout };
 };
@@ -166,8 +169,24 @@ async function manyPgTables() {
     const all = (changed) => Array.from({ length: options.tables }, (_, i) => table(i, changed)).join('\n');
     writeFileSync(join(dir, 'migrations', '0001_create_tables.sql'), `-- Migration: create tables\n-- Type: additive\n-- Rollback: none\n\n-- migrate:up\n${all(false)}\n`);
     writeFileSync(join(dir, 'schema.sql'), all(true));
-    const samples = { diff: [], verify: [], load: [] };
+    const samples = { diff: [], repeated: [], edited: [], baseline: [], verify: [], load: [] };
     let changes = 0;
+    // What cairn diff keeps between runs (a database on the server, .cairn/diff): removed before a first run, outside the timing.
+    const forget = async () => {
+      rmSync(join(dir, '.cairn'), { recursive: true, force: true });
+      const client = new pg.Client({ connectionString: options.pgUrl });
+      await client.connect();
+      try {
+        const { rows } = await client.query("SELECT datname FROM pg_database WHERE starts_with(datname, 'cairn_tpl_diff') AND shobj_description(oid, 'pg_database') LIKE '% ' || $1", [dir]);
+        for (const { datname } of rows) {
+          await client.query(`ALTER DATABASE ${datname} WITH IS_TEMPLATE false`);
+          await client.query(`DROP DATABASE ${datname}`);
+        }
+      } finally {
+        await client.end();
+      }
+    };
+    const diffArgs = ['diff', 'change_tables', '--to', 'schema.sql', '--print', '--json', '--url', url.toString()];
     for (let run = 0; run < options.runs; run++) {
       // The floor: what the server itself takes to create the desired schema once, in one transaction and one round trip (psql -1 -f).
       const floor = `${name}_floor`;
@@ -181,13 +200,22 @@ async function manyPgTables() {
       samples.load.push(performance.now() - started);
       await client.end();
       await admin(`DROP DATABASE ${floor}`);
-      const { ms, stdout } = cli(['diff', 'change_tables', '--to', 'schema.sql', '--print', '--json', '--url', url.toString()], dir);
+      if (options.baselineCli) samples.baseline.push(cli(diffArgs, dir, options.baselineCli).ms);
+      writeFileSync(join(dir, 'schema.sql'), all(true));
+      await forget();
+      const { ms, stdout } = cli(diffArgs, dir);
       changes = JSON.parse(stdout).changes.length;
       samples.diff.push(ms);
+      // Run again, nothing changed: the migrations' side and schema.sql's reading are kept.
+      samples.repeated.push(cli(diffArgs, dir).ms);
+      // schema.sql edited (one more column): read again; the migrations' side is kept.
+      writeFileSync(join(dir, 'schema.sql'), `${all(true)}\nALTER TABLE t_0001 ADD COLUMN extra_${run} text;`);
+      samples.edited.push(cli(diffArgs, dir).ms);
       samples.verify.push(cli(['verify', '--no-schema', '--url', url.toString()], dir).ms);
-      log(`  PostgreSQL diff over ${options.tables} tables: ${ms.toFixed(0)} ms (${changes} changes); verify ${samples.verify.at(-1).toFixed(0)} ms; schema.sql loaded by the server alone ${samples.load.at(-1).toFixed(0)} ms`);
+      log(`  PostgreSQL diff over ${options.tables} tables: first run ${ms.toFixed(0)} ms (${changes} changes)${options.baselineCli ? ` (baseline build ${samples.baseline.at(-1).toFixed(0)} ms)` : ''}, again ${samples.repeated.at(-1).toFixed(0)} ms, schema.sql edited ${samples.edited.at(-1).toFixed(0)} ms; verify ${samples.verify.at(-1).toFixed(0)} ms; schema.sql loaded by the server alone ${samples.load.at(-1).toFixed(0)} ms`);
     }
-    return { tables: options.tables, changes, diffMs: best(samples.diff), verifyMs: best(samples.verify), loadMs: best(samples.load), ratio: best(samples.diff) / best(samples.verify), floorRatio: best(samples.diff) / best(samples.load), samples };
+    await forget();
+    return { tables: options.tables, changes, diffMs: best(samples.diff), repeatedMs: best(samples.repeated), editedMs: best(samples.edited), baselineMs: options.baselineCli ? best(samples.baseline) : null, verifyMs: best(samples.verify), loadMs: best(samples.load), ratio: best(samples.diff) / best(samples.verify), floorRatio: best(samples.diff) / best(samples.load), samples };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -213,6 +241,6 @@ if (options.json) console.log(JSON.stringify(report, null, 2));
 else {
   if (rebuilt) console.log(`rebuild, ${rebuilt.rows} rows + ${rebuilt.rows} child rows: cairn up ${rebuilt.cairnMs.toFixed(0)} ms, sqlite3 by hand ${rebuilt.byHandMs.toFixed(0)} ms, ratio ${rebuilt.ratio.toFixed(2)}×`);
   if (diffed) console.log(`cairn diff over ${diffed.tables} tables (${diffed.changes} changes): ${diffed.diffMs.toFixed(0)} ms`);
-  if (pgDiffed) console.log(`PostgreSQL: cairn diff over ${pgDiffed.tables} tables (${pgDiffed.changes} changes): ${pgDiffed.diffMs.toFixed(0)} ms; cairn verify of the same migration ${pgDiffed.verifyMs.toFixed(0)} ms (diff ${pgDiffed.ratio.toFixed(2)}× verify); the server alone loading schema.sql once ${pgDiffed.loadMs.toFixed(0)} ms (diff ${pgDiffed.floorRatio.toFixed(2)}× that; diff creates the schema twice: the replay and the load)`);
+  if (pgDiffed) console.log(`PostgreSQL: cairn diff over ${pgDiffed.tables} tables (${pgDiffed.changes} changes): first run ${pgDiffed.diffMs.toFixed(0)} ms${pgDiffed.baselineMs === null ? '' : ` (the --baseline-cli build: ${pgDiffed.baselineMs.toFixed(0)} ms, ${(pgDiffed.diffMs / pgDiffed.baselineMs).toFixed(2)}×)`}, run again ${pgDiffed.repeatedMs.toFixed(0)} ms, after editing schema.sql ${pgDiffed.editedMs.toFixed(0)} ms; cairn verify of the same migration ${pgDiffed.verifyMs.toFixed(0)} ms (diff ${pgDiffed.ratio.toFixed(2)}× verify); the server alone loading schema.sql once ${pgDiffed.loadMs.toFixed(0)} ms (diff ${pgDiffed.floorRatio.toFixed(2)}× that; diff creates the schema twice: the replay and the load)`);
   console.log(`(machine: ${machine.cpus} cpus, load ${machine.load}${machine.sqlite3 ? `, sqlite3 ${machine.sqlite3}` : ''})`);
 }

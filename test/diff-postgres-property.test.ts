@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCairn } from '../src/index.js';
 import { postgresUnavailable, REQUIRE_PG, tempDir, writeMigrations } from './support/databases.js';
-import { createPgDatabase, pgSchemaOf, pgSchemaOfSql, type PgTestDatabase } from './support/postgres-diff.js';
+import { createPgDatabase, pgSchemaOf, pgSchemaOfSql, type PgTestDatabase, dropKeptDiffDatabases } from './support/postgres-diff.js';
 
 /**
  * For random pairs of PostgreSQL schemas A and B (seeded, reproducible): the
@@ -27,16 +27,19 @@ const table = fc.record({
   view: fc.boolean(),
   trigger: fc.boolean(),
 });
-const schema = fc.record({ tables: fc.tuple(table, table, table), extra: fc.boolean(), moods: fc.constantFrom(['happy'], ['happy', 'sad'], ['calm', 'happy', 'sad']) });
+/** The domain of t0.s: its default, NOT NULL and CHECK come and go (every row's value passes them all). */
+const score = fc.record({ notNull: fc.boolean(), check: fc.boolean(), defaulted: fc.boolean() });
+const schema = fc.record({ tables: fc.tuple(table, table, table), extra: fc.boolean(), moods: fc.constantFrom(['happy'], ['happy', 'sad'], ['calm', 'happy', 'sad']), score });
 type Schema = typeof schema extends fc.Arbitrary<infer T> ? T : never;
 
 function render(s: Schema): string {
   const statements = [
     `CREATE TYPE mood AS ENUM (${s.moods.map((m) => `'${m}'`).join(', ')});`,
     'CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;',
+    `CREATE DOMAIN score AS integer${s.score.defaulted ? ' DEFAULT 1' : ''}${s.score.notNull ? ' NOT NULL' : ''}${s.score.check ? ' CONSTRAINT score_positive CHECK (VALUE > 0)' : ''};`,
   ];
   s.tables.forEach((t, i) => {
-    const parts = ['id integer PRIMARY KEY', "feeling mood DEFAULT 'happy'"];
+    const parts = ['id integer PRIMARY KEY', "feeling mood DEFAULT 'happy'", ...(i === 0 ? ['s score'] : [])];
     for (const name of ['a', 'b'] as const) {
       const c = t[name];
       if (!c.present) continue;
@@ -66,7 +69,7 @@ async function fill(db: PgTestDatabase, s: Schema): Promise<void> {
   const rows: string[] = [];
   for (const [i, t] of s.tables.entries()) {
     for (let row = 1; row <= ROWS; row++) {
-      const values: Record<string, string> = { id: String(row) };
+      const values: Record<string, string> = { id: String(row), ...(i === 0 ? { s: String(row) } : {}) };
       if (t.a.present) values.a = String(row * 10);
       if (t.b.present) values.b = `'v${row}'`;
       if (i > 0 && t.parent.present) values.p = String(row);
@@ -82,7 +85,7 @@ async function shared(db: PgTestDatabase, a: Schema, b: Schema): Promise<Record<
   const result: Record<string, unknown[]> = {};
   for (const [i, t] of a.tables.entries()) {
     const u = b.tables[i]!;
-    const columns = ['id', 'feeling', ...(['a', 'b'] as const).filter((c) => t[c].present && u[c].present), ...(i > 0 && t.parent.present && u.parent.present ? ['p'] : [])];
+    const columns = ['id', 'feeling', ...(i === 0 ? ['s'] : []), ...(['a', 'b'] as const).filter((c) => t[c].present && u[c].present), ...(i > 0 && t.parent.present && u.parent.present ? ['p'] : [])];
     result[`t${i}`] = await db.query(`SELECT ${columns.map((c) => `${c}::text`).join(', ')} FROM t${i} ORDER BY id`);
   }
   if (a.extra && b.extra) result.t3 = await db.query('SELECT * FROM t3');
@@ -90,6 +93,11 @@ async function shared(db: PgTestDatabase, a: Schema, b: Schema): Promise<Record<
 }
 
 let skip: string | null = null;
+/** The temporary projects: what cairn diff kept on the server for them is dropped after the file. */
+const roots: string[] = [];
+afterAll(async () => {
+  if (!skip) await dropKeptDiffDatabases(roots);
+});
 
 describe('cairn diff: random schema pairs [postgres]', () => {
   beforeAll(async () => {
@@ -104,6 +112,7 @@ describe('cairn diff: random schema pairs [postgres]', () => {
         // Enum values cannot be removed in place (an error, tested in diff-postgres.test.ts): B keeps A's values, maybe adds some.
         fc.pre(a.moods.every((m) => (b.moods as readonly string[]).includes(m)));
         const root = tempDir();
+        roots.push(root);
         writeMigrations(root, { '0001_create_tables.sql': `-- migrate:up\n${render(a)}\n` });
         writeFileSync(join(root, 'schema.sql'), render(b));
         const db = await createPgDatabase();

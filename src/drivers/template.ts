@@ -5,6 +5,8 @@ import type { DatabaseUrl } from '../config/url.js';
  * of every migration, built once per key, and cheap copies of it. Each engine
  * copies its own way (a file copy, CREATE DATABASE … TEMPLATE); the code in
  * src/testing decides what the key is and how a template is migrated.
+ * `cairn diff` on PostgreSQL keeps its replayed migrations in a `connectable`
+ * store (src/evolve/postgres/diff.ts).
  */
 export interface TemplateStore {
   /**
@@ -17,6 +19,12 @@ export interface TemplateStore {
   ensure(key: string, migrate: (url: DatabaseUrl) => Promise<void>): Promise<boolean>;
   /** A new database copied from template `key` (which `ensure` made). */
   copy(key: string, options: CopyOptions): Promise<TemplateCopy>;
+  /**
+   * The template itself, for a store made `connectable` (`cairn diff` reads it
+   * and runs its check there in a transaction it rolls back); undefined where
+   * the engine keeps no such database.
+   */
+  readonly url?: (key: string) => DatabaseUrl;
 }
 
 export interface CopyOptions {
@@ -41,6 +49,12 @@ export interface TemplateProject {
   readonly dir: string;
   /** A few hex digits of the project's path: part of every template's name. */
   readonly id: string;
+  /**
+   * Templates stay open to connections (`url`), and a template of an older key
+   * still in use by another process is left for the next build to drop
+   * instead of being dropped under it. Default false: test templates.
+   */
+  readonly connectable?: boolean;
 }
 
 /** The template store for databases like `like`. Loaded on demand, as drivers are. */

@@ -109,7 +109,7 @@ export async function diff(config: ResolvedConfig, options: DiffOptions): Promis
 }
 
 async function diffPostgres(config: ResolvedConfig, options: DiffOptions, desiredSql: string, desiredFile: string, renames: readonly Rename[], fill: ReadonlyMap<string, string>): Promise<DiffResult> {
-  const plan = await planPostgresDiff(config, { desiredSql, desiredFile, fromDb: options.fromDb ?? false, renames, allowDrop: options.allowDrop ?? false, allowRewrite: options.allowRewrite ?? false, fill });
+  const plan = await planPostgresDiff(config, { desiredSql, desiredFile, fromDb: options.fromDb ?? false, renames, allowDrop: options.allowDrop ?? false, allowRewrite: options.allowRewrite ?? false, fill, cairnVersion: VERSION });
   if (plan.files.length === 0) return { changed: false, changes: [], file: null, version: null, text: '', noTransaction: false, type: 'additive', noDown: null, files: [] };
   const files = writePgFiles(plan, { name: options.name, desiredFile, fromDb: options.fromDb ?? false, reason: options.reason, renamed: renames.length > 0, print: options.print ?? false, migrationsDir: config.migrationsDir, root: config.root });
   const first = files[0]!;
@@ -139,6 +139,9 @@ function allows(plan: SqlitePlan, reason: string | undefined): string[] {
   const renamed = new Set(plan.changes.filter((c) => c.kind === 'rename-column' || c.kind === 'rename-table').map((c) => c.kind));
   return [...drops, ...[...renamed].map((rule) => `-- cairn:allow ${rule} ${reason ?? 'asked for with cairn diff --rename; deploy code that uses the new name first'}`)];
 }
+
+/** Cairn's version, read as src/testing reads it (this module sits one level under src/). */
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 function parseRename(text: string): Rename {
   const match = /^([^=.]+)(?:\.([^=]+))?=(.+)$/.exec(text.trim());

@@ -10,7 +10,7 @@ import { withSession } from '../core/session.js';
 import { up } from '../core/up.js';
 import { templateStore, type TemplateStore } from '../drivers/template.js';
 import { wranglerCompanion } from '../wrangler/table.js';
-import { templateKey } from './key.js';
+import { templateKey } from '../source/template-key.js';
 
 export interface TestDatabaseOptions {
   /**

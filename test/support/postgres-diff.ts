@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { hostname } from 'node:os';
 import { parseDatabaseUrl } from '../../src/config/url.js';
 import { openDriver } from '../../src/drivers/index.js';
 import { PG_ADMIN_URL } from './databases.js';
@@ -68,5 +69,25 @@ export async function pgSchemaOfSql(sql: string): Promise<Record<string, string>
     return await pgSchemaOf(db.url);
   } finally {
     await db.drop();
+  }
+}
+
+/**
+ * Drops what `cairn diff` kept on the server for these project directories (a test's temporary
+ * projects): the kept databases' comments name the host and directory they are for.
+ */
+export async function dropKeptDiffDatabases(roots: readonly string[]): Promise<void> {
+  if (roots.length === 0) return;
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    const owners = roots.map((root) => `cairn diff ${hostname()} ${root}`);
+    const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') = ANY($1::text[])", [owners]);
+    for (const { datname } of rows) {
+      await client.query(`ALTER DATABASE "${datname}" WITH IS_TEMPLATE false`);
+      await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    }
+  } finally {
+    await client.end();
   }
 }

@@ -35,8 +35,11 @@ consecutive files when one change needs several transactions: the changes
 with SET LOCAL lock_timeout and foreign keys / checks NOT VALID; then indexes
 (and the indexes behind new unique keys) built CONCURRENTLY in a
 -- cairn:no-transaction file; then VALIDATE CONSTRAINT, SET NOT NULL through a
-validated CHECK, and UNIQUE ... USING INDEX. Before writing, it runs the files
-up and down on the scratch copy: the result must be the schema you asked for.
+validated CHECK, and UNIQUE ... USING INDEX. Domains too (CHECKs NOT VALID,
+then VALIDATE). Before writing, it runs the files up and down on a copy of the
+current schema: the result must be the schema you asked for. On a server the
+replayed migrations and schema.sql's reading are kept between runs, keyed by
+their contents (docs/diff.md): running diff again does not fill them again.
 A type change that rewrites the table is refused unless --allow-rewrite.
 
 Nothing is guessed: a column that disappears while another appears is a drop

@@ -89,9 +89,9 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
           }
           // The runner's connection is closed, but its backend may still be on its way out.
           await retryWhileBusy(() => client.query(`ALTER DATABASE ${q(build)} RENAME TO ${q(name)}`));
-          await client.query(`ALTER DATABASE ${q(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
+          await client.query(`ALTER DATABASE ${q(name)} WITH IS_TEMPLATE true${project.connectable ? '' : ' ALLOW_CONNECTIONS false'}`);
           const older = await client.query<{ datname: string }>('SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, $1) AND datname <> $2', [`cairn_tpl_${project.id}_`, name]);
-          for (const { datname } of older.rows) await dropDatabase(client, datname).catch(() => undefined);
+          for (const { datname } of older.rows) await dropDatabase(client, datname, !project.connectable).catch(() => undefined);
           await strategy();
           return true;
         } finally {
@@ -117,6 +117,8 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
         drop: () => admin((client) => dropDatabase(client, name)),
       };
     },
+
+    ...(project.connectable ? { url: (key: string): DatabaseUrl => ({ scheme: 'postgres', url: urlOf(like, template(key)), display: `${like.display.replace(/\/[^/?]*(\?.*)?$/, `/${template(key)}`)} (kept by cairn diff)`, secrets: like.secrets }) } : {}),
   };
 }
 
@@ -150,10 +152,10 @@ function urlOf(like: PostgresUrl, name: string): string {
   return url.toString();
 }
 
-/** Drops a test database or template, whoever is connected. */
-async function dropDatabase(client: pg.Client, name: string): Promise<void> {
+/** Drops a test database or template, whoever is connected (with `force`; without, it fails while anyone is). */
+async function dropDatabase(client: pg.Client, name: string, force = true): Promise<void> {
   await client.query(`ALTER DATABASE "${name}" WITH IS_TEMPLATE false`).catch(() => undefined);
-  await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await client.query(`DROP DATABASE IF EXISTS "${name}"${force ? ' WITH (FORCE)' : ''}`);
 }
 
 /** Test databases this host's processes made and did not drop because they died first. */

@@ -1,5 +1,5 @@
 import { CairnError } from '../../errors.js';
-import type { PgColumn, PgConstraint, PgIndex, PgSchema, PgTable } from './schema.js';
+import type { PgColumn, PgConstraint, PgDomain, PgIndex, PgSchema, PgTable } from './schema.js';
 import { quoteIdentifier, quoteLiteral } from '../../sql/quote.js';
 
 /**
@@ -184,6 +184,85 @@ export function planPostgres(current: PgSchema, desired: PgSchema, options: PgPl
     if (desired.enums.has(name)) continue;
     step('main', STAGE.dropType, [`DROP TYPE ${was.sql}`], [`CREATE TYPE ${was.sql} AS ENUM (${was.labels.map(literal).join(', ')})`]);
     change('drop-enum', name);
+  }
+
+  // Domains: created after the types they are over, dropped after the columns that use them.
+  const domainOrder = (domains: PgSchema['domains'], names: readonly string[]) => dependencyOrder(names, (n) => [domains.get(n)!.base]);
+  const createDomain = (d: PgDomain) => [
+    `CREATE DOMAIN ${d.sql} AS ${d.base}${d.collation ? ` COLLATE ${d.collation}` : ''}${d.default !== null ? ` DEFAULT ${d.default}` : ''}${d.notNull ? ' NOT NULL' : ''}${d.constraints
+      .filter((k) => k.validated)
+      .map((k) => ` CONSTRAINT ${quote(k.name)} ${k.def}`)
+      .join('')}`,
+    ...d.constraints.filter((k) => !k.validated).map((k) => `ALTER DOMAIN ${d.sql} ADD CONSTRAINT ${quote(k.name)} ${k.def} NOT VALID`),
+  ];
+  for (const name of domainOrder(desired.domains, [...desired.domains.keys()].filter((n) => !current.domains.has(n)))) {
+    const wanted = desired.domains.get(name)!;
+    step('main', STAGE.type + 0.5, createDomain(wanted), [`DROP DOMAIN ${wanted.sql}`]);
+    change('create-domain', name);
+  }
+  for (const name of domainOrder(current.domains, [...current.domains.keys()].filter((n) => !desired.domains.has(n))).reverse()) {
+    const was = current.domains.get(name)!;
+    step('main', STAGE.dropType - 0.5, [`DROP DOMAIN ${was.sql}`], createDomain(was));
+    change('drop-domain', name);
+  }
+  for (const [name, wanted] of desired.domains) {
+    const was = current.domains.get(name);
+    if (was) alterDomain(name, was, wanted);
+  }
+
+  function alterDomain(name: string, was: PgDomain, wanted: PgDomain): void {
+    const at = `ALTER DOMAIN ${wanted.sql}`;
+    if (was.base !== wanted.base || was.collation !== wanted.collation) {
+      const users = [...current.tables.values()].flatMap((t) => t.columns.filter((c) => c.type === was.name).map((c) => `${t.name}.${c.name}`));
+      const what = was.base !== wanted.base ? `its base type changes (${was.base} → ${wanted.base})` : `its collation changes (${was.collation ?? 'default'} → ${wanted.collation ?? 'default'})`;
+      manual.push(
+        `domain ${name}: ${what}, and PostgreSQL cannot ALTER DOMAIN … TYPE. By hand: CREATE DOMAIN ${name}_new AS ${wanted.base} …; ` +
+          `${users.length > 0 ? `ALTER TABLE … ALTER COLUMN … TYPE ${name}_new for ${users.join(', ')} (each rewrites its table: \`cairn plan change-type\` does it expand–contract); ` : ''}` +
+          `DROP DOMAIN ${name}; ALTER DOMAIN ${name}_new RENAME TO ${name.replace(/.*\./, '')}`,
+      );
+      return;
+    }
+    if (was.default !== wanted.default) {
+      step('main', STAGE.type + 0.6, [wanted.default === null ? `${at} DROP DEFAULT` : `${at} SET DEFAULT ${wanted.default}`], [was.default === null ? `${at} DROP DEFAULT` : `${at} SET DEFAULT ${was.default}`]);
+      change(wanted.default === null ? 'drop-domain-default' : 'set-domain-default', name);
+    }
+    if (was.notNull !== wanted.notNull) {
+      // SET NOT NULL scans every column of the domain's type, blocking writes (not reads) while it does: last, in the validate file's short transaction.
+      if (wanted.notNull) step('validate', 1, [`${at} SET NOT NULL`], [`${at} DROP NOT NULL`]);
+      else step('main', STAGE.type + 0.6, [`${at} DROP NOT NULL`], [`${at} SET NOT NULL`]);
+      change(wanted.notNull ? 'set-domain-not-null' : 'drop-domain-not-null', name);
+    }
+    const removed = was.constraints.filter((k) => !wanted.constraints.some((d) => d.name === k.name && d.def === k.def));
+    const added = wanted.constraints.filter((k) => !was.constraints.some((c) => c.name === k.name && c.def === k.def));
+    const addNotValid = (k: PgDomain['constraints'][number]) => `${at} ADD CONSTRAINT ${quote(k.name)} ${k.def} NOT VALID`;
+    const addAsWas = (k: PgDomain['constraints'][number]) => (k.validated ? `${at} ADD CONSTRAINT ${quote(k.name)} ${k.def}` : addNotValid(k));
+    for (const k of wanted.constraints) {
+      const old = was.constraints.find((c) => c.name === k.name && c.def === k.def);
+      if (old && !old.validated && k.validated) {
+        step('validate', 0, [`${at} VALIDATE CONSTRAINT ${quote(k.name)}`], [`${at} DROP CONSTRAINT ${quote(k.name)}`, addNotValid(k)]);
+        change('validate-domain-constraint', `${name}.${k.name}`);
+      } else if (old && old.validated && !k.validated) {
+        step('main', STAGE.type + 0.7, [`${at} DROP CONSTRAINT ${quote(k.name)}`, addNotValid(k)], [`${at} DROP CONSTRAINT ${quote(k.name)}`, addAsWas(old)]);
+        change('unvalidate-domain-constraint', `${name}.${k.name}`);
+      }
+    }
+    for (const k of removed) {
+      const renamed = added.find((a) => a.def === k.def && !was.constraints.some((c) => c.name === a.name));
+      if (renamed) {
+        step('main', STAGE.type + 0.7, [`${at} RENAME CONSTRAINT ${quote(k.name)} TO ${quote(renamed.name)}`], [`${at} RENAME CONSTRAINT ${quote(renamed.name)} TO ${quote(k.name)}`]);
+        change('rename-domain-constraint', `${name}.${k.name} → ${renamed.name}`);
+        added.splice(added.indexOf(renamed), 1);
+        continue;
+      }
+      step('main', STAGE.type + 0.6, [`${at} DROP CONSTRAINT ${quote(k.name)}`], [addAsWas(k)]);
+      change('drop-domain-constraint', `${name}.${k.name}`);
+    }
+    for (const k of added) {
+      // NOT VALID: only values written from now on are checked; VALIDATE, in a later transaction, checks the rows already there without blocking writes.
+      step('main', STAGE.type + 0.8, [addNotValid(k)], [`${at} DROP CONSTRAINT ${quote(k.name)}`]);
+      if (k.validated) step('validate', 0, [`${at} VALIDATE CONSTRAINT ${quote(k.name)}`], [`${at} DROP CONSTRAINT ${quote(k.name)}`, addNotValid(k)]);
+      change('add-domain-check', `${name}.${k.name}`);
+    }
   }
 
   // Functions (trigger functions first of all): replaced in place; bodies are checked when they run.

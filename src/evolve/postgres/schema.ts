@@ -94,6 +94,21 @@ export interface PgEnum {
   readonly labels: readonly string[];
 }
 
+/** A domain: a base type with a default, NOT NULL and CHECK constraints of its own. */
+export interface PgDomain {
+  readonly name: string;
+  readonly sql: string;
+  /** format_type of the base type: `text`, `numeric(10,2)`, `mood` (another user type). */
+  readonly base: string;
+  /** `"C"`, or null for the base type's collation. */
+  readonly collation: string | null;
+  readonly notNull: boolean;
+  /** The default as PostgreSQL prints it, or null. */
+  readonly default: string | null;
+  /** CHECK constraints: `def` is pg_get_constraintdef without a trailing NOT VALID. */
+  readonly constraints: readonly { readonly name: string; readonly def: string; readonly validated: boolean }[];
+}
+
 /** An extension: `CREATE EXTENSION IF NOT EXISTS name SCHEMA schema`. */
 export interface PgExtension {
   readonly name: string;
@@ -109,12 +124,16 @@ export interface PgSequence {
   readonly def: string;
 }
 
+/** Changes whenever PgSchema or its reading does: part of the key of the readings `cairn diff` keeps (desired-cache.ts), as Cairn's version is. */
+export const PG_SCHEMA_FORMAT = 2;
+
 export interface PgSchema {
   /** User schemas other than public. */
   readonly schemas: readonly string[];
   readonly extensions: ReadonlyMap<string, PgExtension>;
   readonly sequences: ReadonlyMap<string, PgSequence>;
   readonly enums: ReadonlyMap<string, PgEnum>;
+  readonly domains: ReadonlyMap<string, PgDomain>;
   readonly tables: ReadonlyMap<string, PgTable>;
   readonly indexes: ReadonlyMap<string, PgIndex>;
   readonly views: ReadonlyMap<string, PgView>;
@@ -198,6 +217,16 @@ async function read(client: PgQueryable, excluded: readonly string[]): Promise<P
        FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
       WHERE t.typtype = 'e' AND ${USER('n.nspname')} AND ${NOT_EXTENSION('pg_type', 't.oid')} AND $1::text[] IS NOT NULL`,
   );
+  const domains = await rows<PgDomain>(
+    `SELECT ${KEY('n.nspname', 't.typname')} AS name, ${SQL('n.nspname', 't.typname')} AS sql, format_type(t.typbasetype, t.typtypmod) AS base, t.typnotnull AS "notNull", t.typdefault AS "default",
+            CASE WHEN t.typcollation <> b.typcollation AND t.typcollation <> 0 THEN
+              (SELECT CASE WHEN cn.nspname = 'pg_catalog' THEN quote_ident(co.collname) ELSE quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END
+                 FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = t.typcollation) END AS collation,
+            coalesce((SELECT json_agg(json_build_object('name', k.conname, 'def', regexp_replace(pg_get_constraintdef(k.oid), ' NOT VALID$', ''), 'validated', k.convalidated) ORDER BY k.conname)
+                        FROM pg_constraint k WHERE k.contypid = t.oid AND k.contype = 'c'), '[]') AS constraints
+       FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_type b ON b.oid = t.typbasetype
+      WHERE t.typtype = 'd' AND ${USER('n.nspname')} AND ${NOT_EXTENSION('pg_type', 't.oid')} AND $1::text[] IS NOT NULL`,
+  );
 
   const extensions = await rows<{ name: string; schema: string }>(
     `SELECT e.extname AS name, quote_ident(n.nspname) AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' AND $1::text[] IS NOT NULL`,
@@ -224,6 +253,7 @@ async function read(client: PgQueryable, excluded: readonly string[]): Promise<P
     extensions: map(extensions),
     sequences: map(sequences),
     enums: map(enums),
+    domains: map(domains),
     tables: map(tables.map((t) => ({ name: t.name, sql: t.sql, columns: t.columns, constraints: byTable.get(t.name) ?? [], extra: t.extra, filenode: t.filenode }))),
     indexes: map(indexes),
     views: map(views),

@@ -8,6 +8,9 @@ import { readdirSync, readFileSync, statSync, watch, type Dirent, type FSWatcher
  * nested patterns), by relative path and contents. A changed, added, removed
  * or renamed file gives a new key.
  *
+ * Shared by test templates (src/testing) and the migrations `cairn diff`
+ * keeps on a PostgreSQL server (src/evolve/postgres/diff.ts).
+ *
  * A test process asks for it once per test database, and a thousand
  * migrations are a thousand files, so the key is memoized per process:
  *
