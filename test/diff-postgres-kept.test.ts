@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,6 +106,19 @@ describe('cairn diff on PostgreSQL keeps the replayed migrations between runs', 
       // The written files removed again: back to the first answer.
       for (const file of readdirSync(join(root, 'migrations'))) if (!file.startsWith('0001')) rmSync(join(root, 'migrations', file));
       expect(changes(root, db)).toEqual(['add-column items.note', 'add-check items.items_price_check']);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('--no-keep keeps nothing on the server or in .cairn/diff, and answers the same', async (context) => {
+    if (skip) return context.skip(`PostgreSQL unavailable: ${skip}`);
+    const db = await createPgDatabase();
+    try {
+      const root = project(db, ADD_NOTE_AND_CHECK);
+      expect(changes(root, db, '--no-keep')).toEqual(['add-column items.note', 'add-check items.items_price_check']);
+      expect(await keptDatabases(root)).toEqual([]);
+      expect(existsSync(join(root, '.cairn', 'diff'))).toBe(false);
     } finally {
       await db.drop();
     }

@@ -36,6 +36,11 @@ export interface DiffOptions {
   readonly allowRewrite?: boolean | undefined;
   /** Why the dropped data may go: written into the file's `-- cairn:allow`. */
   readonly reason?: string | undefined;
+  /**
+   * PostgreSQL: keep the replayed migrations and an empty database for schema.sql on the server
+   * between runs (default true; docs/diff.md). False: scratch databases made and dropped in this run.
+   */
+  readonly keep?: boolean | undefined;
 }
 
 export interface DiffResult {
@@ -109,7 +114,7 @@ export async function diff(config: ResolvedConfig, options: DiffOptions): Promis
 }
 
 async function diffPostgres(config: ResolvedConfig, options: DiffOptions, desiredSql: string, desiredFile: string, renames: readonly Rename[], fill: ReadonlyMap<string, string>): Promise<DiffResult> {
-  const plan = await planPostgresDiff(config, { desiredSql, desiredFile, fromDb: options.fromDb ?? false, renames, allowDrop: options.allowDrop ?? false, allowRewrite: options.allowRewrite ?? false, fill, cairnVersion: VERSION });
+  const plan = await planPostgresDiff(config, { desiredSql, desiredFile, fromDb: options.fromDb ?? false, renames, allowDrop: options.allowDrop ?? false, allowRewrite: options.allowRewrite ?? false, fill, cairnVersion: VERSION, keep: options.keep ?? true });
   if (plan.files.length === 0) return { changed: false, changes: [], file: null, version: null, text: '', noTransaction: false, type: 'additive', noDown: null, files: [] };
   const files = writePgFiles(plan, { name: options.name, desiredFile, fromDb: options.fromDb ?? false, reason: options.reason, renamed: renames.length > 0, print: options.print ?? false, migrationsDir: config.migrationsDir, root: config.root });
   const first = files[0]!;

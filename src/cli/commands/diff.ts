@@ -15,6 +15,7 @@ export function registerDiff(program: Command): void {
     .option('--fill <column=expr>', 'what fills a column: SQLite/D1, any column of a rebuilt table; PostgreSQL, a column that becomes NOT NULL (backfilled in batches first). table.column=expr or column=expr; repeatable', collect, [])
     .option('--allow-drop', 'drop the tables and columns the schema no longer has (their data is lost)')
     .option('--allow-rewrite', 'PostgreSQL: write a change that rewrites a table (a column type) instead of refusing it')
+    .option('--no-keep', 'PostgreSQL: keep nothing on the server between runs (scratch databases made and dropped in this run; slower when run again)')
     .option('--reason <text>', 'with --allow-drop (or --allow-rewrite): why the data may go, or the rewrite is fine (written into the file as -- cairn:allow)')
     .addHelpText(
       'after',
@@ -55,9 +56,9 @@ Examples:
   cairn diff drop_legacy --to schema.sql --allow-drop --reason "legacy table, unused since v2"
   cairn diff widen_amount --to schema.sql --allow-rewrite --reason "orders is small"   # PostgreSQL`,
     )
-    .action(async (name: string, options: { to: string; fromDb?: boolean; print?: boolean; rename: string[]; fill: string[]; allowDrop?: boolean; allowRewrite?: boolean; reason?: string }, command: Command) => {
+    .action(async (name: string, options: { to: string; fromDb?: boolean; print?: boolean; rename: string[]; fill: string[]; allowDrop?: boolean; allowRewrite?: boolean; reason?: string; keep: boolean }, command: Command) => {
       const { cairn, out } = contextFor(command);
-      const result = await cairn.diff(name, { to: options.to, fromDb: options.fromDb, print: options.print, renames: options.rename, fill: options.fill, allowDrop: options.allowDrop, allowRewrite: options.allowRewrite, reason: options.reason });
+      const result = await cairn.diff(name, { to: options.to, fromDb: options.fromDb, print: options.print, renames: options.rename, fill: options.fill, allowDrop: options.allowDrop, allowRewrite: options.allowRewrite, reason: options.reason, keep: options.keep });
       if (out.json) return out.document({ changed: result.changed, file: result.file, version: result.version, type: result.type, noTransaction: result.noTransaction, changes: result.changes, noDown: result.noDown, ...(result.files ? { files: result.files.map(({ text, ...f }) => (options.print ? { ...f, text } : f)) } : {}), ...(options.print ? { text: result.text } : {}) });
       if (!result.changed) return out.line(`No changes: the schema the migrations produce is already ${options.to}.`);
       if (options.print) return out.write(result.text);

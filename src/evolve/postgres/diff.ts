@@ -42,12 +42,15 @@ export interface PgDiffInput {
   readonly fill?: ReadonlyMap<string, string>;
   /** Cairn's version: part of the keys of what is kept between runs. */
   readonly cairnVersion: string;
+  /** False (`--no-keep`): nothing kept on the server; scratch databases made and dropped in this run. */
+  readonly keep?: boolean;
 }
 
 export async function planPostgresDiff(config: ResolvedConfig, input: PgDiffInput): Promise<PgPlan> {
   const exclude = bookkeepingTables(config);
   const like = scratchFor(config.database, 'postgres').like;
   const liveDump = input.fromDb ? await withSession(config, { write: false, onEvent: () => undefined, companion: wranglerCompanion }, (session) => session.driver.dump({ exclude })) : null;
+  if (input.keep === false) return planInScratch(config, input, like, liveDump, null);
   const dir = join(config.root, '.cairn', 'diff');
   const project = createHash('sha256').update(`cairn diff\0${config.root}`).digest('hex').slice(0, 6);
   const store = await templateStore(like, { dir, id: `diff${project}`, connectable: true });
