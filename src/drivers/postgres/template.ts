@@ -24,58 +24,103 @@ type PostgresUrl = Extract<DatabaseUrl, { scheme: 'postgres' }>;
  * the files but forces two checkpoints per copy, a fixed cost of half a second
  * or more on a server where other tests are writing. The two meet near 250 MB.
  *
- * Made ahead: from a process's second test database on, the next one is made
- * in the background as soon as one is handed out (a test's own work hides
- * it), and the next call takes it. One such spare per process; dropped when
- * the process runs out of work (`beforeExit`), otherwise with the dead
- * process's other test databases by the next run's sweep.
+ * Made ahead: a copy costs a few hundred milliseconds even for an empty
+ * database, so copies are made before they are asked for and kept on the
+ * server, shared by every process of the project and across runs: the spares
+ * `cairn_spare_<project>_<key>_<slot>`, `slot` below `spares`. A call claims
+ * one by renaming it to its own test database's name (ALTER DATABASE … RENAME
+ * is atomic: of two processes renaming the same spare, the second finds it
+ * gone and tries the next), a few milliseconds; then refills the empty slots
+ * in the background, each slot under a try-advisory lock so two processes
+ * never make the same one. The refill's connection does not keep the process
+ * alive: a CREATE DATABASE cut off by the process's exit still completes on the
+ * server (or rolls back whole), so a spare is always a complete copy. Spares of
+ * other keys are dropped after a build and at a process's first call.
  */
 export async function postgresTemplates(like: PostgresUrl, project: TemplateProject): Promise<TemplateStore> {
   const host = createHash('sha256').update(hostname()).digest('hex').slice(0, 6);
   const template = (key: string) => `cairn_tpl_${project.id}_${key}`;
+  const spares = (key: string) => `cairn_spare_${project.id}_${key}_`;
   /** Templates this process saw exist (a template is dropped only when the migrations, and so the key, changed), with the STRATEGY clause for copying each. */
   const known = new Map<string, string>();
-  let handedOut = 0;
-  let spare: { readonly key: string; readonly name: Promise<string | null> } | null = null;
+  /** The refill under way in this process, and what the latest claim asks of it (another pass, perhaps for a new key). */
+  let refilling: Promise<void> | null = null;
+  let wanted: { readonly key: string; readonly count: number } | null = null;
 
-  /** A connection for one job: commits need not wait for the WAL flush (a test database is thrown away; a server crash may lose one being made). */
-  const admin = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
-    const client = await connect(like);
-    try {
-      await client.query("SELECT set_config('synchronous_commit', 'off', false)");
-      await sweepDeadTests(client, `cairn_testdb_${project.id}_${host}_`);
-      return await work(client);
-    } finally {
-      await client.end().catch(() => undefined);
+  const admin = adminPool(like, `cairn_testdb_${project.id}_${host}_`, 4);
+  /** Drops after close(), on connections of their own: a claim never waits behind one. */
+  const dropper = adminPool(like, `cairn_testdb_${project.id}_${host}_`, 2);
+  const createCopy = (client: pg.ClientBase, name: string, key: string) => client.query(`CREATE DATABASE ${q(name)} TEMPLATE ${q(template(key))}${known.get(key) ?? ''}`);
+  const testName = () => `cairn_testdb_${project.id}_${host}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+
+  /** Renames a spare of `key` to a test database of this process; null when there is none left. */
+  const claim = async (client: pg.ClientBase, key: string): Promise<string | null> => {
+    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, $1) ORDER BY random()', [spares(key)]);
+    for (const { datname } of rows) {
+      const name = testName();
+      try {
+        await client.query(`ALTER DATABASE ${q(datname)} RENAME TO ${q(name)}`);
+        return name;
+      } catch (error) {
+        // 3D000: another process renamed it first; 55006: someone is connected to it (not ours to take).
+        if (!['3D000', '55006'].includes((error as { code?: string }).code ?? '')) throw error;
+      }
     }
+    return null;
   };
-  const makeCopy = (key: string) =>
-    admin(async (client) => {
-      const name = `cairn_testdb_${project.id}_${host}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-      await client.query(`CREATE DATABASE ${q(name)} TEMPLATE ${q(template(key))}${known.get(key) ?? ''}`);
-      return name;
-    });
-  const dropSpare = () => {
-    const left = spare;
-    spare = null;
-    return left ? left.name.then((name) => (name ? admin((client) => dropDatabase(client, name)) : undefined)).catch(() => undefined) : Promise.resolve();
+
+  /** Makes the missing spares of `key`, slot by slot, skipping a slot another process is making. */
+  const takeWanted = () => {
+    const pass = wanted;
+    wanted = null;
+    return pass;
   };
-  process.once('beforeExit', () => void dropSpare());
+  const refill = (key: string, count: number): void => {
+    wanted = { key, count };
+    refilling ??= (async () => {
+      const client = await connect(like);
+      (client as unknown as { unref(): void }).unref(); // pg's Client.unref (not in its types); see above: the process may exit mid-copy
+      try {
+        await client.query("SELECT set_config('synchronous_commit', 'off', false)");
+        for (let pass = takeWanted(); pass; pass = takeWanted()) {
+          for (let slot = 0; slot < pass.count; slot++) {
+            const name = `${spares(pass.key)}${slot}`;
+            if (await exists(client, name)) continue;
+            const lock = lockId(`cairn spare ${name}`);
+            if (!(await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [lock])).rows[0]!.ok) continue;
+            try {
+              if (!(await exists(client, name))) await createCopy(client, name, pass.key);
+            } finally {
+              await client.query('SELECT pg_advisory_unlock($1)', [lock]);
+            }
+          }
+        }
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    })()
+      .catch(() => undefined) // a spare that could not be made: the next call copies on its own, and shows any error
+      .finally(() => {
+        refilling = null;
+        if (wanted) refill(wanted.key, wanted.count); // asked for after the last pass looked
+      });
+  };
 
   return {
     async ensure(key, migrate) {
       if (known.has(key)) return false;
       return admin(async (client) => {
         const name = template(key);
-        const strategy = async () => {
+        const found = async () => {
           const { rows } = await client.query<{ version: string; size: string }>("SELECT current_setting('server_version_num') AS version, pg_catalog.pg_database_size($1) AS size", [name]);
           known.set(key, Number(rows[0]!.version) < 150000 ? '' : Number(rows[0]!.size) < FILE_COPY_FROM ? ' STRATEGY WAL_LOG' : ' STRATEGY FILE_COPY');
+          await dropAll(client, `cairn_spare_${project.id}_`, spares(key)); // made from a template whose migrations have since changed
         };
-        if (await exists(client, name)) return strategy().then(() => false);
-        const lockKey = BigInt.asIntN(64, BigInt(`0x${createHash('sha256').update(`cairn template ${project.id}`).digest('hex').slice(0, 16)}`)).toString();
-        await client.query('SELECT pg_advisory_lock($1)', [lockKey]);
+        if (await exists(client, name)) return found().then(() => false);
+        const lock = lockId(`cairn template ${project.id}`);
+        await client.query('SELECT pg_advisory_lock($1)', [lock]);
         try {
-          if (await exists(client, name)) return strategy().then(() => false);
+          if (await exists(client, name)) return found().then(() => false);
           const build = `${name}_build`;
           await dropDatabase(client, build); // a build that crashed half-way
           await client.query(`CREATE DATABASE ${q(build)}`);
@@ -90,31 +135,39 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
           // The runner's connection is closed, but its backend may still be on its way out.
           await retryWhileBusy(() => client.query(`ALTER DATABASE ${q(build)} RENAME TO ${q(name)}`));
           await client.query(`ALTER DATABASE ${q(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
-          const older = await client.query<{ datname: string }>('SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, $1) AND datname <> $2', [`cairn_tpl_${project.id}_`, name]);
-          for (const { datname } of older.rows) await dropDatabase(client, datname).catch(() => undefined);
-          await strategy();
+          await dropAll(client, `cairn_tpl_${project.id}_`, name);
+          await found();
           return true;
         } finally {
-          await client.query('SELECT pg_advisory_unlock($1)', [lockKey]).catch(() => undefined);
+          await client.query('SELECT pg_advisory_unlock($1)', [lock]).catch(() => undefined);
         }
       });
     },
 
     async copy(key, options) {
-      handedOut++;
-      let name: string | null = null;
-      if (spare?.key === key) {
-        const waiting = spare;
-        spare = null;
-        name = await waiting.name;
-      } else {
-        void dropSpare(); // made from a template whose migrations have since changed
-      }
-      name ??= await makeCopy(key);
-      if (options.ahead && handedOut >= 2) spare = { key, name: makeCopy(key).catch(() => null) }; // a failure shows on the next call, which makes its own
+      const count = options.ahead ? options.spares : 0;
+      const name = await admin(async (client) => {
+        const claimed = count > 0 ? await claim(client, key) : null;
+        if (claimed) return claimed;
+        const made = testName();
+        await createCopy(client, made, key);
+        return made;
+      });
+      if (count > 0) refill(key, count);
       return {
         url: urlOf(like, name),
-        drop: () => admin((client) => dropDatabase(client, name)),
+        drop: async () => {
+          // Renamed at once (its URL stops working), dropped in the background: a DROP DATABASE costs as much as a copy.
+          // The name keeps this process's prefix, so if the process ends before the drop does, the next run's sweep drops it.
+          const closed = `${name}_closed`;
+          try {
+            await admin((client) => client.query(`ALTER DATABASE ${q(name)} RENAME TO ${q(closed)}`));
+          } catch (error) {
+            if ((error as { code?: string }).code !== '55006') throw error;
+            return admin((client) => dropDatabase(client, name)); // still connected to: DROP … WITH (FORCE) ends those sessions
+          }
+          void dropper((client) => dropDatabase(client, closed)).catch(() => undefined);
+        },
       };
     },
   };
@@ -125,8 +178,42 @@ const FILE_COPY_FROM = 256 * 1024 * 1024;
 
 const q = (name: string) => `"${name}"`;
 
-async function exists(client: pg.Client, name: string): Promise<boolean> {
+/** A bigint advisory lock id for `text`. */
+const lockId = (text: string) => BigInt.asIntN(64, BigInt(`0x${createHash('sha256').update(text).digest('hex').slice(0, 16)}`)).toString();
+
+/**
+ * Connections for short jobs, kept open between calls (a connection costs a backend fork, ~20 ms) without keeping the process
+ * alive. Their commits need not wait for the WAL flush: a test database is thrown away; a server crash may lose one being made.
+ * The first job of a process drops the test databases of this host's processes that died (`sweep` prefix).
+ */
+function adminPool(like: PostgresUrl, sweep: string, max: number): <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T> {
+  const pool = new pg.Pool({ connectionString: like.url, max, idleTimeoutMillis: 10_000, allowExitOnIdle: true, connectionTimeoutMillis: 10_000, application_name: 'cairn test databases', options: '-c synchronous_commit=off' });
+  pool.on('error', () => undefined); // an idle connection the server closed: the pool drops it
+  return async (work) => {
+    const client = await pool.connect().catch((error: unknown) => {
+      throw connectionError(like, error);
+    });
+    let failed = false;
+    try {
+      await sweepDeadTests(client, sweep);
+      return await work(client);
+    } catch (error) {
+      failed = true; // the connection may hold a lock or be broken: not reused
+      throw error;
+    } finally {
+      client.release(failed);
+    }
+  };
+}
+
+async function exists(client: pg.ClientBase, name: string): Promise<boolean> {
   return (await client.query('SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1', [name])).rowCount! > 0;
+}
+
+/** Drops the databases named `prefix…` but not `keep…`. */
+async function dropAll(client: pg.ClientBase, prefix: string, keep: string): Promise<void> {
+  const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, $1) AND NOT starts_with(datname, $2)', [prefix, keep]);
+  for (const { datname } of rows) await dropDatabase(client, datname).catch(() => undefined);
 }
 
 async function connect(like: PostgresUrl): Promise<pg.Client> {
@@ -136,12 +223,16 @@ async function connect(like: PostgresUrl): Promise<pg.Client> {
     await client.connect();
   } catch (error) {
     await client.end().catch(() => undefined);
-    const reason = like.secrets.reduce((text, secret) => text.split(secret).join('***'), (error as Error).message);
-    throw new CairnError('CONNECTION', `cannot connect to ${like.display} to make test databases: ${reason}`, {
-      hint: 'createTestDatabase needs a PostgreSQL server where the user may CREATE DATABASE: check the url option (or the configured database)',
-    });
+    throw connectionError(like, error);
   }
   return client;
+}
+
+function connectionError(like: PostgresUrl, error: unknown): CairnError {
+  const reason = like.secrets.reduce((text, secret) => text.split(secret).join('***'), (error as Error).message);
+  return new CairnError('CONNECTION', `cannot connect to ${like.display} to make test databases: ${reason}`, {
+    hint: 'createTestDatabase needs a PostgreSQL server where the user may CREATE DATABASE: check the url option (or the configured database)',
+  });
 }
 
 function urlOf(like: PostgresUrl, name: string): string {
@@ -151,14 +242,14 @@ function urlOf(like: PostgresUrl, name: string): string {
 }
 
 /** Drops a test database or template, whoever is connected. */
-async function dropDatabase(client: pg.Client, name: string): Promise<void> {
+async function dropDatabase(client: pg.ClientBase, name: string): Promise<void> {
   await client.query(`ALTER DATABASE "${name}" WITH IS_TEMPLATE false`).catch(() => undefined);
   await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
 }
 
 /** Test databases this host's processes made and did not drop because they died first. */
 const swept = new Set<string>();
-async function sweepDeadTests(admin: pg.Client, prefix: string): Promise<void> {
+async function sweepDeadTests(admin: pg.ClientBase, prefix: string): Promise<void> {
   if (swept.has(prefix)) return;
   swept.add(prefix);
   const { rows } = await admin.query<{ datname: string }>("SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, $1)", [prefix]);
