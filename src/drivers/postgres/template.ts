@@ -46,20 +46,24 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
   /** The refill under way in this process, and what the latest claim asks of it (another pass, perhaps for a new key). */
   let refilling: Promise<void> | null = null;
   let wanted: { readonly key: string; readonly count: number } | null = null;
+  /** The spare this process's refill is making now: a call that finds none ready waits for it rather than copying beside it. */
+  let making: { readonly key: string; readonly name: string; readonly done: Promise<unknown>; readonly client: Refable } | null = null;
 
-  const admin = adminPool(like, `cairn_testdb_${project.id}_${host}_`, 4);
-  /** Drops after close(), on connections of their own: a claim never waits behind one. */
-  const dropper = adminPool(like, `cairn_testdb_${project.id}_${host}_`, 2);
+  const admin = adminPool(like, 16);
+  /** Drops in the background (after close(), of spares of older keys, of what dead processes left), one at a time, on connections of their own: a claim never waits behind one. */
+  const dropper = serialJobs(like);
+  // While the caller computes the key: connect (the server forks a backend meanwhile), and drop what dead processes left.
+  void admin(async () => undefined).catch(() => undefined);
+  void dropper((client) => sweepDeadTests(client, `cairn_testdb_${project.id}_${host}_`)).catch(() => undefined);
   const createCopy = (client: pg.ClientBase, name: string, key: string) => client.query(`CREATE DATABASE ${q(name)} TEMPLATE ${q(template(key))}${known.get(key) ?? ''}`);
   const testName = () => `cairn_testdb_${project.id}_${host}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
 
-  /** Renames a spare of `key` to a test database of this process; null when there is none left. */
-  const claim = async (client: pg.ClientBase, key: string): Promise<string | null> => {
-    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, $1) ORDER BY random()', [spares(key)]);
-    for (const { datname } of rows) {
+  /** Renames one of `candidates` (spares) to a test database of this process; null when every one was gone. */
+  const claim = async (client: pg.ClientBase, candidates: readonly string[]): Promise<string | null> => {
+    for (const spare of candidates) {
       const name = testName();
       try {
-        await client.query(`ALTER DATABASE ${q(datname)} RENAME TO ${q(name)}`);
+        await client.query(`ALTER DATABASE ${q(spare)} RENAME TO ${q(name)}`);
         return name;
       } catch (error) {
         // 3D000: another process renamed it first; 55006: someone is connected to it (not ours to take).
@@ -67,6 +71,20 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
       }
     }
     return null;
+  };
+  const ready = async (client: pg.ClientBase, key: string) =>
+    (await client.query<{ datname: string }>('SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, $1) ORDER BY random()', [spares(key)])).rows.map((row) => row.datname);
+  /** The spare this process is making, once made; the refill's connection keeps the process alive meanwhile (a caller waits on it). */
+  const awaitMaking = async (key: string): Promise<string[]> => {
+    const spare = making;
+    if (spare?.key !== key) return [];
+    spare.client.ref();
+    try {
+      await spare.done;
+    } finally {
+      spare.client.unref();
+    }
+    return [spare.name];
   };
 
   /** Makes the missing spares of `key`, slot by slot, skipping a slot another process is making. */
@@ -79,7 +97,8 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
     wanted = { key, count };
     refilling ??= (async () => {
       const client = await connect(like);
-      (client as unknown as { unref(): void }).unref(); // pg's Client.unref (not in its types); see above: the process may exit mid-copy
+      const refable = client as unknown as Refable;
+      refable.unref(); // see above: the process may exit mid-copy
       try {
         await client.query("SELECT set_config('synchronous_commit', 'off', false)");
         for (let pass = takeWanted(); pass; pass = takeWanted()) {
@@ -89,8 +108,13 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
             const lock = lockId(`cairn spare ${name}`);
             if (!(await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [lock])).rows[0]!.ok) continue;
             try {
-              if (!(await exists(client, name))) await createCopy(client, name, pass.key);
+              if (!(await exists(client, name))) {
+                const done = createCopy(client, name, pass.key);
+                making = { key: pass.key, name, done: done.catch(() => undefined), client: refable };
+                await done;
+              }
             } finally {
+              making = null;
               await client.query('SELECT pg_advisory_unlock($1)', [lock]);
             }
           }
@@ -111,16 +135,23 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
       if (known.has(key)) return false;
       return admin(async (client) => {
         const name = template(key);
-        const found = async () => {
-          const { rows } = await client.query<{ version: string; size: string }>("SELECT current_setting('server_version_num') AS version, pg_catalog.pg_database_size($1) AS size", [name]);
-          known.set(key, Number(rows[0]!.version) < 150000 ? '' : Number(rows[0]!.size) < FILE_COPY_FROM ? ' STRATEGY WAL_LOG' : ' STRATEGY FILE_COPY');
-          await dropAll(client, `cairn_spare_${project.id}_`, spares(key)); // made from a template whose migrations have since changed
+        /** Remembers how to copy it (the size the build noted in the template's comment) and drops the spares of other keys. */
+        const found = async (): Promise<boolean> => {
+          const { rows } = await client.query<{ version: string; note: string | null }>(
+            "SELECT current_setting('server_version_num') AS version, pg_catalog.shobj_description(oid, 'pg_database') AS note FROM pg_catalog.pg_database WHERE datname = $1",
+            [name],
+          );
+          if (!rows[0]) return false;
+          const size = Number(/^cairn template, (\d+) bytes/.exec(rows[0].note ?? '')?.[1] ?? (await databaseSize(client, name)));
+          known.set(key, Number(rows[0].version) < 150000 ? '' : size < FILE_COPY_FROM ? ' STRATEGY WAL_LOG' : ' STRATEGY FILE_COPY');
+          void dropper((other) => dropAll(other, `cairn_spare_${project.id}_`, spares(key))).catch(() => undefined); // made from migrations since changed
+          return true;
         };
-        if (await exists(client, name)) return found().then(() => false);
+        if (await found()) return false;
         const lock = lockId(`cairn template ${project.id}`);
         await client.query('SELECT pg_advisory_lock($1)', [lock]);
         try {
-          if (await exists(client, name)) return found().then(() => false);
+          if (await found()) return false;
           const build = `${name}_build`;
           await dropDatabase(client, build); // a build that crashed half-way
           await client.query(`CREATE DATABASE ${q(build)}`);
@@ -135,6 +166,8 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
           // The runner's connection is closed, but its backend may still be on its way out.
           await retryWhileBusy(() => client.query(`ALTER DATABASE ${q(build)} RENAME TO ${q(name)}`));
           await client.query(`ALTER DATABASE ${q(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
+          // pg_database_size walks every file of the database (5000 for 1000 tables): measured once, here, not by every process.
+          await client.query(`COMMENT ON DATABASE ${q(name)} IS 'cairn template, ${await databaseSize(client, name)} bytes'`);
           await dropAll(client, `cairn_tpl_${project.id}_`, name);
           await found();
           return true;
@@ -146,9 +179,12 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
 
     async copy(key, options) {
       const count = options.ahead ? options.spares : 0;
-      const name = await admin(async (client) => {
-        const claimed = count > 0 ? await claim(client, key) : null;
-        if (claimed) return claimed;
+      let name = count > 0 ? await admin(async (client) => claim(client, await ready(client, key))) : null;
+      if (name === null && count > 0) {
+        const made = await awaitMaking(key); // the rest of a copy under way, rather than a whole one beside it
+        if (made.length > 0) name = await admin((client) => claim(client, made));
+      }
+      name ??= await admin(async (client) => {
         const made = testName();
         await createCopy(client, made, key);
         return made;
@@ -173,6 +209,12 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
   };
 }
 
+/** pg's Client.ref/unref (not in its types): whether its socket keeps the process alive. */
+interface Refable {
+  ref(): void;
+  unref(): void;
+}
+
 /** From this size a template is copied with FILE_COPY (see postgresTemplates). */
 const FILE_COPY_FROM = 256 * 1024 * 1024;
 
@@ -184,9 +226,8 @@ const lockId = (text: string) => BigInt.asIntN(64, BigInt(`0x${createHash('sha25
 /**
  * Connections for short jobs, kept open between calls (a connection costs a backend fork, ~20 ms) without keeping the process
  * alive. Their commits need not wait for the WAL flush: a test database is thrown away; a server crash may lose one being made.
- * The first job of a process drops the test databases of this host's processes that died (`sweep` prefix).
  */
-function adminPool(like: PostgresUrl, sweep: string, max: number): <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T> {
+function adminPool(like: PostgresUrl, max: number): <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T> {
   const pool = new pg.Pool({ connectionString: like.url, max, idleTimeoutMillis: 10_000, allowExitOnIdle: true, connectionTimeoutMillis: 10_000, application_name: 'cairn test databases', options: '-c synchronous_commit=off' });
   pool.on('error', () => undefined); // an idle connection the server closed: the pool drops it
   return async (work) => {
@@ -195,7 +236,6 @@ function adminPool(like: PostgresUrl, sweep: string, max: number): <T>(work: (cl
     });
     let failed = false;
     try {
-      await sweepDeadTests(client, sweep);
       return await work(client);
     } catch (error) {
       failed = true; // the connection may hold a lock or be broken: not reused
@@ -204,6 +244,28 @@ function adminPool(like: PostgresUrl, sweep: string, max: number): <T>(work: (cl
       client.release(failed);
     }
   };
+}
+
+/** Jobs run one after another, each on a connection of its own; the process lives until the last is done. */
+function serialJobs(like: PostgresUrl): <T>(work: (client: pg.Client) => Promise<T>) => Promise<T> {
+  let last: Promise<unknown> = Promise.resolve();
+  return (work) => {
+    const job = last.catch(() => undefined).then(async () => {
+      const client = await connect(like);
+      try {
+        await client.query("SELECT set_config('synchronous_commit', 'off', false)");
+        return await work(client);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    });
+    last = job;
+    return job;
+  };
+}
+
+async function databaseSize(client: pg.ClientBase, name: string): Promise<number> {
+  return Number((await client.query<{ size: string }>('SELECT pg_catalog.pg_database_size($1) AS size', [name])).rows[0]!.size);
 }
 
 async function exists(client: pg.ClientBase, name: string): Promise<boolean> {
@@ -247,12 +309,9 @@ async function dropDatabase(client: pg.ClientBase, name: string): Promise<void> 
   await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
 }
 
-/** Test databases this host's processes made and did not drop because they died first. */
-const swept = new Set<string>();
+/** Drops the test databases this host's processes made and did not drop because they died first. */
 async function sweepDeadTests(admin: pg.ClientBase, prefix: string): Promise<void> {
-  if (swept.has(prefix)) return;
-  swept.add(prefix);
-  const { rows } = await admin.query<{ datname: string }>("SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, $1)", [prefix]);
+  const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, $1)', [prefix]);
   for (const { datname } of rows) {
     const pid = Number(datname.slice(prefix.length).split('_')[0]);
     if (Number.isInteger(pid) && !processAlive(pid)) await dropDatabase(admin, datname).catch(() => undefined);
