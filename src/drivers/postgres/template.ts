@@ -46,6 +46,8 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
   /** The refill under way in this process, and what the latest claim asks of it (another pass, perhaps for a new key). */
   let refilling: Promise<void> | null = null;
   let wanted: { readonly key: string; readonly count: number } | null = null;
+  /** The key of the latest copy asked for. */
+  let latest: string | null = null;
   /** The spare this process's refill is making now: a call that finds none ready waits for it rather than copying beside it. */
   let making: { readonly key: string; readonly name: string; readonly done: Promise<unknown>; readonly client: Refable } | null = null;
 
@@ -102,7 +104,7 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
       try {
         await client.query("SELECT set_config('synchronous_commit', 'off', false)");
         for (let pass = takeWanted(); pass; pass = takeWanted()) {
-          for (let slot = 0; slot < pass.count; slot++) {
+          for (let slot = 0; slot < pass.count && latest === pass.key; slot++) {
             const name = `${spares(pass.key)}${slot}`;
             if (await exists(client, name)) continue;
             const lock = lockId(`cairn spare ${name}`);
@@ -112,6 +114,8 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
                 const done = createCopy(client, name, pass.key);
                 making = { key: pass.key, name, done: done.catch(() => undefined), client: refable };
                 await done;
+                // The migrations changed while it was being made (found() has dropped the other spares): not worth keeping.
+                if (latest !== pass.key) await dropDatabase(client, name);
               }
             } finally {
               making = null;
@@ -178,6 +182,7 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
     },
 
     async copy(key, options) {
+      latest = key;
       const count = options.ahead ? options.spares : 0;
       let name = count > 0 ? await admin(async (client) => claim(client, await ready(client, key))) : null;
       if (name === null && count > 0) {
