@@ -54,9 +54,15 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
   const admin = adminPool(like, 16);
   /** Drops in the background (after close(), of spares of older keys, of what dead processes left), one at a time, on connections of their own: a claim never waits behind one. */
   const dropper = serialJobs(like);
-  // While the caller computes the key: connect (the server forks a backend meanwhile), and drop what dead processes left.
-  void admin(async () => undefined).catch(() => undefined);
-  void dropper((client) => sweepDeadTests(client, `cairn_testdb_${project.id}_${host}_`)).catch(() => undefined);
+  /** Once the first test database is handed out: drop what dead processes of this host left. */
+  let swept = false;
+  const sweep = () => {
+    if (swept) return;
+    swept = true;
+    void dropper((client) => sweepDeadTests(client, `cairn_testdb_${project.id}_${host}_`)).catch(() => undefined);
+  };
+  /** The spares ensure() saw (one query for both), for the copy that follows it. */
+  let seen: { readonly key: string; readonly spares: readonly string[] } | null = null;
   const createCopy = (client: pg.ClientBase, name: string, key: string) => client.query(`CREATE DATABASE ${q(name)} TEMPLATE ${q(template(key))}${known.get(key) ?? ''}`);
   const testName = () => `cairn_testdb_${project.id}_${host}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
 
@@ -141,11 +147,12 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
         const name = template(key);
         /** Remembers how to copy it (the size the build noted in the template's comment) and drops the spares of other keys. */
         const found = async (): Promise<boolean> => {
-          const { rows } = await client.query<{ version: string; note: string | null }>(
-            "SELECT current_setting('server_version_num') AS version, pg_catalog.shobj_description(oid, 'pg_database') AS note FROM pg_catalog.pg_database WHERE datname = $1",
-            [name],
+          const { rows } = await client.query<{ version: string; note: string | null; spares: string[] }>(
+            "SELECT current_setting('server_version_num') AS version, pg_catalog.shobj_description(oid, 'pg_database') AS note, array(SELECT datname::text FROM pg_catalog.pg_database WHERE starts_with(datname, $2) ORDER BY random()) AS spares FROM pg_catalog.pg_database WHERE datname = $1",
+            [name, spares(key)],
           );
           if (!rows[0]) return false;
+          seen = { key, spares: rows[0].spares };
           const size = Number(/^cairn template, (\d+) bytes/.exec(rows[0].note ?? '')?.[1] ?? (await databaseSize(client, name)));
           known.set(key, Number(rows[0].version) < 150000 ? '' : size < FILE_COPY_FROM ? ' STRATEGY WAL_LOG' : ' STRATEGY FILE_COPY');
           void dropper((other) => dropAll(other, `cairn_spare_${project.id}_`, spares(key))).catch(() => undefined); // made from migrations since changed
@@ -184,7 +191,9 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
     async copy(key, options) {
       latest = key;
       const count = options.ahead ? options.spares : 0;
-      let name = count > 0 ? await admin(async (client) => claim(client, await ready(client, key))) : null;
+      const listed = seen?.key === key ? seen.spares : null;
+      seen = null;
+      let name = count > 0 ? await admin(async (client) => (listed ? await claim(client, listed) : null) ?? claim(client, await ready(client, key))) : null;
       if (name === null && count > 0) {
         const made = await awaitMaking(key); // the rest of a copy under way, rather than a whole one beside it
         if (made.length > 0) name = await admin((client) => claim(client, made));
@@ -195,6 +204,7 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
         return made;
       });
       if (count > 0) refill(key, count);
+      sweep();
       return {
         url: urlOf(like, name),
         drop: async () => {
@@ -235,7 +245,13 @@ const lockId = (text: string) => BigInt.asIntN(64, BigInt(`0x${createHash('sha25
 function adminPool(like: PostgresUrl, max: number): <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T> {
   const pool = new pg.Pool({ connectionString: like.url, max, idleTimeoutMillis: 10_000, allowExitOnIdle: true, connectionTimeoutMillis: 10_000, application_name: 'cairn test databases', options: '-c synchronous_commit=off' });
   pool.on('error', () => undefined); // an idle connection the server closed: the pool drops it
+  // The first connection is opened at once (see postgresTemplates); jobs asked for meanwhile wait for it rather than open others.
+  const first = pool.connect().then(
+    (client) => client.release(),
+    () => undefined, // the job that asks next reports it
+  );
   return async (work) => {
+    await first;
     const client = await pool.connect().catch((error: unknown) => {
       throw connectionError(like, error);
     });
