@@ -18,7 +18,7 @@
 //   - close: median of the matching close() calls;
 //   - first call of a process: median of --processes new Node processes (one after another) that each time their first
 //     createTestDatabase() (config, the key of every file, connecting, taking a copy), the template built; for PostgreSQL
-//     once its spares are back (up to 30 s of waiting for the background refill: what a suite started a moment later sees).
+//     once its spares are back and the drops after close() done (up to 30 s of waiting: what the next suite started sees).
 // Then `cairn codegen` (a process, replaying the N migrations in a scratch SQLite file), median of --runs.
 // Scaling: a copy grows with the schema's size (a file copy, CREATE DATABASE … TEMPLATE),
 // not with the number of migrations; migrating and codegen grow linearly with N.
@@ -76,7 +76,7 @@ console.log(ms);`;
   return Number(result.stdout.trim());
 }
 
-/** Waits (up to 30 s) until the project's spares on the server are back to 2 and no copy is being made (2 s when none come). */
+/** Waits (up to 30 s) until the project's spares on the server are back to 2 and no copy is being made or dropped (2 s when none come). */
 async function sparesBack(dir) {
   const { createHash } = await import('node:crypto');
   const prefix = `cairn_spare_${createHash('sha256').update(dir).digest('hex').slice(0, 8)}_`;
@@ -84,7 +84,7 @@ async function sparesBack(dir) {
   await client.connect();
   try {
     for (let waited = 0; waited < 30_000; waited += 100) {
-      const { rows: [row] } = await client.query("SELECT (SELECT count(*) FROM pg_database WHERE starts_with(datname, $1))::int AS spares, (SELECT count(*) FROM pg_stat_activity WHERE strpos(query, $1) > 0 AND query ILIKE 'CREATE DATABASE%' AND state = 'active')::int AS making", [prefix]);
+      const { rows: [row] } = await client.query("SELECT (SELECT count(*) FROM pg_database WHERE starts_with(datname, $1))::int AS spares, (SELECT count(*) FROM pg_stat_activity WHERE (strpos(query, $1) > 0 OR strpos(query, $2) > 0) AND (query ILIKE 'CREATE DATABASE%' OR query ILIKE 'DROP DATABASE%') AND state = 'active')::int AS making", [prefix, prefix.replace('cairn_spare_', 'cairn_testdb_')]);
       if (row.making === 0 && (row.spares >= 2 || (row.spares === 0 && waited >= 2000))) return; // a build without spares: none come
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -133,7 +133,9 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
         await client.end().catch(() => undefined);
       }
     })()
-      .catch(() => undefined) // a spare that could not be made: the next call copies on its own, and shows any error
+      .catch(() => {
+        wanted = null; // a spare that could not be made (the server gone?): no retry until the next call, which copies on its own and shows the error
+      })
       .finally(() => {
         refilling = null;
         if (wanted) refill(wanted.key, wanted.count); // asked for after the last pass looked
