@@ -165,9 +165,11 @@ try {
     const { createHash } = await import('node:crypto');
     const id = createHash('sha256').update(project).digest('hex').slice(0, 8);
     const client = new pg.Client({ connectionString: pgUrl });
+    client.on('error', () => undefined);
     await client.connect();
     const { rows: left } = await client.query("SELECT datname FROM pg_database WHERE datname ~ ('^cairn_(tpl|spare|testdb)_' || $1 || '_')", [id]);
-    for (const { datname } of left) await client.query(`ALTER DATABASE "${datname}" IS_TEMPLATE false`).then(() => client.query(`DROP DATABASE "${datname}" WITH (FORCE)`)).catch(() => undefined);
+    // Only templates are altered first: ALTER DATABASE on a database this process is still dropping in the background is FATAL.
+    for (const { datname } of left) await (datname.startsWith('cairn_tpl_') ? client.query(`ALTER DATABASE "${datname}" IS_TEMPLATE false`) : Promise.resolve()).then(() => client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`)).catch(() => undefined);
     await client.end();
   }
   rmSync(project, { recursive: true, force: true });

@@ -269,19 +269,34 @@ function adminPool(like: PostgresUrl, max: number): <T>(work: (client: pg.PoolCl
   };
 }
 
-/** Jobs run one after another, each on a connection of its own; the process lives until the last is done. */
+/**
+ * Jobs run one after another, each on a connection of its own; the process lives until the last is done (a timer held
+ * while any is pending: between two jobs no socket is open).
+ */
 function serialJobs(like: PostgresUrl): <T>(work: (client: pg.Client) => Promise<T>) => Promise<T> {
   let last: Promise<unknown> = Promise.resolve();
+  let pending = 0;
+  let alive: NodeJS.Timeout | null = null;
   return (work) => {
-    const job = last.catch(() => undefined).then(async () => {
-      const client = await connect(like);
-      try {
-        await client.query("SELECT set_config('synchronous_commit', 'off', false)");
-        return await work(client);
-      } finally {
-        await client.end().catch(() => undefined);
-      }
-    });
+    pending++;
+    alive ??= setInterval(() => undefined, 60_000);
+    const job = last
+      .catch(() => undefined)
+      .then(async () => {
+        const client = await connect(like);
+        try {
+          await client.query("SELECT set_config('synchronous_commit', 'off', false)");
+          return await work(client);
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      })
+      .finally(() => {
+        if (--pending === 0 && alive) {
+          clearInterval(alive);
+          alive = null;
+        }
+      });
     last = job;
     return job;
   };
@@ -326,10 +341,19 @@ function urlOf(like: PostgresUrl, name: string): string {
   return url.toString();
 }
 
-/** Drops a test database or template, whoever is connected. */
+/**
+ * Drops a test database or template, whoever is connected. A template must first stop being one; only then is it altered,
+ * because ALTER DATABASE on a database another session is dropping (PostgreSQL 15.4+ marks it invalid meanwhile) is FATAL:
+ * it ends the connection, and the DROP after it would never run.
+ */
 async function dropDatabase(client: pg.ClientBase, name: string): Promise<void> {
-  await client.query(`ALTER DATABASE "${name}" WITH IS_TEMPLATE false`).catch(() => undefined);
-  await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '42809') throw error; // 42809 wrong_object_type: "cannot drop a template database"
+    await client.query(`ALTER DATABASE "${name}" WITH IS_TEMPLATE false`);
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  }
 }
 
 /** Drops the test databases this host's processes made and did not drop because they died first. */
