@@ -79,15 +79,33 @@ function run(root: string, url: string, env: Record<string, string> = {}): Promi
   });
 }
 
-// The templates these projects left on the server (test databases are dropped by close()).
+// The templates these projects left on the server, with the spares kept beside them (test databases are dropped by close()),
+// four projects at a time.
 afterAll(async () => {
   if (await postgresUnavailable()) return;
-  for (const root of projects) {
+  const cleanUp = async (root: string) => {
+    // A spare whose process ended while making it is still being made by the server: wait for it, then drop it.
+    await until(async () => (await query(PG_ADMIN_URL, `SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'CREATE DATABASE "cairn_spare_${projectId(root)}%'`)).length === 0);
     for (const name of await postgresDatabases(`cairn_tpl_${projectId(root)}`)) await query(PG_ADMIN_URL, `ALTER DATABASE "${name}" IS_TEMPLATE false`).then(() => query(PG_ADMIN_URL, `DROP DATABASE "${name}"`));
-    // Copies made ahead by vitest workers that were terminated (no beforeExit): a user's next run sweeps them; these projects have no next run.
+    for (const name of await postgresDatabases(`cairn_spare_${projectId(root)}_`)) await query(PG_ADMIN_URL, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    // Test databases that vitest workers, terminated before their close()'s drop in the background finished, left: a user's next
+    // run sweeps them; these projects have no next run.
     for (const name of await postgresDatabases(`cairn_testdb_${projectId(root)}_`)) await query(PG_ADMIN_URL, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
+  };
+  const queue = [...projects];
+  await Promise.all([1, 2, 3, 4].map(async () => {
+    for (let root = queue.shift(); root !== undefined; root = queue.shift()) await cleanUp(root);
+  }));
+}, 300_000);
+
+/** Polls `check` every 100 ms until it holds (false after 60 s). */
+async function until(check: () => Promise<boolean>): Promise<boolean> {
+  for (let waited = 0; waited < 60_000; waited += 100) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
-});
+  return false;
+}
 
 const ENGINES = [
   { kind: 'sqlite', url: 'sqlite:' },
@@ -172,7 +190,7 @@ for (const engine of ENGINES) {
       await added.close();
     });
 
-    it('leaves nothing behind when a process that made several databases ends (the one made ahead included)', async (context) => {
+    it('leaves no test database behind when a process that made several ends (the one made ahead included; PostgreSQL keeps its spares)', async (context) => {
       if (skip) return context.skip();
       const cwd = project();
       const tmp = tempDir('cairn-testing-tmp-');
@@ -180,7 +198,14 @@ for (const engine of ENGINES) {
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
       if (engine.kind === 'sqlite') expect(readdirSync(tmp)).toEqual([]);
-      else expect(await postgresDatabases(`cairn_testdb_${projectId(cwd)}_`)).toEqual([]);
+      else {
+        expect(await postgresDatabases(`cairn_testdb_${projectId(cwd)}_`)).toEqual([]);
+        // At most the two spares, of the template now current, each a whole copy of it.
+        const [template] = await postgresDatabases(`cairn_tpl_${projectId(cwd)}_`);
+        const spares = await postgresDatabases(`cairn_spare_${projectId(cwd)}_`);
+        expect(spares.length).toBeLessThanOrEqual(2);
+        for (const spare of spares) expect(spare).toMatch(new RegExp(`^cairn_spare_${template!.slice('cairn_tpl_'.length)}_[01]$`));
+      }
     });
 
     it('builds the template once when many processes ask at the same time', async (context) => {
@@ -273,6 +298,104 @@ describe('createTestDatabase [postgres only]', () => {
     const next = await run(cwd, PG_ADMIN_URL);
     expect(next.code).toBe(0);
     expect(await postgresDatabases(name)).toEqual([]);
+  });
+});
+
+describe('createTestDatabase [postgres spares]', () => {
+  let skip: string | null = null;
+  beforeAll(async () => {
+    skip = await postgresUnavailable();
+    if (skip && REQUIRE_PG) throw new Error(`PostgreSQL is required (CAIRN_REQUIRE_PG=1) but unreachable: ${skip}`);
+  });
+
+  /** Each process takes a test database, writes its own row, waits, then reads the table back (a database handed out twice shows the other's row). */
+  const CLAIM = `
+import pg from ${JSON.stringify(join(repo, 'node_modules/pg/lib/index.js'))};
+import { createTestDatabase } from ${JSON.stringify(join(repo, 'dist/testing/index.js'))};
+const db = await createTestDatabase({ url: process.env.URL, spares: Number(process.env.SPARES) });
+const client = new pg.Client({ connectionString: db.url });
+await client.connect();
+const { rows: [{ oid }] } = await client.query('SELECT oid::text FROM pg_database WHERE datname = current_database()');
+await client.query('INSERT INTO users (id, email) VALUES ($1, $2)', [100 + Number(process.env.N), 'process ' + process.env.N]);
+await new Promise((resolve) => setTimeout(resolve, 1500));
+const { rows } = await client.query('SELECT email FROM users ORDER BY id');
+await client.end();
+console.log(JSON.stringify({ url: db.url, oid, emails: rows.map((row) => row.email) }));
+await db.close();
+`;
+  function claimer(cwd: string, n: number, spares: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    writeFileSync(join(cwd, 'claim.mjs'), CLAIM);
+    return new Promise((done) => {
+      const child = spawn(process.execPath, ['claim.mjs'], { cwd, env: { ...process.env, DATABASE_URL: '', CAIRN_ENV: '', URL: PG_ADMIN_URL, SPARES: String(spares), N: String(n) } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.on('exit', (code) => done({ code, stdout, stderr }));
+    });
+  }
+  const spareOids = async (cwd: string) => (await query(PG_ADMIN_URL, `SELECT oid::text FROM pg_database WHERE starts_with(datname, 'cairn_spare_${projectId(cwd)}_')`)).map((row) => String(row.oid));
+
+  it('hands each of many processes asking at once a database of its own, spares and copies alike', async (context) => {
+    if (skip) return context.skip();
+    const cwd = project();
+    (await createTestDatabase({ cwd, url: PG_ADMIN_URL, spares: 3 }).then((db) => db.close()));
+    expect(await until(async () => (await spareOids(cwd)).length === 3)).toBe(true);
+    const before = await spareOids(cwd);
+    const results = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => claimer(cwd, n, 3)));
+    for (const result of results) expect(result.stderr).toBe('');
+    const printed = results.map((result) => JSON.parse(result.stdout) as { url: string; oid: string; emails: string[] });
+    expect(new Set(printed.map((p) => p.oid)).size).toBe(6);
+    printed.forEach((p, i) => expect(p.emails).toEqual(['seed@example.com', `process ${i + 1}`]));
+    // The three spares were taken (renamed: the same database, under the taker's name); the other three copied or waited for a refill.
+    expect(printed.filter((p) => before.includes(p.oid))).toHaveLength(3);
+    expect(await postgresDatabases(`cairn_testdb_${projectId(cwd)}_`)).toEqual([]);
+  });
+
+  it("gives a process's first call a spare an earlier process left", async (context) => {
+    if (skip) return context.skip();
+    const cwd = project();
+    (await createTestDatabase({ cwd, url: PG_ADMIN_URL }).then((db) => db.close()));
+    expect(await until(async () => (await spareOids(cwd)).length === 2)).toBe(true);
+    const before = await spareOids(cwd);
+    const result = await claimer(cwd, 1, 2);
+    expect(result.stderr).toBe('');
+    expect(before).toContain((JSON.parse(result.stdout) as { oid: string }).oid);
+  });
+
+  it('drops the spares of the old template when a migration changes, and makes none with spares: 0', async (context) => {
+    if (skip) return context.skip();
+    const cwd = project();
+    const first = await createTestDatabase({ cwd, url: PG_ADMIN_URL });
+    await first.close();
+    expect(await until(async () => (await spareOids(cwd)).length === 2)).toBe(true);
+    writeFileSync(join(cwd, 'migrations/0001_users.sql'), USERS.replace('email TEXT NOT NULL', 'email TEXT NOT NULL, phone TEXT'));
+    const second = await createTestDatabase({ cwd, url: PG_ADMIN_URL, spares: 0 });
+    expect(await query(second.url, 'SELECT phone FROM users')).toEqual([{ phone: null }]);
+    await second.close();
+    expect(await until(async () => (await spareOids(cwd)).length === 0)).toBe(true);
+    const third = await createTestDatabase({ cwd, url: PG_ADMIN_URL, copyAhead: false });
+    await third.close();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await spareOids(cwd)).toEqual([]);
+  });
+
+  it('close() drops a test database a client is still connected to', async (context) => {
+    if (skip) return context.skip();
+    const cwd = project();
+    const db = await createTestDatabase({ cwd, url: PG_ADMIN_URL });
+    const client = new pg.Client({ connectionString: db.url });
+    client.on('error', () => undefined);
+    await client.connect();
+    await db.close();
+    await expect(query(db.url, 'SELECT 1')).rejects.toThrow(/does not exist/);
+    await client.end().catch(() => undefined);
+  });
+
+  it('refuses a spares count that is not a whole number from 0 to 64', async () => {
+    const error = await createTestDatabase({ cwd: project(), url: PG_ADMIN_URL, spares: -1 }).catch((e: unknown) => e);
+    expect((error as CairnError).code).toBe('CONFIG');
+    expect((error as CairnError).message).toContain('spares must be a whole number from 0 to 64, got -1');
   });
 });
 

@@ -30,8 +30,10 @@ export interface TemplateStore {
 export interface CopyOptions {
   /** SQLite: an open better-sqlite3 handle on the copy. */
   readonly open: boolean;
-  /** Make the next copy in the background once this one is handed out (from the process's second copy on), so the next call takes it. */
+  /** Make copies before they are asked for, so the next call takes one (how: each engine's store says). */
   readonly ahead: boolean;
+  /** Stores that keep copies made ahead on a server (PostgreSQL), shared by processes and kept between runs: how many. */
+  readonly spares: number;
 }
 
 export interface TemplateCopy {

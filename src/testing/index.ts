@@ -30,12 +30,20 @@ export interface TestDatabaseOptions {
   /** SQLite: also return an open better-sqlite3 handle on the test database. */
   readonly open?: boolean | undefined;
   /**
-   * Every engine but `:memory:`: from the second test database a process asks
-   * for, make the next one in the background as soon as one is handed out
-   * (default true), so the next call only takes it. One spare per process,
-   * removed when the process ends. False: each call copies the template itself.
+   * Every engine but `:memory:`: make test databases before they are asked
+   * for (default true), so a call only takes one. SQLite, PGlite, D1: from the
+   * second test database a process asks for, the next one is made in the
+   * background as soon as one is handed out; one per process, removed when the
+   * process ends. PostgreSQL: `spares` copies kept on the server, shared by
+   * every process and kept between runs, refilled in the background. False:
+   * each call copies the template itself.
    */
   readonly copyAhead?: boolean | undefined;
+  /**
+   * PostgreSQL: how many ready copies of the template to keep on the server
+   * (default 2; 0: none, each call copies). Each is as large as the template.
+   */
+  readonly spares?: number | undefined;
   /** Notices while building the template (what `cairn up` would print as notices). */
   readonly onEvent?: ((event: CairnEvent) => void) | undefined;
 }
@@ -65,12 +73,13 @@ export interface TestDatabase {
  *   await test.close();
  */
 export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
+  const spares = sparesOf(options.spares);
   const config = await configFor(options);
   const like = options.url === undefined ? config.database : engineUrl(options.url, config.root);
+  const store = await storeFor(like, config.root); // first: a server's store starts connecting, and the server forks its backend while the key is computed
   const key = await templateKey(config.migrationsDir, `cairn ${VERSION}\0${like.scheme}\0${config.table}`);
-  const store = await storeFor(like, config.root);
   const built = await store.ensure(key, (url) => migrate(config, url, options.onEvent));
-  const copy = await store.copy(key, { open: options.open === true, ahead: options.copyAhead !== false });
+  const copy = await store.copy(key, { open: options.open === true, ahead: options.copyAhead !== false, spares });
   return { url: copy.url, ...(copy.db ? { db: copy.db as Database } : {}), template: { key, built }, close: () => copy.drop() };
 }
 
@@ -86,6 +95,13 @@ function storeFor(like: DatabaseUrl, root: string): Promise<TemplateStore> {
   }
   return store;
 }
+
+function sparesOf(spares: number | undefined): number {
+  if (spares === undefined) return DEFAULT_SPARES;
+  if (!Number.isInteger(spares) || spares < 0 || spares > 64) throw new CairnError('CONFIG', `spares must be a whole number from 0 to 64, got ${String(spares)}`, { hint: 'createTestDatabase({ spares: 2 }): ready copies kept on the server; 0 for none' });
+  return spares;
+}
+const DEFAULT_SPARES = 2;
 
 /** `sqlite:` alone (no path) means a SQLite test database wherever Cairn puts it. */
 function engineUrl(url: string, root: string): DatabaseUrl {
