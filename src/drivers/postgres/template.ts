@@ -180,7 +180,10 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
           await retryWhileBusy(() => client.query(`ALTER DATABASE ${q(build)} RENAME TO ${q(name)}`));
           await client.query(`ALTER DATABASE ${q(name)} WITH IS_TEMPLATE true${project.connectable ? '' : ' ALLOW_CONNECTIONS false'}`);
           // pg_database_size walks every file of the database (5000 for 1000 tables): measured once, here, not by every process.
-          await client.query(`COMMENT ON DATABASE ${q(name)} IS 'cairn template, ${await databaseSize(client, name)} bytes'`);
+          // Ahead of what the build wrote there (cairn diff names its project): `cairn template, <size> bytes; <that>`.
+          const { rows: [built] } = await client.query<{ note: string | null }>("SELECT pg_catalog.shobj_description(oid, 'pg_database') AS note FROM pg_catalog.pg_database WHERE datname = $1", [name]);
+          const note = `cairn template, ${await databaseSize(client, name)} bytes${built?.note ? `; ${built.note}` : ''}`;
+          await client.query(`COMMENT ON DATABASE ${q(name)} IS '${note.replace(/'/g, "''")}'`);
           // A connectable one (cairn diff's) may be in use by another run: left for a later build rather than forced.
           await dropAll(client, `cairn_tpl_${project.id}_`, name, !project.connectable);
           await found();

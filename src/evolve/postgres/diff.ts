@@ -171,7 +171,9 @@ async function sweepKept(driver: Driver, project: string): Promise<void> {
   let vanishedLeft = 2;
   for (const row of rows) {
     const sameProject = row.name.startsWith(`${KEPT.migrations}${project}_`);
-    const vanished = !sameProject && row.owner !== null && row.owner.startsWith(mine) && !existsSync(row.owner.slice(mine.length)) && vanishedLeft-- > 0;
+    // The template store puts `cairn template, <size> bytes; ` ahead of the owner on the migrations' database.
+    const note = row.owner?.replace(/^cairn template, \d+ bytes; /, '') ?? null;
+    const vanished = !sameProject && note !== null && note.startsWith(mine) && !existsSync(note.slice(mine.length)) && vanishedLeft-- > 0;
     if (!sameProject && !vanished) continue;
     await driver.query({ sql: `ALTER DATABASE ${quote(row.name)} WITH IS_TEMPLATE false` }).catch(() => undefined);
     await driver.query({ sql: `DROP DATABASE IF EXISTS ${quote(row.name)}` }).catch(() => undefined);
