@@ -15,6 +15,17 @@ export interface TempCopies {
   take(key: string, ahead: boolean): Promise<string>;
 }
 
+/** Every store's unclaimed directories, removed at exit by one listener (not one per store: a test file makes many). */
+const atExit = new Set<Set<string>>();
+function removeAtExit(dirs: Set<string>): void {
+  if (atExit.size === 0) {
+    process.once('exit', () => {
+      for (const set of atExit) for (const dir of set) rmSync(dir, { recursive: true, force: true });
+    });
+  }
+  atExit.add(dirs);
+}
+
 /** `copyInto(key, dir)` copies template `key` into the empty directory `dir`. */
 export function tempCopies(copyInto: (key: string, dir: string) => Promise<void>): TempCopies {
   let handedOut = 0;
@@ -22,9 +33,7 @@ export function tempCopies(copyInto: (key: string, dir: string) => Promise<void>
   let spare: { readonly key: string; readonly dir: Promise<string | null> } | null = null;
   /** Directories made and not handed out: removed at exit (synchronously, as 'exit' requires). */
   const unclaimed = new Set<string>();
-  process.once('exit', () => {
-    for (const dir of unclaimed) rmSync(dir, { recursive: true, force: true });
-  });
+  removeAtExit(unclaimed);
 
   const make = async (key: string): Promise<string> => {
     const dir = await mkdtemp(join(tmpdir(), 'cairn-test-'));
