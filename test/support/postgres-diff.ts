@@ -82,7 +82,11 @@ export async function dropKeptDiffDatabases(roots: readonly string[]): Promise<v
   await client.connect();
   try {
     const owners = roots.map((root) => `cairn diff ${hostname()} ${root}`);
-    const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') = ANY($1::text[])", [owners]);
+    // The migrations' kept database has the template store's size note ahead of the owner.
+    const { rows } = await client.query<{ datname: string }>(
+      "SELECT datname FROM pg_database WHERE regexp_replace(shobj_description(oid, 'pg_database'), '^cairn template, \\d+ bytes; ', '') = ANY($1::text[])",
+      [owners],
+    );
     for (const { datname } of rows) {
       await client.query(`ALTER DATABASE "${datname}" WITH IS_TEMPLATE false`);
       await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
