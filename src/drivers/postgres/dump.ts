@@ -1,5 +1,6 @@
 import { compareStrings } from '../snapshot.js';
 import { readingAsPublic, schemaScope, type PgQueryable } from './introspect.js';
+import { mergeSorted } from '../merge-sorted.js';
 
 /**
  * The schema of a PostgreSQL database as SQL that recreates it on an empty
@@ -508,7 +509,7 @@ function mergedGroups(last: SortedGroups, parts: readonly RelationPart[]): Sorte
   const merged = (group: readonly Item[], items: (part: RelationPart) => readonly Item[]): Item[] => {
     const gone = new Set(removed.flatMap(items));
     const kept = gone.size > 0 ? group.filter((item) => !gone.has(item)) : group;
-    return mergeSorted(kept, added.flatMap(items).sort(byKey));
+    return mergeSorted(kept, added.flatMap(items).sort(byKey), byKey);
   };
   return {
     parts: now,
@@ -520,16 +521,6 @@ function mergedGroups(last: SortedGroups, parts: readonly RelationPart[]): Sorte
   };
 }
 
-function mergeSorted(a: readonly Item[], b: readonly Item[]): Item[] {
-  if (b.length === 0) return [...a];
-  const out: Item[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) out.push(byKey(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!);
-  while (i < a.length) out.push(a[i++]!);
-  while (j < b.length) out.push(b[j++]!);
-  return out;
-}
 
 function columnDefinition(column: Omit<ColumnRow, 'table' | 'local'>): string {
   const parts = [column.name, column.type];

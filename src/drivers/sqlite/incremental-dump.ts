@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { queryOf } from './introspect.js';
 import { compareEntries, dumpEntry, dumpFilter, dumpSqlite, hasVirtualTable, joinDump, type DumpEntry, type MasterRow } from './dump.js';
+import { mergeSorted } from '../merge-sorted.js';
 
 /**
  * `dumpSqlite` for a scratch database, which verify dumps after every step:
@@ -129,7 +130,7 @@ function update(db: Database.Database, state: DumpState): void {
   }
   if (removed.size === 0 && added.length === 0) return;
   const kept = removed.size > 0 ? state.sorted.filter((entry) => !removed.has(entry)) : state.sorted;
-  settle(state, merge(kept, added.sort(compareEntries)));
+  settle(state, mergeSorted(kept, added.sort(compareEntries), compareEntries));
 }
 
 /** How many recent dumps are remembered: verify compares a step's schema with the one two steps before. */
@@ -178,17 +179,6 @@ function rebuild(db: Database.Database, state: DumpState): void {
   settle(state, [...state.entries.values()].sort(compareEntries));
 }
 
-/** Two sorted lists as one. */
-function merge(a: readonly DumpEntry[], b: readonly DumpEntry[]): DumpEntry[] {
-  if (b.length === 0) return [...a];
-  const out: DumpEntry[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) out.push(compareEntries(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!);
-  while (i < a.length) out.push(a[i++]!);
-  while (j < b.length) out.push(b[j++]!);
-  return out;
-}
 
 function shadowTablesNow(db: Database.Database): Set<string> {
   return new Set((db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'").all() as { name: string }[]).map((row) => row.name));
