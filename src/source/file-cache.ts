@@ -79,7 +79,7 @@ export interface StatKey {
  * Size, mtime and ctime (milliseconds with their fraction, sub-microsecond at today's dates: a
  * BigInt stat, to the nanosecond, costs two to three times as much), inode, device.
  */
-function statNumbers(path: string): [number, number, number, number, number] {
+export function statNumbers(path: string): [number, number, number, number, number] {
   const s = statSync(path);
   return [s.size, s.mtimeMs, s.ctimeMs, s.ino, s.dev];
 }

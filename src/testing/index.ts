@@ -77,7 +77,7 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
   const config = await configFor(options);
   const like = options.url === undefined ? config.database : engineUrl(options.url, config.root);
   const store = await storeFor(like, config.root); // first: a server's store starts connecting, and the server forks its backend while the key is computed
-  const key = await templateKey(config.migrationsDir, `cairn ${VERSION}\0${like.scheme}\0${config.table}`);
+  const key = await templateKey(config.migrationsDir, `cairn ${VERSION}\0${like.scheme}\0${config.table}`, config.lint.cache ?? null);
   const built = await store.ensure(key, (url) => migrate(config, url, options.onEvent));
   const copy = await store.copy(key, { open: options.open === true, ahead: options.copyAhead !== false, spares });
   return { url: copy.url, ...(copy.db ? { db: copy.db as Database } : {}), template: { key, built }, close: () => copy.drop() };

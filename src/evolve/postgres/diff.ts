@@ -83,7 +83,7 @@ interface Kept {
 async function planOnKept(config: ResolvedConfig, input: PgDiffInput, kept: Kept): Promise<PgPlan> {
   const key = kept.liveDump !== null
     ? createHash('sha256').update(`cairn diff ${input.cairnVersion}\0${config.table}\0live\0${kept.liveDump}`).digest('hex').slice(0, 16)
-    : await templateKey(config.migrationsDir, `cairn diff ${input.cairnVersion}\0${config.table}`);
+    : await templateKey(config.migrationsDir, `cairn diff ${input.cairnVersion}\0${config.table}`, config.lint.cache ?? null);
   const desiredKeyText = desiredKey([input.cairnVersion, String(PG_SCHEMA_FORMAT), scratchKey(kept.like), kept.exclude.join(','), input.desiredSql]);
   const build = (url: DatabaseUrl) => buildKept(config, url, kept);
   // The kept database is made (the first time) while schema.sql loads, unless what was read from it is kept too.
