@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type * as PgTypes from 'pg';
+import pg from './pg.js';
 import { CairnError } from '../../errors.js';
 import { isMissingDatabase, scrub } from './driver.js';
 
@@ -44,7 +45,7 @@ function databaseName(url: string, display: string): string {
   return name;
 }
 
-async function withMaintenance<T>(url: string, display: string, secrets: readonly string[], work: (client: pg.Client) => Promise<T>): Promise<T> {
+async function withMaintenance<T>(url: string, display: string, secrets: readonly string[], work: (client: PgTypes.Client) => Promise<T>): Promise<T> {
   let lastError: unknown;
   for (const maintenance of ['postgres', 'template1']) {
     const target = new URL(url);
@@ -72,7 +73,7 @@ async function withMaintenance<T>(url: string, display: string, secrets: readonl
   });
 }
 
-async function exists(client: pg.Client, name: string): Promise<boolean> {
+async function exists(client: PgTypes.Client, name: string): Promise<boolean> {
   const { rows } = await client.query('SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1', [name]);
   return rows.length > 0;
 }

@@ -1,5 +1,6 @@
 import { hostname, userInfo } from 'node:os';
-import pg from 'pg';
+import type * as PgTypes from 'pg';
+import pg from './pg.js';
 import { CairnError } from '../../errors.js';
 import { resolveCommand, StatementError, type Driver, type SqlCommand, type SqlFlavor } from '../types.js';
 import { postgresBackup } from './backup.js';
@@ -156,7 +157,7 @@ function asStatementError(error: unknown, index: number, secrets: readonly strin
 }
 
 /** A parameter as an SQL literal of unknown type (the server gives it the type the context wants, as for a `$n`); null for what is not a plain value. */
-function literal(client: pg.Client, value: unknown): string | null {
+function literal(client: PgTypes.Client, value: unknown): string | null {
   if (value === null || value === undefined) return 'NULL';
   if (typeof value === 'string') return client.escapeLiteral(value);
   if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint' || typeof value === 'boolean') return `'${String(value)}'`;

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type * as PgTypes from 'pg';
+import pg from './pg.js';
 import { CairnError } from '../../errors.js';
 
 /**
@@ -55,7 +56,7 @@ export async function createPostgresScratch(url: string, display: string): Promi
  * read that both are still there and enabled, and reads the catalogs if not.
  * False (and nothing installed) when the user may not.
  */
-export async function installChangeLog(client: pg.Client): Promise<boolean> {
+export async function installChangeLog(client: PgTypes.Client): Promise<boolean> {
   const { rows } = await client.query<{ superuser: boolean }>('SELECT rolsuper AS superuser FROM pg_catalog.pg_roles WHERE rolname = current_user');
   if (rows[0]?.superuser !== true) return false;
   const [ddl, drop] = CHANGE_LOG.triggers;

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
+import type * as PgTypes from 'pg';
+import pg from './pg.js';
 import type { DatabaseUrl } from '../../config/url.js';
 import { CairnError } from '../../errors.js';
 import { processAlive } from '../lock-holder.js';
@@ -63,11 +64,11 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
   };
   /** The spares ensure() saw (one query for both), for the copy that follows it. */
   let seen: { readonly key: string; readonly spares: readonly string[] } | null = null;
-  const createCopy = (client: pg.ClientBase, name: string, key: string) => client.query(`CREATE DATABASE ${q(name)} TEMPLATE ${q(template(key))}${known.get(key) ?? ''}`);
+  const createCopy = (client: PgTypes.ClientBase, name: string, key: string) => client.query(`CREATE DATABASE ${q(name)} TEMPLATE ${q(template(key))}${known.get(key) ?? ''}`);
   const testName = () => `cairn_testdb_${project.id}_${host}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
 
   /** Renames one of `candidates` (spares) to a test database of this process; null when every one was gone. */
-  const claim = async (client: pg.ClientBase, candidates: readonly string[]): Promise<string | null> => {
+  const claim = async (client: PgTypes.ClientBase, candidates: readonly string[]): Promise<string | null> => {
     for (const spare of candidates) {
       const name = testName();
       try {
@@ -80,7 +81,7 @@ export async function postgresTemplates(like: PostgresUrl, project: TemplateProj
     }
     return null;
   };
-  const ready = async (client: pg.ClientBase, key: string) =>
+  const ready = async (client: PgTypes.ClientBase, key: string) =>
     (await client.query<{ datname: string }>('SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, $1) ORDER BY random()', [spares(key)])).rows.map((row) => row.datname);
   /** The spare this process is making, once made; the refill's connection keeps the process alive meanwhile (a caller waits on it). */
   const awaitMaking = async (key: string): Promise<string[]> => {
@@ -250,7 +251,7 @@ const lockId = (text: string) => BigInt.asIntN(64, BigInt(`0x${createHash('sha25
  * Connections for short jobs, kept open between calls (a connection costs a backend fork, ~20 ms) without keeping the process
  * alive. Their commits need not wait for the WAL flush: a test database is thrown away; a server crash may lose one being made.
  */
-function adminPool(like: PostgresUrl, max: number): <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T> {
+function adminPool(like: PostgresUrl, max: number): <T>(work: (client: PgTypes.PoolClient) => Promise<T>) => Promise<T> {
   const pool = new pg.Pool({ connectionString: like.url, max, idleTimeoutMillis: 10_000, allowExitOnIdle: true, connectionTimeoutMillis: 10_000, application_name: 'cairn test databases', options: '-c synchronous_commit=off' });
   pool.on('error', () => undefined); // an idle connection the server closed: the pool drops it
   // The first connection is opened at once (see postgresTemplates); jobs asked for meanwhile wait for it rather than open others.
@@ -279,7 +280,7 @@ function adminPool(like: PostgresUrl, max: number): <T>(work: (client: pg.PoolCl
  * Jobs run one after another, each on a connection of its own; the process lives until the last is done (a timer held
  * while any is pending: between two jobs no socket is open).
  */
-function serialJobs(like: PostgresUrl): <T>(work: (client: pg.Client) => Promise<T>) => Promise<T> {
+function serialJobs(like: PostgresUrl): <T>(work: (client: PgTypes.Client) => Promise<T>) => Promise<T> {
   let last: Promise<unknown> = Promise.resolve();
   let pending = 0;
   let alive: NodeJS.Timeout | null = null;
@@ -308,21 +309,21 @@ function serialJobs(like: PostgresUrl): <T>(work: (client: pg.Client) => Promise
   };
 }
 
-async function databaseSize(client: pg.ClientBase, name: string): Promise<number> {
+async function databaseSize(client: PgTypes.ClientBase, name: string): Promise<number> {
   return Number((await client.query<{ size: string }>('SELECT pg_catalog.pg_database_size($1) AS size', [name])).rows[0]!.size);
 }
 
-async function exists(client: pg.ClientBase, name: string): Promise<boolean> {
+async function exists(client: PgTypes.ClientBase, name: string): Promise<boolean> {
   return (await client.query('SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1', [name])).rowCount! > 0;
 }
 
 /** Drops the databases named `prefix…` but not `keep…`. */
-async function dropAll(client: pg.ClientBase, prefix: string, keep: string, force = true): Promise<void> {
+async function dropAll(client: PgTypes.ClientBase, prefix: string, keep: string, force = true): Promise<void> {
   const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, $1) AND NOT starts_with(datname, $2)', [prefix, keep]);
   for (const { datname } of rows) await dropDatabase(client, datname, force).catch(() => undefined);
 }
 
-async function connect(like: PostgresUrl): Promise<pg.Client> {
+async function connect(like: PostgresUrl): Promise<PgTypes.Client> {
   const client = new pg.Client({ connectionString: like.url, connectionTimeoutMillis: 10_000, application_name: 'cairn test databases' });
   client.on('error', () => undefined);
   try {
@@ -352,7 +353,7 @@ function urlOf(like: PostgresUrl, name: string): string {
  * must first stop being one; only then is it altered, because ALTER DATABASE on a database another session is dropping
  * (PostgreSQL 15.4+ marks it invalid meanwhile) is FATAL: it ends the connection, and the DROP after it would never run.
  */
-async function dropDatabase(client: pg.ClientBase, name: string, force = true): Promise<void> {
+async function dropDatabase(client: PgTypes.ClientBase, name: string, force = true): Promise<void> {
   const drop = `DROP DATABASE IF EXISTS "${name}"${force ? ' WITH (FORCE)' : ''}`;
   try {
     await client.query(drop);
@@ -364,7 +365,7 @@ async function dropDatabase(client: pg.ClientBase, name: string, force = true): 
 }
 
 /** Drops the test databases this host's processes made and did not drop because they died first. */
-async function sweepDeadTests(admin: pg.ClientBase, prefix: string): Promise<void> {
+async function sweepDeadTests(admin: PgTypes.ClientBase, prefix: string): Promise<void> {
   const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, $1)', [prefix]);
   for (const { datname } of rows) {
     const pid = Number(datname.slice(prefix.length).split('_')[0]);
