@@ -48,7 +48,7 @@ export async function lintProject(migrations: readonly Migration[], config: Reso
   const lintTarget: LintTarget = {
     dialect: config.dialect,
     postgresVersion: config.postgresVersion,
-    sqliteVersion: sqliteVersion ?? (await bundledSqliteVersion()),
+    sqliteVersion,
     d1: config.d1,
     cairnLockTimeout: config.cairnLockTimeout,
   };

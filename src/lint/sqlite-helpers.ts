@@ -12,7 +12,8 @@ export function same(a: string, b: string): boolean {
 export const quote = quoteIdentifier;
 
 /** Whether a version like "3.34.1" is older than `than`, e.g. [3, 35, 0]. False when it does not read as a version. */
-export function olderThan(version: string, than: readonly number[]): boolean {
+export function olderThan(version: string | null, than: readonly number[]): boolean {
+  if (version === null) return false; // not a SQLite target
   const parts = version.split('.').map((p) => Number.parseInt(p, 10));
   if (parts.some((p) => Number.isNaN(p))) return false;
   for (let i = 0; i < than.length; i++) {

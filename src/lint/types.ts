@@ -13,8 +13,8 @@ export interface LintTarget {
   readonly dialect: Dialect;
   /** PostgreSQL major version, e.g. 15. */
   readonly postgresVersion: number;
-  /** SQLite version, e.g. "3.45.0". */
-  readonly sqliteVersion: string;
+  /** SQLite version, e.g. "3.45.0"; null for PostgreSQL unless configured (nothing reads it there, and finding it would load better-sqlite3). */
+  readonly sqliteVersion: string | null;
   /** Cloudflare D1: SQLite with D1's own restrictions. */
   readonly d1: boolean;
   /** Cairn itself sets lock_timeout at the start of each transactional migration (config statementLockTimeout; PostgreSQL). */
